@@ -1,0 +1,58 @@
+"""Name -> factory registries with "did you mean" on a typo.
+
+Every pluggable concept (dataset, architecture, attack, defence) has one ``Registry``;
+adding a new one is a decorated function in one module.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Iterator
+from typing import Generic, TypeVar
+
+from harness.errors import HarnessError
+
+T = TypeVar("T")
+
+
+class Registry(Generic[T]):
+    """A mapping from a registered name to an object (usually a factory)."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._items: dict[str, T] = {}
+
+    def register(self, name: str) -> Callable[[T], T]:
+        """Decorator: ``@DATASETS.register("digits")``."""
+
+        def decorate(obj: T) -> T:
+            if name in self._items:
+                raise ValueError(f"{self.kind} {name!r} is registered twice")
+            self._items[name] = obj
+            return obj
+
+        return decorate
+
+    def get(self, name: str, field: str | None = None) -> T:
+        """Return the object for ``name`` or raise a one-line ``HarnessError``."""
+        if name in self._items:
+            return self._items[name]
+        raise HarnessError(self.unknown_message(name, field))
+
+    def unknown_message(self, name: object, field: str | None = None) -> str:
+        where = f"{field}: " if field else ""
+        msg = f"{where}unknown {self.kind} {name!r}; expected one of: {', '.join(self.names())}"
+        close = difflib.get_close_matches(str(name), self.names(), n=1)
+        return msg + (f" (did you mean {close[0]!r}?)" if close else "")
+
+    def names(self) -> list[str]:
+        return sorted(self._items)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._items
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names())
+
+    def __len__(self) -> int:
+        return len(self._items)

@@ -1,0 +1,151 @@
+"""Result dataclasses: what a run produced, independent of how it is rendered.
+
+``RunResult`` round-trips through JSON (``to_dict`` / ``from_dict``) except for the Grad-CAM
+arrays, which the report renders to ``gradcam.png``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+METRICS = ("clean_accuracy", "robust_accuracy", "attack_success_rate", "mean_linf", "mean_l2")
+CSV_COLUMNS = ("model", "attack", "eps", "metric", "value")
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One row of ``results.csv``. ``eps`` in pixel units (0 for clean); values are fractions."""
+
+    model: str  # "baseline", "robust", or a model name
+    attack: str  # "none" for clean accuracy, else the attack's registered name
+    eps: float
+    metric: str  # one of METRICS
+    value: float
+
+
+@dataclass(frozen=True)
+class EpochStats:
+    epoch: int
+    train_loss: float
+    train_acc: float
+    val_loss: float
+    val_acc: float
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class ClassStats:
+    name: str
+    precision: float
+    recall: float
+    f1: float
+    support: int
+
+
+@dataclass
+class ModelResult:
+    role: str  # "baseline" / "robust"
+    arch: str  # registered name or the user's builder
+    n_params: int
+    clean_accuracy: float
+    per_class: list[ClassStats]
+    confusion: list[list[int]]  # rows: true class, columns: predicted class
+    history: list[EpochStats] = field(default_factory=list)  # empty when weights were loaded
+    training: str = ""  # how it was obtained: "trained", "reused <path>", "loaded <path>"
+    weights: str = ""  # path of the weights file
+    gradcam_layer: str = ""  # name of the layer Grad-CAM used
+    defence: dict[str, Any] = field(default_factory=dict)  # defence parameters, if hardened
+
+
+@dataclass(frozen=True)
+class EvasionRow:
+    """Seed 000's single-image evasion: smallest FGSM eps in a grid that flips the prediction."""
+
+    model: str
+    index: int  # index into the test subset
+    true_label: str
+    clean_pred: str
+    clean_conf: float  # softmax probability of clean_pred
+    flip_eps: float | None  # None: not flipped within the grid
+    adv_pred: str  # prediction at flip_eps (or at the largest eps when never flipped)
+    adv_conf: float
+
+
+@dataclass
+class GradcamPanel:
+    """Images and heatmaps for the Grad-CAM grid; arrays are not stored in run.json."""
+
+    eps: float
+    attack: str
+    indices: list[int]
+    labels: list[str]  # true labels of the images
+    clean: np.ndarray  # (K, C, H, W) float32 in [0, 1]
+    adversarial: dict[str, np.ndarray]  # model -> (K, C, H, W) adversarial images
+    cams_clean: dict[str, np.ndarray]  # model -> (K, H, W) in [0, 1]
+    cams_adv: dict[str, np.ndarray]  # model -> (K, H, W) in [0, 1]
+    preds_clean: dict[str, list[str]]
+    preds_adv: dict[str, list[str]]
+
+
+@dataclass
+class RunResult:
+    name: str
+    spec: dict[str, Any]  # the resolved spec
+    seed: int
+    data: dict[str, Any]  # dataset summary: name, source, class names, sizes, input shape
+    models: list[ModelResult]
+    measurements: list[Measurement]
+    attacks: list[dict[str, Any]]  # each attack's name and its resolved parameters (pixel units)
+    evasion: list[EvasionRow] = field(default_factory=list)
+    gradcam: GradcamPanel | None = None
+    provenance: dict[str, Any] = field(default_factory=dict)  # versions, git, timings, hashes
+
+    def model(self, role: str) -> ModelResult:
+        return next(m for m in self.models if m.role == role)
+
+    def value(self, model: str, attack: str, eps: float, metric: str) -> float:
+        for m in self.measurements:
+            if (m.model, m.attack, m.metric) == (model, attack, metric) and abs(m.eps - eps) < 1e-12:
+                return m.value
+        raise KeyError((model, attack, eps, metric))
+
+    def to_dict(self) -> dict[str, Any]:
+        d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "gradcam"}
+        return _plain(d)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> RunResult:
+        models = []
+        for m in d["models"]:
+            m = dict(m)
+            m["per_class"] = [ClassStats(**c) for c in m["per_class"]]
+            m["history"] = [EpochStats(**e) for e in m["history"]]
+            models.append(ModelResult(**m))
+        return cls(
+            name=d["name"],
+            spec=d["spec"],
+            seed=d["seed"],
+            data=d["data"],
+            models=models,
+            measurements=[Measurement(**m) for m in d["measurements"]],
+            attacks=d["attacks"],
+            evasion=[EvasionRow(**e) for e in d.get("evasion", [])],
+            provenance=d.get("provenance", {}),
+        )
+
+
+def _plain(obj: Any) -> Any:
+    """Dataclasses, tuples and numpy scalars -> JSON-ready Python values."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: _plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, dict):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_plain(v) for v in obj]
+    if isinstance(obj, np.generic):
+        return obj.item()
+    return obj

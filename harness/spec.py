@@ -1,0 +1,388 @@
+"""Benchmark specs: YAML in, validated typed dataclasses out.
+
+Strings and units are converted once here (``"8/255"`` -> 0.0313...); everything after this
+module carries floats in [0, 1] pixel units. Every registry name is checked before any data
+or weights are loaded, and a bad value gives one line naming the field.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from harness.errors import HarnessError
+
+SPEC_VERSION = 1
+DEFAULT_SPEC = Path(__file__).resolve().parent.parent / "benchmarks" / "digits_fgsm.yaml"
+
+
+@dataclass(frozen=True)
+class TrainSpec:
+    """Optimiser settings for one training phase (seed 000: Adam 1e-3, batch 64, 5 epochs)."""
+
+    epochs: int = 5
+    batch_size: int = 64
+    lr: float = 1e-3
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    name: str = "digits"
+    root: str | None = None  # dataset folder; None -> the loader's default under data/
+    n_train: int | None = None  # stratified subset of the training split (None: all)
+    n_test: int | None = None  # stratified subset of the test split (None: all)
+    val_fraction: float = 0.1  # held out of the training subset for validation
+    image_size: int | None = None  # imagefolder: resize to (image_size, image_size)
+    channels: int | None = None  # imagefolder: 1 (grayscale) or 3 (RGB)
+    download: bool = False  # torchvision loaders: allowed to download when online
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    arch: str | None = "small_cnn"  # a registered architecture ...
+    builder: str | None = None  # ... or the user's "path/to/file.py:function"
+    weights: str | None = None  # load these weights instead of training
+    mean: tuple[float, ...] | None = None  # override the architecture's normalization
+    std: tuple[float, ...] | None = None
+    train: TrainSpec = field(default_factory=TrainSpec)
+
+
+@dataclass(frozen=True)
+class AttackSpec:
+    name: str
+    params: dict[str, Any] = field(default_factory=dict)  # pixel units
+
+
+@dataclass(frozen=True)
+class DefenceSpec:
+    name: str = "adversarial_training"
+    arch: str | None = None  # None: the baseline's architecture
+    attack: str = "fgsm"
+    eps_train: float = 0.1  # pixel units
+    ratio: float = 0.5  # fraction of adversarial samples per batch
+    train: TrainSpec | None = None  # None: the baseline's training settings
+
+
+@dataclass(frozen=True)
+class EvasionSpec:
+    """Seed 000's single-image evasion: smallest eps in a fine grid that flips a prediction."""
+
+    n_images: int = 5
+    eps_max: float = 0.1
+    eps_step: float = 0.0025
+
+
+@dataclass(frozen=True)
+class GradcamSpec:
+    n_images: int = 4
+    eps: float | None = None  # None: the middle epsilon of the sweep
+
+
+@dataclass(frozen=True)
+class Spec:
+    name: str
+    version: int = SPEC_VERSION
+    description: str = ""
+    seed: int = 0
+    dataset: DataSpec = field(default_factory=DataSpec)
+    model: ModelSpec = field(default_factory=ModelSpec)
+    attacks: tuple[AttackSpec, ...] = (AttackSpec("fgsm"),)
+    eps: tuple[float, ...] = (0.0, 0.05, 0.1, 0.2)
+    defence: DefenceSpec | None = field(default_factory=DefenceSpec)
+    evasion: EvasionSpec = field(default_factory=EvasionSpec)
+    gradcam: GradcamSpec = field(default_factory=GradcamSpec)
+    eval_batch_size: int = 256
+    threads: int | None = None  # torch intra-op threads; None: leave torch's default
+    source: str | None = None  # the file the spec came from (not part of its identity)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d.pop("source")
+        return d
+
+    def digest(self) -> str:
+        """Content hash of the resolved spec (identity of a run's inputs)."""
+        return stable_hash(self.to_dict())
+
+
+def stable_hash(obj: Any, n: int = 12) -> str:
+    text = json.dumps(obj, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:n]
+
+
+# ---------------------------------------------------------------- value parsing
+
+_FRACTION = re.compile(r"^\s*[-+]?\d+(\.\d*)?\s*/\s*\d+(\.\d*)?\s*$")
+
+
+def parse_float(value: Any, where: str) -> float:
+    """Parse a number or a fraction string like ``"8/255"``."""
+    if isinstance(value, bool):
+        raise HarnessError(f"{where}: expected a number, got {value!r}")
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        s = value.strip()
+        try:
+            if _FRACTION.match(s):
+                num, den = (Fraction(p.strip()) for p in s.split("/"))
+                return float(num / den)
+            return float(s)
+        except (ValueError, ZeroDivisionError):
+            pass
+    raise HarnessError(f"{where}: expected a number such as 0.03 or 8/255, got {value!r}")
+
+
+def _int(value: Any, where: str, minimum: int = 0) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise HarnessError(f"{where}: expected an integer >= {minimum}, got {value!r}")
+    return value
+
+
+def _opt_int(value: Any, where: str, minimum: int = 1) -> int | None:
+    return None if value is None else _int(value, where, minimum)
+
+
+def _fraction(value: Any, where: str, lo: float = 0.0, hi: float = 1.0) -> float:
+    x = parse_float(value, where)
+    if not lo <= x <= hi:
+        raise HarnessError(f"{where}: expected a value in [{lo}, {hi}], got {value!r}")
+    return x
+
+
+def _eps(value: Any, where: str) -> float:
+    return _fraction(value, where, 0.0, 1.0)
+
+
+def _str(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise HarnessError(f"{where}: expected a non-empty string, got {value!r}")
+    return value
+
+
+def _opt_str(value: Any, where: str) -> str | None:
+    return None if value is None else _str(value, where)
+
+
+def _bool(value: Any, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise HarnessError(f"{where}: expected true or false, got {value!r}")
+    return value
+
+
+def _floats(value: Any, where: str) -> tuple[float, ...] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list | tuple) or not value:
+        raise HarnessError(f"{where}: expected a list of numbers, got {value!r}")
+    return tuple(parse_float(v, f"{where}[{i}]") for i, v in enumerate(value))
+
+
+def _section(raw: Any, where: str, cls: type) -> dict[str, Any]:
+    """Check a mapping has only the dataclass's keys; return it (None -> {})."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise HarnessError(f"{where}: expected a mapping, got {raw!r}")
+    allowed = [f.name for f in dataclasses.fields(cls) if f.name != "source"]
+    for key in raw:
+        if key not in allowed:
+            close = difflib.get_close_matches(str(key), allowed, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            prefix = f"{where}." if where else ""
+            raise HarnessError(
+                f"{prefix}{key}: unknown field; expected one of: {', '.join(allowed)}{hint}"
+            )
+    return raw
+
+
+# ---------------------------------------------------------------- sections
+
+
+def _train(raw: Any, where: str) -> TrainSpec:
+    r = _section(raw, where, TrainSpec)
+    d = TrainSpec()
+    return TrainSpec(
+        epochs=_int(r.get("epochs", d.epochs), f"{where}.epochs", 0),
+        batch_size=_int(r.get("batch_size", d.batch_size), f"{where}.batch_size", 1),
+        lr=_fraction(r.get("lr", d.lr), f"{where}.lr", 0.0, 10.0),
+    )
+
+
+def _data(raw: Any) -> DataSpec:
+    r = _section(raw, "dataset", DataSpec)
+    d = DataSpec()
+    channels = _opt_int(r.get("channels"), "dataset.channels")
+    if channels not in (None, 1, 3):
+        raise HarnessError(f"dataset.channels: expected 1 or 3, got {channels!r}")
+    return DataSpec(
+        name=_str(r.get("name", d.name), "dataset.name"),
+        root=_opt_str(r.get("root"), "dataset.root"),
+        n_train=_opt_int(r.get("n_train"), "dataset.n_train"),
+        n_test=_opt_int(r.get("n_test"), "dataset.n_test"),
+        val_fraction=_fraction(r.get("val_fraction", d.val_fraction), "dataset.val_fraction", 0, 0.9),
+        image_size=_opt_int(r.get("image_size"), "dataset.image_size"),
+        channels=channels,
+        download=_bool(r.get("download", False), "dataset.download"),
+    )
+
+
+def _model(raw: Any) -> ModelSpec:
+    r = _section(raw, "model", ModelSpec)
+    builder = _opt_str(r.get("builder"), "model.builder")
+    arch = _opt_str(r.get("arch", None if builder else ModelSpec.arch), "model.arch")
+    if builder and arch:
+        raise HarnessError("model: give either 'arch' (registered) or 'builder' (file.py:function)")
+    if builder and not re.match(r"^.+\.py:[A-Za-z_]\w*$", builder):
+        raise HarnessError(f"model.builder: expected 'path/to/file.py:function', got {builder!r}")
+    mean, std = _floats(r.get("mean"), "model.mean"), _floats(r.get("std"), "model.std")
+    if (mean is None) != (std is None) or (mean and len(mean) != len(std or ())):
+        raise HarnessError("model.mean/model.std: give both, with one value per channel")
+    return ModelSpec(
+        arch=arch,
+        builder=builder,
+        weights=_opt_str(r.get("weights"), "model.weights"),
+        mean=mean,
+        std=std,
+        train=_train(r.get("train"), "model.train"),
+    )
+
+
+def _attacks(raw: Any) -> tuple[AttackSpec, ...]:
+    if raw is None:
+        raw = ["fgsm"]
+    if not isinstance(raw, list) or not raw:
+        raise HarnessError(f"attacks: expected a list of attacks, got {raw!r}")
+    out = []
+    for i, item in enumerate(raw):
+        where = f"attacks[{i}]"
+        if isinstance(item, str):
+            item = {"name": item}
+        if not isinstance(item, dict) or "name" not in item:
+            raise HarnessError(f"{where}: expected a name or a mapping with 'name', got {item!r}")
+        params = {k: v for k, v in item.items() if k != "name"}
+        out.append(AttackSpec(name=_str(item["name"], f"{where}.name"), params=params))
+    return tuple(out)
+
+
+def _defence(raw: Any, model: ModelSpec) -> DefenceSpec | None:
+    if raw is None or raw is False:
+        return None
+    r = _section(raw, "defence", DefenceSpec)
+    d = DefenceSpec()
+    return DefenceSpec(
+        name=_str(r.get("name", d.name), "defence.name"),
+        arch=_opt_str(r.get("arch"), "defence.arch"),
+        attack=_str(r.get("attack", d.attack), "defence.attack"),
+        eps_train=_eps(r.get("eps_train", d.eps_train), "defence.eps_train"),
+        ratio=_fraction(r.get("ratio", d.ratio), "defence.ratio"),
+        train=_train(r["train"], "defence.train") if "train" in r else model.train,
+    )
+
+
+def _evasion(raw: Any) -> EvasionSpec:
+    r = _section(raw, "evasion", EvasionSpec)
+    d = EvasionSpec()
+    spec = EvasionSpec(
+        n_images=_int(r.get("n_images", d.n_images), "evasion.n_images", 0),
+        eps_max=_eps(r.get("eps_max", d.eps_max), "evasion.eps_max"),
+        eps_step=_eps(r.get("eps_step", d.eps_step), "evasion.eps_step"),
+    )
+    if spec.eps_step <= 0:
+        raise HarnessError(f"evasion.eps_step: expected a value > 0, got {spec.eps_step}")
+    return spec
+
+
+def _gradcam(raw: Any) -> GradcamSpec:
+    r = _section(raw, "gradcam", GradcamSpec)
+    eps = r.get("eps")
+    return GradcamSpec(
+        n_images=_int(r.get("n_images", GradcamSpec.n_images), "gradcam.n_images", 0),
+        eps=None if eps is None else _eps(eps, "gradcam.eps"),
+    )
+
+
+def parse_spec(raw: Any, source: str | None = None) -> Spec:
+    """Turn a raw mapping (from YAML) into a validated ``Spec``."""
+    r = _section(raw, "", Spec)
+    version = _int(r.get("version", SPEC_VERSION), "version", 1)
+    if version != SPEC_VERSION:
+        raise HarnessError(f"version: this harness reads spec version {SPEC_VERSION}, got {version}")
+    eps = _floats(r.get("eps"), "eps") or Spec.eps
+    for i, e in enumerate(eps):
+        _eps(e, f"eps[{i}]")
+    if list(eps) != sorted(eps):
+        raise HarnessError(f"eps: expected increasing epsilons, got {list(eps)}")
+    model = _model(r.get("model"))
+    default_name = Path(source).stem if source else "benchmark"
+    spec = Spec(
+        name=_str(r.get("name", default_name), "name"),
+        version=version,
+        description=str(r.get("description", "")),
+        seed=_int(r.get("seed", 0), "seed", 0),
+        dataset=_data(r.get("dataset")),
+        model=model,
+        attacks=_attacks(r.get("attacks")),
+        eps=eps,
+        defence=_defence(r.get("defence", {}), model),
+        evasion=_evasion(r.get("evasion")),
+        gradcam=_gradcam(r.get("gradcam")),
+        eval_batch_size=_int(r.get("eval_batch_size", 256), "eval_batch_size", 1),
+        threads=_opt_int(r.get("threads"), "threads"),
+        source=source,
+    )
+    if not re.match(r"^[A-Za-z0-9_.-]+$", spec.name):
+        raise HarnessError(f"name: expected letters, digits, '_', '-' or '.', got {spec.name!r}")
+    return spec
+
+
+def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """Apply ``key.sub=value`` overrides (values parsed as YAML) to a raw spec mapping."""
+    for item in overrides:
+        if "=" not in item:
+            raise HarnessError(f"--set {item!r}: expected key=value, e.g. seed=1 or defence.ratio=1")
+        key, _, text = item.partition("=")
+        node = raw
+        parts = key.strip().split(".")
+        for part in parts[:-1]:
+            child = node.get(part)
+            if child is None or child is False:
+                child = node[part] = {}
+            if not isinstance(child, dict):
+                raise HarnessError(f"--set {key}: {part!r} is not a mapping")
+            node = child
+        try:
+            node[parts[-1]] = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise HarnessError(f"--set {key}: cannot parse value {text!r}: {exc}") from None
+    return raw
+
+
+def load_spec(path: str | Path | None = None, overrides: list[str] | None = None) -> Spec:
+    """Read a YAML spec file (default: the digits benchmark), apply overrides, validate."""
+    path = Path(path) if path else DEFAULT_SPEC
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise HarnessError(f"{path}: cannot read spec file ({exc.strerror})") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        first = str(exc).splitlines()[0]
+        raise HarnessError(f"{path}: not valid YAML ({first})") from None
+    if not isinstance(raw, dict):
+        raise HarnessError(f"{path}: expected a YAML mapping at the top level")
+    raw = apply_overrides(raw, overrides or [])
+    try:
+        return parse_spec(raw, source=str(path))
+    except HarnessError as exc:
+        raise HarnessError(f"{path}: {exc}") from None
