@@ -109,7 +109,9 @@ class RunResult:
 
     def value(self, model: str, attack: str, eps: float, metric: str) -> float:
         for m in self.measurements:
-            if (m.model, m.attack, m.metric) == (model, attack, metric) and abs(m.eps - eps) < 1e-12:
+            if (m.model, m.attack, m.metric) == (model, attack, metric) and abs(
+                m.eps - eps
+            ) < 1e-12:
                 return m.value
         raise KeyError((model, attack, eps, metric))
 

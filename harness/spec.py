@@ -229,7 +229,9 @@ def _data(raw: Any) -> DataSpec:
         root=_opt_str(r.get("root"), "dataset.root"),
         n_train=_opt_int(r.get("n_train"), "dataset.n_train"),
         n_test=_opt_int(r.get("n_test"), "dataset.n_test"),
-        val_fraction=_fraction(r.get("val_fraction", d.val_fraction), "dataset.val_fraction", 0, 0.9),
+        val_fraction=_fraction(
+            r.get("val_fraction", d.val_fraction), "dataset.val_fraction", 0, 0.9
+        ),
         image_size=_opt_int(r.get("image_size"), "dataset.image_size"),
         channels=channels,
         download=_bool(r.get("download", False), "dataset.download"),
@@ -316,7 +318,9 @@ def parse_spec(raw: Any, source: str | None = None) -> Spec:
     r = _section(raw, "", Spec)
     version = _int(r.get("version", SPEC_VERSION), "version", 1)
     if version != SPEC_VERSION:
-        raise HarnessError(f"version: this harness reads spec version {SPEC_VERSION}, got {version}")
+        raise HarnessError(
+            f"version: this harness reads spec version {SPEC_VERSION}, got {version}"
+        )
     eps = _floats(r.get("eps"), "eps") or Spec.eps
     for i, e in enumerate(eps):
         _eps(e, f"eps[{i}]")
@@ -349,7 +353,9 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
     """Apply ``key.sub=value`` overrides (values parsed as YAML) to a raw spec mapping."""
     for item in overrides:
         if "=" not in item:
-            raise HarnessError(f"--set {item!r}: expected key=value, e.g. seed=1 or defence.ratio=1")
+            raise HarnessError(
+                f"--set {item!r}: expected key=value, e.g. seed=1 or defence.ratio=1"
+            )
         key, _, text = item.partition("=")
         node = raw
         parts = key.strip().split(".")
