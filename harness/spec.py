@@ -286,9 +286,16 @@ def _defence(raw: Any, model: ModelSpec) -> DefenceSpec | None:
         arch=_opt_str(r.get("arch"), "defence.arch"),
         attack=_str(r.get("attack", d.attack), "defence.attack"),
         eps_train=_eps(r.get("eps_train", d.eps_train), "defence.eps_train"),
-        ratio=_fraction(r.get("ratio", d.ratio), "defence.ratio"),
+        ratio=_ratio(r.get("ratio", d.ratio)),
         train=_train(r["train"], "defence.train") if "train" in r else model.train,
     )
+
+
+def _ratio(value: Any) -> float:
+    ratio = _fraction(value, "defence.ratio")
+    if ratio <= 0:
+        raise HarnessError(f"defence.ratio: expected a fraction in (0, 1] of adversarial samples, got {value!r}")
+    return ratio
 
 
 def _evasion(raw: Any) -> EvasionSpec:

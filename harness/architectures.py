@@ -1,0 +1,144 @@
+"""Registered model architectures, each declaring its input shape, classes and normalization.
+
+A builder returns a network that maps *normalized* inputs to logits; ``wrap`` puts the
+architecture's ``Normalize`` layer in front, so the wrapped model takes [0, 1] pixels and every
+epsilon stays in pixel units (normalization never happens in a loader).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from harness.errors import HarnessError
+from harness.registry import Registry
+
+Shape = tuple[int, int, int]  # (C, H, W)
+Builder = Callable[[Shape, int], nn.Module]  # (input_shape, num_classes) -> logits network
+
+
+@dataclass(frozen=True)
+class Architecture:
+    name: str
+    build: Builder
+    mean: tuple[float, ...]  # per channel, or one value broadcast to every channel
+    std: tuple[float, ...]
+    input_shape: tuple[int | None, int | None, int | None]  # None: any size on that axis
+    description: str = ""
+
+    def check_input(self, shape: Shape, field: str = "model.arch") -> None:
+        """Raise a one-line error when the data's (C, H, W) does not fit this architecture."""
+        if any(
+            want is not None and want != got
+            for want, got in zip(self.input_shape, shape, strict=True)
+        ):
+            want = "x".join("*" if s is None else str(s) for s in self.input_shape)
+            raise HarnessError(
+                f"{field}: {self.name} expects inputs of shape {want} (C x H x W), "
+                f"the dataset gives {'x'.join(map(str, shape))}"
+            )
+
+
+ARCHITECTURES: Registry[Architecture] = Registry("architecture")
+
+
+def architecture(
+    name: str,
+    *,
+    mean: Sequence[float],
+    std: Sequence[float],
+    input_shape: tuple[int | None, int | None, int | None] = (None, None, None),
+) -> Callable[[Builder], Builder]:
+    """Decorator registering a builder with its declared normalization and input shape."""
+
+    def decorate(fn: Builder) -> Builder:
+        doc = (fn.__doc__ or "").strip().splitlines()
+        arch = Architecture(name, fn, tuple(mean), tuple(std), input_shape, doc[0] if doc else "")
+        ARCHITECTURES.register(name)(arch)
+        return fn
+
+    return decorate
+
+
+class Normalize(nn.Module):
+    """(x - mean) / std per channel, as a layer, so the model itself takes [0, 1] pixels."""
+
+    def __init__(self, mean: Sequence[float], std: Sequence[float], channels: int) -> None:
+        super().__init__()
+        mean_t, std_t = _per_channel(mean, channels), _per_channel(std, channels)
+        if (std_t <= 0).any():
+            raise HarnessError(f"model.std: expected positive values, got {list(std)}")
+        self.register_buffer("mean", mean_t.view(1, channels, 1, 1))
+        self.register_buffer("std", std_t.view(1, channels, 1, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: (N, C, H, W) in [0, 1]
+        return (x - self.mean) / self.std
+
+
+def _per_channel(values: Sequence[float], channels: int) -> torch.Tensor:
+    values = list(values)
+    if len(values) == 1:
+        values = values * channels
+    if len(values) != channels:
+        raise HarnessError(f"model.mean/std: expected 1 or {channels} values, got {len(values)}")
+    return torch.tensor(values, dtype=torch.float32)
+
+
+def wrap(net: nn.Module, mean: Sequence[float], std: Sequence[float], channels: int) -> nn.Module:
+    """The model the harness trains and attacks: Normalize -> net, [0, 1] pixels in, logits out."""
+    return nn.Sequential(OrderedDict(normalize=Normalize(mean, std, channels), net=net))
+
+
+# ---------------------------------------------------------------- built-in architectures
+
+
+def _conv_block(c_in: int, c_out: int, batchnorm: bool) -> list[nn.Module]:
+    layers: list[nn.Module] = [nn.Conv2d(c_in, c_out, kernel_size=3, padding=1)]
+    if batchnorm:
+        layers.append(nn.BatchNorm2d(c_out))
+    return [*layers, nn.ReLU(inplace=False), nn.MaxPool2d(2)]
+
+
+def _seed000_cnn(input_shape: Shape, num_classes: int, batchnorm: bool) -> nn.Module:
+    c, h, w = input_shape
+    convs = [*_conv_block(c, 32, batchnorm), *_conv_block(32, 64, batchnorm)]
+    convs += _conv_block(64, 128, batchnorm)
+    flat = 128 * (h // 8) * (w // 8)  # 3 max-pools halve H and W: 32x32 -> 4x4, 2048 features
+    head = [nn.Flatten(), nn.Linear(flat, 256), nn.ReLU(), nn.Dropout(0.5)]
+    return nn.Sequential(
+        OrderedDict(
+            features=nn.Sequential(*convs),
+            classifier=nn.Sequential(*head, nn.Linear(256, num_classes)),
+        )
+    )
+
+
+@architecture("spatial_baseline_cnn", mean=(0.5,), std=(0.5,), input_shape=(3, 32, 32))
+def spatial_baseline_cnn(input_shape: Shape, num_classes: int) -> nn.Module:
+    """Seed 000's CIFAKE detector: 3x [Conv3x3 + BatchNorm + ReLU + MaxPool] (3->32->64->128), FC 2048->256->classes, dropout 0.5."""
+    return _seed000_cnn(input_shape, num_classes, batchnorm=True)
+
+
+@architecture("robust_cnn", mean=(0.5,), std=(0.5,), input_shape=(3, 32, 32))
+def robust_cnn(input_shape: Shape, num_classes: int) -> nn.Module:
+    """Seed 000's hardened variant: the same convolutions without BatchNorm, dropout in the head."""
+    return _seed000_cnn(input_shape, num_classes, batchnorm=False)
+
+
+@architecture("small_cnn", mean=(0.5,), std=(0.5,))
+def small_cnn(input_shape: Shape, num_classes: int) -> nn.Module:
+    """Small CNN for 8x8 digits up to 28x28 MNIST-like inputs: 2 conv blocks, adaptive pool, FC 256->128->classes."""
+    c = input_shape[0]
+    features = nn.Sequential(
+        nn.Conv2d(c, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.AdaptiveAvgPool2d(2),  # 8x8 -> 2x2 already; 28x28 -> 7x7 -> 2x2
+    )  # fmt: skip
+    head = nn.Sequential(
+        nn.Flatten(), nn.Linear(64 * 4, 128), nn.ReLU(), nn.Linear(128, num_classes)
+    )
+    return nn.Sequential(OrderedDict(features=features, classifier=head))

@@ -1,0 +1,94 @@
+"""Command line: ``harness run|validate|list``. The edge: parse, call the API, print, write."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from harness.errors import HarnessError
+
+REGISTRIES = ("datasets", "models", "attacks", "defences")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="harness", description="Build -> Break -> Improve robustness benchmarks."
+    )
+    sub = p.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run a benchmark spec and write its report")
+    run.add_argument("spec", nargs="?", help="spec file (default: benchmarks/digits_fgsm.yaml)")
+    run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                     help="override a spec field, e.g. --set seed=1 --set dataset.n_test=500")  # fmt: skip
+    run.add_argument("--out", help="report folder (default: reports/<name>/<run-id>)")
+    val = sub.add_parser("validate", help="check a spec without running it")
+    val.add_argument("spec")
+    val.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    lst = sub.add_parser("list", help="list registered components")
+    lst.add_argument("what", choices=REGISTRIES)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return {"run": _run, "validate": _validate, "list": _list}[args.command](args)
+    except HarnessError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+
+
+def _run(args: argparse.Namespace) -> int:
+    from harness.report import write_report
+    from harness.runner import run, validate
+    from harness.spec import load_spec
+
+    spec = load_spec(args.spec, args.overrides)
+    validate(spec)
+    result = run(spec)
+    run_id = time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + f"-seed{spec.seed}"
+    out = Path(args.out) if args.out else Path("reports") / spec.name / run_id
+    write_report(result, out)
+    total = result.provenance["timings_seconds"]["total"]
+    print(f"report: {out}  ({total:.1f}s)")
+    for m in result.models:
+        print(f"  {m.role:<9} {m.arch:<22} clean accuracy {m.clean_accuracy:.2%}")
+    return 0
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from harness.runner import validate
+    from harness.spec import load_spec
+
+    spec = load_spec(args.spec, args.overrides)
+    validate(spec)
+    print(f"{args.spec}: ok ({spec.name}, dataset {spec.dataset.name}, {len(spec.attacks)} attack(s), "
+          f"{len(spec.eps)} epsilons)")  # fmt: skip
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    from harness.architectures import ARCHITECTURES
+    from harness.attacks import ATTACKS
+    from harness.datasets import DATASETS
+    from harness.defences import DEFENCES
+
+    registry = {
+        "datasets": DATASETS,
+        "models": ARCHITECTURES,
+        "attacks": ATTACKS,
+        "defences": DEFENCES,
+    }[args.what]
+    for name in registry:
+        item = registry.get(name)
+        doc = getattr(item, "description", "") or (getattr(item, "__doc__", "") or "").strip()
+        print(f"{name:<24} {doc.splitlines()[0] if doc else ''}".rstrip())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

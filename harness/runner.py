@@ -1,0 +1,341 @@
+"""``run(spec) -> RunResult``: Build -> Break -> Improve, orchestration only.
+
+No printing (progress bars aside) and no report files: the report writer renders the result.
+Trained weights are cached under ``models/`` keyed by everything that determines them, so a
+rerun with the same spec and seed reuses them instead of retraining.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
+from torch import nn
+
+from harness import checkpoints, provenance
+from harness.architectures import wrap
+from harness.attacks import ATTACKS, generate
+from harness.build import ModelRecipe, check_input, recipe
+from harness.datasets import DATASETS, Dataset, load_dataset, train_val_split
+from harness.defences import DEFENCES, HardenJob
+from harness.defences import validate as validate_defence
+from harness.errors import HarnessError
+from harness.estimator import build_classifier
+from harness.evasion import eps_grid, pick_per_class, smallest_flips
+from harness.explain import gradcam, last_conv_layer
+from harness.results import ClassStats, EpochStats, GradcamPanel, ModelResult, RunResult
+from harness.spec import Spec, stable_hash
+from harness.sweep import CleanEval, PlannedAttack, clean_eval, sweep
+from harness.training import TrainData, train_standard
+
+MODELS_DIR = provenance.REPO / "models"
+CACHE_VERSION = 1  # bump when training code changes what a cached model would be
+
+
+@dataclass
+class Trained:
+    """A model ready to be attacked, with how it was obtained."""
+
+    role: str
+    name: str
+    model: nn.Module
+    history: list[EpochStats] = field(default_factory=list)
+    training: str = ""
+    weights: str = ""
+    defence: dict = field(default_factory=dict)
+
+
+def validate(spec: Spec) -> list[PlannedAttack]:
+    """Check every name and parameter in the spec before any data or weights are loaded."""
+    DATASETS.get(spec.dataset.name, "dataset.name")
+    if spec.model.arch or spec.model.builder:
+        recipe(spec.model)  # unknown architecture / unimportable builder
+    planned = []
+    for i, a in enumerate(spec.attacks):
+        definition = ATTACKS.get(a.name, f"attacks[{i}].name")
+        planned.append(PlannedAttack(definition, definition.resolve(a, f"attacks[{i}]")))
+    if spec.defence is not None:
+        validate_defence(spec.defence)
+        if spec.defence.arch:
+            recipe(spec.model, spec.defence.arch, "defence.arch")
+    return planned
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)  # ART's trainers shuffle with numpy's global generator
+    torch.manual_seed(seed)
+
+
+class Timer:
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = round(self.seconds.get(name, 0.0) + time.perf_counter() - start, 3)
+
+
+def run(spec: Spec, *, model: nn.Module | None = None, models_dir: Path = MODELS_DIR) -> RunResult:
+    """Run the whole benchmark described by ``spec``.
+
+    ``model``: a user's ``nn.Module`` (logits out, taking inputs normalized with the spec's
+    mean/std) to evaluate as the baseline instead of building one from the spec.
+    """
+    planned = validate(spec)
+    if spec.threads:
+        torch.set_num_threads(spec.threads)
+    seed_everything(spec.seed)
+    timer, started = Timer(), time.time()
+    with timer.phase("data"):
+        data = load_dataset(spec.dataset, spec.seed)
+        _check_data(spec, data, needs_training=model is None and spec.model.weights is None)
+        split = _split(spec, data)
+    with timer.phase("build"):
+        baseline = _baseline(spec, data, split, model, models_dir)
+    trained = [baseline]
+    if spec.defence is not None:
+        with timer.phase("improve"):
+            trained.append(_harden(spec, data, split, models_dir))
+    return _evaluate(spec, data, split, trained, planned, timer, started)
+
+
+def _evaluate(spec, data, split, trained, planned, timer, started) -> RunResult:
+    results, rows, evasion = [], [], []
+    picks = pick_per_class(data.y_test, max(spec.evasion.n_images, spec.gradcam.n_images))
+    classifiers = {
+        t.role: build_classifier(t.model, data.input_shape, data.num_classes) for t in trained
+    }
+    for t in trained:
+        clf = classifiers[t.role]
+        with timer.phase("break"):
+            clean = clean_eval(clf, data.x_test, spec.eval_batch_size)
+            rows += sweep(
+                t.role,
+                clf,
+                data.x_test,
+                data.y_test,
+                clean,
+                planned,
+                spec.eps,
+                spec.eval_batch_size,
+            )
+            evasion += smallest_flips(
+                t.role, clf, data.x_test, data.y_test, picks[: spec.evasion.n_images],
+                eps_grid(spec.evasion), data.class_names,
+            )  # fmt: skip
+        results.append(_model_result(t, data, clean))
+    with timer.phase("explain"):
+        panel = _gradcam_panel(
+            spec, data, trained, classifiers, planned[0], picks[: spec.gradcam.n_images]
+        )
+    return RunResult(
+        name=spec.name,
+        spec=spec.to_dict(),
+        seed=spec.seed,
+        data=_data_summary(spec, data, split),
+        models=results,
+        measurements=rows,
+        attacks=[{"name": p.name, "norm": p.definition.norm, "params": p.params} for p in planned],
+        evasion=evasion,
+        gradcam=panel,
+        provenance=_provenance(spec, timer, started),
+    )
+
+
+# ---------------------------------------------------------------- data
+
+
+def _check_data(spec: Spec, data: Dataset, needs_training: bool) -> None:
+    if len(data.x_test) == 0:
+        raise HarnessError(f"dataset: {data.name} at {data.source} has no test samples")
+    if (needs_training or spec.defence is not None) and len(data.x_train) == 0:
+        raise HarnessError(
+            f"dataset: {data.name} at {data.source} has no training split; give model.weights "
+            "(and no defence) to evaluate a trained model on it"
+        )
+
+
+def _split(spec: Spec, data: Dataset) -> TrainData:
+    if len(data.x_train) == 0:
+        empty = data.x_train[:0]
+        return TrainData(empty, data.y_train[:0], empty, data.y_train[:0])
+    x_tr, y_tr, x_val, y_val = train_val_split(
+        data.x_train, data.y_train, spec.dataset.val_fraction, spec.seed
+    )
+    return TrainData(x_tr, y_tr, x_val, y_val)
+
+
+def _data_summary(spec: Spec, data: Dataset, split: TrainData) -> dict:
+    return {
+        "name": data.name,
+        "source": data.source,
+        "class_names": list(data.class_names),
+        "input_shape": list(data.input_shape),
+        "n_train": len(split.x_train),
+        "n_val": len(split.x_val),
+        "n_test": len(data.x_test),
+        "test_class_counts": np.bincount(data.y_test, minlength=data.num_classes).tolist(),
+    }
+
+
+# ---------------------------------------------------------------- build and improve
+
+
+def _baseline(
+    spec: Spec, data: Dataset, split: TrainData, model: nn.Module | None, models_dir: Path
+) -> Trained:
+    if model is not None:  # the Python API: a user's module, evaluated as given
+        mean, std = spec.model.mean or (0.0,), spec.model.std or (1.0,)
+        wrapped = wrap(model, mean, std, data.input_shape[0])
+        return Trained(
+            "baseline", type(model).__name__, wrapped, training="given as a Python object"
+        )
+    if not (spec.model.arch or spec.model.builder):
+        raise HarnessError("model: expected 'arch' (a registered architecture) or 'builder' (file.py:function)")
+    check_input(spec.model, data.input_shape)
+    rec = recipe(spec.model)
+    if spec.model.weights:
+        torch.manual_seed(spec.seed)
+        wrapped = rec.make(data.input_shape, data.num_classes)
+        path = Path(spec.model.weights)
+        _load_user_weights(wrapped, path)
+        return Trained("baseline", rec.name, wrapped, training=f"loaded {path}", weights=str(path))
+    key = {"role": "baseline", "recipe": [rec.name, rec.mean, rec.std], "train": spec.model.train}
+    return _cached(
+        spec, data, split, rec, key, models_dir, "baseline", _train_baseline(spec, split)
+    )
+
+
+def _train_baseline(spec: Spec, split: TrainData) -> Callable[[nn.Module], list[EpochStats]]:
+    return lambda m: train_standard(m, split, spec.model.train, spec.seed)
+
+
+def _harden(spec: Spec, data: Dataset, split: TrainData, models_dir: Path) -> Trained:
+    d = spec.defence
+    assert d is not None
+    check_input(spec.model, data.input_shape, d.arch)
+    rec = recipe(spec.model, d.arch, "defence.arch")
+    train = d.train or spec.model.train
+
+    def harden(m: nn.Module) -> list[EpochStats]:
+        job = HardenJob(d, train, m, split, data.input_shape, data.num_classes, spec.seed)
+        return DEFENCES.get(d.name).harden(job)
+
+    key = {"role": "robust", "recipe": [rec.name, rec.mean, rec.std], "defence": d}
+    t = _cached(spec, data, split, rec, key, models_dir, "robust", harden)
+    t.defence = dataclasses.asdict(d) | {"arch": rec.name}
+    return t
+
+
+def _cached(
+    spec, data, split, rec: ModelRecipe, key: dict, models_dir: Path, role: str, fit
+) -> Trained:
+    """Train with ``fit`` unless weights for exactly this recipe, data and seed are cached."""
+    full_key = key | {
+        "data": spec.dataset,
+        "seed": spec.seed,
+        "n_train": len(split.x_train),
+        "v": CACHE_VERSION,
+    }
+    digest = stable_hash(full_key)
+    path = models_dir / spec.name / f"{role}-{digest}.pt"
+    torch.manual_seed(spec.seed)  # same initial weights for the same seed
+    model = rec.make(data.input_shape, data.num_classes)
+    meta = checkpoints.load_meta(path)
+    if path.is_file() and meta is not None and meta.get("key") == digest:
+        checkpoints.load_into(model, path, f"models/{path.name}")
+        history = [EpochStats(**e) for e in meta.get("history", [])]
+        return Trained(role, rec.name, model.eval(), history, f"reused {path}", str(path))
+    seed_everything(spec.seed)
+    history = fit(model)
+    model.eval()
+    meta = {"key": digest, "inputs": full_key, "history": [dataclasses.asdict(h) for h in history]}
+    checkpoints.save(model, path, meta)
+    return Trained(role, rec.name, model, history, "trained", str(path))
+
+
+def _load_user_weights(wrapped: nn.Module, path: Path) -> None:
+    """A harness checkpoint holds the wrapped model (normalize.*, net.*); a user's, the bare network."""
+    state = checkpoints.load_state(path)
+    target = wrapped if any(k.startswith("net.") for k in state) else wrapped.net
+    checkpoints.load_into(target, path)
+
+
+# ---------------------------------------------------------------- evaluation details
+
+
+def _model_result(t: Trained, data: Dataset, clean: CleanEval) -> ModelResult:
+    labels = list(range(data.num_classes))
+    p, r, f, s = precision_recall_fscore_support(
+        data.y_test, clean.pred, labels=labels, zero_division=0
+    )
+    per_class = [
+        ClassStats(name, float(p[i]), float(r[i]), float(f[i]), int(s[i]))
+        for i, name in enumerate(data.class_names)
+    ]
+    layer_name, _ = last_conv_layer(t.model)
+    return ModelResult(
+        role=t.role,
+        arch=t.name,
+        n_params=sum(p.numel() for p in t.model.parameters()),
+        clean_accuracy=float(np.mean(clean.pred == data.y_test)),
+        per_class=per_class,
+        confusion=confusion_matrix(data.y_test, clean.pred, labels=labels).tolist(),
+        history=t.history,
+        training=t.training,
+        weights=t.weights,
+        gradcam_layer=layer_name,
+        defence=t.defence,
+    )
+
+
+def _gradcam_panel(
+    spec: Spec, data: Dataset, trained, classifiers, planned: PlannedAttack, picks
+) -> GradcamPanel | None:
+    if not picks:
+        return None
+    eps = spec.gradcam.eps if spec.gradcam.eps is not None else spec.eps[len(spec.eps) // 2]
+    x, y = data.x_test[picks], data.y_test[picks]
+    names = data.class_names
+    panel = GradcamPanel(
+        eps, planned.name, list(picks), [names[i] for i in y], x, {}, {}, {}, {}, {}
+    )
+    for t in trained:
+        clf = classifiers[t.role]
+        x_adv = generate(clf, planned.definition, planned.params, x, y, eps)
+        _, layer = last_conv_layer(t.model)
+        panel.adversarial[t.role] = x_adv
+        for images, cams, preds in (
+            (x, panel.cams_clean, panel.preds_clean),
+            (x_adv, panel.cams_adv, panel.preds_adv),
+        ):
+            pred = clf.predict(images).argmax(1)
+            cams[t.role] = gradcam(t.model, images, layer, pred)
+            preds[t.role] = [names[i] for i in pred]
+    return panel
+
+
+def _provenance(spec: Spec, timer: Timer, started: float) -> dict:
+    return {
+        "spec_hash": spec.digest(),
+        "spec_file": spec.source,
+        "seed": spec.seed,
+        "git_commit": provenance.git_commit(),
+        "versions": provenance.versions(),
+        "machine": provenance.machine(),
+        "started_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+        "timings_seconds": dict(timer.seconds) | {"total": round(time.time() - started, 3)},
+    }

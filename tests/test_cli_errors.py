@@ -1,0 +1,85 @@
+"""Bad specs, missing data and corrupt inputs: one line on stderr, exit code 2, no traceback."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness.cli import main
+
+
+def run_cli(capsys, *args: str) -> tuple[int, str]:
+    code = main(list(args))
+    err = capsys.readouterr().err.strip()
+    return code, err
+
+
+def write_spec(tmp_path: Path, text: str) -> str:
+    path = tmp_path / "spec.yaml"
+    path.write_text(text)
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("name: x\nattacks: [fgsn]\n", "attacks[0].name: unknown attack 'fgsn'"),
+        ("name: x\nmodel: {arch: small_cn}\n", "did you mean 'small_cnn'"),
+        ("name: x\ndataset: {name: digitz}\n", "dataset.name: unknown dataset 'digitz'"),
+        ("name: x\ndefence: {name: adv}\n", "defence.name: unknown defence 'adv'"),
+        ("name: x\neps: [0, big]\n", "eps[1]: expected a number"),
+        ("name: x\nattacks: [{name: fgsm, steps: 3}]\n", "attacks[0].steps: unknown parameter"),
+    ],
+)
+def test_bad_spec_gives_one_line_and_exit_2(tmp_path, capsys, text: str, expected: str) -> None:
+    spec = write_spec(tmp_path, text)
+    for command in ("validate", "run"):
+        code, err = run_cli(capsys, command, spec)
+        assert code == 2
+        assert expected in err and len(err.splitlines()) == 1 and spec in err
+
+
+def test_missing_dataset_folder(tmp_path, capsys) -> None:
+    spec = write_spec(tmp_path, f"name: x\ndataset: {{name: cifake, root: {tmp_path / 'nope'}}}\n")
+    code, err = run_cli(capsys, "run", spec, "--out", str(tmp_path / "out"))
+    assert code == 2 and "nope" in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "out").exists()
+
+
+def test_corrupt_image_names_the_file(tmp_path, capsys) -> None:
+    root = tmp_path / "folder"
+    for cls in ("a", "b"):
+        (root / cls).mkdir(parents=True)
+    (root / "a" / "broken.png").write_bytes(b"not an image at all")
+    spec = write_spec(tmp_path, f"name: x\ndataset: {{name: imagefolder, root: {root}}}\n")
+    code, err = run_cli(capsys, "run", spec, "--out", str(tmp_path / "out"))
+    assert code == 2 and "broken.png" in err and len(err.splitlines()) == 1
+
+
+def test_corrupt_weights_file_is_refused_without_traceback(tmp_path, capsys) -> None:
+    weights = tmp_path / "w.pt"
+    weights.write_bytes(b"garbage")
+    spec = write_spec(tmp_path, f"name: x\nmodel: {{arch: small_cnn, weights: {weights}}}\n")
+    code, err = run_cli(capsys, "run", spec, "--out", str(tmp_path / "out"))
+    assert code == 2 and "w.pt" in err and len(err.splitlines()) == 1
+    assert weights.read_bytes() == b"garbage"
+
+
+def test_bad_override_and_console_script(tmp_path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "harness.cli", "validate", "benchmarks/digits_fgsm.yaml", "--set", "seed"],
+        capture_output=True, text=True, cwd=Path(__file__).parents[1],
+    )  # fmt: skip
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.startswith("error: ") and "key=value" in proc.stderr
+
+
+def test_list_shows_registries(capsys) -> None:
+    assert main(["list", "attacks"]) == 0
+    assert "fgsm" in capsys.readouterr().out
+    assert main(["list", "models"]) == 0
+    out = capsys.readouterr().out
+    assert all(n in out for n in ("spatial_baseline_cnn", "robust_cnn", "small_cnn"))
