@@ -1,0 +1,49 @@
+"""Dataset loaders: ``load_dataset(spec, seed)`` -> ``Dataset`` with x float32 NCHW in [0, 1].
+
+Importing this package registers every loader module below in ``DATASETS``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from harness.datasets import cifake, cifar10, digits, imagefolder, torchvision_sets  # registers
+from harness.datasets.base import DATASETS, Dataset
+from harness.datasets.subset import stratified_subset, train_val_split
+from harness.errors import HarnessError
+from harness.spec import DataSpec
+
+__all__ = ["DATASETS", "Dataset", "load_dataset", "train_val_split"]
+_LOADER_MODULES = (cifake, cifar10, digits, imagefolder, torchvision_sets)
+
+
+def load_dataset(spec: DataSpec, seed: int) -> Dataset:
+    """Run the registered loader, check its output, then take the stratified subsets.
+
+    ``spec.n_train`` / ``spec.n_test`` (None: all) are drawn with ``seed``; the same seed
+    gives the same samples.
+    """
+    ds = DATASETS.get(spec.name, "dataset.name")(spec)
+    _check(ds)
+    x_tr, y_tr = stratified_subset(ds.x_train, ds.y_train, spec.n_train, seed)
+    x_te, y_te = stratified_subset(ds.x_test, ds.y_test, spec.n_test, seed)
+    return dataclasses.replace(ds, x_train=x_tr, y_train=y_tr, x_test=x_te, y_test=y_te)
+
+
+def _check(ds: Dataset) -> None:
+    """The loader contract; a custom loader breaking it gets a one-line error."""
+    for split, x, y in (("train", ds.x_train, ds.y_train), ("test", ds.x_test, ds.y_test)):
+        where = f"dataset {ds.name!r} ({split} split)"
+        if x.dtype != np.float32 or x.ndim != 4 or y.dtype != np.int64 or len(x) != len(y):
+            raise HarnessError(
+                f"{where}: expected x float32 (N, C, H, W) and y int64 (N,), "
+                f"got x {x.dtype} {x.shape} and y {y.dtype} {y.shape}"
+            )
+        if len(x) and (x.min() < 0 or x.max() > 1 or y.min() < 0 or y.max() >= ds.num_classes):
+            raise HarnessError(
+                f"{where}: expected x in [0, 1] and labels in [0, {ds.num_classes - 1}]"
+            )
+    if len(ds.x_test) == 0:
+        raise HarnessError(f"dataset {ds.name!r}: the test split is empty")

@@ -1,0 +1,24 @@
+"""CIFAKE (Bird & Lotfi 2024): real CIFAR-10 photos vs Stable Diffusion 1.4 images, 32x32 JPEG.
+
+Kaggle layout ``ROOT/{train,test}/{REAL,FAKE}/*.jpg``; decoded arrays are cached.
+"""
+
+from __future__ import annotations
+
+from harness.datasets.base import DATASETS, Dataset
+from harness.datasets.folders import ImageFormat, read_split
+from harness.datasets.paths import dataset_root
+from harness.spec import DataSpec
+
+CLASSES = ("FAKE", "REAL")  # label = index: FAKE=0, REAL=1
+LAYOUT = "the CIFAKE layout ROOT/{train,test}/{REAL,FAKE}/*.jpg"
+FORMAT = ImageFormat(mode="RGB", size=32)
+
+
+@DATASETS.register("cifake")
+def load_cifake(spec: DataSpec) -> Dataset:
+    """x (N, 3, 32, 32)."""
+    root = dataset_root(spec, LAYOUT)
+    x_tr, y_tr = read_split(root / "train", CLASSES, FORMAT, LAYOUT)
+    x_te, y_te = read_split(root / "test", CLASSES, FORMAT, LAYOUT)
+    return Dataset(spec.name, CLASSES, x_tr, y_tr, x_te, y_te, source=str(root))

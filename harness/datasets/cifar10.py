@@ -1,0 +1,66 @@
+"""CIFAR-10 (Krizhevsky 2009): 32x32 RGB, 10 classes.
+
+Reads torchvision's ``ROOT/cifar-10-batches-py`` if present (or downloads it when
+``dataset.download`` is true); otherwise PNG class folders ``ROOT/{train,test}/<class>/``,
+e.g. the darknet export, whose train split may be absent (then the train arrays are empty).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from harness.datasets.base import DATASETS, Dataset
+from harness.datasets.folders import ImageFormat, read_split, to_float
+from harness.datasets.paths import require_dir, root_path
+from harness.datasets.torchvision_sets import torchvision_dataset
+from harness.spec import DataSpec
+
+# The official label order (batches.meta, torchvision's CIFAR10.classes).
+CLASSES = (
+    "airplane",
+    "automobile",
+    "bird",
+    "cat",
+    "deer",
+    "dog",
+    "frog",
+    "horse",
+    "ship",
+    "truck",
+)
+BATCHES = "cifar-10-batches-py"
+LAYOUT = f"torchvision's ROOT/{BATCHES} or class folders ROOT/{{train,test}}/<class>/*.png"
+FORMAT = ImageFormat(mode="RGB", size=32)
+
+
+def _from_torchvision(name: str, root: Path, download: bool) -> Dataset:
+    train, test = (torchvision_dataset("CIFAR10", root, t, download) for t in (True, False))
+    return Dataset(
+        name,
+        tuple(train.classes),
+        to_float(train.data.transpose(0, 3, 1, 2)),  # (N, 32, 32, 3) uint8 -> (N, 3, 32, 32)
+        np.asarray(train.targets, dtype=np.int64),
+        to_float(test.data.transpose(0, 3, 1, 2)),
+        np.asarray(test.targets, dtype=np.int64),
+        source=str(root),
+    )
+
+
+def _from_folders(name: str, root: Path) -> Dataset:
+    x_te, y_te = read_split(root / "test", CLASSES, FORMAT, LAYOUT)
+    if (root / "train").exists():
+        x_tr, y_tr = read_split(root / "train", CLASSES, FORMAT, LAYOUT)
+    else:  # a test-only copy: evaluation works, training needs weights
+        x_tr, y_tr = np.zeros((0, 3, 32, 32), np.float32), np.zeros(0, np.int64)
+    return Dataset(name, CLASSES, x_tr, y_tr, x_te, y_te, source=str(root))
+
+
+@DATASETS.register("cifar10")
+def load_cifar10(spec: DataSpec) -> Dataset:
+    """x (N, 3, 32, 32)."""
+    root = root_path(spec)
+    if (root / BATCHES).is_dir() or (spec.download and not (root / "test").is_dir()):
+        return _from_torchvision(spec.name, root, spec.download)
+    return _from_folders(spec.name, require_dir(root, LAYOUT))

@@ -1,0 +1,37 @@
+"""Where dataset files live: default roots under ``<repo>/data`` and the decoded-array cache."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from harness.errors import HarnessError
+from harness.spec import DataSpec
+
+REPO = Path(__file__).resolve().parents[2]  # the folder holding the ``harness`` package
+CACHE_ENV = "HARNESS_CACHE"  # overrides the cache folder (default <repo>/data/.cache)
+
+
+def cache_dir() -> Path:
+    """The cache folder, read from the environment at call time (tests redirect it)."""
+    env = os.environ.get(CACHE_ENV)
+    return Path(env).expanduser().resolve() if env else REPO / "data" / ".cache"
+
+
+def root_path(spec: DataSpec) -> Path:
+    """``spec.root`` (relative to the working directory) or ``<repo>/data/<name>``."""
+    root = Path(spec.root).expanduser() if spec.root else REPO / "data" / spec.name
+    return root.resolve()
+
+
+def require_dir(path: Path, expected: str) -> Path:
+    """Return ``path`` if it is a folder, else raise a one-line error naming it."""
+    if not path.is_dir():
+        what = "is not a folder" if path.exists() else "does not exist"
+        raise HarnessError(f"dataset.root: {path} {what}; expected {expected}")
+    return path
+
+
+def dataset_root(spec: DataSpec, expected: str) -> Path:
+    """The dataset's root folder, which must exist."""
+    return require_dir(root_path(spec), expected)
