@@ -1,0 +1,536 @@
+"""Render a ``RunResult`` to a report folder: results.csv, run.json, report.md and PNG figures.
+
+Every ``render_*`` / section function is pure (returns a string or a figure); only
+``write_report`` and the CSV helpers touch the disk. ``write_report`` builds the whole folder in a
+temporary directory and renames it into place, so a failure never leaves a half-written report.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import re
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+from matplotlib.figure import Figure
+
+from harness import plots
+from harness.explain import cam_similarity
+from harness.io import atomic_dir, write_text
+from harness.results import CSV_COLUMNS, GradcamPanel, Measurement, ModelResult, RunResult
+
+NORMS = {"linf": "L∞", "l2": "L2"}
+DASH = "—"
+Key = tuple[str, str, float, str]  # (model, attack, eps, metric)
+
+
+# ---------------------------------------------------------------- the writer (the only I/O)
+
+
+def write_report(result: RunResult, out_dir: str | Path) -> Path:
+    """Write the report folder ``out_dir`` (replacing an existing one only on success)."""
+    out = Path(out_dir)
+    with atomic_dir(out) as tmp:  # the folder is the unit of atomicity: plain writes inside
+        _write(tmp / "results.csv", csv_text(result.measurements))
+        _write(tmp / "run.json", render_run_json(result))
+        for name, make in figures(result).items():
+            plots.save(make(), tmp / name)
+        _write(tmp / "report.md", render_markdown(result))
+    return out
+
+
+def _write(path: Path, text: str) -> None:
+    path.write_text(text, encoding="utf-8", newline="")  # "\n" on every platform: stable bytes
+
+
+def figures(result: RunResult) -> dict[str, Callable[[], Figure]]:
+    """File name -> figure builder; built one at a time so only one figure is alive."""
+    names = class_names(result)
+    clean = {role: clean_accuracy(result, role) for role in roles(result)}
+    out: dict[str, Callable[[], Figure]] = {
+        "robustness_curve.png": lambda: plots.robustness_curve(
+            result.measurements, clean, attack_norms(result), len(names) or None
+        )
+    }
+    for m in result.models:
+        out[confusion_file(m.role)] = lambda m=m: plots.confusion(m, names)
+    if result.gradcam is not None:
+        out["gradcam.png"] = lambda: plots.gradcam_grid(result.gradcam)
+    return out
+
+
+# ---------------------------------------------------------------- results.csv and run.json
+
+
+def csv_text(measurements: Iterable[Measurement]) -> str:
+    """Long-format CSV; floats as ``repr`` (shortest exact round trip), so output is byte-stable."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for m in measurements:
+        writer.writerow([m.model, m.attack, repr(float(m.eps)), m.metric, repr(float(m.value))])
+    return buf.getvalue()
+
+
+def write_csv(measurements: Iterable[Measurement], path: str | Path) -> None:
+    write_text(path, csv_text(measurements))
+
+
+def read_csv(path: str | Path) -> list[Measurement]:
+    """Read a ``results.csv`` back into measurements (exactly as written)."""
+    with Path(path).open(newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    if not rows or tuple(rows[0]) != CSV_COLUMNS:
+        got = ",".join(rows[0]) if rows else "an empty file"
+        raise ValueError(f"{path}: expected the header {','.join(CSV_COLUMNS)}, got {got}")
+    out = []
+    for line, row in enumerate(rows[1:], start=2):
+        if len(row) != len(CSV_COLUMNS):
+            raise ValueError(f"{path}:{line}: expected {len(CSV_COLUMNS)} fields, got {row}")
+        model, attack, eps, metric, value = row
+        out.append(Measurement(model, attack, float(eps), metric, float(value)))
+    return out
+
+
+def render_run_json(result: RunResult) -> str:
+    return json.dumps(result.to_dict(), sort_keys=True, indent=2) + "\n"
+
+
+# ---------------------------------------------------------------- lookups
+
+
+def roles(result: RunResult) -> list[str]:
+    """Model roles in order: the result's models, then any other model named in measurements."""
+    return list(
+        dict.fromkeys([m.role for m in result.models] + [m.model for m in result.measurements])
+    )
+
+
+def attack_names(result: RunResult) -> list[str]:
+    listed = [str(a.get("name")) for a in result.attacks]
+    measured = [m.attack for m in result.measurements if m.attack != "none"]
+    return list(dict.fromkeys(listed + measured))
+
+
+def attack_norms(result: RunResult) -> dict[str, str]:
+    """Attack name -> its norm's label ("L∞", "L2"); L∞ when the result does not say."""
+    norms = {str(a.get("name")): str(a.get("norm", "linf")) for a in result.attacks}
+    return {
+        name: NORMS.get(norms.get(name, "linf"), norms.get(name, ""))
+        for name in attack_names(result)
+    }
+
+
+def class_names(result: RunResult) -> list[str]:
+    return [str(c) for c in result.data.get("class_names", [])]
+
+
+def index(measurements: Iterable[Measurement]) -> dict[Key, float]:
+    return {(m.model, m.attack, m.eps, m.metric): m.value for m in measurements}
+
+
+def eps_values(measurements: Iterable[Measurement], attack: str) -> list[float]:
+    return sorted({m.eps for m in measurements if m.attack == attack})
+
+
+def clean_accuracy(result: RunResult, role: str) -> float:
+    """From the ``clean_accuracy`` measurement, else from the model's result."""
+    found = index(result.measurements).get((role, "none", 0.0, "clean_accuracy"))
+    if found is None:
+        found = next((m.clean_accuracy for m in result.models if m.role == role), math.nan)
+    return found
+
+
+def confusion_file(role: str) -> str:
+    return f"confusion_{re.sub(r'[^A-Za-z0-9_.-]', '_', role)}.png"
+
+
+# ---------------------------------------------------------------- formatting
+
+
+def pct(v: float | None) -> str:
+    """0.9499 -> '94.99%'."""
+    return DASH if v is None or math.isnan(v) else f"{v:.2%}"
+
+
+def pp(delta: float | None) -> str:
+    """A difference of fractions in percentage points: 0.3663 -> '+36.63 pp'."""
+    return DASH if delta is None or math.isnan(delta) else f"{100 * delta:+.2f} pp"
+
+
+def num(v: Any) -> str:
+    """Short number text; a float that is k/255 (and not a short decimal) also shows 'k/255'."""
+    if isinstance(v, bool) or not isinstance(v, float):
+        return str(v)
+    text = format(v, ".4g")
+    k = v * 255
+    if float(text) != v and k > 0 and abs(k - round(k)) < 1e-6:
+        text += f" ({round(k)}/255)"
+    return text
+
+
+def params_text(params: dict[str, Any], prefix: str = "") -> str:
+    """{'eps': 0.1, 'train': {'epochs': 5}} -> 'eps=0.1, train.epochs=5'."""
+    parts = []
+    for k, v in params.items():
+        if isinstance(v, dict):
+            parts.append(params_text(v, f"{prefix}{k}."))
+        else:
+            parts.append(f"{prefix}{k}={num(v)}")
+    return ", ".join(p for p in parts if p)
+
+
+def table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """A Markdown table; ``|`` in cells is escaped."""
+
+    def line(cells: Sequence[Any]) -> str:
+        return "| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |"
+
+    return "\n".join([line(header), line(["---"] * len(header)), *map(line, rows)])
+
+
+# ---------------------------------------------------------------- report.md
+
+
+def render_markdown(result: RunResult) -> str:
+    sections = [
+        section_title(result),
+        section_metrics(result.attacks),
+        section_summary(result),
+        section_spec(result.spec),
+        section_data(result.data),
+        section_models(result.models),
+        section_training(result.models),
+        section_clean(result.models),
+        section_attacks(result.attacks),
+        section_sweep(result),
+        section_gradcam(result.gradcam, result.models),
+        section_evasion(result),
+        section_provenance(result),
+    ]
+    return "\n\n".join(s for s in sections if s) + "\n"
+
+
+def section_title(result: RunResult) -> str:
+    description = str(result.spec.get("description") or "").strip()
+    return f"# Robustness report: {result.name}" + (f"\n\n{description}" if description else "")
+
+
+def section_metrics(attacks: Sequence[dict[str, Any]]) -> str:
+    norms = {NORMS.get(str(a.get("norm", "linf")), str(a.get("norm"))) for a in attacks} or {"L∞"}
+    norm_text = (
+        "L∞ bounds"
+        if norms == {"L∞"}
+        else f"bounds in each attack's norm ({', '.join(sorted(norms))})"
+    )
+    return (
+        "**Metrics.** *Clean accuracy*: correct predictions on clean inputs over all test samples. "
+        "*Robust accuracy*: correct predictions on attacked inputs over ALL test samples; "
+        "samples misclassified clean count as failures (they are not attacked). "
+        "*Attack success rate*: the fraction of the clean-correct samples whose prediction the "
+        f"attack changed. Epsilons (ε) are {norm_text} in [0, 1] pixel units "
+        "(8/255 ≈ 0.0314); ε = 0 is the clean input."
+    )
+
+
+def section_summary(result: RunResult) -> str:
+    rs = roles(result)
+    lines = [
+        "Clean accuracy: " + ", ".join(f"{r} {pct(clean_accuracy(result, r))}" for r in rs) + "."
+    ]
+    idx = index(result.measurements)
+    for attack in attack_names(result):
+        eps = eps_values(result.measurements, attack)
+        if not eps:
+            continue
+        e = eps[-1]
+        accs = ", ".join(f"{r} {pct(idx.get((r, attack, e, 'robust_accuracy')))}" for r in rs)
+        gain = _improvement(idx, attack, e, rs)
+        extra = f" (improvement {pp(gain)})" if gain is not None else ""
+        lines.append(f"Robust accuracy under {attack} at ε = {num(e)}: {accs}{extra}.")
+    return "## Summary\n\n" + "\n".join(f"- {line}" for line in lines)
+
+
+class _SpecDumper(yaml.SafeDumper):
+    """Block mappings, but lists of scalars on one line (``eps: [0.0, 0.05, 0.1]``)."""
+
+
+def _represent_list(dumper: yaml.SafeDumper, value: list | tuple) -> yaml.Node:
+    flat = all(not isinstance(v, dict | list | tuple) for v in value)
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", list(value), flow_style=flat)
+
+
+_SpecDumper.add_representer(list, _represent_list)
+_SpecDumper.add_representer(tuple, _represent_list)
+
+
+def section_spec(spec: dict[str, Any]) -> str:
+    text = yaml.dump(spec, Dumper=_SpecDumper, sort_keys=False, allow_unicode=True)
+    return f"## Spec\n\nThe resolved spec (defaults filled in):\n\n```yaml\n{text}```"
+
+
+# the keys of ``RunResult.data`` rendered by name (see harness.runner); others are listed as is
+DATA_KEYS = {"name", "source", "class_names", "input_shape", "test_class_counts"}
+DATA_KEYS |= {"n_train", "n_val", "n_test"}
+
+
+def section_data(data: dict[str, Any]) -> str:
+    names = [str(c) for c in data.get("class_names", [])]
+    shown = ", ".join(names[:20]) + (", …" if len(names) > 20 else "")
+    sizes = [data.get(k) for k in ("n_train", "n_val", "n_test")]
+    shape = data.get("input_shape")
+    rows = [
+        ("dataset", data.get("name", DASH)),
+        ("source", f"`{data['source']}`" if data.get("source") else DASH),
+        ("classes", f"{len(names)}: {shown}"),
+        ("train / val / test", " / ".join(DASH if s is None else f"{s:,}" for s in sizes)),
+        ("input shape (C × H × W)", " × ".join(map(str, shape)) if shape else DASH),
+    ]
+    counts = data.get("test_class_counts")
+    if counts:
+        rows.append(
+            (
+                "test samples per class",
+                ", ".join(f"{n}: {c}" for n, c in zip(names, counts, strict=False)),
+            )
+        )
+    rows += [(k, v) for k, v in data.items() if k not in DATA_KEYS]  # anything else, as is
+    return "## Data\n\n" + table(["", "value"], rows)
+
+
+def section_models(models: Sequence[ModelResult]) -> str:
+    header = [
+        "role",
+        "architecture",
+        "parameters",
+        "obtained",
+        "weights",
+        "defence",
+        "Grad-CAM layer",
+    ]
+    rows = [
+        (
+            m.role,
+            f"`{m.arch}`",
+            f"{m.n_params:,}",
+            m.training or DASH,
+            f"`{m.weights}`" if m.weights else DASH,
+            params_text(m.defence) or DASH,
+            f"`{m.gradcam_layer}`" if m.gradcam_layer else DASH,
+        )
+        for m in models
+    ]
+    return "## Models\n\n" + table(header, rows)
+
+
+def section_training(models: Sequence[ModelResult]) -> str:
+    parts = ["## Training"]
+    for m in models:
+        parts.append(f"### {m.role}")
+        if not m.history:
+            parts.append(f"No training in this run ({m.training or 'weights given'}).")
+            continue
+        header = ["epoch", "train loss", "train acc", "val loss", "val acc", "seconds"]
+        rows = [
+            (
+                e.epoch,
+                f"{e.train_loss:.4f}",
+                pct(e.train_acc),
+                f"{e.val_loss:.4f}",
+                pct(e.val_acc),
+                f"{e.seconds:.1f}",
+            )
+            for e in m.history
+        ]
+        parts.append(table(header, rows))
+    return "\n\n".join(parts)
+
+
+def section_clean(models: Sequence[ModelResult]) -> str:
+    summary = table(
+        ["model", "clean accuracy", "correct / test samples"],
+        [(m.role, pct(m.clean_accuracy), _correct_text(m.confusion)) for m in models],
+    )
+    parts = ["## Clean accuracy", summary]
+    for m in models:
+        parts += [f"### {m.role}: per class", _per_class_table(m)]
+        parts.append(f"![Confusion matrix of {m.role}]({confusion_file(m.role)})")
+    return "\n\n".join(parts)
+
+
+def _correct_text(confusion: list[list[int]]) -> str:
+    total = sum(map(sum, confusion))
+    correct = sum(row[i] for i, row in enumerate(confusion))
+    return f"{correct:,} / {total:,}" if total else DASH
+
+
+def _per_class_table(m: ModelResult) -> str:
+    rows = [
+        (c.name, f"{c.precision:.4f}", f"{c.recall:.4f}", f"{c.f1:.4f}", f"{c.support:,}")
+        for c in m.per_class
+    ]
+    if m.per_class:
+        n = len(m.per_class)
+        mean = [sum(getattr(c, k) for c in m.per_class) / n for k in ("precision", "recall", "f1")]
+        support = sum(c.support for c in m.per_class)
+        rows.append(("*macro average*", *(f"{v:.4f}" for v in mean), f"{support:,}"))
+    return table(["class", "precision", "recall", "F1", "support"], rows)
+
+
+def section_attacks(attacks: Sequence[dict[str, Any]]) -> str:
+    lines = []
+    for a in attacks:
+        norm = NORMS.get(str(a.get("norm")), str(a.get("norm", DASH)))
+        extra = {k: v for k, v in a.items() if k not in ("name", "norm", "params")}
+        params = params_text({**a.get("params", {}), **extra}) or "defaults"
+        lines.append(f"- **{a.get('name')}** ({norm}): {params}")
+    return "## Attacks\n\n" + ("\n".join(lines) if lines else "No attacks.")
+
+
+def section_sweep(result: RunResult) -> str:
+    parts = ["## Robustness sweep"]
+    rs, idx = roles(result), index(result.measurements)
+    for attack in attack_names(result):
+        parts += [
+            f"### {attack}",
+            _sweep_table(idx, attack, eps_values(result.measurements, attack), rs),
+        ]
+    if {"baseline", "robust"} <= set(rs):
+        parts.append(
+            "*improvement*: the robust model's robust accuracy minus the baseline's, in "
+            "percentage points (pp). Mean L∞ / L2: average perturbation size over the attacked "
+            "(clean-correct) samples, pixel units."
+        )
+    parts.append("![Robust accuracy vs ε](robustness_curve.png)")
+    return "\n\n".join(parts)
+
+
+def _sweep_table(
+    idx: dict[Key, float], attack: str, eps: Sequence[float], rs: Sequence[str]
+) -> str:
+    with_gain = {"baseline", "robust"} <= set(rs)
+    header = ["ε"]
+    for r in rs:
+        header += [f"robust acc ({r})", f"success rate ({r})"]
+    header += ["improvement"] if with_gain else []
+    for r in rs:
+        header += [f"mean L∞ ({r})", f"mean L2 ({r})"]
+    rows = []
+    for e in eps:
+        get = lambda r, metric, e=e: idx.get((r, attack, e, metric))  # noqa: E731
+        row = [num(e)]
+        for r in rs:
+            row += [pct(get(r, "robust_accuracy")), pct(get(r, "attack_success_rate"))]
+        row += [pp(_improvement(idx, attack, e, rs))] if with_gain else []
+        for r in rs:
+            row += [_norm_text(get(r, "mean_linf")), _norm_text(get(r, "mean_l2"))]
+        rows.append(row)
+    return table(header, rows)
+
+
+def _improvement(idx: dict[Key, float], attack: str, eps: float, rs: Sequence[str]) -> float | None:
+    """Robust model's robust accuracy minus the baseline's (fractions); None if either is missing."""
+    if not {"baseline", "robust"} <= set(rs):
+        return None
+    base = idx.get(("baseline", attack, eps, "robust_accuracy"))
+    robust = idx.get(("robust", attack, eps, "robust_accuracy"))
+    return None if base is None or robust is None else robust - base
+
+
+def _norm_text(v: float | None) -> str:
+    return DASH if v is None else f"{v:.4f}"
+
+
+def section_gradcam(panel: GradcamPanel | None, models: Sequence[ModelResult]) -> str:
+    if panel is None:
+        return ""
+    layers = {m.role: m.gradcam_layer for m in models}
+    rows = []
+    for role in panel.cams_clean:
+        sim = cam_similarity(panel.cams_clean[role], panel.cams_adv[role])
+        changed = sum(
+            a != c for a, c in zip(panel.preds_adv[role], panel.preds_clean[role], strict=True)
+        )
+        mean_sim = f"{sim.mean():.3f}" if len(sim) else DASH
+        rows.append((role, f"`{layers.get(role) or DASH}`", mean_sim, f"{changed} / {len(sim)}"))
+    header = ["model", "layer", "CAM similarity clean vs adversarial", "predictions changed"]
+    intro = (
+        f"{len(panel.indices)} test images (indices {', '.join(map(str, panel.indices))}); "
+        f"{panel.attack} at ε = {num(panel.eps)}. Heatmaps of each model's predicted class, "
+        "blended 60/40 over the image. CAM similarity: mean cosine similarity of the clean and "
+        "adversarial heatmaps (1 = unchanged)."
+    )
+    return "\n\n".join(["## Grad-CAM", intro, table(header, rows), "![Grad-CAM grid](gradcam.png)"])
+
+
+def section_evasion(result: RunResult) -> str:
+    if not result.evasion:
+        return ""
+    ev = result.spec.get("evasion", {}) if isinstance(result.spec.get("evasion"), dict) else {}
+    eps_max, step = ev.get("eps_max"), ev.get("eps_step")
+    grid = (
+        f"ε = {num(step)}, {num(2 * step)}, … ≤ {num(eps_max)}"
+        if step and eps_max
+        else "a grid of ε"
+    )
+    never = f"not flipped ≤ {num(eps_max)}" if eps_max is not None else "not flipped"
+    rows = [
+        (
+            r.model,
+            r.index,
+            r.true_label,
+            f"{r.clean_pred} ({pct(r.clean_conf)})",
+            never if r.flip_eps is None else num(r.flip_eps),
+            f"{r.adv_pred} ({pct(r.adv_conf)})",
+        )
+        for r in result.evasion
+    ]
+    header = [
+        "model",
+        "index",
+        "true label",
+        "clean prediction",
+        "smallest flipping ε",
+        "adversarial prediction",
+    ]
+    intro = (
+        f"FGSM on single test images at {grid}: the smallest ε that changes the prediction "
+        "(confidence: softmax probability; the adversarial prediction is at that ε, or at the "
+        "largest ε when never flipped)."
+    )
+    return "\n\n".join(["## Single-image evasion", intro, table(header, rows)])
+
+
+def section_provenance(result: RunResult) -> str:
+    prov = dict(result.provenance)
+    prov.setdefault("seed", result.seed)
+    scalars = [
+        (k.replace("_", " "), _prov_value(v)) for k, v in prov.items() if not isinstance(v, dict)
+    ]
+    parts = ["## Provenance", table(["", "value"], scalars)]
+    for key, sub in prov.items():
+        if isinstance(sub, dict):
+            title, header = PROVENANCE_TABLES.get(
+                key, (key.replace("_", " ").capitalize(), ("", "value"))
+            )
+            rows = [
+                (k, f"{v:.2f}" if key == "timings_seconds" and isinstance(v, float | int) else v)
+                for k, v in sub.items()
+            ]
+            parts += [f"### {title}", table(header, rows)]
+    return "\n\n".join(parts)
+
+
+PROVENANCE_TABLES = {  # key -> (heading, table header)
+    "versions": ("Versions", ("package", "version")),
+    "timings_seconds": ("Timings", ("phase", "seconds")),
+}
+
+
+def _prov_value(v: Any) -> str:
+    return f"`{v}`" if isinstance(v, str) else DASH if v is None else str(v)

@@ -1,0 +1,295 @@
+"""The report writer: files, CSV round trip and stability, Markdown content, atomicity."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from harness import report
+from harness.results import (
+    CSV_COLUMNS,
+    ClassStats,
+    EpochStats,
+    EvasionRow,
+    GradcamPanel,
+    Measurement,
+    ModelResult,
+    RunResult,
+)
+
+CLASSES = ["cat", "dog", "bird"]
+EPS = (0.0, 0.03137254901960784, 0.1)  # 0, 8/255, 0.1
+# robust accuracy at each eps: baseline collapses, the hardened model holds up
+ROBUST_ACC = {"baseline": (0.9499, 0.4392, 0.0958), "robust": (0.9366, 0.8055, 0.3784)}
+IMPROVEMENT_AT_8_255 = "+36.63 pp"  # (0.8055 - 0.4392) * 100
+IMPROVEMENT_AT_0_1 = "+28.26 pp"  # (0.3784 - 0.0958) * 100
+
+
+def _measurements() -> list[Measurement]:
+    rows = []
+    for model, accs in ROBUST_ACC.items():
+        rows.append(Measurement(model, "none", 0.0, "clean_accuracy", accs[0]))
+        for eps, acc in zip(EPS, accs, strict=True):
+            rows += [
+                Measurement(model, "fgsm", eps, "robust_accuracy", acc),
+                Measurement(model, "fgsm", eps, "attack_success_rate", 1 - acc / accs[0]),
+                Measurement(model, "fgsm", eps, "mean_linf", eps),
+                Measurement(model, "fgsm", eps, "mean_l2", eps * 7.3),
+            ]
+    return rows
+
+
+def _model(role: str, acc: float, defence: dict) -> ModelResult:
+    per_class = [
+        ClassStats(name, 0.9 + 0.01 * i, 0.92 - 0.02 * i, 0.91 - 0.005 * i, 100 + i)
+        for i, name in enumerate(CLASSES)
+    ]
+    history = [
+        EpochStats(e, 0.5 / e, 0.8 + 0.03 * e, 0.6 / e, 0.78 + 0.03 * e, 1.25 * e)
+        for e in (1, 2, 3)
+    ]
+    return ModelResult(
+        role=role,
+        arch="small_cnn",
+        n_params=45_123,
+        clean_accuracy=acc,
+        per_class=per_class,
+        confusion=[[95, 3, 2], [4, 90, 7], [1, 5, 96]],
+        history=history,
+        training="trained",
+        weights=f"models/demo/{role}-abc.pt",
+        gradcam_layer="net.features.3",
+        defence=defence,
+    )
+
+
+def _panel(rng: np.random.Generator) -> GradcamPanel:
+    k, roles = 2, ("baseline", "robust")
+    clean = rng.random((k, 3, 8, 8), dtype=np.float32)
+    return GradcamPanel(
+        eps=0.1,
+        attack="fgsm",
+        indices=[4, 17],
+        labels=["cat", "bird"],
+        clean=clean,
+        adversarial={
+            r: np.clip(clean + 0.1 * rng.standard_normal(clean.shape), 0, 1) for r in roles
+        },
+        cams_clean={r: rng.random((k, 8, 8), dtype=np.float32) for r in roles},
+        cams_adv={r: rng.random((k, 8, 8), dtype=np.float32) for r in roles},
+        preds_clean={r: ["cat", "bird"] for r in roles},
+        preds_adv={"baseline": ["dog", "dog"], "robust": ["cat", "bird"]},
+    )
+
+
+@pytest.fixture
+def result() -> RunResult:
+    defence = {
+        "name": "adversarial_training",
+        "attack": "fgsm",
+        "eps_train": 0.1,
+        "ratio": 0.5,
+        "train": {"epochs": 3, "batch_size": 64, "lr": 0.001},
+    }
+    return RunResult(
+        name="demo",
+        spec={
+            "name": "demo",
+            "version": 1,
+            "description": "A hand-made result.",
+            "seed": 3,
+            "eps": list(EPS),
+            "evasion": {"n_images": 1, "eps_max": 0.1, "eps_step": 0.0025},
+        },
+        seed=3,
+        data={
+            "name": "toy",
+            "source": "/data/toy",
+            "class_names": CLASSES,
+            "input_shape": [3, 8, 8],
+            "n_train": 900,
+            "n_val": 100,
+            "n_test": 303,
+            "test_class_counts": [100, 101, 102],
+        },
+        models=[_model("baseline", 0.9499, {}), _model("robust", 0.9366, defence)],
+        measurements=_measurements(),
+        attacks=[{"name": "fgsm", "norm": "linf", "params": {"batch_size": 256}}],
+        evasion=[
+            EvasionRow("baseline", 4, "cat", "cat", 0.98, 0.0125, "dog", 0.61),
+            EvasionRow("robust", 4, "cat", "cat", 0.95, None, "cat", 0.72),
+        ],
+        gradcam=_panel(np.random.default_rng(0)),
+        provenance={
+            "spec_hash": "0123456789ab",
+            "git_commit": "deadbeef+dirty",
+            "seed": 3,
+            "versions": {"python": "3.11", "torch": "2.14.1"},
+            "timings_seconds": {"build": 1.5, "break": 2.25, "total": 4.0},
+        },
+    )
+
+
+def test_writes_every_file(result, tmp_path) -> None:
+    out = report.write_report(result, tmp_path / "rep")
+    assert out == tmp_path / "rep"
+    names = {p.name for p in out.iterdir()}
+    assert names == {
+        "results.csv",
+        "run.json",
+        "report.md",
+        "robustness_curve.png",
+        "confusion_baseline.png",
+        "confusion_robust.png",
+        "gradcam.png",
+    }
+    for png in out.glob("*.png"):
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["rep"]  # no temp folder left behind
+
+
+def test_no_gradcam_png_without_panel(result, tmp_path) -> None:
+    result.gradcam = None
+    out = report.write_report(result, tmp_path / "rep")
+    assert not (out / "gradcam.png").exists()
+    assert "gradcam.png" not in (out / "report.md").read_text()
+
+
+def test_csv_header_round_trip_and_stability(result, tmp_path) -> None:
+    a = report.write_report(result, tmp_path / "a")
+    b = report.write_report(result, tmp_path / "b")
+    text = (a / "results.csv").read_text()
+    assert text.splitlines()[0] == "model,attack,eps,metric,value" == ",".join(CSV_COLUMNS)
+    assert len(text.splitlines()) == 1 + len(result.measurements)
+    assert report.read_csv(a / "results.csv") == result.measurements  # exact floats, same order
+    assert (a / "results.csv").read_bytes() == (b / "results.csv").read_bytes()
+    assert "baseline,fgsm,0.03137254901960784,robust_accuracy,0.4392\n" in text
+    assert "baseline,none,0.0,clean_accuracy,0.9499\n" in text
+
+
+def test_read_csv_rejects_a_wrong_header(tmp_path) -> None:
+    path = tmp_path / "x.csv"
+    path.write_text("model,attack,epsilon,metric,value\n")
+    with pytest.raises(ValueError, match="expected the header model,attack,eps,metric,value"):
+        report.read_csv(path)
+
+
+def test_run_json_round_trips(result, tmp_path) -> None:
+    out = report.write_report(result, tmp_path / "rep")
+    text = (out / "run.json").read_text()
+    back = RunResult.from_dict(json.loads(text))
+    expected = RunResult(**{**vars(result), "gradcam": None})  # arrays are not in run.json
+    assert back == expected
+    assert text == json.dumps(result.to_dict(), sort_keys=True, indent=2) + "\n"
+
+
+def test_markdown_content(result, tmp_path) -> None:
+    md = (report.write_report(result, tmp_path / "rep") / "report.md").read_text()
+    assert md.startswith("# Robustness report: demo\n")
+    for term in ("Clean accuracy", "Robust accuracy", "Attack success rate"):
+        assert term in md
+    assert "over ALL test samples" in md and "misclassified clean count as failures" in md
+    for heading in (
+        "## Spec",
+        "## Data",
+        "## Models",
+        "## Training",
+        "## Clean accuracy",
+        "## Attacks",
+        "## Robustness sweep",
+        "## Grad-CAM",
+        "## Single-image evasion",
+        "## Provenance",
+    ):
+        assert heading in md, heading
+    assert "```yaml\nname: demo\n" in md
+    assert "94.99%" in md and "93.66%" in md
+    for image in (
+        "robustness_curve.png",
+        "confusion_baseline.png",
+        "confusion_robust.png",
+        "gradcam.png",
+    ):
+        assert f"]({image})" in md
+
+
+def test_sweep_table_and_improvement(result) -> None:
+    md = report.render_markdown(result)
+    header = next(line for line in md.splitlines() if line.startswith("| ε |"))
+    assert "robust acc (baseline)" in header and "success rate (robust)" in header
+    assert (
+        "improvement" in header and "mean L∞ (baseline)" in header and "mean L2 (robust)" in header
+    )
+    row = next(line for line in md.splitlines() if line.startswith("| 0.03137 (8/255) |"))
+    assert "| 43.92% |" in row and "| 80.55% |" in row and f"| {IMPROVEMENT_AT_8_255} |" in row
+    row = next(line for line in md.splitlines() if line.startswith("| 0.1 |"))
+    assert f"| {IMPROVEMENT_AT_0_1} |" in row
+
+
+def test_sweep_without_a_robust_model_has_no_improvement(result) -> None:
+    result.models = result.models[:1]
+    result.measurements = [m for m in result.measurements if m.model == "baseline"]
+    result.gradcam = None
+    md = report.render_markdown(result)
+    assert "improvement" not in md and "| ε | robust acc (baseline) |" in md
+
+
+def test_evasion_table(result) -> None:
+    md = report.render_markdown(result)
+    assert "| baseline | 4 | cat | cat (98.00%) | 0.0125 | dog (61.00%) |" in md
+    assert "| robust | 4 | cat | cat (95.00%) | not flipped ≤ 0.1 | cat (72.00%) |" in md
+
+
+def test_provenance_section(result) -> None:
+    md = report.render_markdown(result)
+    section = md[md.index("## Provenance") :]
+    for text in ("0123456789ab", "deadbeef+dirty", "| torch | 2.14.1 |", "| break | 2.25 |"):
+        assert text in section
+
+
+def test_failure_leaves_no_report_and_no_temp_folder(result, tmp_path, monkeypatch) -> None:
+    def boom(*args, **kwargs):
+        raise RuntimeError("plotting failed")
+
+    monkeypatch.setattr("harness.plots.confusion", boom)
+    with pytest.raises(RuntimeError, match="plotting failed"):
+        report.write_report(result, tmp_path / "rep")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_failure_keeps_an_existing_report_intact(result, tmp_path, monkeypatch) -> None:
+    out = report.write_report(result, tmp_path / "rep")
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    monkeypatch.setattr("harness.plots.gradcam_grid", lambda panel: 1 / 0)
+    result.name = "changed"
+    with pytest.raises(ZeroDivisionError):
+        report.write_report(result, out)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert [p.name for p in tmp_path.iterdir()] == ["rep"]
+
+
+def test_rewrite_replaces_the_old_report(result, tmp_path) -> None:
+    out = report.write_report(result, tmp_path / "rep")
+    (out / "stale.txt").write_text("from an older run")
+    report.write_report(result, out)
+    assert not (out / "stale.txt").exists()
+
+
+def test_percent_and_points_formatting() -> None:
+    assert report.pct(0.9499) == "94.99%"
+    assert report.pp(0.8055 - 0.4392) == "+36.63 pp"
+    assert report.pp(-0.0133) == "-1.33 pp"
+    assert report.num(8 / 255) == "0.03137 (8/255)" and report.num(0.2) == "0.2"
+
+
+def test_extra_model_roles_are_reported(result) -> None:
+    extra = [
+        Measurement("other", m.attack, m.eps, m.metric, m.value)
+        for m in result.measurements
+        if m.model == "robust"
+    ]
+    result.measurements += extra
+    md = report.render_markdown(result)
+    assert "robust acc (other)" in md and "improvement" in md
