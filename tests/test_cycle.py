@@ -104,3 +104,25 @@ def test_rerun_reuses_weights_and_gives_identical_csv(digits_run, monkeypatch) -
     run = json.loads((again / "run.json").read_text())
     assert all(m["training"].startswith("reused") for m in run["models"])
     assert "reused" in (again / "report.md").read_text()
+
+
+def test_same_spec_and_seed_train_to_the_same_csv(tmp_path, monkeypatch) -> None:
+    """Fresh training twice (separate weight caches): byte-identical results.csv."""
+    args = [
+        "--set",
+        "model.train.epochs=2",
+        "--set",
+        "evasion.n_images=0",
+        "--set",
+        "gradcam.n_images=0",
+    ]
+    outs = []
+    for name in ("a", "b"):
+        monkeypatch.setattr("harness.runner.MODELS_DIR", tmp_path / f"models-{name}")
+        out = tmp_path / name
+        assert main(["run", "--out", str(out), *args]) == 0
+        outs.append((out / "results.csv").read_bytes())
+    assert outs[0] == outs[1]
+    monkeypatch.setattr("harness.runner.MODELS_DIR", tmp_path / "models-a")
+    assert main(["run", "--out", str(tmp_path / "c"), *args, "--set", "seed=1"]) == 0
+    assert (tmp_path / "c" / "results.csv").read_bytes() != outs[0]
