@@ -40,6 +40,8 @@ def smallest_flips(
     class_names: Sequence[str],
 ) -> list[EvasionRow]:
     """For each chosen image, FGSM at every grid eps; report the first eps that changes the prediction."""
+    if len(indices) == 0 or len(grid) == 0:
+        return []
     fgsm = ATTACKS.get("fgsm")
     params = fgsm.resolve(AttackSpec("fgsm"))
     xs, ys = x[list(indices)], y[list(indices)]
