@@ -8,8 +8,12 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from harness.errors import HarnessError
+
+if TYPE_CHECKING:
+    from harness.spec import Spec
 
 REGISTRIES = ("datasets", "models", "attacks", "defences")
 
@@ -42,13 +46,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
 
 
-def _run(args: argparse.Namespace) -> int:
-    from harness.report import write_report
-    from harness.runner import run, validate
+def _load(args: argparse.Namespace) -> Spec:
+    """Read and fully validate the spec; errors name the spec file."""
+    from harness.runner import validate
     from harness.spec import load_spec
 
     spec = load_spec(args.spec, args.overrides)
-    validate(spec)
+    try:
+        validate(spec)
+    except HarnessError as exc:
+        raise HarnessError(f"{spec.source}: {exc}") from None
+    return spec
+
+
+def _run(args: argparse.Namespace) -> int:
+    from harness.report import write_report
+    from harness.runner import run
+
+    spec = _load(args)
     result = run(spec)
     run_id = time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + f"-seed{spec.seed}"
     out = Path(args.out) if args.out else Path("reports") / spec.name / run_id
@@ -61,11 +76,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from harness.runner import validate
-    from harness.spec import load_spec
-
-    spec = load_spec(args.spec, args.overrides)
-    validate(spec)
+    spec = _load(args)
     print(f"{args.spec}: ok ({spec.name}, dataset {spec.dataset.name}, {len(spec.attacks)} attack(s), "
           f"{len(spec.eps)} epsilons)")  # fmt: skip
     return 0

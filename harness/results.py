@@ -12,7 +12,14 @@ from typing import Any
 
 import numpy as np
 
-METRICS = ("clean_accuracy", "robust_accuracy", "attack_success_rate", "mean_linf", "mean_l2")
+METRICS = (
+    "clean_accuracy",  # correct clean predictions / all test samples
+    "robust_accuracy",  # correct under attack / all test samples
+    "attack_success_rate",  # broken by the attack / clean-correct (attacked) samples
+    "targeted_success_rate",  # predicted the target class / attacked samples (targeted attacks)
+    "mean_linf",  # mean L-inf perturbation over attacked samples, pixel units
+    "mean_l2",  # mean L2 perturbation over attacked samples, pixel units
+)
 CSV_COLUMNS = ("model", "attack", "eps", "metric", "value")
 
 

@@ -61,7 +61,7 @@ def validate(spec: Spec) -> list[PlannedAttack]:
     planned = []
     for i, a in enumerate(spec.attacks):
         definition = ATTACKS.get(a.name, f"attacks[{i}].name")
-        planned.append(PlannedAttack(definition, definition.resolve(a, f"attacks[{i}]")))
+        planned.append(PlannedAttack(definition, definition.resolve(a, f"attacks[{i}]"), a.key))
     if spec.defence is not None:
         validate_defence(spec.defence)
         if spec.defence.arch:
@@ -122,7 +122,7 @@ def _evaluate(spec, data, split, trained, planned, timer, started) -> RunResult:
         clf = classifiers[t.role]
         with timer.phase("break"):
             clean = clean_eval(clf, data.x_test, spec.eval_batch_size)
-            rows += sweep(
+            measured, _ = sweep(
                 t.role,
                 clf,
                 data.x_test,
@@ -132,6 +132,7 @@ def _evaluate(spec, data, split, trained, planned, timer, started) -> RunResult:
                 spec.eps,
                 spec.eval_batch_size,
             )
+            rows += measured
             evasion += smallest_flips(
                 t.role, clf, data.x_test, data.y_test, picks[: spec.evasion.n_images],
                 eps_grid(spec.evasion), data.class_names,
@@ -204,7 +205,9 @@ def _baseline(
             "baseline", type(model).__name__, wrapped, training="given as a Python object"
         )
     if not (spec.model.arch or spec.model.builder):
-        raise HarnessError("model: expected 'arch' (a registered architecture) or 'builder' (file.py:function)")
+        raise HarnessError(
+            "model: expected 'arch' (a registered architecture) or 'builder' (file.py:function)"
+        )
     check_input(spec.model, data.input_shape)
     rec = recipe(spec.model)
     if spec.model.weights:
@@ -286,7 +289,7 @@ def _model_result(t: Trained, data: Dataset, clean: CleanEval) -> ModelResult:
         ClassStats(name, float(p[i]), float(r[i]), float(f[i]), int(s[i]))
         for i, name in enumerate(data.class_names)
     ]
-    layer_name, _ = last_conv_layer(t.model)
+    layer = _cam_layer(t.model)
     return ModelResult(
         role=t.role,
         arch=t.name,
@@ -297,7 +300,7 @@ def _model_result(t: Trained, data: Dataset, clean: CleanEval) -> ModelResult:
         history=t.history,
         training=t.training,
         weights=t.weights,
-        gradcam_layer=layer_name,
+        gradcam_layer=layer[0] if layer else "",
         defence=t.defence,
     )
 
@@ -314,9 +317,11 @@ def _gradcam_panel(
         eps, planned.name, list(picks), [names[i] for i in y], x, {}, {}, {}, {}, {}
     )
     for t in trained:
+        if (found := _cam_layer(t.model)) is None:
+            continue  # no conv layer (e.g. a user's MLP): nothing for Grad-CAM to look at
+        layer = found[1]
         clf = classifiers[t.role]
         x_adv = generate(clf, planned.definition, planned.params, x, y, eps)
-        _, layer = last_conv_layer(t.model)
         panel.adversarial[t.role] = x_adv
         for images, cams, preds in (
             (x, panel.cams_clean, panel.preds_clean),
@@ -325,7 +330,14 @@ def _gradcam_panel(
             pred = clf.predict(images).argmax(1)
             cams[t.role] = gradcam(t.model, images, layer, pred)
             preds[t.role] = [names[i] for i in pred]
-    return panel
+    return panel if panel.adversarial else None
+
+
+def _cam_layer(model: nn.Module) -> tuple[str, nn.Module] | None:
+    try:
+        return last_conv_layer(model)
+    except ValueError:
+        return None
 
 
 def _provenance(spec: Spec, timer: Timer, started: float) -> dict:

@@ -58,8 +58,13 @@ class ModelSpec:
 
 @dataclass(frozen=True)
 class AttackSpec:
-    name: str
+    name: str  # registered attack
     params: dict[str, Any] = field(default_factory=dict)  # pixel units
+    label: str = ""  # how results name it (default: the attack name); unique within a spec
+
+    @property
+    def key(self) -> str:
+        return self.label or self.name
 
 
 @dataclass(frozen=True)
@@ -271,8 +276,15 @@ def _attacks(raw: Any) -> tuple[AttackSpec, ...]:
             item = {"name": item}
         if not isinstance(item, dict) or "name" not in item:
             raise HarnessError(f"{where}: expected a name or a mapping with 'name', got {item!r}")
-        params = {k: v for k, v in item.items() if k != "name"}
-        out.append(AttackSpec(name=_str(item["name"], f"{where}.name"), params=params))
+        params = {k: v for k, v in item.items() if k not in ("name", "label")}
+        label = _str(item["label"], f"{where}.label") if "label" in item else ""
+        out.append(AttackSpec(_str(item["name"], f"{where}.name"), params, label))
+    keys = [a.key for a in out]
+    for i, key in enumerate(keys):
+        if key in keys[:i]:
+            raise HarnessError(
+                f"attacks[{i}]: {key!r} appears twice; give each a distinct 'label' (e.g. label: {key}_targeted)"
+            )
     return tuple(out)
 
 
@@ -294,7 +306,9 @@ def _defence(raw: Any, model: ModelSpec) -> DefenceSpec | None:
 def _ratio(value: Any) -> float:
     ratio = _fraction(value, "defence.ratio")
     if ratio <= 0:
-        raise HarnessError(f"defence.ratio: expected a fraction in (0, 1] of adversarial samples, got {value!r}")
+        raise HarnessError(
+            f"defence.ratio: expected a fraction in (0, 1] of adversarial samples, got {value!r}"
+        )
     return ratio
 
 

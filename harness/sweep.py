@@ -1,12 +1,23 @@
 """The Break phase for one model: clean predictions once, then every attack at every epsilon.
 
 Samples misclassified clean count as broken at every epsilon and are never attacked, so robust
-accuracy is over all test samples and attack success rate over the clean-correct ones.
+accuracy is over all test samples and attack success rate over the clean-correct ones. Results
+are kept per sample (``AttackOutcome``) so that ensembles take the per-sample worst case.
+
+How an attack is swept depends on its ``sweep`` strategy (``AttackDef.sweep``):
+
+- ``one_step`` (FGSM): the gradient sign does not depend on eps, so it is computed once per
+  sample and each eps costs one forward pass; the numbers are those of running ART's FGSM once
+  per eps (same batches, same gradient, same clipping).
+- ``nested`` (iterative attacks): an example found inside a smaller ball is inside every larger
+  ball, so a sample broken at eps_i stays broken at every eps_j > eps_i and only the survivors
+  are attacked at the next eps. Robust accuracy is never higher than the naive loop's.
+- ``independent``: the naive loop, every clean-correct sample attacked at every eps.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +26,7 @@ from art.estimators.classification import PyTorchClassifier
 from tqdm.auto import tqdm
 
 from harness import metrics
-from harness.attacks import AttackDef, generate
+from harness.attacks import AttackDef, attack_labels, generate, project
 from harness.results import Measurement
 
 
@@ -23,10 +34,15 @@ from harness.results import Measurement
 class PlannedAttack:
     definition: AttackDef
     params: dict[str, Any]  # resolved, pixel units
+    label: str = ""  # the spec's label; results are named by it
 
     @property
     def name(self) -> str:
-        return self.definition.name
+        return self.label or self.definition.name
+
+    @property
+    def targeted(self) -> bool:
+        return bool(self.params.get("targeted", False))
 
 
 @dataclass(frozen=True)
@@ -38,10 +54,165 @@ class CleanEval:
         return self.pred == y
 
 
+@dataclass(frozen=True)
+class AttackOutcome:
+    """Per-sample results of one attack over the eps sweep, for all N test samples."""
+
+    attack: str
+    eps: tuple[float, ...]
+    robust: np.ndarray  # (E, N) bool: still correct under attack (False where wrong clean)
+    attacked: np.ndarray  # (N,) bool: the samples the attack was run on
+    linf: np.ndarray  # (E, N) float: perturbation norms (NaN where not attacked)
+    l2: np.ndarray
+    hit: np.ndarray | None = None  # (E, N) bool: predicted the target class (targeted attacks)
+
+    def measurements(self, model: str) -> list[Measurement]:
+        rows = []
+        for e, eps in enumerate(self.eps):
+            values = {
+                "robust_accuracy": metrics.robust_accuracy(self.robust[e], self.robust.shape[1]),
+                "attack_success_rate": metrics.attack_success_rate(self.robust[e][self.attacked]),
+                "mean_linf": _nanmean(self.linf[e]),
+                "mean_l2": _nanmean(self.l2[e]),
+            }
+            if self.hit is not None:
+                values["targeted_success_rate"] = (
+                    float(np.mean(self.hit[e][self.attacked])) if self.attacked.any() else 0.0
+                )
+            rows += [Measurement(model, self.attack, float(eps), k, v) for k, v in values.items()]
+        return rows
+
+
+def _nanmean(v: np.ndarray) -> float:
+    v = v[~np.isnan(v)]
+    return float(v.mean()) if len(v) else 0.0
+
+
 def clean_eval(classifier: PyTorchClassifier, x: np.ndarray, batch_size: int) -> CleanEval:
     """Predictions on clean inputs, in eval mode (ART's ``predict`` uses ``training_mode=False``)."""
     logits = classifier.predict(x, batch_size=batch_size)
     return CleanEval(pred=logits.argmax(1).astype(np.int64), probs=metrics.softmax(logits))
+
+
+def attack_sweep(
+    classifier: PyTorchClassifier,
+    planned: PlannedAttack,
+    x: np.ndarray,
+    y: np.ndarray,
+    clean: CleanEval,
+    eps_list: Sequence[float],
+    batch_size: int,
+) -> AttackOutcome:
+    """Run one attack over increasing ``eps_list`` on the clean-correct samples of (x, y)."""
+    attacked = clean.correct(y)
+    labels = attack_labels(planned.params, y, classifier.nb_classes)
+    if planned.targeted:  # a sample already of the target class has nothing to move to
+        attacked &= labels != y
+    idx = np.flatnonzero(attacked)
+    sweeper = _SWEEPS[planned.definition.sweep]
+    adv_pred, linf, l2 = sweeper(classifier, planned, x[idx], y[idx], eps_list, batch_size)
+    n, e = len(y), len(eps_list)
+    robust = np.zeros((e, n), bool)
+    robust[:, clean.correct(y)] = True  # targeted: untouched samples stay correct
+    robust[:, idx] = adv_pred == y[idx]
+    full_linf, full_l2 = np.full((e, n), np.nan), np.full((e, n), np.nan)
+    full_linf[:, idx], full_l2[:, idx] = linf, l2
+    hit = None
+    if planned.targeted:
+        hit = np.zeros((e, n), bool)
+        hit[:, idx] = adv_pred == labels[idx]
+    return AttackOutcome(planned.name, tuple(eps_list), robust, attacked, full_linf, full_l2, hit)
+
+
+Sweeper = Any  # (classifier, planned, x, y, eps_list, batch_size) -> (pred, linf, l2), each (E, n)
+
+
+def _predict(classifier: PyTorchClassifier, x: np.ndarray, batch_size: int) -> np.ndarray:
+    return (
+        classifier.predict(x, batch_size=batch_size).argmax(1) if len(x) else np.zeros(0, np.int64)
+    )
+
+
+def _per_eps(classifier, x, eps_list, batch_size, make_adv: Callable[[float], np.ndarray]):
+    """Predictions and perturbation norms of ``make_adv(eps)`` for each eps, each (E, n)."""
+    preds, linfs, l2s = [], [], []
+    for eps in eps_list:
+        x_adv = x.copy() if eps == 0 else make_adv(eps)
+        preds.append(_predict(classifier, x_adv, batch_size))
+        linf, l2 = metrics.perturbation_norms(x, x_adv)
+        linfs.append(linf)
+        l2s.append(l2)
+    return np.array(preds).reshape(len(eps_list), len(x)), np.array(linfs), np.array(l2s)
+
+
+def _independent(classifier, planned, x, y, eps_list, batch_size):
+    """The naive loop: every sample attacked afresh at every eps."""
+    d, params = planned.definition, planned.params
+    return _per_eps(
+        classifier, x, eps_list, batch_size, lambda e: generate(classifier, d, params, x, y, e)
+    )
+
+
+def _one_step(classifier, planned, x, y, eps_list, batch_size):
+    """FGSM-like: one direction per sample, then x + eps * direction clipped to [0, 1] per eps."""
+    direction = planned.definition.direction(classifier, planned.params, x, y)  # (n, C, H, W)
+    return _per_eps(
+        classifier,
+        x,
+        eps_list,
+        batch_size,
+        lambda e: np.clip(x + np.float32(e) * direction, 0.0, 1.0),
+    )
+
+
+def _project_once(classifier, planned, x, y, eps_list, batch_size):
+    """Minimal-perturbation attacks ignore eps until ``EpsBall`` projects: run once, project per eps."""
+    d = planned.definition
+    unbounded = 1.0 if d.norm == "linf" else float(np.sqrt(np.prod(x.shape[1:])))  # covers [0, 1]^n
+    x_min = generate(classifier, d, planned.params, x, y, unbounded)
+    return _per_eps(classifier, x, eps_list, batch_size, lambda e: project(x, x_min, e, d.norm))
+
+
+def _nested(classifier, planned, x, y, eps_list, batch_size):
+    labels = attack_labels(planned.params, y, classifier.nb_classes)
+    success = (lambda p, k: p == labels[k]) if planned.targeted else (lambda p, k: p != y[k])
+    best = x.copy()  # the adversarial example kept for each sample so far
+    pred = _predict(classifier, x, batch_size)
+    alive = np.ones(len(x), bool)
+    preds, linfs, l2s = [], [], []
+    for eps in eps_list:
+        k = np.flatnonzero(alive)
+        if eps > 0 and len(k):
+            x_adv = generate(classifier, planned.definition, planned.params, x[k], y[k], eps)
+            p = _predict(classifier, x_adv, batch_size)
+            best[k], pred[k] = x_adv, p  # a failed attempt is still this eps's example
+            alive[k[success(p, k)]] = False
+        linf, l2 = metrics.perturbation_norms(x, best)
+        preds.append(pred.copy())
+        linfs.append(linf)
+        l2s.append(l2)
+    return np.array(preds).reshape(len(eps_list), len(x)), np.array(linfs), np.array(l2s)
+
+
+_SWEEPS = {
+    "independent": _independent,
+    "nested": _nested,
+    "one_step": _one_step,
+    "project_once": _project_once,
+}
+
+
+def worst_case(outcomes: Sequence[AttackOutcome], name: str = "worst_case") -> AttackOutcome | None:
+    """Per-sample worst case over attacks sharing the same eps: robust only if every attack failed."""
+    if len(outcomes) < 2:
+        return None
+    eps = outcomes[0].eps
+    if any(o.eps != eps for o in outcomes):
+        return None
+    robust = np.logical_and.reduce([o.robust for o in outcomes])
+    attacked = np.logical_or.reduce([o.attacked for o in outcomes])
+    nan = np.full(robust.shape, np.nan)
+    return AttackOutcome(name, eps, robust, attacked, nan, nan)
 
 
 def sweep(
@@ -53,22 +224,19 @@ def sweep(
     attacks: Sequence[PlannedAttack],
     eps_list: Sequence[float],
     batch_size: int,
-) -> list[Measurement]:
-    """Measurements for one model: clean accuracy, then per attack and eps the four attack metrics."""
+) -> tuple[list[Measurement], list[AttackOutcome]]:
+    """Measurements for one model: clean accuracy, then every attack (and the worst case)."""
     rows = [Measurement(model_name, "none", 0.0, "clean_accuracy", metrics.accuracy(clean.pred, y))]
-    keep = clean.correct(y)
-    x_ok, y_ok = x[keep], y[keep]  # only clean-correct samples are attacked
-    steps = [(a, e) for a in attacks for e in eps_list]
-    for planned, eps in tqdm(steps, desc=f"attacking {model_name}", leave=False, unit="eps"):
-        x_adv = generate(classifier, planned.definition, planned.params, x_ok, y_ok, eps)
-        adv_pred = classifier.predict(x_adv, batch_size=batch_size).argmax(1)
-        still = adv_pred == y_ok
-        linf, l2 = metrics.perturbation_norms(x_ok, x_adv)
-        values = {
-            "robust_accuracy": metrics.robust_accuracy(still, len(y)),
-            "attack_success_rate": metrics.attack_success_rate(still),
-            "mean_linf": float(linf.mean()) if len(linf) else 0.0,
-            "mean_l2": float(l2.mean()) if len(l2) else 0.0,
-        }
-        rows += [Measurement(model_name, planned.name, float(eps), k, v) for k, v in values.items()]
-    return rows
+    outcomes = []
+    for planned in tqdm(attacks, desc=f"attacking {model_name}", leave=False, unit="attack"):
+        outcomes.append(attack_sweep(classifier, planned, x, y, clean, eps_list, batch_size))
+        rows += outcomes[-1].measurements(model_name)
+    untargeted = [o for o, p in zip(outcomes, attacks, strict=True) if not p.targeted]
+    combined = worst_case(untargeted)
+    if combined is not None:
+        rows += [
+            m
+            for m in combined.measurements(model_name)
+            if m.metric in ("robust_accuracy", "attack_success_rate")
+        ]
+    return rows, outcomes

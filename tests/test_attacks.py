@@ -1,6 +1,8 @@
-"""Invariants of every registered attack, and FGSM against independent implementations."""
+"""Invariants of every registered attack, and each attack against independent implementations."""
 
 from __future__ import annotations
+
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -8,22 +10,46 @@ import torch
 from art.attacks.evasion import FastGradientMethod
 
 from harness.architectures import ARCHITECTURES, wrap
-from harness.attacks import ATTACKS, generate
+from harness.attacks import ATTACKS, AttackDef, attack_labels, generate, project
+from harness.errors import HarnessError
 from harness.estimator import build_classifier
 from harness.spec import AttackSpec
 
 SHAPE = (1, 8, 8)
 
+# Cheap settings for the slow attacks, so the registry-wide invariants stay fast (a few
+# seconds in all); the invariants hold for any setting, the defaults are exercised elsewhere.
+FAST = {
+    "cw_l2": {"binary_search_steps": 2, "max_iter": 10},
+    "cw_linf": {"max_iter": 3, "initial_const": 0.1, "largest_const": 0.5, "decrease_factor": 0.5},
+    "square": {"max_queries": 50},
+}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_thread() -> Iterator[None]:
+    """The 8x8 model is too small for intra-op threads: on two shared cores they mostly
+    spin-wait, which made C&W ten times slower when other jobs were running."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def _task(n: int, seed: int, edges: np.ndarray | None = None):
+    """n inputs in [0, 1]; the brightness of the top half decides the class (tertiles)."""
+    x = np.random.default_rng(seed).random((n, *SHAPE), dtype=np.float32)
+    score = x[:, 0, :4].mean(axis=(1, 2))
+    edges = np.quantile(score, [1 / 3, 2 / 3]) if edges is None else edges
+    return x, np.digitize(score, edges).astype(np.int64), edges
+
 
 @pytest.fixture(scope="module")
-def setup():
-    """A small_cnn briefly fitted to a separable synthetic task, and 64 inputs in [0, 1]."""
+def trained():
+    """A small_cnn briefly fitted to the synthetic task on 192 inputs."""
     torch.manual_seed(0)
-    rng = np.random.default_rng(0)
     model = wrap(ARCHITECTURES.get("small_cnn").build(SHAPE, 3), (0.5,), (0.5,), 1)
-    x = rng.random((192, *SHAPE), dtype=np.float32)
-    score = x[:, 0, :4].mean(axis=(1, 2))  # brightness of the top half decides the class
-    y = np.digitize(score, np.quantile(score, [1 / 3, 2 / 3])).astype(np.int64)
+    x, y, edges = _task(192, 0)
     opt = torch.optim.Adam(model.parameters(), lr=1e-2)
     for _ in range(60):
         opt.zero_grad()
@@ -32,7 +58,34 @@ def setup():
         ).backward()
         opt.step()
     model.eval()
-    return model, build_classifier(model, SHAPE, 3), x[:64], y[:64]
+    return model, build_classifier(model, SHAPE, 3), x, y, edges
+
+
+@pytest.fixture(scope="module")
+def setup(trained):
+    """The model, its classifier and 64 of its training inputs."""
+    model, clf, x, y, _ = trained
+    return model, clf, x[:64], y[:64]
+
+
+@pytest.fixture(scope="module")
+def held_out(trained):
+    """The model, its classifier and 200 fresh inputs (clean accuracy about 0.8)."""
+    model, clf, _, _, edges = trained
+    x, y, _ = _task(200, 1, edges)
+    return model, clf, x, y
+
+
+def run(clf, name: str, x, y, eps: float, **params) -> np.ndarray:
+    definition = ATTACKS.get(name)
+    return generate(clf, definition, definition.resolve(AttackSpec(name, params)), x, y, eps)
+
+
+def accuracy(clf, x, y) -> float:
+    return float(np.mean(clf.predict(x).argmax(1) == y))
+
+
+# ---------------------------------------------------------------- every attack
 
 
 @pytest.mark.parametrize("name", ATTACKS.names())
@@ -42,7 +95,8 @@ def test_attack_invariants(setup, name: str, eps: float) -> None:
     x = x.copy()
     x.setflags(write=False)  # the attack must not modify its input
     definition = ATTACKS.get(name)
-    x_adv = generate(clf, definition, definition.resolve(AttackSpec(name)), x, y, eps)
+    params = definition.resolve(AttackSpec(name, FAST.get(name, {})))
+    x_adv = generate(clf, definition, params, x, y, eps)
     assert x_adv.shape == x.shape and x_adv.dtype == np.float32
     assert x_adv.min() >= 0.0 and x_adv.max() <= 1.0
     delta = (x_adv - x).reshape(len(x), -1)
@@ -55,10 +109,42 @@ def test_attack_invariants(setup, name: str, eps: float) -> None:
     assert not model.training  # evaluation never switches the model to train mode
 
 
+@pytest.mark.parametrize("name", ATTACKS.names())
+def test_unknown_parameter_is_refused_in_one_line(name: str) -> None:
+    with pytest.raises(HarnessError) as err:
+        ATTACKS.get(name).resolve(AttackSpec(name, {"batch_sise": 8}), "attacks[0]")
+    message = str(err.value)
+    assert "\n" not in message
+    assert message.startswith("attacks[0].batch_sise: unknown parameter")
+    assert "did you mean 'batch_size'?" in message
+
+
+@pytest.mark.parametrize(
+    ("name", "params", "field"),
+    [
+        ("pgd", {"steps": 0}, "steps"),
+        ("pgd", {"steps": 2.5}, "steps"),
+        ("pgd", {"step_size": -0.1}, "step_size"),
+        ("pgd", {"random_start": "yes"}, "random_start"),
+        ("pgd_l2", {"targeted": True}, "target"),  # targeted needs a target
+        ("fgsm", {"target": 1}, "target"),  # a target needs targeted: true
+        ("fgsm", {"targeted": True, "target": "any"}, "target"),
+        ("cw_linf", {"decrease_factor": 1.5}, "decrease_factor"),
+        ("square", {"max_queries": 1}, "max_queries"),
+        ("deepfool", {"overshoot": "0.02"}, "overshoot"),
+    ],
+)
+def test_bad_parameter_values_are_refused(name: str, params: dict, field: str) -> None:
+    with pytest.raises(HarnessError, match=rf"^attacks\[0\]\.{field}: expected "):
+        ATTACKS.get(name).resolve(AttackSpec(name, params), "attacks[0]")
+
+
+# ---------------------------------------------------------------- FGSM
+
+
 def test_fgsm_matches_art_direct_and_moves_every_pixel(setup) -> None:
     _, clf, x, y = setup
-    fgsm = ATTACKS.get("fgsm")
-    ours = generate(clf, fgsm, fgsm.resolve(AttackSpec("fgsm")), x, y, 0.1)
+    ours = run(clf, "fgsm", x, y, 0.1)
     direct = FastGradientMethod(clf, eps=0.1, eps_step=0.1, batch_size=64).generate(x, y=y)
     np.testing.assert_array_equal(ours, direct.astype(np.float32))
     # FGSM moves every pixel by exactly eps unless clipped at 0 or 1 (or a zero gradient)
@@ -70,11 +156,138 @@ def test_fgsm_matches_art_direct_and_moves_every_pixel(setup) -> None:
 def test_fgsm_agrees_with_torchattacks(setup) -> None:
     torchattacks = pytest.importorskip("torchattacks")
     model, clf, x, y = setup
-    fgsm = ATTACKS.get("fgsm")
-    ours = generate(clf, fgsm, fgsm.resolve(AttackSpec("fgsm")), x, y, 0.1)
+    ours = run(clf, "fgsm", x, y, 0.1)
     theirs = torchattacks.FGSM(model, eps=0.1)(torch.from_numpy(x), torch.from_numpy(y)).numpy()
     assert np.mean(np.abs(ours - theirs) < 1e-5) > 0.999
-    pred = lambda a: clf.predict(a).argmax(1)  # noqa: E731
-    acc_ours, acc_theirs = np.mean(pred(ours) == y), np.mean(pred(theirs) == y)
+    acc_ours, acc_theirs = accuracy(clf, ours, y), accuracy(clf, theirs, y)
     assert abs(acc_ours - acc_theirs) <= 0.001
-    assert acc_ours < np.mean(pred(x) == y)  # the attack hurts
+    assert acc_ours < accuracy(clf, x, y)  # the attack hurts
+
+
+# ---------------------------------------------------------------- PGD
+
+
+def test_pgd_agrees_with_torchattacks(held_out) -> None:
+    torchattacks = pytest.importorskip("torchattacks")
+    model, clf, x, y = held_out
+    eps, steps = 0.03, 10
+    ours = run(clf, "pgd", x, y, eps, steps=steps, random_start=False)
+    theirs = torchattacks.PGD(model, eps=eps, alpha=eps / 4, steps=steps, random_start=False)(
+        torch.from_numpy(x), torch.from_numpy(y)
+    ).numpy()
+    acc_ours, acc_theirs = accuracy(clf, ours, y), accuracy(clf, theirs, y)
+    assert abs(acc_ours - acc_theirs) <= 0.01
+    assert np.mean(np.abs(ours - theirs) < 1e-5) > 0.99
+    assert acc_ours < accuracy(clf, x, y) - 0.3  # far from a no-op at this eps
+
+
+@pytest.mark.parametrize("eps", [0.02, 0.05, 0.1])
+def test_pgd_is_at_least_as_strong_as_fgsm(held_out, eps: float) -> None:
+    _, clf, x, y = held_out
+    assert accuracy(clf, run(clf, "pgd", x, y, eps), y) <= accuracy(
+        clf, run(clf, "fgsm", x, y, eps), y
+    )
+
+
+def test_pgd_l2_is_bounded_in_l2_not_linf(setup) -> None:
+    _, clf, x, y = setup
+    x_adv = run(clf, "pgd_l2", x, y, 0.5)
+    delta = (x_adv - x).reshape(len(x), -1)
+    assert np.linalg.norm(delta, axis=1).max() <= 0.5 + 1e-6
+    assert np.abs(delta).max() > 0.5 / np.sqrt(delta.shape[1])  # not spread evenly like L-inf
+    assert accuracy(clf, x_adv, y) < accuracy(clf, x, y)
+
+
+def test_pgd_is_reproducible_for_a_seed_and_leaves_numpy_alone(setup) -> None:
+    _, clf, x, y = setup
+    before = np.random.get_state()[1].copy()
+    a, b = run(clf, "pgd", x, y, 0.1, steps=3), run(clf, "pgd", x, y, 0.1, steps=3)
+    c = run(clf, "pgd", x, y, 0.1, steps=3, seed=1)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)  # the random start depends on the seed
+    np.testing.assert_array_equal(np.random.get_state()[1], before)
+
+
+# ---------------------------------------------------------------- targeted attacks
+
+
+def test_generate_passes_the_targets_to_art(setup) -> None:
+    _, clf, x, y = setup
+    seen = {}
+
+    class Spy:
+        def generate(self, x, y):
+            seen["y"] = y
+            return x
+
+    spy = AttackDef("spy", "linf", lambda *_: Spy(), {"targeted": False, "target": None})
+    generate(clf, spy, {"targeted": False, "target": None}, x, y, 0.1)
+    np.testing.assert_array_equal(seen["y"], y)
+    generate(clf, spy, {"targeted": True, "target": 2}, x, y, 0.1)
+    np.testing.assert_array_equal(seen["y"], np.full(len(y), 2))
+
+
+@pytest.mark.parametrize("name", ["fgsm", "pgd", "pgd_l2"])
+def test_targeted_attack_reaches_the_target(held_out, name: str) -> None:
+    _, clf, x, y = held_out
+    eps = 1.5 if name == "pgd_l2" else 0.3
+    target = 2  # the brightest class; samples already in it count as reached
+    hit = np.mean(
+        clf.predict(run(clf, name, x, y, eps, targeted=True, target=target)).argmax(1) == target
+    )
+    untargeted = np.mean(clf.predict(run(clf, name, x, y, eps)).argmax(1) == target)
+    assert hit > 0.9 and hit > untargeted + 0.2
+
+
+def test_random_targets_avoid_the_true_label_and_follow_the_seed() -> None:
+    y = np.random.default_rng(0).integers(0, 10, size=2000)
+    params = {"targeted": True, "target": "random", "seed": 3}
+    t = attack_labels(params, y, 10)
+    assert t.shape == y.shape and t.dtype == np.int64
+    assert not np.any(t == y)
+    assert set(np.unique(t)) == set(range(10))
+    np.testing.assert_array_equal(t, attack_labels(params, y, 10))
+    assert not np.array_equal(t, attack_labels({**params, "seed": 4}, y, 10))
+    np.testing.assert_array_equal(attack_labels({"targeted": False}, y, 10), y)
+    with pytest.raises(HarnessError, match="target: expected a class index in \\[0, 9\\]"):
+        attack_labels({"targeted": True, "target": 10, "seed": 0}, y, 10)
+
+
+# ---------------------------------------------------------------- minimal-perturbation attacks
+
+
+@pytest.mark.parametrize("norm", ["linf", "l2"])
+def test_project_keeps_short_perturbations_and_shortens_long_ones(norm: str) -> None:
+    rng = np.random.default_rng(0)
+    x = rng.random((50, 3, 4, 4), dtype=np.float32)
+    x_adv = np.clip(x + rng.normal(0, 0.3, x.shape), -1, 2).astype(np.float32)
+    out = project(x, x_adv, 0.2, norm)
+    delta = (out - x).reshape(len(x), -1)
+    size = np.abs(delta).max(1) if norm == "linf" else np.linalg.norm(delta, axis=1)
+    assert out.dtype == np.float32 and out.min() >= 0 and out.max() <= 1
+    assert size.max() <= 0.2 + 1e-6
+    inside = np.clip(x + 0.01 * np.sign(x_adv - x), 0, 1)  # well within the ball
+    np.testing.assert_allclose(project(x, inside, 0.2, norm), inside, atol=1e-7)
+
+
+@pytest.mark.parametrize("name", ["cw_l2", "deepfool"])
+def test_minimal_l2_attacks_are_projected_but_succeed_with_room(setup, name: str) -> None:
+    _, clf, x, y = setup
+    params = ATTACKS.get(name).resolve(AttackSpec(name, FAST.get(name, {})))
+    art_attack = ATTACKS.get(name).make(clf, 0.1, params)  # as ART's AdversarialTrainer uses it
+    delta = (art_attack.generate(x, y=y) - x).reshape(len(x), -1)
+    assert np.linalg.norm(delta, axis=1).max() <= 0.1 + 1e-6
+    assert accuracy(clf, run(clf, name, x, y, 1.0, **FAST.get(name, {})), y) <= 0.1
+
+
+def test_square_is_stronger_with_more_queries(held_out) -> None:
+    _, clf, x, y = held_out
+    few = accuracy(clf, run(clf, "square", x, y, 0.05, max_queries=5), y)
+    many = accuracy(clf, run(clf, "square", x, y, 0.05, max_queries=300), y)
+    assert many < few < accuracy(clf, x, y)
+
+
+def test_square_refuses_a_first_square_as_large_as_the_image(setup) -> None:
+    _, clf, x, y = setup
+    with pytest.raises(HarnessError, match=r"^square\.p_init: 0\.95 makes the first square"):
+        run(clf, "square", x, y, 0.05, p_init=0.95)  # ART itself fails in np.random.randint

@@ -51,8 +51,12 @@ def test_missing_dataset_folder(tmp_path, capsys) -> None:
 
 def test_corrupt_image_names_the_file(tmp_path, capsys) -> None:
     root = tmp_path / "folder"
+    from PIL import Image
+
     for cls in ("a", "b"):
         (root / cls).mkdir(parents=True)
+        for i in range(3):
+            Image.new("RGB", (32, 32), (40 * i, 90, 200)).save(root / cls / f"ok{i}.png")
     (root / "a" / "broken.png").write_bytes(b"not an image at all")
     spec = write_spec(tmp_path, f"name: x\ndataset: {{name: imagefolder, root: {root}}}\n")
     code, err = run_cli(capsys, "run", spec, "--out", str(tmp_path / "out"))
