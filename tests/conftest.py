@@ -5,7 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
+import torch
+
+from harness.architectures import ARCHITECTURES, wrap
+from harness.estimator import build_classifier
 
 # /work/shared/data when the repo is /work/main: real datasets, staged read-only.
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -26,3 +31,58 @@ def _isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("HARNESS_CACHE", str(path))
         yield path
+
+
+# ---------------------------------------------------------------- a tiny trained model
+
+SHAPE = (1, 8, 8)
+
+
+@pytest.fixture(scope="module")
+def one_thread() -> Iterator[None]:
+    """The 8x8 model is too small for intra-op threads: on two shared cores they mostly
+    spin-wait, which made C&W ten times slower when other jobs were running."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def task(n: int, seed: int, edges: np.ndarray | None = None):
+    """n inputs in [0, 1]; the brightness of the top half decides the class (tertiles)."""
+    x = np.random.default_rng(seed).random((n, *SHAPE), dtype=np.float32)
+    score = x[:, 0, :4].mean(axis=(1, 2))
+    edges = np.quantile(score, [1 / 3, 2 / 3]) if edges is None else edges
+    return x, np.digitize(score, edges).astype(np.int64), edges
+
+
+@pytest.fixture(scope="module")
+def trained():
+    """A small_cnn briefly fitted to the synthetic task on 192 inputs."""
+    torch.manual_seed(0)
+    model = wrap(ARCHITECTURES.get("small_cnn").build(SHAPE, 3), (0.5,), (0.5,), 1)
+    x, y, edges = task(192, 0)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    for _ in range(60):
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(
+            model(torch.from_numpy(x)), torch.from_numpy(y)
+        ).backward()
+        opt.step()
+    model.eval()
+    return model, build_classifier(model, SHAPE, 3), x, y, edges
+
+
+@pytest.fixture(scope="module")
+def setup(trained):
+    """The model, its classifier and 64 of its training inputs."""
+    model, clf, x, y, _ = trained
+    return model, clf, x[:64], y[:64]
+
+
+@pytest.fixture(scope="module")
+def held_out(trained):
+    """The model, its classifier and 200 fresh inputs (clean accuracy about 0.8)."""
+    model, clf, _, _, edges = trained
+    x, y, _ = task(200, 1, edges)
+    return model, clf, x, y

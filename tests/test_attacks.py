@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import numpy as np
 import pytest
 import torch
 from art.attacks.evasion import FastGradientMethod
 
-from harness.architectures import ARCHITECTURES, wrap
 from harness.attacks import ATTACKS, AttackDef, attack_labels, generate, project
 from harness.errors import HarnessError
-from harness.estimator import build_classifier
 from harness.spec import AttackSpec
-
-SHAPE = (1, 8, 8)
 
 # Cheap settings for the slow attacks, so the registry-wide invariants stay fast (a few
 # seconds in all); the invariants hold for any setting, the defaults are exercised elsewhere.
@@ -26,54 +20,7 @@ FAST = {
 }
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread() -> Iterator[None]:
-    """The 8x8 model is too small for intra-op threads: on two shared cores they mostly
-    spin-wait, which made C&W ten times slower when other jobs were running."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-def _task(n: int, seed: int, edges: np.ndarray | None = None):
-    """n inputs in [0, 1]; the brightness of the top half decides the class (tertiles)."""
-    x = np.random.default_rng(seed).random((n, *SHAPE), dtype=np.float32)
-    score = x[:, 0, :4].mean(axis=(1, 2))
-    edges = np.quantile(score, [1 / 3, 2 / 3]) if edges is None else edges
-    return x, np.digitize(score, edges).astype(np.int64), edges
-
-
-@pytest.fixture(scope="module")
-def trained():
-    """A small_cnn briefly fitted to the synthetic task on 192 inputs."""
-    torch.manual_seed(0)
-    model = wrap(ARCHITECTURES.get("small_cnn").build(SHAPE, 3), (0.5,), (0.5,), 1)
-    x, y, edges = _task(192, 0)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
-    for _ in range(60):
-        opt.zero_grad()
-        torch.nn.functional.cross_entropy(
-            model(torch.from_numpy(x)), torch.from_numpy(y)
-        ).backward()
-        opt.step()
-    model.eval()
-    return model, build_classifier(model, SHAPE, 3), x, y, edges
-
-
-@pytest.fixture(scope="module")
-def setup(trained):
-    """The model, its classifier and 64 of its training inputs."""
-    model, clf, x, y, _ = trained
-    return model, clf, x[:64], y[:64]
-
-
-@pytest.fixture(scope="module")
-def held_out(trained):
-    """The model, its classifier and 200 fresh inputs (clean accuracy about 0.8)."""
-    model, clf, _, _, edges = trained
-    x, y, _ = _task(200, 1, edges)
-    return model, clf, x, y
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def run(clf, name: str, x, y, eps: float, **params) -> np.ndarray:

@@ -1,0 +1,110 @@
+"""Fast sweeps are never weaker than the naive loop; worst case is per sample."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from harness.attacks import ATTACKS
+from harness.spec import AttackSpec
+from harness.sweep import AttackOutcome, PlannedAttack, attack_sweep, clean_eval, sweep, worst_case
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+EPS = (0.0, 0.02, 0.05, 0.1, 0.2, 0.3)
+
+
+def planned(name: str, strategy: str | None = None, **params) -> PlannedAttack:
+    d = ATTACKS.get(name)
+    if strategy is not None:
+        d = dataclasses.replace(d, sweep=strategy)
+    return PlannedAttack(d, d.resolve(AttackSpec(name, params)))
+
+
+def outcome(held_out, p: PlannedAttack, eps=EPS) -> AttackOutcome:
+    _, clf, x, y = held_out
+    return attack_sweep(clf, p, x, y, clean_eval(clf, x, 256), eps, 256)
+
+
+def test_one_step_fgsm_sweep_equals_art_once_per_eps(held_out) -> None:
+    fast, naive = (
+        outcome(held_out, planned("fgsm")),
+        outcome(held_out, planned("fgsm", "independent")),
+    )
+    assert ATTACKS.get("fgsm").sweep == "one_step"
+    np.testing.assert_array_equal(fast.robust, naive.robust)
+    np.testing.assert_allclose(fast.linf, naive.linf, equal_nan=True)
+    np.testing.assert_allclose(fast.l2, naive.l2, equal_nan=True)
+    assert fast.robust[-1].mean() < fast.robust[0].mean()  # the sweep does something
+
+
+def test_targeted_one_step_equals_naive(held_out) -> None:
+    kw = {"targeted": True, "target": 2}
+    fast, naive = (
+        outcome(held_out, planned("fgsm", **kw)),
+        outcome(held_out, planned("fgsm", "independent", **kw)),
+    )
+    np.testing.assert_array_equal(fast.hit, naive.hit)
+    assert fast.hit[-1][fast.attacked].mean() > 0.5
+
+
+@pytest.mark.parametrize("name", ["pgd", "square"])
+def test_nested_sweep_is_never_weaker_than_naive(held_out, name: str) -> None:
+    kw = {"max_queries": 100} if name == "square" else {"steps": 10}
+    nested, naive = (
+        outcome(held_out, planned(name, **kw)),
+        outcome(held_out, planned(name, "independent", **kw)),
+    )
+    assert ATTACKS.get(name).sweep == "nested"
+    acc_nested, acc_naive = nested.robust.mean(axis=1), naive.robust.mean(axis=1)
+    assert np.all(acc_nested <= acc_naive + 1e-12)
+    assert np.all(np.diff(acc_nested) <= 0)  # monotone by construction
+    broken = ~nested.robust
+    assert np.all(broken[1:] >= broken[:-1])  # once broken, broken at every larger eps
+    assert np.nanmax(nested.linf[-1]) <= EPS[-1] + 1e-6
+
+
+def test_project_once_equals_naive_for_deepfool(held_out) -> None:
+    eps = (0.0, 0.1, 0.3, 0.6)
+    once, naive = (
+        outcome(held_out, planned("deepfool"), eps),
+        outcome(held_out, planned("deepfool", "independent"), eps),
+    )
+    np.testing.assert_array_equal(once.robust, naive.robust)
+    np.testing.assert_allclose(once.l2, naive.l2, rtol=1e-5, equal_nan=True)
+
+
+def test_worst_case_is_per_sample_not_a_minimum_of_averages() -> None:
+    n = 10
+    eps = (0.0, 0.1)
+    base = np.ones((2, n), bool)
+    a, b = base.copy(), base.copy()
+    a[1, :5] = False  # attack A breaks samples 0-4
+    b[1, 5:] = False  # attack B breaks samples 5-9
+
+    def mk(name, r):
+        return AttackOutcome(name, eps, r, np.ones(n, bool), np.zeros((2, n)), np.zeros((2, n)))
+
+    combined = worst_case([mk("a", a), mk("b", b)])
+    assert combined is not None
+    assert combined.robust[1].mean() == 0.0  # min of averages would say 0.5
+    assert combined.robust[0].mean() == 1.0
+    assert worst_case([mk("a", a)]) is None
+
+
+def test_sweep_rows_include_worst_case_and_clean_samples_never_attacked(held_out) -> None:
+    _, clf, x, y = held_out
+    clean = clean_eval(clf, x, 256)
+    rows, outcomes = sweep(
+        "m", clf, x, y, clean, [planned("fgsm"), planned("pgd", steps=5)], EPS, 256
+    )
+    worst = {
+        r.eps: r.value for r in rows if r.attack == "worst_case" and r.metric == "robust_accuracy"
+    }
+    for o in outcomes:
+        assert not o.attacked[clean.pred != y].any()  # wrong clean: never attacked, never robust
+        assert not o.robust[:, clean.pred != y].any()
+        acc = {e: v for e, v in zip(EPS, o.robust.mean(axis=1), strict=True)}
+        assert all(worst[e] <= acc[e] + 1e-12 for e in EPS)
+    assert worst[0.0] == pytest.approx(np.mean(clean.pred == y))
