@@ -98,6 +98,48 @@ class GradcamPanel:
     preds_adv: dict[str, list[str]]
 
 
+@dataclass(frozen=True)
+class NoiseProbe:
+    """Seed 003's overconfidence probe: uniform-noise images the model is sure about."""
+
+    model: str
+    n_images: int
+    threshold: float  # softmax confidence counted as "overconfident"
+    overconfident_fraction: float  # noise images with max softmax >= threshold / n_images
+    mean_confidence: float  # mean max-softmax over all noise images
+    class_counts: dict[str, int]  # predicted class -> count, over the overconfident images
+
+
+@dataclass(frozen=True)
+class MinimalPerturbation:
+    """Per-sample minimal adversarial perturbation (DeepFool / C&W), summarised."""
+
+    model: str
+    method: str  # registered minimal-perturbation attack, e.g. "deepfool"
+    norm: str  # "l2" or "linf", pixel units
+    n_samples: int  # clean-correct samples attacked
+    median: float  # median minimal norm over the samples (inf where the attack failed)
+    norms: list[float]  # sorted per-sample minimal norms, for the CDF (inf: not found)
+    empirical_robustness: (
+        float  # ART's empirical_robustness (mean ||delta|| / ||x||) on the same samples
+    )
+
+
+@dataclass
+class ExampleGrid:
+    """Adversarial examples to show: clean, perturbation, adversarial, with labels."""
+
+    attack: str
+    eps: float
+    model: str
+    indices: list[int]
+    clean: np.ndarray  # (K, C, H, W) in [0, 1]
+    adversarial: np.ndarray  # (K, C, H, W) in [0, 1]
+    true_labels: list[str]
+    clean_preds: list[str]
+    adv_preds: list[str]
+
+
 @dataclass
 class RunResult:
     name: str
@@ -110,6 +152,9 @@ class RunResult:
     evasion: list[EvasionRow] = field(default_factory=list)
     gradcam: GradcamPanel | None = None
     provenance: dict[str, Any] = field(default_factory=dict)  # versions, git, timings, hashes
+    noise: list[NoiseProbe] = field(default_factory=list)
+    minimal: list[MinimalPerturbation] = field(default_factory=list)
+    examples: list[ExampleGrid] = field(default_factory=list)  # not stored in run.json
 
     def model(self, role: str) -> ModelResult:
         return next(m for m in self.models if m.role == role)
@@ -123,7 +168,10 @@ class RunResult:
         raise KeyError((model, attack, eps, metric))
 
     def to_dict(self) -> dict[str, Any]:
-        d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "gradcam"}
+        arrays = ("gradcam", "examples")
+        d = {
+            f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in arrays
+        }
         return _plain(d)
 
     @classmethod
@@ -144,6 +192,8 @@ class RunResult:
             attacks=d["attacks"],
             evasion=[EvasionRow(**e) for e in d.get("evasion", [])],
             provenance=d.get("provenance", {}),
+            noise=[NoiseProbe(**p) for p in d.get("noise", [])],
+            minimal=[MinimalPerturbation(**m) for m in d.get("minimal", [])],
         )
 
 

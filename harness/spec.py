@@ -101,6 +101,7 @@ class Spec:
     dataset: DataSpec = field(default_factory=DataSpec)
     model: ModelSpec = field(default_factory=ModelSpec)
     attacks: tuple[AttackSpec, ...] = (AttackSpec("fgsm"),)
+    probes: tuple[AttackSpec, ...] = ()  # eps-free analyses: noise, minimal (harness.probes)
     eps: tuple[float, ...] = (0.0, 0.05, 0.1, 0.2)
     defence: DefenceSpec | None = field(default_factory=DefenceSpec)
     evasion: EvasionSpec = field(default_factory=EvasionSpec)
@@ -264,14 +265,18 @@ def _model(raw: Any) -> ModelSpec:
     )
 
 
-def _attacks(raw: Any) -> tuple[AttackSpec, ...]:
+def _attacks(
+    raw: Any, section: str = "attacks", default: Any = ("fgsm",)
+) -> tuple[AttackSpec, ...]:
     if raw is None:
-        raw = ["fgsm"]
-    if not isinstance(raw, list) or not raw:
-        raise HarnessError(f"attacks: expected a list of attacks, got {raw!r}")
+        raw = list(default)
+    if not isinstance(raw, list) or (not raw and default):
+        raise HarnessError(
+            f"{section}: expected a list of names or mappings with 'name', got {raw!r}"
+        )
     out = []
     for i, item in enumerate(raw):
-        where = f"attacks[{i}]"
+        where = f"{section}[{i}]"
         if isinstance(item, str):
             item = {"name": item}
         if not isinstance(item, dict) or "name" not in item:
@@ -283,7 +288,7 @@ def _attacks(raw: Any) -> tuple[AttackSpec, ...]:
     for i, key in enumerate(keys):
         if key in keys[:i]:
             raise HarnessError(
-                f"attacks[{i}]: {key!r} appears twice; give each a distinct 'label' (e.g. label: {key}_targeted)"
+                f"{section}[{i}]: {key!r} appears twice; give each a distinct 'label' (e.g. label: {key}_targeted)"
             )
     return tuple(out)
 
@@ -357,6 +362,7 @@ def parse_spec(raw: Any, source: str | None = None) -> Spec:
         dataset=_data(r.get("dataset")),
         model=model,
         attacks=_attacks(r.get("attacks")),
+        probes=_attacks(r.get("probes"), "probes", ()),
         eps=eps,
         defence=_defence(r.get("defence", {}), model),
         evasion=_evasion(r.get("evasion")),
