@@ -552,3 +552,42 @@ def square(classifier: PyTorchClassifier, eps: float, params: dict[str, Any]) ->
         batch_size=int(params["batch_size"]),
         verbose=False,
     )
+
+
+def _transfer_check(params: dict[str, Any], where: str) -> None:
+    _expect(
+        isinstance(params["source"], str),
+        where,
+        "source",
+        params["source"],
+        "a model role such as baseline",
+    )
+    base = ATTACKS.get(str(params["attack"]), f"{where}.attack")
+    _expect(
+        base.name != "transfer" and base.norm == "linf",
+        where,
+        "attack",
+        base.name,
+        "an L-inf attack",
+    )
+    _expect(isinstance(params["params"], dict), where, "params", params["params"], "a mapping")
+    base.resolve(AttackSpec(base.name, params["params"]), f"{where}.params")
+
+
+@attack(
+    "transfer",
+    norm="linf",
+    defaults={"source": "baseline", "attack": "pgd", "params": {}, "seed": 0},
+    check=_transfer_check,
+)
+def transfer(classifier: PyTorchClassifier, eps: float, params: dict[str, Any]) -> Any:
+    """Transfer attack (Papernot et al. 2016, "Transferability in Machine Learning"), L-inf.
+
+    Adversarial examples are crafted with ``attack`` (default pgd, its own ``params``) on the
+    *surrogate* model named by ``source`` (a model of the same run: "baseline" or "robust") and
+    evaluated on every other model of the run; the harness's sweep hands this factory the
+    surrogate's classifier. eps in pixel units; untargeted, true labels; seed (0) seeds numpy for
+    the base attack's random start. Inputs: pixels in [0, 1].
+    """
+    base = ATTACKS.get(str(params["attack"]))
+    return base.make(classifier, eps, base.resolve(AttackSpec(base.name, params["params"])))

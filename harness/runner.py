@@ -66,7 +66,26 @@ def validate(spec: Spec) -> list[PlannedAttack]:
         validate_defence(spec.defence)
         if spec.defence.arch:
             recipe(spec.model, spec.defence.arch, "defence.arch")
+    roles = ["baseline", "robust"] if spec.defence is not None else ["baseline"]
+    for i, p in enumerate(planned):
+        if "source" in p.params and p.params["source"] not in roles:
+            raise HarnessError(
+                f"attacks[{i}].source: expected one of the run's models ({', '.join(roles)}), got {p.params['source']!r}"
+            )
     return planned
+
+
+def _bind(planned: list[PlannedAttack], role: str, classifiers: dict) -> list[PlannedAttack]:
+    """The attacks as run against model ``role``: transfer attacks get their surrogate's classifier
+    and are skipped on the surrogate itself (that would be the white-box attack)."""
+    bound = []
+    for p in planned:
+        source = p.params.get("source")
+        if source is None:
+            bound.append(p)
+        elif source != role:
+            bound.append(dataclasses.replace(p, surrogate=classifiers[source]))
+    return bound
 
 
 def seed_everything(seed: int) -> None:

@@ -35,6 +35,9 @@ class PlannedAttack:
     definition: AttackDef
     params: dict[str, Any]  # resolved, pixel units
     label: str = ""  # the spec's label; results are named by it
+    surrogate: PyTorchClassifier | None = (
+        None  # transfer: craft on this model, evaluate on the target
+    )
 
     @property
     def name(self) -> str:
@@ -146,10 +149,11 @@ def _per_eps(classifier, x, eps_list, batch_size, make_adv: Callable[[float], np
 
 
 def _independent(classifier, planned, x, y, eps_list, batch_size):
-    """The naive loop: every sample attacked afresh at every eps."""
+    """The naive loop: every sample attacked afresh at every eps (crafted on the surrogate, if any)."""
     d, params = planned.definition, planned.params
+    crafter = classifier if planned.surrogate is None else planned.surrogate
     return _per_eps(
-        classifier, x, eps_list, batch_size, lambda e: generate(classifier, d, params, x, y, e)
+        classifier, x, eps_list, batch_size, lambda e: generate(crafter, d, params, x, y, e)
     )
 
 

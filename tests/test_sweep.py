@@ -108,3 +108,38 @@ def test_sweep_rows_include_worst_case_and_clean_samples_never_attacked(held_out
         acc = {e: v for e, v in zip(EPS, o.robust.mean(axis=1), strict=True)}
         assert all(worst[e] <= acc[e] + 1e-12 for e in EPS)
     assert worst[0.0] == pytest.approx(np.mean(clean.pred == y))
+
+
+def test_transfer_crafts_on_the_surrogate(held_out) -> None:
+    import torch
+
+    from harness.architectures import ARCHITECTURES, wrap
+    from harness.estimator import build_classifier
+
+    clf = held_out[1]
+    eps = (0.0, 0.1, 0.3)
+    params = {"source": "baseline", "attack": "fgsm"}
+    same = outcome(held_out, dataclasses.replace(planned("transfer", **params), surrogate=clf), eps)
+    white = outcome(held_out, planned("fgsm"), eps)
+    np.testing.assert_array_equal(same.robust, white.robust)  # surrogate = target: white-box
+    torch.manual_seed(5)
+    other = wrap(ARCHITECTURES.get("small_cnn").build((1, 8, 8), 3), (0.5,), (0.5,), 1).eval()
+    surrogate = build_classifier(other, (1, 8, 8), 3)
+    moved = outcome(
+        held_out, dataclasses.replace(planned("transfer", **params), surrogate=surrogate), eps
+    )
+    assert not np.array_equal(moved.robust, white.robust)
+    assert np.all(
+        moved.robust.mean(axis=1) >= white.robust.mean(axis=1)
+    )  # an untrained surrogate transfers badly
+
+
+def test_transfer_source_must_be_a_model_of_the_run() -> None:
+    from harness.errors import HarnessError
+    from harness.runner import validate
+    from harness.spec import parse_spec
+
+    raw = {"name": "x", "attacks": [{"name": "transfer", "source": "robust"}]}
+    validate(parse_spec(raw))  # the default spec has a defence, so "robust" exists
+    with pytest.raises(HarnessError, match=r"attacks\[0\]\.source"):
+        validate(parse_spec({**raw, "defence": None}))
