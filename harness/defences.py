@@ -55,9 +55,10 @@ def defence(name: str) -> Callable[[Harden], Harden]:
 
 
 def validate(spec: DefenceSpec) -> None:
-    """Check names before any heavy work."""
+    """Check names and attack parameters before any heavy work."""
     DEFENCES.get(spec.name, "defence.name")
-    ATTACKS.get(spec.attack, "defence.attack")
+    attack_def = ATTACKS.get(spec.attack, "defence.attack")
+    attack_def.resolve(AttackSpec(spec.attack, spec.attack_params), "defence.attack_params")
 
 
 @defence("adversarial_training")
@@ -70,7 +71,9 @@ def adversarial_training(job: HardenJob) -> list[EpochStats]:
     """
     classifier = build_classifier(job.model, job.input_shape, job.num_classes, lr=job.train.lr)
     attack_def = ATTACKS.get(job.spec.attack, "defence.attack")
-    params = attack_def.resolve(AttackSpec(job.spec.attack), "defence")
+    params = attack_def.resolve(
+        AttackSpec(job.spec.attack, job.spec.attack_params), "defence.attack_params"
+    )
     art_attack = attack_def.make(classifier, job.spec.eps_train, params)
     trainer = AdversarialTrainer(classifier, attacks=art_attack, ratio=job.spec.ratio)
     x, y = job.data.x_train, job.data.y_train

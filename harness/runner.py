@@ -273,7 +273,7 @@ def _cached(
         "v": CACHE_VERSION,
     }
     digest = stable_hash(full_key)
-    path = models_dir / spec.name / f"{role}-{digest}.pt"
+    path = models_dir / spec.dataset.name / f"{role}-{digest}.pt"  # shared across specs
     torch.manual_seed(spec.seed)  # same initial weights for the same seed
     model = rec.make(data.input_shape, data.num_classes)
     meta = checkpoints.load_meta(path)

@@ -44,6 +44,9 @@ class DataSpec:
     image_size: int | None = None  # imagefolder: resize to (image_size, image_size)
     channels: int | None = None  # imagefolder: 1 (grayscale) or 3 (RGB)
     download: bool = False  # torchvision loaders: allowed to download when online
+    # No training split on disk (e.g. the CIFAR-10 test set alone): train on this many stratified
+    # samples of the test split and evaluate on the rest, disjoint, fixed whatever the run seed.
+    train_from_test: int | None = None
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,7 @@ class DefenceSpec:
     name: str = "adversarial_training"
     arch: str | None = None  # None: the baseline's architecture
     attack: str = "fgsm"
+    attack_params: dict[str, Any] = field(default_factory=dict)  # e.g. {steps: 7} for pgd
     eps_train: float = 0.1  # pixel units
     ratio: float = 0.5  # fraction of adversarial samples per batch
     train: TrainSpec | None = None  # None: the baseline's training settings
@@ -185,6 +189,23 @@ def _bool(value: Any, where: str) -> bool:
     return value
 
 
+def _units(value: Any) -> Any:
+    """Attack parameters may be written as fractions ("2/255"); convert those, keep the rest."""
+    if isinstance(value, str) and _FRACTION.match(value):
+        return parse_float(value, "")
+    if isinstance(value, dict):
+        return {k: _units(v) for k, v in value.items()}
+    return value
+
+
+def _mapping(value: Any, where: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise HarnessError(f"{where}: expected a mapping of parameters, got {value!r}")
+    return dict(value)
+
+
 def _floats(value: Any, where: str) -> tuple[float, ...] | None:
     if value is None:
         return None
@@ -241,6 +262,7 @@ def _data(raw: Any) -> DataSpec:
         image_size=_opt_int(r.get("image_size"), "dataset.image_size"),
         channels=channels,
         download=_bool(r.get("download", False), "dataset.download"),
+        train_from_test=_opt_int(r.get("train_from_test"), "dataset.train_from_test"),
     )
 
 
@@ -281,7 +303,7 @@ def _attacks(
             item = {"name": item}
         if not isinstance(item, dict) or "name" not in item:
             raise HarnessError(f"{where}: expected a name or a mapping with 'name', got {item!r}")
-        params = {k: v for k, v in item.items() if k not in ("name", "label")}
+        params = {k: _units(v) for k, v in item.items() if k not in ("name", "label")}
         label = _str(item["label"], f"{where}.label") if "label" in item else ""
         out.append(AttackSpec(_str(item["name"], f"{where}.name"), params, label))
     keys = [a.key for a in out]
@@ -302,6 +324,10 @@ def _defence(raw: Any, model: ModelSpec) -> DefenceSpec | None:
         name=_str(r.get("name", d.name), "defence.name"),
         arch=_opt_str(r.get("arch"), "defence.arch"),
         attack=_str(r.get("attack", d.attack), "defence.attack"),
+        attack_params={
+            k: _units(v)
+            for k, v in _mapping(r.get("attack_params"), "defence.attack_params").items()
+        },
         eps_train=_eps(r.get("eps_train", d.eps_train), "defence.eps_train"),
         ratio=_ratio(r.get("ratio", d.ratio)),
         train=_train(r["train"], "defence.train") if "train" in r else model.train,

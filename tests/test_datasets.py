@@ -564,3 +564,22 @@ def test_cifar10_real_label_of_a_cat(cifar10_real: tuple[Path, Dataset]) -> None
     root, ds = cifar10_real
     matches = _rows_equal_to(ds.x_test, _as_nchw(root / "test" / "cat" / "0_cat.png"))
     assert ds.y_test[matches].tolist() == [3]
+
+
+def test_train_from_test_carves_a_disjoint_fixed_training_set() -> None:
+    from harness.datasets import load_dataset
+    from harness.spec import DataSpec
+
+    full = load_dataset(DataSpec("digits"), seed=0)
+    a = load_dataset(DataSpec("digits", train_from_test=100), seed=0)
+    b = load_dataset(DataSpec("digits", train_from_test=100), seed=7)
+    assert len(a.x_train) == 100 and len(a.x_test) == len(full.x_test) - 100
+    np.testing.assert_array_equal(a.x_train, b.x_train)  # fixed whatever the run seed
+    rows = {r.tobytes() for r in full.x_test.reshape(len(full.x_test), -1)}
+    carved = [r.tobytes() for r in a.x_train.reshape(100, -1)] + [
+        r.tobytes() for r in a.x_test.reshape(len(a.x_test), -1)
+    ]
+    assert set(carved) <= rows and len(a.x_train) + len(a.x_test) == len(full.x_test)
+    assert np.bincount(a.y_train).min() >= 9  # stratified: about 10 per class
+    with pytest.raises(HarnessError, match="train_from_test"):
+        load_dataset(DataSpec("digits", train_from_test=10_000), seed=0)

@@ -11,7 +11,12 @@ import numpy as np
 
 from harness.datasets import cifake, cifar10, digits, imagefolder, torchvision_sets  # registers
 from harness.datasets.base import DATASETS, Dataset
-from harness.datasets.subset import stratified_subset, train_val_split
+from harness.datasets.subset import (
+    FIXED_SPLIT_SEED,
+    stratified_indices,
+    stratified_subset,
+    train_val_split,
+)
 from harness.errors import HarnessError
 from harness.spec import DataSpec
 
@@ -27,9 +32,28 @@ def load_dataset(spec: DataSpec, seed: int) -> Dataset:
     """
     ds = DATASETS.get(spec.name, "dataset.name")(spec)
     _check(ds)
+    if spec.train_from_test:
+        ds = _train_from_test(ds, spec.train_from_test)
     x_tr, y_tr = stratified_subset(ds.x_train, ds.y_train, spec.n_train, seed)
     x_te, y_te = stratified_subset(ds.x_test, ds.y_test, spec.n_test, seed)
     return dataclasses.replace(ds, x_train=x_tr, y_train=y_tr, x_test=x_te, y_test=y_te)
+
+
+def _train_from_test(ds: Dataset, n: int) -> Dataset:
+    """Train on ``n`` stratified test samples, test on the rest (fixed split, whatever the run seed)."""
+    if n >= len(ds.y_test):
+        raise HarnessError(
+            f"dataset.train_from_test: {n} leaves no test samples (the test split has {len(ds.y_test)})"
+        )
+    idx = stratified_indices(ds.y_test, n, FIXED_SPLIT_SEED)
+    rest = np.setdiff1d(np.arange(len(ds.y_test)), idx)
+    return dataclasses.replace(
+        ds,
+        x_train=ds.x_test[idx],
+        y_train=ds.y_test[idx],
+        x_test=ds.x_test[rest],
+        y_test=ds.y_test[rest],
+    )
 
 
 def _check(ds: Dataset) -> None:
