@@ -22,7 +22,7 @@ from torch import nn
 
 from harness import checkpoints, provenance
 from harness.architectures import wrap
-from harness.attacks import ATTACKS, generate
+from harness.attacks import ATTACKS
 from harness.build import ModelRecipe, check_input, recipe
 from harness.datasets import DATASETS, Dataset, load_dataset, train_val_split
 from harness.defences import DEFENCES, HardenJob
@@ -31,7 +31,14 @@ from harness.errors import HarnessError
 from harness.estimator import build_classifier
 from harness.evasion import eps_grid, pick_per_class, smallest_flips
 from harness.explain import gradcam, last_conv_layer
-from harness.results import ClassStats, EpochStats, GradcamPanel, ModelResult, RunResult
+from harness.results import (
+    ClassStats,
+    EpochStats,
+    ExampleGrid,
+    GradcamPanel,
+    ModelResult,
+    RunResult,
+)
 from harness.spec import Spec, stable_hash
 from harness.sweep import CleanEval, PlannedAttack, clean_eval, sweep
 from harness.training import TrainData, train_standard
@@ -132,7 +139,7 @@ def run(spec: Spec, *, model: nn.Module | None = None, models_dir: Path = MODELS
 
 
 def _evaluate(spec, data, split, trained, planned, timer, started) -> RunResult:
-    results, rows, evasion = [], [], []
+    results, rows, evasion, examples = [], [], [], []
     picks = pick_per_class(data.y_test, max(spec.evasion.n_images, spec.gradcam.n_images))
     classifiers = {
         t.role: build_classifier(t.model, data.input_shape, data.num_classes) for t in trained
@@ -141,17 +148,19 @@ def _evaluate(spec, data, split, trained, planned, timer, started) -> RunResult:
         clf = classifiers[t.role]
         with timer.phase("break"):
             clean = clean_eval(clf, data.x_test, spec.eval_batch_size)
+            attacks = _bind(planned, t.role, classifiers)
             measured, _ = sweep(
                 t.role,
                 clf,
                 data.x_test,
                 data.y_test,
                 clean,
-                planned,
+                attacks,
                 spec.eps,
                 spec.eval_batch_size,
             )
             rows += measured
+            examples += _examples(spec, data, t.role, clf, attacks, picks[: spec.gradcam.n_images])
             evasion += smallest_flips(
                 t.role, clf, data.x_test, data.y_test, picks[: spec.evasion.n_images],
                 eps_grid(spec.evasion), data.class_names,
@@ -171,6 +180,7 @@ def _evaluate(spec, data, split, trained, planned, timer, started) -> RunResult:
         attacks=[{"name": p.name, "norm": p.definition.norm, "params": p.params} for p in planned],
         evasion=evasion,
         gradcam=panel,
+        examples=examples,
         provenance=_provenance(spec, timer, started),
     )
 
@@ -329,7 +339,7 @@ def _gradcam_panel(
 ) -> GradcamPanel | None:
     if not picks:
         return None
-    eps = spec.gradcam.eps if spec.gradcam.eps is not None else spec.eps[len(spec.eps) // 2]
+    eps = _show_eps(spec)
     x, y = data.x_test[picks], data.y_test[picks]
     names = data.class_names
     panel = GradcamPanel(
@@ -340,7 +350,7 @@ def _gradcam_panel(
             continue  # no conv layer (e.g. a user's MLP): nothing for Grad-CAM to look at
         layer = found[1]
         clf = classifiers[t.role]
-        x_adv = generate(clf, planned.definition, planned.params, x, y, eps)
+        x_adv = planned.craft(clf, x, y, eps)
         panel.adversarial[t.role] = x_adv
         for images, cams, preds in (
             (x, panel.cams_clean, panel.preds_clean),
@@ -350,6 +360,40 @@ def _gradcam_panel(
             cams[t.role] = gradcam(t.model, images, layer, pred)
             preds[t.role] = [names[i] for i in pred]
     return panel if panel.adversarial else None
+
+
+def _show_eps(spec: Spec) -> float:
+    """The eps of the pictures (Grad-CAM, example grids): gradcam.eps, else the middle of the sweep."""
+    return spec.gradcam.eps if spec.gradcam.eps is not None else spec.eps[len(spec.eps) // 2]
+
+
+def _examples(
+    spec: Spec, data: Dataset, role: str, clf, attacks, picks: list[int]
+) -> list[ExampleGrid]:
+    """Clean vs adversarial images of each attack on model ``role``, at the pictures' eps."""
+    if not picks:
+        return []
+    eps, names = _show_eps(spec), data.class_names
+    x, y = data.x_test[picks], data.y_test[picks]
+    clean_pred = clf.predict(x).argmax(1)
+    grids = []
+    for p in attacks:
+        x_adv = p.craft(clf, x, y, eps)
+        adv_pred = clf.predict(x_adv).argmax(1)
+        grids.append(
+            ExampleGrid(
+                p.name,
+                eps,
+                role,
+                list(picks),
+                x,
+                x_adv,
+                [names[i] for i in y],
+                [names[i] for i in clean_pred],
+                [names[i] for i in adv_pred],
+            )
+        )
+    return grids
 
 
 def _cam_layer(model: nn.Module) -> tuple[str, nn.Module] | None:

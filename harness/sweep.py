@@ -47,6 +47,13 @@ class PlannedAttack:
     def targeted(self) -> bool:
         return bool(self.params.get("targeted", False))
 
+    def craft(
+        self, classifier: PyTorchClassifier, x: np.ndarray, y: np.ndarray, eps: float
+    ) -> np.ndarray:
+        """Adversarial examples against ``classifier`` (crafted on the surrogate for transfer)."""
+        crafter = classifier if self.surrogate is None else self.surrogate
+        return generate(crafter, self.definition, self.params, x, y, eps)
+
 
 @dataclass(frozen=True)
 class CleanEval:

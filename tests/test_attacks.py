@@ -63,7 +63,8 @@ def test_unknown_parameter_is_refused_in_one_line(name: str) -> None:
     message = str(err.value)
     assert "\n" not in message
     assert message.startswith("attacks[0].batch_sise: unknown parameter")
-    assert "did you mean 'batch_size'?" in message
+    if "batch_size" in ATTACKS.get(name).defaults:
+        assert "did you mean 'batch_size'?" in message
 
 
 @pytest.mark.parametrize(

@@ -127,3 +127,27 @@ def test_same_spec_and_seed_train_to_the_same_csv(tmp_path, monkeypatch) -> None
     monkeypatch.setattr("harness.runner.MODELS_DIR", tmp_path / "models-a")
     assert main(["run", "--out", str(tmp_path / "c"), *args, "--set", "seed=1"]) == 0
     assert (tmp_path / "c" / "results.csv").read_bytes() != outs[0]
+
+
+def test_transfer_worst_case_and_example_grids_in_a_run(digits_run, monkeypatch) -> None:
+    root, _ = digits_run
+    monkeypatch.setattr("harness.runner.MODELS_DIR", root / "models")
+    out = root / "transfer"
+    attacks = "attacks=[fgsm, {name: transfer, source: baseline, attack: fgsm}]"
+    assert main(["run", "--out", str(out), *FAST, "--set", attacks]) == 0
+    rows = read_rows(out / "results.csv")
+    assert {r["model"] for r in rows if r["attack"] == "transfer"} == {
+        "robust"
+    }  # not on its own surrogate
+    assert {r["model"] for r in rows if r["attack"] == "worst_case"} == {"robust"}
+    for eps in (0.05, 0.15, 0.3):
+        worst = value(
+            [r for r in rows if r["attack"] == "worst_case"], "robust", eps, "robust_accuracy"
+        )
+        for attack in ("fgsm", "transfer"):
+            assert worst <= value(
+                [r for r in rows if r["attack"] == attack], "robust", eps, "robust_accuracy"
+            )
+    assert (out / "examples_baseline_fgsm.png").is_file() and (
+        out / "examples_robust_transfer.png"
+    ).is_file()
