@@ -591,3 +591,6 @@ def transfer(classifier: PyTorchClassifier, eps: float, params: dict[str, Any]) 
     """
     base = ATTACKS.get(str(params["attack"]))
     return base.make(classifier, eps, base.resolve(AttackSpec(base.name, params["params"])))
+
+
+from harness import autoattack  # noqa: E402,F401  registers "autoattack"

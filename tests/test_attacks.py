@@ -17,6 +17,7 @@ FAST = {
     "cw_l2": {"binary_search_steps": 2, "max_iter": 10},
     "cw_linf": {"max_iter": 3, "initial_const": 0.1, "largest_const": 0.5, "decrease_factor": 0.5},
     "square": {"max_queries": 50},
+    "autoattack": {"apgd_iter": 5, "square_queries": 50},
 }
 
 

@@ -1,0 +1,229 @@
+"""AutoAttack "standard" (L-inf), as RobustBench runs it, assembled from ART 1.20.1's parts.
+
+Croce & Hein 2020, "Reliable evaluation of adversarial robustness with an ensemble of diverse
+parameter-free attacks" (https://arxiv.org/abs/2003.01690; reference code fra31/auto-attack).
+The standard version runs four attacks in order, each only on the samples every earlier one
+failed on, and keeps per sample the first adversarial example found (per-sample worst case):
+
+1. APGD-CE: untargeted APGD on cross-entropy, 100 iterations, 1 restart;
+2. APGD-T: targeted APGD on the DLR loss, 100 iterations, one run per target class, the targets
+   being the 9 other classes with the largest clean logits, most likely first;
+3. FAB-T: targeted FAB, 9 targets -- *not run*: ART 1.20.1 has no FAB attack
+   (``art.attacks.evasion`` has none), so this ensemble is at most as strong as the reference;
+4. Square: black-box Square Attack, 5000 queries, 1 restart, p_init 0.8.
+
+ART's own ``AutoAttack`` with its defaults is a different ensemble (APGD-CE with 5 restarts,
+untargeted APGD-DLR, DeepFool, Square with 5 restarts), hence this module.
+
+Where ART's parts differ from the reference code (the composition record, ``describe``, says
+what ran):
+
+- the DLR loss needs a third-largest logit, so it exists only for 3 or more classes (the
+  reference's targeted DLR needs 4). A 2-class model (CIFAKE: REAL/FAKE) runs APGD-T on
+  targeted cross-entropy towards the other class instead; for 2 classes its sign-gradient steps
+  point the same way as APGD-CE's, so it acts as a second APGD-CE run from a new random start.
+- ART's targeted DLR is -(z_t - max_{i != t} z_i) / (z_pi1 - z_pi3); the reference's is
+  -(z_y - z_t) / (z_pi1 - (z_pi3 + z_pi4) / 2).
+- ART's APGD keeps an iterate only if the *final* iterate is adversarial (for APGD-T: predicted
+  as the target); the reference keeps any adversarial iterate. A run that fails in ART returns
+  its random starting point, and this module then checks success itself (prediction != label).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from art.attacks.attack import EvasionAttack
+from art.attacks.evasion import AutoProjectedGradientDescent
+from art.estimators.classification import PyTorchClassifier
+
+from harness.attacks import ATTACKS, Check, _all, _expect, _ints, attack, project
+from harness.spec import AttackSpec
+
+logger = logging.getLogger(__name__)
+
+VERSIONS = ("standard",)
+DEFAULTS = {
+    "version": "standard",
+    "apgd_iter": 100,  # Croce & Hein 2020, standard version
+    "n_target_classes": 9,  # APGD-T targets (the reference's FAB-T also uses 9)
+    "square_queries": 5000,
+    "batch_size": 128,
+    "seed": 0,
+}
+SQUARE_P_INIT = 0.8  # the reference's standard version
+CLEAN = "clean"  # broken_by of a sample misclassified before any attack
+NOT_BROKEN = ""  # broken_by of a sample every part failed on
+
+Run = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]  # (x, y, ranked) -> x_adv
+
+
+@dataclass(frozen=True)
+class Step:
+    """One attack run of the ensemble; APGD-T contributes one step per target class."""
+
+    part: str  # "APGD-CE", "APGD-T" or "Square": recorded in ``broken_by``
+    run: Run  # x (n, C, H, W), y (n,), ranked (n, K-1) other classes by clean logit -> x_adv
+
+
+def n_targets(params: dict[str, Any], num_classes: int) -> int:
+    """Target classes of APGD-T: n_target_classes, at most the num_classes - 1 other classes."""
+    return max(0, min(int(params["n_target_classes"]), num_classes - 1))
+
+
+def uses_dlr(num_classes: int) -> bool:
+    """ART's DLR loss divides by z_pi1 - z_pi3: it needs a third class."""
+    return num_classes >= 3
+
+
+def describe(params: dict[str, Any], num_classes: int) -> list[str]:
+    """The composition that runs for these parameters on a num_classes model, one line a part."""
+    iters, targets = params["apgd_iter"], n_targets(params, num_classes)
+    noun = "target" if targets == 1 else "targets"
+    if uses_dlr(num_classes):
+        apgd_t = f"APGD-T DLR ({iters} iter, {targets} {noun}, 1 restart each)"
+    else:
+        apgd_t = (
+            f"APGD-T CE ({iters} iter, {targets} {noun}, 1 restart each): the DLR loss needs "
+            f">= 3 classes and this model has {num_classes}, so targeted cross-entropy "
+            "towards the other class runs instead"
+        )
+    return [
+        f"APGD-CE ({iters} iter, 1 restart)",
+        apgd_t,
+        "FAB-T: not available in ART 1.20.1 (art.attacks.evasion has no FAB), not run",
+        f"Square ({params['square_queries']} queries, 1 restart, p_init {SQUARE_P_INIT})",
+    ]
+
+
+def _apgd(
+    classifier: PyTorchClassifier, eps: float, params: dict[str, Any], loss: str, targeted: bool
+) -> AutoProjectedGradientDescent:
+    """ART's APGD with every argument pinned; initial step 2 eps as in the paper."""
+    return AutoProjectedGradientDescent(
+        classifier,
+        norm=np.inf,
+        eps=eps,
+        eps_step=2 * eps,  # APGD halves it at its checkpoints
+        max_iter=int(params["apgd_iter"]),
+        targeted=targeted,
+        nb_random_init=1,
+        batch_size=int(params["batch_size"]),
+        loss_type=loss,
+        verbose=False,
+    )
+
+
+def _square(classifier: PyTorchClassifier, eps: float, params: dict[str, Any]) -> Any:
+    """The harness's ``square`` attack with the reference's standard settings."""
+    square = ATTACKS.get("square")
+    settings = {
+        "max_queries": params["square_queries"],
+        "p_init": SQUARE_P_INIT,
+        "nb_restarts": 1,
+        "batch_size": params["batch_size"],
+        "seed": params["seed"],
+    }
+    return square.make(classifier, eps, square.resolve(AttackSpec("square", settings)))
+
+
+def steps(classifier: PyTorchClassifier, eps: float, params: dict[str, Any]) -> list[Step]:
+    """The ensemble's runs in order: APGD-CE, APGD-T once per target, Square."""
+    k = classifier.nb_classes
+    ce = _apgd(classifier, eps, params, "cross_entropy", targeted=False)
+    loss_t = "difference_logits_ratio" if uses_dlr(k) else "cross_entropy"  # see describe
+    tgt = _apgd(classifier, eps, params, loss_t, targeted=True)  # y: the target classes
+    square = _square(classifier, eps, params)
+
+    def targeted_run(rank: int) -> Run:
+        return lambda x, y, ranked: tgt.generate(x, y=ranked[:, rank])
+
+    return [
+        Step("APGD-CE", lambda x, y, _: ce.generate(x, y=y)),
+        *[Step("APGD-T", targeted_run(r)) for r in range(n_targets(params, k))],
+        Step("Square", lambda x, y, _: square.generate(x, y=y)),
+    ]
+
+
+def ranked_others(logits: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """(n, K-1): for each sample the classes other than y, largest clean logit first."""
+    z = logits.astype(np.float64)  # a copy
+    z[np.arange(len(y)), y] = -np.inf
+    return np.argsort(-z, axis=1, kind="stable")[:, :-1]
+
+
+class StandardAutoAttack(EvasionAttack):
+    """AutoAttack standard from ART's parts; after ``generate``, ``broken_by`` names each sample's
+    breaker (``CLEAN`` if misclassified before any attack, ``NOT_BROKEN`` if every part failed)
+    and ``parts`` lists what ran (``describe``)."""
+
+    _estimator_requirements = ()
+
+    def __init__(self, classifier: PyTorchClassifier, eps: float, params: dict[str, Any]) -> None:
+        super().__init__(estimator=classifier)
+        self.eps, self.params = eps, params
+        self._targeted = False
+        self.parts = describe(params, classifier.nb_classes)
+        self.steps = steps(classifier, eps, params)
+        self.broken_by = np.zeros(0, dtype=object)  # (N,) part names, set by generate
+
+    def generate(self, x: np.ndarray, y: np.ndarray | None = None, **kwargs: Any) -> np.ndarray:
+        """x (N, C, H, W) in [0, 1], y (N,) true labels (or one-hot) -> x_adv, a new float32 array.
+
+        Each step runs on the samples still correctly classified; a sample keeps the first
+        adversarial example found, else the last step's attempt (x itself if misclassified clean).
+        """
+        if y is None:
+            raise ValueError("StandardAutoAttack needs the true labels y")
+        y = np.asarray(y)
+        y = y.argmax(1) if y.ndim == 2 else y.astype(np.int64)
+        batch = int(self.params["batch_size"])
+        logits = self.estimator.predict(x, batch_size=batch)  # (N, K) clean
+        x_adv = x.astype(np.float32)  # a copy: x is never modified
+        alive = logits.argmax(1) == y  # (N,) not yet fooled
+        broken = np.where(alive, NOT_BROKEN, CLEAN).astype(object)
+        ranked = ranked_others(logits, y)
+        for step in self.steps:
+            idx = np.flatnonzero(alive)
+            if len(idx) == 0:
+                break
+            out = project(x[idx], step.run(x[idx], y[idx], ranked[idx]), self.eps, "linf")
+            fooled = self.estimator.predict(out, batch_size=batch).argmax(1) != y[idx]
+            x_adv[idx] = out
+            broken[idx[fooled]] = step.part
+            alive[idx[fooled]] = False
+            logger.debug("%s fooled %d of %d", step.part, fooled.sum(), len(idx))
+        self.broken_by = broken
+        return x_adv
+
+
+def _version(params: dict[str, Any], where: str) -> None:
+    version = params["version"]
+    _expect(version in VERSIONS, where, "version", version, f"one of {', '.join(VERSIONS)}")
+
+
+CHECK: Check = _all(
+    _ints(apgd_iter=1, n_target_classes=1, square_queries=2, batch_size=1, seed=0), _version
+)
+
+
+@attack("autoattack", norm="linf", defaults=DEFAULTS, check=CHECK, sweep="nested")
+def autoattack(classifier: PyTorchClassifier, eps: float, params: dict[str, Any]) -> Any:
+    """AutoAttack standard (Croce & Hein 2020, "Reliable evaluation of ... parameter-free attacks"), L-inf.
+
+    APGD-CE, then APGD-T (one run per target class), then Square, each on the samples all earlier
+    runs failed on; a sample keeps the first adversarial example found, so robust accuracy is
+    the per-sample worst case. FAB-T, the reference's third attack, is not run: ART 1.20.1 has
+    no FAB. eps in pixel units. version ("standard", the only one); apgd_iter (100): APGD
+    iterations per run, initial step 2 eps, 1 random start; n_target_classes (9): APGD-T targets,
+    the other classes with the largest clean logits, at most num_classes - 1 (DLR loss for >= 3
+    classes, targeted cross-entropy for 2); square_queries (5000, 1 restart, p_init 0.8);
+    batch_size (128); seed (0): random starts and squares come from numpy's global generator,
+    seeded per call by ``generate``. Untargeted overall, true labels; samples misclassified
+    clean are left as they are. Inputs: pixels in [0, 1]. See ``describe`` for what ran.
+    """
+    return StandardAutoAttack(classifier, eps, params)
