@@ -58,6 +58,8 @@ class AttackDef:
     check: Check | None = None  # validates resolved parameter values before any heavy work
     sweep: str = "independent"  # how harness.sweep runs it over increasing eps (SWEEPS)
     direction: Direction | None = None  # one_step attacks: the step, computed once per sample
+    # (params, num_classes) -> lines saying exactly what runs, for the report (ensembles)
+    composition: Callable[[dict[str, Any], int], list[str]] | None = None
 
     def resolve(self, spec: AttackSpec, where: str = "attacks") -> dict[str, Any]:
         """The attack's parameters: its defaults updated with the spec's, unknown names refused."""
@@ -87,6 +89,7 @@ def attack(
     check: Check | None = None,
     sweep: str = "independent",
     direction: Direction | None = None,
+    composition: Callable[[dict[str, Any], int], list[str]] | None = None,
 ) -> Callable[[Factory], Factory]:
     """Decorator registering an attack factory ``(classifier, eps, params) -> ART attack``.
 
@@ -101,7 +104,15 @@ def attack(
         doc = (fn.__doc__ or "").strip().splitlines()
         ATTACKS.register(name)(
             AttackDef(
-                name, norm, fn, dict(defaults or {}), doc[0] if doc else "", check, sweep, direction
+                name,
+                norm,
+                fn,
+                dict(defaults or {}),
+                doc[0] if doc else "",
+                check,
+                sweep,
+                direction,
+                composition,
             )
         )
         return fn

@@ -211,7 +211,9 @@ CHECK: Check = _all(
 )
 
 
-@attack("autoattack", norm="linf", defaults=DEFAULTS, check=CHECK, sweep="nested")
+@attack(
+    "autoattack", norm="linf", defaults=DEFAULTS, check=CHECK, sweep="nested", composition=describe
+)
 def autoattack(classifier: PyTorchClassifier, eps: float, params: dict[str, Any]) -> Any:
     """AutoAttack standard (Croce & Hein 2020, "Reliable evaluation of ... parameter-free attacks"), L-inf.
 

@@ -177,7 +177,7 @@ def _evaluate(spec, data, split, trained, planned, timer, started) -> RunResult:
         data=_data_summary(spec, data, split),
         models=results,
         measurements=rows,
-        attacks=[{"name": p.name, "norm": p.definition.norm, "params": p.params} for p in planned],
+        attacks=[_attack_record(p, data.num_classes) for p in planned],
         evasion=evasion,
         gradcam=panel,
         examples=examples,
@@ -360,6 +360,21 @@ def _gradcam_panel(
             cams[t.role] = gradcam(t.model, images, layer, pred)
             preds[t.role] = [names[i] for i in pred]
     return panel if panel.adversarial else None
+
+
+def _attack_record(p: PlannedAttack, num_classes: int) -> dict:
+    """What the report says about an attack: its name, norm, resolved parameters, how it was swept."""
+    d = p.definition
+    record = {
+        "name": p.name,
+        "attack": d.name,
+        "norm": d.norm,
+        "params": p.params,
+        "sweep": d.sweep,
+    }
+    if d.composition is not None:
+        record["composition"] = d.composition(p.params, num_classes)
+    return record
 
 
 def _show_eps(spec: Spec) -> float:
