@@ -15,7 +15,14 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from harness.explain import overlay
-from harness.results import GradcamPanel, Measurement, ModelResult
+from harness.results import (
+    ExampleGrid,
+    GradcamPanel,
+    Measurement,
+    MinimalPerturbation,
+    ModelResult,
+    NoiseProbe,
+)
 
 DPI = 120
 CELL = 1.7  # inches per image in the Grad-CAM grid
@@ -56,6 +63,7 @@ def robustness_curve(
     clean: dict[str, float],  # model -> clean accuracy
     attacks: dict[str, str],  # attack name -> its norm's label, e.g. "L∞"
     num_classes: int | None = None,  # draws the chance level when given
+    titles: dict[str, str] | None = None,  # attack name -> panel title (default: the name)
 ) -> Figure:
     """Robust accuracy (%) vs eps, one panel per attack, one line per model."""
     fig = new_figure(5.2 * max(len(attacks), 1), 4.0)
@@ -67,7 +75,7 @@ def robustness_curve(
         if num_classes:
             ax.axhline(100 / num_classes, color="grey", linestyle=":", label="chance")
         ax.set(
-            title=f"{attack}: robust accuracy vs ε",
+            title=f"{(titles or {}).get(attack, attack)}: robust accuracy vs ε",
             xlabel=f"ε ({norm}, [0, 1] pixel units)",
             ylabel="robust accuracy (%)",
             ylim=(0, 101),
@@ -142,3 +150,128 @@ def _image(ax, img: np.ndarray, title: str, wrong: bool = False) -> None:
     ax.imshow(np.clip(img, 0, 1), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
     ax.set_title(title, fontsize=8, color=WRONG if wrong else "black")
     ax.set_axis_off()
+
+
+# ---------------------------------------------------------------- noise probe
+
+
+def noise_probe(probes: Sequence[NoiseProbe]) -> Figure:
+    """Left: overconfident fraction of noise images per model. Right: their predicted classes."""
+    labels = [_probe_label(p, probes) for p in probes]
+    classes = list(dict.fromkeys(c for p in probes for c in p.class_counts))
+    fig = new_figure(4.0 + min(max(5.0, 0.55 * len(classes) * max(len(probes), 1)), 12.0), 4.0)
+    left, right = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 2.2]})
+    fractions = [100 * p.overconfident_fraction for p in probes]
+    bars = left.bar(labels, fractions, color=[f"C{i}" for i in range(len(probes))])
+    left.bar_label(bars, [f"{f:.1f}%" for f in fractions], fontsize=8)
+    left.set(ylabel="overconfident noise images (%)", ylim=(0, 105), title="overconfident on noise")
+    left.tick_params(axis="x", labelrotation=20)
+    width = 0.8 / max(len(probes), 1)
+    for i, (p, label) in enumerate(zip(probes, labels, strict=True)):
+        x = np.arange(len(classes)) + (i - (len(probes) - 1) / 2) * width
+        right.bar(x, [p.class_counts.get(c, 0) for c in classes], width, label=label, color=f"C{i}")
+    right.set_xticks(range(len(classes)), classes, rotation=45 if len(classes) > 6 else 0)
+    right.set(ylabel="overconfident images", title="their predicted class")
+    right.legend(fontsize=8)
+    thresholds = ", ".join(sorted({f"{p.threshold:g}" for p in probes}))
+    n = ", ".join(sorted({f"{p.n_images:,}" for p in probes}))
+    fig.suptitle(f"Uniform noise ({n} images): max softmax ≥ {thresholds}")
+    return fig
+
+
+def _probe_label(p: NoiseProbe, probes: Sequence[NoiseProbe]) -> str:
+    """The model name, with the threshold when a model has several probes."""
+    several = sum(q.model == p.model for q in probes) > 1
+    return f"{p.model} (≥ {p.threshold:g})" if several else p.model
+
+
+# ---------------------------------------------------------------- minimal perturbations
+
+
+def cdf_points(norms: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+    """(norm, fraction of samples with minimal norm <= norm) at each finite norm, from (0, 0).
+
+    Infinite norms (not found) count in the denominator only, so the curve ends below 1.
+    """
+    values = np.sort(np.asarray(norms, dtype=np.float64))
+    finite = values[np.isfinite(values)]
+    fraction = np.arange(1, len(finite) + 1) / max(len(values), 1)
+    return np.concatenate([[0.0], finite]), np.concatenate([[0.0], fraction])
+
+
+def minimal_cdf(probes: Sequence[MinimalPerturbation]) -> Figure:
+    """Fraction of samples broken by a perturbation of at most x, one panel per norm."""
+    norms = list(dict.fromkeys(p.norm for p in probes))
+    fig = new_figure(5.2 * max(len(norms), 1), 4.0)
+    axes = fig.subplots(1, max(len(norms), 1), squeeze=False)[0]
+    methods = {p.method for p in probes}
+    for ax, norm in zip(axes, norms, strict=False):
+        panel = [q for q in probes if q.norm == norm]
+        finite = [v for q in panel for v in q.norms if np.isfinite(v)]
+        right = 1.05 * max(finite, default=1.0)  # every curve runs to the same right edge
+        for p in panel:
+            x, y = cdf_points(p.norms)
+            label = p.model if len(methods) == 1 else f"{p.model} ({p.method})"
+            median = f"{p.median:.3g}" if np.isfinite(p.median) else "∞"
+            ax.step([*x, right], [*y, y[-1]], where="post", label=f"{label}, median {median}")
+        label = {"linf": "L∞", "l2": "L2"}.get(norm, norm)
+        ax.axhline(0.5, color="grey", linestyle=":", linewidth=1)
+        ax.set(
+            title=f"Minimal {label} perturbation ({', '.join(sorted(methods))})",
+            xlabel=f"perturbation norm ({label}, [0, 1] pixel units)",
+            ylabel="fraction of samples with minimal norm ≤ x",
+            ylim=(0, 1.02),
+            xlim=(0, right),
+        )
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    return fig
+
+
+# ---------------------------------------------------------------- adversarial examples
+
+
+def magnified(delta: np.ndarray) -> tuple[np.ndarray, float]:
+    """A perturbation (C, H, W) for display: 0.5 + k * delta in [0, 1], k = 0.5 / max |delta|.
+
+    Returns (the image, k); k = 0 when nothing changed (a flat grey image).
+    """
+    peak = float(np.abs(delta).max(initial=0.0))
+    k = 0.5 / peak if peak > 0 else 0.0
+    return np.clip(0.5 + k * delta, 0.0, 1.0), k
+
+
+def example_grid(grid: ExampleGrid) -> Figure:
+    """Rows: images. Columns: clean (true label, prediction), magnified perturbation, adversarial."""
+    k = len(grid.indices)
+    fig = new_figure(CELL * 3, CELL * k + 0.6)
+    axes = fig.subplots(max(k, 1), 3, squeeze=False)
+    for row in range(k):
+        true, clean_pred, adv_pred = (
+            grid.true_labels[row],
+            grid.clean_preds[row],
+            grid.adv_preds[row],
+        )
+        delta = grid.adversarial[row].astype(np.float64) - grid.clean[row]
+        shown, factor = magnified(delta)
+        size = f"L∞ {np.abs(delta).max(initial=0.0):.3f}"
+        _image(
+            axes[row, 0],
+            _hwc(grid.clean[row]),
+            f"#{grid.indices[row]} true: {true}\nclean pred: {clean_pred}",
+            clean_pred != true,
+        )
+        title = f"perturbation ×{factor:.3g}\n{size}" if factor else "no change"
+        _image(axes[row, 1], _hwc(shown), title)
+        _image(
+            axes[row, 2],
+            _hwc(grid.adversarial[row]),
+            f"adversarial\npred: {adv_pred}",
+            adv_pred != true,
+        )
+    fig.suptitle(
+        f"{grid.model}: {grid.attack} at ε = {grid.eps:.4g}\n(perturbation: grey = 0, "
+        "magnified ×k; red: prediction ≠ true label)",
+        fontsize=9,
+    )
+    return fig

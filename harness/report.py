@@ -22,10 +22,22 @@ from matplotlib.figure import Figure
 from harness import plots
 from harness.explain import cam_similarity
 from harness.io import atomic_dir, write_text
-from harness.results import CSV_COLUMNS, GradcamPanel, Measurement, ModelResult, RunResult
+from harness.results import (
+    CSV_COLUMNS,
+    ExampleGrid,
+    GradcamPanel,
+    Measurement,
+    MinimalPerturbation,
+    ModelResult,
+    NoiseProbe,
+    RunResult,
+)
 
 NORMS = {"linf": "L∞", "l2": "L2"}
 DASH = "—"
+WORST_CASE = "worst_case"  # the per-sample worst case ``harness.sweep.sweep`` adds
+TITLES = {WORST_CASE: "worst case over all untargeted attacks (per sample)"}
+PLOT_TITLES = {WORST_CASE: "worst case (per sample)"}  # short enough for a panel title
 Key = tuple[str, str, float, str]  # (model, attack, eps, metric)
 
 
@@ -52,15 +64,22 @@ def figures(result: RunResult) -> dict[str, Callable[[], Figure]]:
     """File name -> figure builder; built one at a time so only one figure is alive."""
     names = class_names(result)
     clean = {role: clean_accuracy(result, role) for role in roles(result)}
+    titles = {a: PLOT_TITLES[a] for a in attack_names(result) if a in PLOT_TITLES}
     out: dict[str, Callable[[], Figure]] = {
         "robustness_curve.png": lambda: plots.robustness_curve(
-            result.measurements, clean, attack_norms(result), len(names) or None
+            result.measurements, clean, attack_norms(result), len(names) or None, titles
         )
     }
     for m in result.models:
         out[confusion_file(m.role)] = lambda m=m: plots.confusion(m, names)
     if result.gradcam is not None:
         out["gradcam.png"] = lambda: plots.gradcam_grid(result.gradcam)
+    if result.noise:
+        out[NOISE_PNG] = lambda: plots.noise_probe(result.noise)
+    if result.minimal:
+        out[MINIMAL_PNG] = lambda: plots.minimal_cdf(result.minimal)
+    for grid, name in zip(result.examples, example_files(result.examples), strict=True):
+        out[name] = lambda grid=grid: plots.example_grid(grid)
     return out
 
 
@@ -118,12 +137,28 @@ def attack_names(result: RunResult) -> list[str]:
 
 
 def attack_norms(result: RunResult) -> dict[str, str]:
-    """Attack name -> its norm's label ("L∞", "L2"); L∞ when the result does not say."""
+    """Attack name -> its norm's label ("L∞", "L2"); L∞ when the result does not say.
+
+    The worst case is in the norm of the untargeted attacks it combines, or in "each attack's
+    norm" when they differ (every attack is run at the same ε numbers).
+    """
     norms = {str(a.get("name")): str(a.get("norm", "linf")) for a in result.attacks}
-    return {
-        name: NORMS.get(norms.get(name, "linf"), norms.get(name, ""))
-        for name in attack_names(result)
+    labels = {name: NORMS.get(norm, norm) for name, norm in norms.items()}
+    untargeted = {
+        labels[str(a.get("name"))]
+        for a in result.attacks
+        if not a.get("params", {}).get("targeted", False)
     }
+    if len(untargeted) > 1:
+        labels.setdefault(WORST_CASE, "each attack's norm")
+    elif untargeted:
+        labels.setdefault(WORST_CASE, untargeted.pop())
+    return {name: labels.get(name, "L∞") for name in attack_names(result)}
+
+
+def attack_title(name: str) -> str:
+    """How the report names an attack: its label, or a description of a derived row."""
+    return TITLES.get(name, name)
 
 
 def class_names(result: RunResult) -> list[str]:
@@ -147,7 +182,26 @@ def clean_accuracy(result: RunResult, role: str) -> float:
 
 
 def confusion_file(role: str) -> str:
-    return f"confusion_{re.sub(r'[^A-Za-z0-9_.-]', '_', role)}.png"
+    return f"confusion_{_safe(role)}.png"
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", name)
+
+
+NOISE_PNG = "noise_probe.png"
+MINIMAL_PNG = "minimal_cdf.png"
+
+
+def example_files(grids: Sequence[ExampleGrid]) -> list[str]:
+    """``examples_<model>_<attack>.png`` per grid; a second grid of the same pair adds its ε."""
+    names: list[str] = []
+    for g in grids:
+        name = f"examples_{_safe(g.model)}_{_safe(g.attack)}.png"
+        if name in names:
+            name = name.replace(".png", f"_eps{g.eps:.4g}.png")
+        names.append(name)
+    return names
 
 
 # ---------------------------------------------------------------- formatting
@@ -209,6 +263,9 @@ def render_markdown(result: RunResult) -> str:
         section_clean(result.models),
         section_attacks(result.attacks),
         section_sweep(result),
+        section_noise(result.noise),
+        section_minimal(result.minimal),
+        section_examples(result.examples),
         section_gradcam(result.gradcam, result.models),
         section_evasion(result),
         section_provenance(result),
@@ -252,7 +309,9 @@ def section_summary(result: RunResult) -> str:
         accs = ", ".join(f"{r} {pct(idx.get((r, attack, e, 'robust_accuracy')))}" for r in rs)
         gain = _improvement(idx, attack, e, rs)
         extra = f" (improvement {pp(gain)})" if gain is not None else ""
-        lines.append(f"Robust accuracy under {attack} at ε = {num(e)}: {accs}{extra}.")
+        lines.append(
+            f"Robust accuracy under {attack_title(attack)} at ε = {num(e)}: {accs}{extra}."
+        )
     return "## Summary\n\n" + "\n".join(f"- {line}" for line in lines)
 
 
@@ -397,40 +456,77 @@ def section_sweep(result: RunResult) -> str:
     rs, idx = roles(result), index(result.measurements)
     for attack in attack_names(result):
         parts += [
-            f"### {attack}",
+            f"### {attack_title(attack)}",
             _sweep_table(idx, attack, eps_values(result.measurements, attack), rs),
         ]
+        if attack == WORST_CASE:
+            parts.append(WORST_CASE_NOTE)
+    notes = []
     if {"baseline", "robust"} <= set(rs):
-        parts.append(
+        notes.append(
             "*improvement*: the robust model's robust accuracy minus the baseline's, in "
-            "percentage points (pp). Mean L∞ / L2: average perturbation size over the attacked "
-            "(clean-correct) samples, pixel units."
+            "percentage points (pp)."
         )
-    parts.append("![Robust accuracy vs ε](robustness_curve.png)")
+    notes.append(
+        "Mean L∞ / L2: average perturbation size over the attacked (clean-correct) samples, "
+        "pixel units."
+    )
+    if any(k[3] == "targeted_success_rate" for k in idx):
+        notes.append(TARGETED_NOTE)
+    parts += [" ".join(notes), "![Robust accuracy vs ε](robustness_curve.png)"]
     return "\n\n".join(parts)
+
+
+WORST_CASE_NOTE = (
+    "A sample counts as robust at ε only if every untargeted attack above failed on it at that "
+    "ε (the per-sample minimum over attacks, never above any single attack's robust accuracy); "
+    "success rate over the samples any of them attacked. No perturbation sizes: the worst "
+    "sample comes from different attacks."
+)
+TARGETED_NOTE = (
+    "*targeted success*: for targeted attacks, the fraction of the attacked samples (clean-"
+    "correct and not already of the target class) predicted as the target class; the success "
+    "rate counts any change of prediction."
+)
+COLUMN_NAMES = {
+    "robust_accuracy": "robust acc",
+    "attack_success_rate": "success rate",
+    "targeted_success_rate": "targeted success",
+    "mean_linf": "mean L∞",
+    "mean_l2": "mean L2",
+}
+# column groups, each repeated per model; the improvement follows the first group. The first
+# group is always shown, the others only for the metrics the attack has (worst case: no sizes)
+COLUMN_GROUPS = (
+    ("robust_accuracy", "attack_success_rate"),
+    ("targeted_success_rate",),
+    ("mean_linf", "mean_l2"),
+)
 
 
 def _sweep_table(
     idx: dict[Key, float], attack: str, eps: Sequence[float], rs: Sequence[str]
 ) -> str:
+    present = {k[3] for k in idx if k[1] == attack}
+    first, *others = COLUMN_GROUPS
+    groups = [first, *(tuple(m for m in g if m in present) for g in others)]
+    cols = [[(r, m) for r in rs for m in g] for g in groups if g]  # per group: (model, metric)
     with_gain = {"baseline", "robust"} <= set(rs)
-    header = ["ε"]
-    for r in rs:
-        header += [f"robust acc ({r})", f"success rate ({r})"]
+    header = ["ε", *(f"{COLUMN_NAMES[m]} ({r})" for r, m in cols[0])]
     header += ["improvement"] if with_gain else []
-    for r in rs:
-        header += [f"mean L∞ ({r})", f"mean L2 ({r})"]
+    header += [f"{COLUMN_NAMES[m]} ({r})" for g in cols[1:] for r, m in g]
     rows = []
     for e in eps:
-        get = lambda r, metric, e=e: idx.get((r, attack, e, metric))  # noqa: E731
-        row = [num(e)]
-        for r in rs:
-            row += [pct(get(r, "robust_accuracy")), pct(get(r, "attack_success_rate"))]
+        cell = lambda r, m, e=e: _cell(idx.get((r, attack, e, m)), m)  # noqa: E731
+        row = [num(e), *(cell(r, m) for r, m in cols[0])]
         row += [pp(_improvement(idx, attack, e, rs))] if with_gain else []
-        for r in rs:
-            row += [_norm_text(get(r, "mean_linf")), _norm_text(get(r, "mean_l2"))]
+        row += [cell(r, m) for g in cols[1:] for r, m in g]
         rows.append(row)
     return table(header, rows)
+
+
+def _cell(v: float | None, metric: str) -> str:
+    return _norm_text(v) if metric.startswith("mean_") else pct(v)
 
 
 def _improvement(idx: dict[Key, float], attack: str, eps: float, rs: Sequence[str]) -> float | None:
@@ -444,6 +540,109 @@ def _improvement(idx: dict[Key, float], attack: str, eps: float, rs: Sequence[st
 
 def _norm_text(v: float | None) -> str:
     return DASH if v is None else f"{v:.4f}"
+
+
+def section_noise(probes: Sequence[NoiseProbe]) -> str:
+    if not probes:
+        return ""
+    rows = [
+        (
+            p.model,
+            f"{p.n_images:,}",
+            f"{p.threshold:g}",
+            f"{pct(p.overconfident_fraction)} ({round(p.overconfident_fraction * p.n_images):,})",
+            pct(p.mean_confidence),
+            _counts_text(p.class_counts),
+        )
+        for p in probes
+    ]
+    header = [
+        "model",
+        "noise images",
+        "threshold",
+        "overconfident",
+        "mean confidence",
+        "overconfident predicted as",
+    ]
+    intro = (
+        "Images of uniform noise in [0, 1] (the model's input shape, the same images for every "
+        "model) belong to no class, yet a model may be sure about them. *overconfident*: "
+        "noise images whose largest softmax probability is ≥ the threshold; *mean confidence*: "
+        "the largest softmax probability averaged over all noise images; the last column counts "
+        "the predicted classes of the overconfident images (share of them in brackets)."
+    )
+    image = f"![Noise overconfidence]({NOISE_PNG})"
+    return "\n\n".join(["## Noise overconfidence probe", intro, table(header, rows), image])
+
+
+def _counts_text(counts: dict[str, int]) -> str:
+    total = sum(counts.values())
+    return ", ".join(
+        f"{name} {n:,}" + (f" ({n / total:.1%})" if total else "") for name, n in counts.items()
+    )
+
+
+def section_minimal(probes: Sequence[MinimalPerturbation]) -> str:
+    if not probes:
+        return ""
+    rows = []
+    for p in probes:
+        found = sum(math.isfinite(v) for v in p.norms)
+        rows.append(
+            (
+                p.model,
+                p.method,
+                NORMS.get(p.norm, p.norm),
+                f"{p.n_samples:,}",
+                f"{p.median:.4f}" if math.isfinite(p.median) else "∞ (half or more not found)",
+                f"{found:,} / {p.n_samples:,} ({pct(found / p.n_samples) if p.n_samples else DASH})",
+                f"{p.empirical_robustness:.4f}",
+            )
+        )
+    header = [
+        "model",
+        "method",
+        "norm",
+        "samples",
+        "median minimal norm",
+        "found",
+        "ART empirical robustness",
+    ]
+    intro = (
+        "The attack is run once without a bound on clean-correct test samples (classes in "
+        "turn); a sample's *minimal norm* is the size of the perturbation that changed its "
+        "prediction, in the method's norm and pixel units (∞ where the attack did not change "
+        "it; *found*: the samples it changed). The CDF shows, for each size x, the fraction of "
+        "samples broken by a perturbation of at most x. *ART empirical robustness*: ART's "
+        "`empirical_robustness` on the same samples, the mean of ‖δ‖ / ‖x‖ (same norm) over the "
+        "samples an FGSM step flips, δ the smallest step on an even grid of the probe's "
+        "`fgsm_steps` (default 255: one grey level per step in L∞) up to the whole [0, 1] "
+        "cube. ART 1.20.1 computes it with FGSM, HopSkipJump or AutoAttack only, not with "
+        "DeepFool or C&W, so this column is FGSM-based whatever the method."
+    )
+    image = f"![Minimal perturbation CDF]({MINIMAL_PNG})"
+    return "\n\n".join(["## Minimal perturbations", intro, table(header, rows), image])
+
+
+def section_examples(grids: Sequence[ExampleGrid]) -> str:
+    if not grids:
+        return ""
+    parts = [
+        "## Adversarial examples",
+        "Rows: test images. Columns: the clean input (true label, clean prediction), the "
+        "perturbation magnified for display (grey = unchanged; each is scaled so its largest "
+        "change reaches black or white, the magnification ×k is in its title), the adversarial "
+        "input (its prediction, red when it differs from the true label).",
+    ]
+    for grid, name in zip(grids, example_files(grids), strict=True):
+        changed = sum(a != c for a, c in zip(grid.adv_preds, grid.clean_preds, strict=True))
+        parts += [
+            f"### {grid.model}: {attack_title(grid.attack)} at ε = {num(grid.eps)}",
+            f"Test images {', '.join(map(str, grid.indices))}; predictions changed: "
+            f"{changed} / {len(grid.indices)}.",
+            f"![{grid.attack} examples on {grid.model}]({name})",
+        ]
+    return "\n\n".join(parts)
 
 
 def section_gradcam(panel: GradcamPanel | None, models: Sequence[ModelResult]) -> str:

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
 import pytest
 
-from harness import report
+from harness import plots, report
 from harness.results import (
     CSV_COLUMNS,
     ClassStats,
     EpochStats,
     EvasionRow,
+    ExampleGrid,
     GradcamPanel,
     Measurement,
+    MinimalPerturbation,
     ModelResult,
+    NoiseProbe,
     RunResult,
 )
 
@@ -293,3 +297,168 @@ def test_extra_model_roles_are_reported(result) -> None:
     result.measurements += extra
     md = report.render_markdown(result)
     assert "robust acc (other)" in md and "improvement" in md
+
+
+# ---------------------------------------------------------------- targeted, worst case, probes
+
+# worst case over the untargeted attacks: (robust accuracy, success rate) per eps
+WORST = {
+    "baseline": ((0.9499, 0.0), (0.40, 0.5789), (0.05, 0.9474)),
+    "robust": ((0.9366, 0.0), (0.78, 0.1672), (0.35, 0.6263)),
+}
+TARGETED = {"baseline": (0.0, 0.3311, 0.6123), "robust": (0.0, 0.0542, 0.2001)}
+
+
+def _grid(model: str, rng: np.random.Generator) -> ExampleGrid:
+    clean = rng.random((2, 3, 8, 8), dtype=np.float32)
+    delta = np.float32(0.1) * np.sign(rng.standard_normal(clean.shape, dtype=np.float32))
+    return ExampleGrid(
+        attack="fgsm",
+        eps=0.1,
+        model=model,
+        indices=[4, 17],
+        clean=clean,
+        adversarial=np.clip(clean + delta, 0, 1),
+        true_labels=["cat", "bird"],
+        clean_preds=["cat", "bird"],
+        adv_preds=["dog", "bird"] if model == "baseline" else ["cat", "bird"],
+    )
+
+
+@pytest.fixture
+def full(result) -> RunResult:
+    """The hand-made result plus a targeted attack, the worst case, probes and example grids."""
+    for model in ROBUST_ACC:
+        for e, eps in enumerate(EPS):
+            acc, rate = WORST[model][e]
+            result.measurements += [
+                Measurement(model, "worst_case", eps, "robust_accuracy", acc),
+                Measurement(model, "worst_case", eps, "attack_success_rate", rate),
+            ]
+            for metric, value in (
+                ("robust_accuracy", 0.9),
+                ("attack_success_rate", TARGETED[model][e] + 0.01),
+                ("targeted_success_rate", TARGETED[model][e]),
+                ("mean_linf", eps),
+                ("mean_l2", eps * 7.3),
+            ):
+                result.measurements.append(Measurement(model, "fgsm_to_cat", eps, metric, value))
+    params = {"batch_size": 256, "targeted": True, "target": 0, "seed": 0}
+    result.attacks.append({"name": "fgsm_to_cat", "norm": "linf", "params": params})
+    result.noise = [
+        NoiseProbe("baseline", 1000, 0.9, 0.703, 0.812, {"cat": 498, "dog": 0, "bird": 205}),
+        NoiseProbe("robust", 1000, 0.9, 0.0, 0.412, {"cat": 0, "dog": 0, "bird": 0}),
+    ]
+    inf = float("inf")
+    result.minimal = [
+        MinimalPerturbation("baseline", "deepfool", "l2", 4, 0.25, [0.1, 0.2, 0.3, inf], 0.0123),
+        MinimalPerturbation("robust", "deepfool", "l2", 4, inf, [0.5, inf, inf, inf], 0.0456),
+    ]
+    rng = np.random.default_rng(1)
+    result.examples = [_grid("baseline", rng), _grid("robust", rng)]
+    return result
+
+
+def _lines_after(md: str, heading: str) -> list[str]:
+    return md[md.index(heading) :].splitlines()
+
+
+def test_full_report_writes_the_new_figures(full, tmp_path) -> None:
+    out = report.write_report(full, tmp_path / "rep")
+    new = {"noise_probe.png", "minimal_cdf.png"}
+    new |= {"examples_baseline_fgsm.png", "examples_robust_fgsm.png"}
+    assert new <= {p.name for p in out.iterdir()}
+    md = (out / "report.md").read_text()
+    for name in new:
+        assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert f"]({name})" in md
+    back = RunResult.from_dict(json.loads((out / "run.json").read_text()))
+    assert back == RunResult(**{**vars(full), "gradcam": None, "examples": []})
+
+
+def test_worst_case_table_has_no_perturbation_columns(full) -> None:
+    md = report.render_markdown(full)
+    lines = _lines_after(md, "### worst case over all untargeted attacks (per sample)")
+    header = lines[2]
+    assert header == (
+        "| ε | robust acc (baseline) | success rate (baseline) | robust acc (robust) "
+        "| success rate (robust) | improvement |"
+    )
+    assert "| 0.1 | 5.00% | 94.74% | 35.00% | 62.63% | +30.00 pp |" in lines[:8]
+    assert "every untargeted attack above failed on it" in md
+    assert (
+        "Robust accuracy under worst case over all untargeted attacks (per sample) at ε = 0.1" in md
+    )
+    assert report.attack_norms(full)["worst_case"] == "L∞"
+    full.attacks.append({"name": "deepfool", "norm": "l2", "params": {}})
+    assert report.attack_norms(full)["worst_case"] == "each attack's norm"
+
+
+def test_targeted_success_column(full) -> None:
+    md = report.render_markdown(full)
+    lines = _lines_after(md, "### fgsm_to_cat")
+    assert (
+        "| improvement | targeted success (baseline) | targeted success (robust) | mean L∞"
+        in lines[2]
+    )
+    row = next(line for line in lines if line.startswith("| 0.1 |"))
+    assert "| +0.00 pp | 61.23% | 20.01% | 0.1000 |" in row
+    assert "predicted as the target class" in md
+    fgsm = _lines_after(md, "### fgsm")[2]
+    assert "targeted success" not in fgsm  # only for the attacks that have it
+
+
+def test_noise_section(full) -> None:
+    md = report.render_markdown(full)
+    assert "## Noise overconfidence probe" in md
+    assert (
+        "| baseline | 1,000 | 0.9 | 70.30% (703) | 81.20% "
+        "| cat 498 (70.8%), dog 0 (0.0%), bird 205 (29.2%) |"
+    ) in md
+    assert "| robust | 1,000 | 0.9 | 0.00% (0) | 41.20% | cat 0, dog 0, bird 0 |" in md
+
+
+def test_minimal_section(full) -> None:
+    md = report.render_markdown(full)
+    assert "## Minimal perturbations" in md
+    assert "| baseline | deepfool | L2 | 4 | 0.2500 | 3 / 4 (75.00%) | 0.0123 |" in md
+    assert (
+        "| robust | deepfool | L2 | 4 | ∞ (half or more not found) | 1 / 4 (25.00%) | 0.0456 |"
+        in md
+    )
+    assert "FGSM-based" in md
+
+
+def test_examples_section(full) -> None:
+    md = report.render_markdown(full)
+    assert "### baseline: fgsm at ε = 0.1" in md
+    assert "Test images 4, 17; predictions changed: 1 / 2." in md
+    assert "Test images 4, 17; predictions changed: 0 / 2." in md
+    assert "magnification" in md
+
+
+def test_no_probe_sections_without_probes(result) -> None:
+    md = report.render_markdown(result)
+    for heading in ("## Noise", "## Minimal", "## Adversarial examples", "worst case"):
+        assert heading not in md
+    assert set(report.figures(result)) == {
+        "robustness_curve.png",
+        "confusion_baseline.png",
+        "confusion_robust.png",
+        "gradcam.png",
+    }
+
+
+def test_cdf_points_and_magnification() -> None:
+    x, y = plots.cdf_points([0.3, float("inf"), 0.1, 0.2])
+    np.testing.assert_array_equal(x, [0.0, 0.1, 0.2, 0.3])
+    np.testing.assert_array_equal(y, [0.0, 0.25, 0.5, 0.75])  # the not-found sample never counts
+    shown, k = plots.magnified(np.array([[[-0.1, 0.05], [0.0, 0.1]]]))
+    assert k == pytest.approx(5.0)
+    np.testing.assert_allclose(shown, [[[0.0, 0.75], [0.5, 1.0]]])
+    assert plots.magnified(np.zeros((1, 2, 2)))[1] == 0.0
+
+
+def test_a_second_grid_of_the_same_pair_gets_its_eps(full) -> None:
+    full.examples.append(dataclasses.replace(full.examples[0], eps=0.2))
+    assert report.example_files(full.examples)[-1] == "examples_baseline_fgsm_eps0.2.png"
