@@ -18,7 +18,6 @@ Conventions shared by every attack:
 
 from __future__ import annotations
 
-import difflib
 import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -38,11 +37,21 @@ from art.attacks.evasion import (
 from art.estimators.classification import PyTorchClassifier
 
 from harness.errors import HarnessError
+from harness.params import (
+    Check,
+    all_of,
+    expect,
+    fractions,
+    ints,
+    is_int,
+    is_number,
+    numbers,
+    resolve_params,
+)
 from harness.registry import Registry
 from harness.spec import AttackSpec
 
 Factory = Callable[[PyTorchClassifier, float, dict[str, Any]], Any]  # -> ART EvasionAttack
-Check = Callable[[dict[str, Any], str], None]  # (resolved params, where) -> raises HarnessError
 # (classifier, params, x, y) -> the eps-independent step direction of a one-step attack
 Direction = Callable[[PyTorchClassifier, dict[str, Any], np.ndarray, np.ndarray], np.ndarray]
 SWEEPS = ("independent", "nested", "one_step", "project_once")  # see harness.sweep
@@ -63,19 +72,7 @@ class AttackDef:
 
     def resolve(self, spec: AttackSpec, where: str = "attacks") -> dict[str, Any]:
         """The attack's parameters: its defaults updated with the spec's, unknown names refused."""
-        for key in spec.params:
-            if key not in self.defaults:
-                allowed = ", ".join(sorted(self.defaults)) or "none"
-                close = difflib.get_close_matches(str(key), list(self.defaults), n=1)
-                hint = f" (did you mean {close[0]!r}?)" if close else ""
-                raise HarnessError(
-                    f"{where}.{key}: unknown parameter for attack {self.name!r}; "
-                    f"expected: {allowed}{hint}"
-                )
-        params = {**self.defaults, **spec.params}
-        if self.check is not None:
-            self.check(params, where)
-        return params
+        return resolve_params("attack", self.name, self.defaults, spec.params, self.check, where)
 
 
 ATTACKS: Registry[AttackDef] = Registry("attack")
@@ -217,79 +214,23 @@ class EpsBall(EvasionAttack):
 # ---------------------------------------------------------------- parameter checks
 
 
-def _expect(ok: bool, where: str, key: str, value: Any, expected: str) -> None:
-    if not ok:
-        raise HarnessError(f"{where}.{key}: expected {expected}, got {value!r}")
-
-
-def _is_int(value: Any, minimum: int) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _ints(**minimums: int) -> Check:
-    """Check that each named parameter is an integer >= its minimum."""
-
-    def check(params: dict[str, Any], where: str) -> None:
-        for key, low in minimums.items():
-            value = params[key]
-            _expect(_is_int(value, low), where, key, value, f"an integer >= {low}")
-
-    return check
-
-
-def _numbers(**minimums: float) -> Check:
-    """Check that each named parameter is a number >= its minimum."""
-
-    def check(params: dict[str, Any], where: str) -> None:
-        for key, low in minimums.items():
-            value = params[key]
-            ok = _is_number(value) and value >= low
-            _expect(ok, where, key, value, f"a number >= {low}")
-
-    return check
-
-
-def _fractions(*keys: str) -> Check:
-    """Check that each named parameter is a number strictly between 0 and 1."""
-
-    def check(params: dict[str, Any], where: str) -> None:
-        for key in keys:
-            value = params[key]
-            ok = _is_number(value) and 0 < value < 1
-            _expect(ok, where, key, value, "a number strictly between 0 and 1")
-
-    return check
-
-
-def _all(*checks: Check) -> Check:
-    def check(params: dict[str, Any], where: str) -> None:
-        for one in checks:
-            one(params, where)
-
-    return check
-
-
 def _targeting(params: dict[str, Any], where: str) -> None:
     """``targeted: true`` needs a ``target`` (class index or "random"); false takes none."""
     targeted, target = params["targeted"], params["target"]
-    _expect(isinstance(targeted, bool), where, "targeted", targeted, "true or false")
-    _ints(seed=0)(params, where)
+    expect(isinstance(targeted, bool), where, "targeted", targeted, "true or false")
+    ints(seed=0)(params, where)
     if targeted:
-        ok = target == "random" or _is_int(target, 0)
-        _expect(ok, where, "target", target, "a class index >= 0 or 'random' (targeted: true)")
+        ok = target == "random" or is_int(target, 0)
+        expect(ok, where, "target", target, "a class index >= 0 or 'random' (targeted: true)")
     else:
-        _expect(target is None, where, "target", target, "no target unless targeted: true")
+        expect(target is None, where, "target", target, "no target unless targeted: true")
 
 
 def _pgd_step(params: dict[str, Any], where: str) -> None:
     start, step = params["random_start"], params["step_size"]
-    _expect(isinstance(start, bool), where, "random_start", start, "true or false")
-    ok = step is None or (_is_number(step) and step > 0)
-    _expect(ok, where, "step_size", step, "a positive step in pixel units, or null for eps/4")
+    expect(isinstance(start, bool), where, "random_start", start, "true or false")
+    ok = step is None or (is_number(step) and step > 0)
+    expect(ok, where, "step_size", step, "a positive step in pixel units, or null for eps/4")
 
 
 # ---------------------------------------------------------------- attacks
@@ -321,7 +262,7 @@ def fgsm_direction(
     "fgsm",
     norm="linf",
     defaults={"batch_size": 256, **TARGETING},
-    check=_all(_ints(batch_size=1), _targeting),
+    check=all_of(ints(batch_size=1), _targeting),
     sweep="one_step",
     direction=fgsm_direction,
 )
@@ -353,7 +294,7 @@ PGD_DEFAULTS = {
     "batch_size": 256,
     **TARGETING,
 }
-PGD_CHECK = _all(_ints(steps=1, restarts=0, batch_size=1), _targeting, _pgd_step)
+PGD_CHECK = all_of(ints(steps=1, restarts=0, batch_size=1), _targeting, _pgd_step)
 
 
 def _pgd(classifier: PyTorchClassifier, eps: float, params: dict[str, Any], norm: float) -> Any:
@@ -412,9 +353,9 @@ def pgd_l2(classifier: PyTorchClassifier, eps: float, params: dict[str, Any]) ->
         "initial_const": 0.01,
         "batch_size": 128,
     },
-    check=_all(
-        _ints(binary_search_steps=1, max_iter=1, batch_size=1),
-        _numbers(confidence=0, learning_rate=0, initial_const=0),
+    check=all_of(
+        ints(binary_search_steps=1, max_iter=1, batch_size=1),
+        numbers(confidence=0, learning_rate=0, initial_const=0),
     ),
     sweep="project_once",
 )
@@ -459,10 +400,10 @@ def cw_l2(classifier: PyTorchClassifier, eps: float, params: dict[str, Any]) -> 
         "const_factor": 2.0,
         "batch_size": 128,
     },
-    check=_all(
-        _ints(max_iter=1, batch_size=1),
-        _numbers(confidence=0, learning_rate=0, initial_const=0, largest_const=0, const_factor=1),
-        _fractions("decrease_factor"),
+    check=all_of(
+        ints(max_iter=1, batch_size=1),
+        numbers(confidence=0, learning_rate=0, initial_const=0, largest_const=0, const_factor=1),
+        fractions("decrease_factor"),
     ),
     sweep="project_once",
 )
@@ -499,7 +440,7 @@ def cw_linf(classifier: PyTorchClassifier, eps: float, params: dict[str, Any]) -
     "deepfool",
     norm="l2",
     defaults={"max_iter": 50, "overshoot": 1e-6, "nb_grads": 10, "batch_size": 128},
-    check=_all(_ints(max_iter=1, nb_grads=1, batch_size=1), _numbers(overshoot=0)),
+    check=all_of(ints(max_iter=1, nb_grads=1, batch_size=1), numbers(overshoot=0)),
     sweep="project_once",
 )
 def deepfool(classifier: PyTorchClassifier, eps: float, params: dict[str, Any]) -> Any:
@@ -529,7 +470,7 @@ def deepfool(classifier: PyTorchClassifier, eps: float, params: dict[str, Any]) 
     "square",
     norm="linf",
     defaults={"max_queries": 5000, "p_init": 0.8, "nb_restarts": 1, "batch_size": 128, "seed": 0},
-    check=_all(_ints(max_queries=2, nb_restarts=1, batch_size=1, seed=0), _fractions("p_init")),
+    check=all_of(ints(max_queries=2, nb_restarts=1, batch_size=1, seed=0), fractions("p_init")),
     sweep="nested",
 )
 def square(classifier: PyTorchClassifier, eps: float, params: dict[str, Any]) -> Any:
@@ -566,7 +507,7 @@ def square(classifier: PyTorchClassifier, eps: float, params: dict[str, Any]) ->
 
 
 def _transfer_check(params: dict[str, Any], where: str) -> None:
-    _expect(
+    expect(
         isinstance(params["source"], str),
         where,
         "source",
@@ -574,14 +515,14 @@ def _transfer_check(params: dict[str, Any], where: str) -> None:
         "a model role such as baseline",
     )
     base = ATTACKS.get(str(params["attack"]), f"{where}.attack")
-    _expect(
+    expect(
         base.name != "transfer" and base.norm == "linf",
         where,
         "attack",
         base.name,
         "an L-inf attack",
     )
-    _expect(isinstance(params["params"], dict), where, "params", params["params"], "a mapping")
+    expect(isinstance(params["params"], dict), where, "params", params["params"], "a mapping")
     base.resolve(AttackSpec(base.name, params["params"]), f"{where}.params")
 
 

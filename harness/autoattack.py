@@ -41,7 +41,8 @@ from art.attacks.attack import EvasionAttack
 from art.attacks.evasion import AutoProjectedGradientDescent
 from art.estimators.classification import PyTorchClassifier
 
-from harness.attacks import ATTACKS, Check, _all, _expect, _ints, attack, project
+from harness.attacks import ATTACKS, attack, project
+from harness.params import Check, all_of, expect, ints
 from harness.spec import AttackSpec
 
 logger = logging.getLogger(__name__)
@@ -203,11 +204,11 @@ class StandardAutoAttack(EvasionAttack):
 
 def _version(params: dict[str, Any], where: str) -> None:
     version = params["version"]
-    _expect(version in VERSIONS, where, "version", version, f"one of {', '.join(VERSIONS)}")
+    expect(version in VERSIONS, where, "version", version, f"one of {', '.join(VERSIONS)}")
 
 
-CHECK: Check = _all(
-    _ints(apgd_iter=1, n_target_classes=1, square_queries=2, batch_size=1, seed=0), _version
+CHECK: Check = all_of(
+    ints(apgd_iter=1, n_target_classes=1, square_queries=2, batch_size=1, seed=0), _version
 )
 
 

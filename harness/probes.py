@@ -15,7 +15,6 @@ How the runner calls one (``harness.runner``)::
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,9 +24,9 @@ from art.estimators.classification import PyTorchClassifier
 from art.metrics import empirical_robustness
 
 from harness import metrics
-from harness.attacks import ATTACKS, AttackDef, _all, _expect, _ints, _numbers, generate
-from harness.errors import HarnessError
+from harness.attacks import ATTACKS, AttackDef, generate
 from harness.evasion import pick_per_class
+from harness.params import all_of, expect, ints, numbers, resolve_params
 from harness.registry import Registry
 from harness.results import MinimalPerturbation, NoiseProbe
 from harness.spec import AttackSpec
@@ -39,32 +38,6 @@ Probe = Callable[
     NoiseProbe | MinimalPerturbation,
 ]
 GREY_LEVELS = 255  # ART's FGSM search grid for empirical robustness: one 8-bit grey level a step
-
-
-def resolve_params(
-    kind: str,
-    name: str,
-    defaults: dict[str, Any],
-    given: dict[str, Any],
-    check: Check | None,
-    where: str,
-) -> dict[str, Any]:
-    """``defaults`` updated with ``given``; an unknown name or a bad value is one HarnessError line.
-
-    Same rule and message as ``AttackDef.resolve`` (which could delegate here).
-    """
-    for key in given:
-        if key not in defaults:
-            allowed = ", ".join(sorted(defaults)) or "none"
-            close = difflib.get_close_matches(str(key), list(defaults), n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise HarnessError(
-                f"{where}.{key}: unknown parameter for {kind} {name!r}; expected: {allowed}{hint}"
-            )
-    params = {**defaults, **given}
-    if check is not None:
-        check(params, where)
-    return params
 
 
 @dataclass(frozen=True)
@@ -137,7 +110,7 @@ def plan(probes: Sequence[AttackSpec], section: str = "probes") -> list[PlannedP
 @probe(
     "noise",
     defaults={"n_images": 1000, "threshold": 0.9, "seed": 0, "batch_size": 256},
-    check=_all(_ints(n_images=1, seed=0, batch_size=1), _numbers(threshold=0)),
+    check=all_of(ints(n_images=1, seed=0, batch_size=1), numbers(threshold=0)),
 )
 def noise(
     classifier: PyTorchClassifier,
@@ -190,12 +163,12 @@ def minimal_methods() -> list[str]:
 
 
 def _minimal_check(params: dict[str, Any], where: str) -> None:
-    _ints(n_samples=1, fgsm_steps=1)(params, where)
+    ints(n_samples=1, fgsm_steps=1)(params, where)
     method = params["method"]
     d = ATTACKS.get(str(method), f"{where}.method")
     expected = f"a minimal-perturbation attack ({', '.join(minimal_methods())})"
-    _expect(d.sweep == "project_once", where, "method", method, expected)
-    _expect(isinstance(params["params"], dict), where, "params", params["params"], "a mapping")
+    expect(d.sweep == "project_once", where, "method", method, expected)
+    expect(isinstance(params["params"], dict), where, "params", params["params"], "a mapping")
     d.resolve(AttackSpec(d.name, params["params"]), f"{where}.params")
 
 

@@ -441,13 +441,29 @@ def _per_class_table(m: ModelResult) -> str:
     return table(["class", "precision", "recall", "F1", "support"], rows)
 
 
+SWEEP_TEXT = {
+    "one_step": "one gradient per sample, one forward pass per ε (identical to ART's FGSM run once per ε)",
+    "nested": "ε increasing; a sample broken at a smaller ε stays broken, only survivors are attacked at the next ε",
+    "project_once": "minimal perturbation found once, projected onto each ε ball",
+    "independent": "every clean-correct sample attacked afresh at every ε",
+}
+
+
 def section_attacks(attacks: Sequence[dict[str, Any]]) -> str:
     lines = []
     for a in attacks:
         norm = NORMS.get(str(a.get("norm")), str(a.get("norm", DASH)))
-        extra = {k: v for k, v in a.items() if k not in ("name", "norm", "params")}
+        extra = {
+            k: v
+            for k, v in a.items()
+            if k not in ("name", "norm", "params", "sweep", "composition", "attack")
+        }
         params = params_text({**a.get("params", {}), **extra}) or "defaults"
-        lines.append(f"- **{a.get('name')}** ({norm}): {params}")
+        base = f" (attack `{a['attack']}`)" if a.get("attack") not in (None, a.get("name")) else ""
+        lines.append(f"- **{a.get('name')}**{base} ({norm}): {params}")
+        if a.get("sweep") in SWEEP_TEXT:
+            lines.append(f"  - sweep: {SWEEP_TEXT[a['sweep']]}")
+        lines += [f"  - {part}" for part in a.get("composition", [])]
     return "## Attacks\n\n" + ("\n".join(lines) if lines else "No attacks.")
 
 

@@ -31,12 +31,15 @@ from harness.errors import HarnessError
 from harness.estimator import build_classifier
 from harness.evasion import eps_grid, pick_per_class, smallest_flips
 from harness.explain import gradcam, last_conv_layer
+from harness.probes import PlannedProbe
+from harness.probes import plan as plan_probes
 from harness.results import (
     ClassStats,
     EpochStats,
     ExampleGrid,
     GradcamPanel,
     ModelResult,
+    NoiseProbe,
     RunResult,
 )
 from harness.spec import Spec, stable_hash
@@ -60,7 +63,15 @@ class Trained:
     defence: dict = field(default_factory=dict)
 
 
-def validate(spec: Spec) -> list[PlannedAttack]:
+@dataclass(frozen=True)
+class Plan:
+    """The spec's attacks and probes, resolved and validated."""
+
+    attacks: list[PlannedAttack]
+    probes: list[PlannedProbe]
+
+
+def validate(spec: Spec) -> Plan:
     """Check every name and parameter in the spec before any data or weights are loaded."""
     DATASETS.get(spec.dataset.name, "dataset.name")
     if spec.model.arch or spec.model.builder:
@@ -79,7 +90,7 @@ def validate(spec: Spec) -> list[PlannedAttack]:
             raise HarnessError(
                 f"attacks[{i}].source: expected one of the run's models ({', '.join(roles)}), got {p.params['source']!r}"
             )
-    return planned
+    return Plan(planned, plan_probes(spec.probes))
 
 
 def _bind(planned: list[PlannedAttack], role: str, classifiers: dict) -> list[PlannedAttack]:
@@ -120,7 +131,7 @@ def run(spec: Spec, *, model: nn.Module | None = None, models_dir: Path = MODELS
     ``model``: a user's ``nn.Module`` (logits out, taking inputs normalized with the spec's
     mean/std) to evaluate as the baseline instead of building one from the spec.
     """
-    planned = validate(spec)
+    plan = validate(spec)
     if spec.threads:
         torch.set_num_threads(spec.threads)
     seed_everything(spec.seed)
@@ -135,54 +146,67 @@ def run(spec: Spec, *, model: nn.Module | None = None, models_dir: Path = MODELS
     if spec.defence is not None:
         with timer.phase("improve"):
             trained.append(_harden(spec, data, split, models_dir))
-    return _evaluate(spec, data, split, trained, planned, timer, started)
+    return _evaluate(spec, data, split, trained, plan, timer, started)
 
 
-def _evaluate(spec, data, split, trained, planned, timer, started) -> RunResult:
-    results, rows, evasion, examples = [], [], [], []
+def _evaluate(
+    spec: Spec,
+    data: Dataset,
+    split: TrainData,
+    trained: list[Trained],
+    plan: Plan,
+    timer: Timer,
+    started: float,
+) -> RunResult:
     picks = pick_per_class(data.y_test, max(spec.evasion.n_images, spec.gradcam.n_images))
     classifiers = {
         t.role: build_classifier(t.model, data.input_shape, data.num_classes) for t in trained
     }
-    for t in trained:
-        clf = classifiers[t.role]
-        with timer.phase("break"):
-            clean = clean_eval(clf, data.x_test, spec.eval_batch_size)
-            attacks = _bind(planned, t.role, classifiers)
-            measured, _ = sweep(
-                t.role,
-                clf,
-                data.x_test,
-                data.y_test,
-                clean,
-                attacks,
-                spec.eps,
-                spec.eval_batch_size,
-            )
-            rows += measured
-            examples += _examples(spec, data, t.role, clf, attacks, picks[: spec.gradcam.n_images])
-            evasion += smallest_flips(
-                t.role, clf, data.x_test, data.y_test, picks[: spec.evasion.n_images],
-                eps_grid(spec.evasion), data.class_names,
-            )  # fmt: skip
-        results.append(_model_result(t, data, clean))
-    with timer.phase("explain"):
-        panel = _gradcam_panel(
-            spec, data, trained, classifiers, planned[0], picks[: spec.gradcam.n_images]
-        )
-    return RunResult(
+    result = RunResult(
         name=spec.name,
         spec=spec.to_dict(),
         seed=spec.seed,
         data=_data_summary(spec, data, split),
-        models=results,
-        measurements=rows,
-        attacks=[_attack_record(p, data.num_classes) for p in planned],
-        evasion=evasion,
-        gradcam=panel,
-        examples=examples,
-        provenance=_provenance(spec, timer, started),
+        models=[],
+        measurements=[],
+        attacks=[_attack_record(p, data.num_classes) for p in plan.attacks],
     )
+    for t in trained:
+        with timer.phase("break"):
+            _break(spec, data, t, classifiers, plan, picks, result)
+    with timer.phase("explain"):
+        result.gradcam = _gradcam_panel(
+            spec, data, trained, classifiers, plan.attacks[0], picks[: spec.gradcam.n_images]
+        )
+    result.provenance = _provenance(spec, timer, started)
+    return result
+
+
+def _break(
+    spec: Spec,
+    data: Dataset,
+    t: Trained,
+    classifiers: dict,
+    plan: Plan,
+    picks: list[int],
+    result: RunResult,
+) -> None:
+    """Everything measured on one model, appended to ``result``."""
+    clf = classifiers[t.role]
+    x, y = data.x_test, data.y_test
+    clean = clean_eval(clf, x, spec.eval_batch_size)
+    attacks = _bind(plan.attacks, t.role, classifiers)
+    rows, _ = sweep(t.role, clf, x, y, clean, attacks, spec.eps, spec.eval_batch_size)
+    result.measurements += rows
+    result.models.append(_model_result(t, data, clean))
+    result.examples += _examples(spec, data, t.role, clf, attacks, picks[: spec.gradcam.n_images])
+    grid = eps_grid(spec.evasion)
+    result.evasion += smallest_flips(
+        t.role, clf, x, y, picks[: spec.evasion.n_images], grid, data.class_names
+    )
+    for probe in plan.probes:
+        out = probe.run(clf, x, y, clean.pred, data.class_names, t.role)
+        (result.noise if isinstance(out, NoiseProbe) else result.minimal).append(out)
 
 
 # ---------------------------------------------------------------- data

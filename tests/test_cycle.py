@@ -133,18 +133,19 @@ def test_transfer_worst_case_and_example_grids_in_a_run(digits_run, monkeypatch)
     root, _ = digits_run
     monkeypatch.setattr("harness.runner.MODELS_DIR", root / "models")
     out = root / "transfer"
-    attacks = "attacks=[fgsm, {name: transfer, source: baseline, attack: fgsm}]"
-    assert main(["run", "--out", str(out), *FAST, "--set", attacks]) == 0
+    attacks = "attacks=[fgsm, {name: transfer, source: baseline, attack: fgsm}, {name: autoattack, apgd_iter: 5, square_queries: 20}]"
+    probes = "probes=[{name: noise, n_images: 200}, {name: minimal, n_samples: 20}]"
+    assert main(["run", "--out", str(out), *FAST, "--set", attacks, "--set", probes]) == 0
     rows = read_rows(out / "results.csv")
     assert {r["model"] for r in rows if r["attack"] == "transfer"} == {
         "robust"
     }  # not on its own surrogate
-    assert {r["model"] for r in rows if r["attack"] == "worst_case"} == {"robust"}
+    assert {r["model"] for r in rows if r["attack"] == "worst_case"} == {"baseline", "robust"}
     for eps in (0.05, 0.15, 0.3):
         worst = value(
             [r for r in rows if r["attack"] == "worst_case"], "robust", eps, "robust_accuracy"
         )
-        for attack in ("fgsm", "transfer"):
+        for attack in ("fgsm", "transfer", "autoattack"):
             assert worst <= value(
                 [r for r in rows if r["attack"] == attack], "robust", eps, "robust_accuracy"
             )
