@@ -1,7 +1,8 @@
 """Render a ``RunResult`` to a report folder: results.csv, run.json, report.md and PNG figures.
 
 Every ``render_*`` / section function is pure (returns a string or a figure); only
-``write_report`` and the CSV helpers touch the disk. ``write_report`` builds the whole folder in a
+``write_report`` and the CSV helpers touch the disk. The Grad-CAM arrays are kept beside the
+figure in ``gradcam.npz`` (see ``gradcam_arrays``), so runs can be compared later. ``write_report`` builds the whole folder in a
 temporary directory and renames it into place, so a failure never leaves a half-written report.
 """
 
@@ -12,10 +13,11 @@ import io
 import json
 import math
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 from matplotlib.figure import Figure
 
@@ -50,6 +52,8 @@ def write_report(result: RunResult, out_dir: str | Path) -> Path:
     with atomic_dir(out) as tmp:  # the folder is the unit of atomicity: plain writes inside
         _write(tmp / "results.csv", csv_text(result.measurements))
         _write(tmp / "run.json", render_run_json(result))
+        if result.gradcam is not None:
+            np.savez_compressed(tmp / GRADCAM_NPZ, **gradcam_arrays(result.gradcam))
         for name, make in figures(result).items():
             plots.save(make(), tmp / name)
         _write(tmp / "report.md", render_markdown(result))
@@ -118,6 +122,60 @@ def read_csv(path: str | Path) -> list[Measurement]:
 
 def render_run_json(result: RunResult) -> str:
     return json.dumps(result.to_dict(), sort_keys=True, indent=2) + "\n"
+
+
+# ---------------------------------------------------------------- gradcam.npz
+
+GRADCAM_NPZ = "gradcam.npz"
+PER_MODEL = ("adversarial", "cams_clean", "cams_adv", "preds_clean", "preds_adv")
+
+
+def gradcam_arrays(panel: GradcamPanel) -> dict[str, np.ndarray]:
+    """The Grad-CAM panel as named arrays of plain dtypes (``np.load`` needs no pickle).
+
+    ``indices`` (K,) int64, ``labels`` (K,) str, ``eps`` () float, ``attack`` () str, ``clean``
+    (K, C, H, W) in [0, 1], ``roles`` (R,) str; then for the i-th role: ``adversarial_i``
+    (K, C, H, W), ``cams_clean_i`` / ``cams_adv_i`` (K, H, W) in [0, 1], ``preds_clean_i`` /
+    ``preds_adv_i`` (K,) str. Roles go by position because a role may be any model name.
+    """
+    roles = list(panel.cams_clean)
+    out = {
+        "indices": np.asarray(panel.indices, dtype=np.int64),
+        "labels": np.asarray(panel.labels, dtype=str),
+        "eps": np.asarray(panel.eps, dtype=np.float64),
+        "attack": np.asarray(panel.attack, dtype=str),
+        "clean": np.asarray(panel.clean),
+        "roles": np.asarray(roles, dtype=str),
+    }
+    for i, role in enumerate(roles):
+        for key in PER_MODEL:
+            value = getattr(panel, key)[role]
+            out[f"{key}_{i}"] = np.asarray(value, dtype=str if key.startswith("preds") else None)
+    return out
+
+
+def gradcam_from_arrays(arrays: Mapping[str, np.ndarray]) -> GradcamPanel:
+    """Inverse of ``gradcam_arrays`` (e.g. of ``np.load("gradcam.npz")``)."""
+    roles = [str(r) for r in arrays["roles"]]
+    per_model = {
+        key: {
+            role: (
+                [str(p) for p in arrays[f"{key}_{i}"]]
+                if key.startswith("preds")
+                else np.asarray(arrays[f"{key}_{i}"])
+            )
+            for i, role in enumerate(roles)
+        }
+        for key in PER_MODEL
+    }
+    return GradcamPanel(
+        eps=float(arrays["eps"]),
+        attack=str(arrays["attack"]),
+        indices=[int(i) for i in arrays["indices"]],
+        labels=[str(label) for label in arrays["labels"]],
+        clean=np.asarray(arrays["clean"]),
+        **per_model,
+    )
 
 
 # ---------------------------------------------------------------- lookups
@@ -678,7 +736,8 @@ def section_gradcam(panel: GradcamPanel | None, models: Sequence[ModelResult]) -
         f"{len(panel.indices)} test images (indices {', '.join(map(str, panel.indices))}); "
         f"{panel.attack} at ε = {num(panel.eps)}. Heatmaps of each model's predicted class, "
         "blended 60/40 over the image. CAM similarity: mean cosine similarity of the clean and "
-        "adversarial heatmaps (1 = unchanged)."
+        "adversarial heatmaps (1 = unchanged). The images, heatmaps and predictions are in "
+        f"`{GRADCAM_NPZ}`."
     )
     return "\n\n".join(["## Grad-CAM", intro, table(header, rows), "![Grad-CAM grid](gradcam.png)"])
 
