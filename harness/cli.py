@@ -1,9 +1,10 @@
-"""Command line: ``harness run|validate|list``. The edge: parse, call the API, print, write."""
+"""Command line: ``harness run|validate|list|compare``. The edge: parse, call the API, print."""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import math
 import sys
 import time
 from collections.abc import Sequence
@@ -33,6 +34,9 @@ def _parser() -> argparse.ArgumentParser:
     val.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     lst = sub.add_parser("list", help="list registered components")
     lst.add_argument("what", choices=REGISTRIES)
+    cmp = sub.add_parser("compare", help="compare finished run folders side by side")
+    cmp.add_argument("runs", nargs="+", metavar="RUN_DIR", help="report folders of earlier runs")
+    cmp.add_argument("--out", help="output folder (default: reports/compare/<timestamp>)")
     return p
 
 
@@ -40,7 +44,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        return {"run": _run, "validate": _validate, "list": _list}[args.command](args)
+        commands = {"run": _run, "validate": _validate, "list": _list, "compare": _compare}
+        return commands[args.command](args)
     except HarnessError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
@@ -98,6 +103,20 @@ def _list(args: argparse.Namespace) -> int:
         item = registry.get(name)
         doc = getattr(item, "description", "") or (getattr(item, "__doc__", "") or "").strip()
         print(f"{name:<24} {doc.splitlines()[0] if doc else ''}".rstrip())
+    return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from harness.compare import leaderboard, load_runs, write_comparison
+
+    runs = load_runs(args.runs)
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+    out = write_comparison(runs, args.out or Path("reports") / "compare" / stamp)
+    board = leaderboard(runs)
+    print(f"comparison: {out}  ({len(board.rows)} models, ranked by {board.sorted_by})")
+    for rank, r in enumerate(board.rows, start=1):
+        auc = "—" if math.isnan(r.worst_auc) else f"{r.worst_auc:.4f}"  # nan: no ε > 0
+        print(f"  {rank:>2}. {r.entry:<40} clean {r.clean_accuracy:.2%}  worst-case AUC {auc}")
     return 0
 
 

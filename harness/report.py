@@ -1,9 +1,10 @@
 """Render a ``RunResult`` to a report folder: results.csv, run.json, report.md and PNG figures.
 
 Every ``render_*`` / section function is pure (returns a string or a figure); only
-``write_report`` and the CSV helpers touch the disk. The Grad-CAM arrays are kept beside the
-figure in ``gradcam.npz`` (see ``gradcam_arrays``), so runs can be compared later. ``write_report`` builds the whole folder in a
+``write_report`` and the CSV helpers touch the disk. ``write_report`` builds the whole folder in a
 temporary directory and renames it into place, so a failure never leaves a half-written report.
+The Grad-CAM arrays are kept beside their figure in ``gradcam.npz`` (see ``gradcam_arrays``), so
+``harness.compare`` can show the same images across runs long after they were made.
 """
 
 from __future__ import annotations

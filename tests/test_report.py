@@ -148,16 +148,39 @@ def test_writes_every_file(result, tmp_path) -> None:
         "confusion_baseline.png",
         "confusion_robust.png",
         "gradcam.png",
+        "gradcam.npz",
     }
     for png in out.glob("*.png"):
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert [p.name for p in tmp_path.iterdir()] == ["rep"]  # no temp folder left behind
 
 
+def test_gradcam_npz_round_trips(result, tmp_path) -> None:
+    out = report.write_report(result, tmp_path / "rep")
+    with np.load(out / "gradcam.npz", allow_pickle=False) as arrays:  # plain dtypes only
+        back = report.gradcam_from_arrays(arrays)
+    panel = result.gradcam
+    assert (back.eps, back.attack, back.indices, back.labels) == (
+        panel.eps,
+        panel.attack,
+        panel.indices,
+        panel.labels,
+    )
+    np.testing.assert_array_equal(back.clean, panel.clean)
+    assert list(back.cams_clean) == list(panel.cams_clean)
+    for role in panel.cams_clean:
+        np.testing.assert_array_equal(back.adversarial[role], panel.adversarial[role])
+        np.testing.assert_array_equal(back.cams_clean[role], panel.cams_clean[role])
+        np.testing.assert_array_equal(back.cams_adv[role], panel.cams_adv[role])
+        assert back.preds_clean[role] == panel.preds_clean[role]
+        assert back.preds_adv[role] == panel.preds_adv[role]
+
+
 def test_no_gradcam_png_without_panel(result, tmp_path) -> None:
     result.gradcam = None
     out = report.write_report(result, tmp_path / "rep")
     assert not (out / "gradcam.png").exists()
+    assert not (out / "gradcam.npz").exists()
     assert "gradcam.png" not in (out / "report.md").read_text()
 
 
