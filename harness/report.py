@@ -35,6 +35,7 @@ from harness.results import (
     NoiseProbe,
     RunResult,
 )
+from harness.sanity import Check, summary
 
 NORMS = {"linf": "L∞", "l2": "L2"}
 DASH = "—"
@@ -322,6 +323,7 @@ def render_markdown(result: RunResult) -> str:
         section_clean(result.models),
         section_attacks(result.attacks),
         section_sweep(result),
+        section_sanity(result.sanity),
         section_noise(result.noise),
         section_minimal(result.minimal),
         section_examples(result.examples),
@@ -371,6 +373,8 @@ def section_summary(result: RunResult) -> str:
         lines.append(
             f"Robust accuracy under {attack_title(attack)} at ε = {num(e)}: {accs}{extra}."
         )
+    if result.sanity:
+        lines.append(f"Evaluation sanity checks: {summary(result.sanity)} (details below).")
     return "## Summary\n\n" + "\n".join(f"- {line}" for line in lines)
 
 
@@ -506,6 +510,17 @@ SWEEP_TEXT = {
     "project_once": "minimal perturbation found once, projected onto each ε ball",
     "independent": "every clean-correct sample attacked afresh at every ε",
 }
+
+
+def section_sanity(found: Sequence[Check]) -> str:
+    if not found:
+        return ""
+    rows = [(c.model, c.name, c.status, c.why) for c in found]
+    head = (
+        f'## Evaluation sanity checks\n\n{summary(found)} (Carlini et al. 2019, "On Evaluating '
+        'Adversarial Robustness"): a WARN or FAIL means the numbers above may overstate robustness.\n\n'
+    )
+    return head + table(("model", "check", "status", "why"), rows)
 
 
 def section_attacks(attacks: Sequence[dict[str, Any]]) -> str:

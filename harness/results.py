@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from harness.sanity import Check, ModelProbe
+
 METRICS = (
     "clean_accuracy",  # correct clean predictions / all test samples
     "robust_accuracy",  # correct under attack / all test samples
@@ -155,6 +157,8 @@ class RunResult:
     noise: list[NoiseProbe] = field(default_factory=list)
     minimal: list[MinimalPerturbation] = field(default_factory=list)
     examples: list[ExampleGrid] = field(default_factory=list)  # not stored in run.json
+    sanity_probes: dict[str, ModelProbe] = field(default_factory=dict)  # per model role
+    sanity: list[Check] = field(default_factory=list)
 
     def model(self, role: str) -> ModelResult:
         return next(m for m in self.models if m.role == role)
@@ -194,6 +198,10 @@ class RunResult:
             provenance=d.get("provenance", {}),
             noise=[NoiseProbe(**p) for p in d.get("noise", [])],
             minimal=[MinimalPerturbation(**m) for m in d.get("minimal", [])],
+            sanity_probes={
+                k: ModelProbe.from_dict(v) for k, v in d.get("sanity_probes", {}).items()
+            },
+            sanity=[Check.from_dict(c) for c in d.get("sanity", [])],
         )
 
 

@@ -42,6 +42,7 @@ from harness.results import (
     NoiseProbe,
     RunResult,
 )
+from harness.sanity import checks, probe_model
 from harness.spec import Spec, stable_hash
 from harness.sweep import CleanEval, PlannedAttack, clean_eval, sweep
 from harness.training import TrainData, train_standard
@@ -125,12 +126,14 @@ class Timer:
             self.seconds[name] = round(self.seconds.get(name, 0.0) + time.perf_counter() - start, 3)
 
 
-def run(spec: Spec, *, model: nn.Module | None = None, models_dir: Path = MODELS_DIR) -> RunResult:
+def run(spec: Spec, *, model: nn.Module | None = None, models_dir: Path | None = None) -> RunResult:
     """Run the whole benchmark described by ``spec``.
 
     ``model``: a user's ``nn.Module`` (logits out, taking inputs normalized with the spec's
     mean/std) to evaluate as the baseline instead of building one from the spec.
+    ``models_dir``: where trained weights are cached (default ``MODELS_DIR``, read at call time).
     """
+    models_dir = MODELS_DIR if models_dir is None else models_dir
     plan = validate(spec)
     if spec.threads:
         torch.set_num_threads(spec.threads)
@@ -174,6 +177,9 @@ def _evaluate(
     for t in trained:
         with timer.phase("break"):
             _break(spec, data, t, classifiers, plan, picks, result)
+    result.sanity = checks(
+        result.measurements, result.attacks, result.sanity_probes, data.num_classes
+    )
     with timer.phase("explain"):
         result.gradcam = _gradcam_panel(
             spec, data, trained, classifiers, plan.attacks[0], picks[: spec.gradcam.n_images]
@@ -198,6 +204,7 @@ def _break(
     attacks = _bind(plan.attacks, t.role, classifiers)
     rows, _ = sweep(t.role, clf, x, y, clean, attacks, spec.eps, spec.eval_batch_size)
     result.measurements += rows
+    result.sanity_probes[t.role] = probe_model(t.model, clf, x, y, n=256, seed=spec.seed)
     result.models.append(_model_result(t, data, clean))
     result.examples += _examples(spec, data, t.role, clf, attacks, picks[: spec.gradcam.n_images])
     grid = eps_grid(spec.evasion)

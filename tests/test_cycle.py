@@ -98,6 +98,7 @@ def test_run_json_records_spec_versions_and_timings(digits_run) -> None:
 
 def test_rerun_reuses_weights_and_gives_identical_csv(digits_run, monkeypatch) -> None:
     root, out = digits_run
+    assert len(list((root / "models" / "digits").glob("*.pt"))) == 2  # the patched cache was used
     monkeypatch.setattr("harness.runner.MODELS_DIR", root / "models")
     again = root / "again"
     assert main(["run", "--out", str(again), *FAST]) == 0

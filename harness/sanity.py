@@ -1,0 +1,424 @@
+"""Evaluation sanity checks (Carlini et al. 2019, "On Evaluating Adversarial Robustness", §5).
+
+A robustness number is only as good as the attack behind it. These checks look for the usual
+signs of a broken evaluation or of gradient masking, each graded PASS / WARN / FAIL with one
+line saying which numbers decided it:
+
+- ``probe_model`` measures a live model once (a few hundred samples): input gradients that are
+  all zero or not finite, probabilities instead of logits out, non-deterministic outputs, and the
+  accuracy left by an *unbounded* PGD (eps = 1 covers the whole [0, 1] pixel range).
+- ``checks`` grades those probes together with the run's measurements: iterative attacks at least
+  as strong as FGSM, robust accuracy not rising with eps, the unbounded attack reaching chance,
+  more iterations or restarts not more robust, black-box attacks not beating white-box ones.
+
+A check with nothing to compare (no FGSM in the run, no black-box attack, no pair of the same
+attack with different effort, no probe for a model) yields no ``Check`` at all.
+
+How the runner calls it (``harness.runner``)::
+
+    probe = probe_model(t.model, clf, x_test, y_test)          # per model, in _break
+    result.sanity_probes[t.role] = probe
+    result.sanity = checks(result.measurements, result.attacks, result.sanity_probes, k)
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from torch import nn
+
+from harness.attacks import ATTACKS, generate
+from harness.estimator import predict_logits
+from harness.spec import AttackSpec
+
+if TYPE_CHECKING:
+    from art.estimators.classification import PyTorchClassifier
+
+    from harness.results import Measurement
+
+PASS, WARN, FAIL = "PASS", "WARN", "FAIL"
+STATUSES = (PASS, WARN, FAIL)
+
+# Check names, in the order ``checks`` reports them for each model.
+ITERATIVE = "iterative_vs_one_step"
+MONOTONE = "monotone_in_eps"
+UNBOUNDED = "unbounded_reaches_chance"
+EFFORT = "more_effort_not_more_robust"
+BLACK_BOX = "black_box_not_stronger"
+GRADIENTS = "gradients_healthy"
+LOGITS = "logits_not_probabilities"
+DETERMINISM = "deterministic"
+NAMES = (ITERATIVE, MONOTONE, UNBOUNDED, EFFORT, BLACK_BOX, GRADIENTS, LOGITS, DETERMINISM)
+
+# Tolerances, fractions of the test set (1 pp = 0.01): (largest PASS, largest WARN).
+ITERATIVE_TOL = (0.01, 0.03)
+MONOTONE_TOL = (0.0, 0.01)  # any rise is suspicious; more than 1 pp is more than noise
+EFFORT_TOL = (0.01, 0.03)
+BLACK_BOX_TOL = (0.01, 0.05)
+GRADIENT_TOL = (0.01, 0.05)  # share of samples with all-zero or NaN/inf input gradients
+CHANCE_MARGIN = 0.05  # the unbounded attack may leave chance + 5 pp
+SLACK = 1e-9  # 0.43 - 0.42 is 0.01000000000000001 in floats: not above 1 pp
+
+ONE_STEP = {"fgsm"}
+ITERATIVE_ATTACKS = {"pgd", "autoattack"}  # compared with FGSM of the same norm
+WHITE_BOX = ONE_STEP | ITERATIVE_ATTACKS
+BLACK_BOX_ATTACKS = {"square", "transfer"}
+# Parameters that only say how hard an attack tries: more of each must never help the model.
+EFFORT_KEYS = ("steps", "restarts", "apgd_iter", "square_queries", "max_queries", "nb_restarts")
+NOISE_KEYS = {"batch_size", "seed"}  # may differ between two runs of the same attack
+
+UNBOUNDED_EPS = 1.0  # L-inf radius covering the whole [0, 1] pixel range
+# No random start: in an eps = 1 ball it is a uniform-noise image, which reaches chance even when
+# the gradients are fully masked; from x itself only the gradient can move the input.
+UNBOUNDED_PGD = {"steps": 20, "step_size": 0.1, "random_start": False, "restarts": 0}
+PROBABILITY_TOL = 1e-4  # rows summing to 1 within this (and non-negative) are probabilities
+GRADIENT_BATCH = 128
+
+
+# ---------------------------------------------------------------- records
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str  # one of NAMES
+    status: str  # one of STATUSES
+    model: str  # "baseline", "robust", ...
+    why: str  # one line, with the numbers that decided the status
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Check:
+        return cls(**d)
+
+
+@dataclass(frozen=True)
+class ModelProbe:
+    """What ``probe_model`` measured on one model; plain floats, ints and bools (JSON-ready)."""
+
+    n: int  # samples probed
+    zero_grad_share: float  # samples whose input gradient of the CE loss is all zero / n
+    nonfinite_grad_share: float  # samples whose input gradient has a NaN or inf / n
+    outputs_probabilities: bool  # every output row non-negative and summing to 1 (± 1e-4)
+    min_output: float  # smallest raw output value
+    max_row_sum_error: float  # max over rows of |sum of the row - 1|
+    deterministic: bool  # two forward passes of the same inputs gave identical outputs
+    max_output_diff: float  # max |difference| between those two passes
+    unbounded_eps: float  # L-inf radius of the unbounded PGD, pixel units
+    unbounded_steps: int
+    unbounded_accuracy: float  # accuracy on the n samples under that PGD (true labels)
+    num_classes: int
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ModelProbe:
+        return cls(**d)
+
+
+def summary(found: Iterable[Check]) -> str:
+    """'12 PASS, 1 WARN, 0 FAIL'."""
+    statuses = [c.status for c in found]
+    return ", ".join(f"{statuses.count(s)} {s}" for s in STATUSES)
+
+
+# ---------------------------------------------------------------- probing a live model
+
+
+def probe_model(
+    model: nn.Module,
+    classifier: PyTorchClassifier,
+    x: np.ndarray,
+    y: np.ndarray,
+    n: int = 256,
+    seed: int = 0,
+) -> ModelProbe:
+    """Probe ``model`` (and its ART ``classifier``) on up to ``n`` samples of x (N, C, H, W) in
+    [0, 1] with labels y (N,), drawn without replacement by a generator seeded with ``seed``.
+    x is not modified."""
+    pick = np.sort(np.random.default_rng(seed).permutation(len(x))[:n])
+    xs, ys = x[pick].astype(np.float32), y[pick].astype(np.int64)  # fancy indexing: a copy
+    grads = _input_gradients(classifier, xs, ys)  # (n, C, H, W)
+    flat = grads.reshape(len(xs), -1)
+    first, second = predict_logits(model, xs), predict_logits(model, xs)  # (n, K) raw outputs
+    return ModelProbe(
+        n=len(xs),
+        zero_grad_share=_share(np.all(flat == 0, axis=1)),
+        nonfinite_grad_share=_share(~np.all(np.isfinite(flat), axis=1)),
+        outputs_probabilities=_are_probabilities(first),
+        min_output=float(first.min()) if first.size else 0.0,
+        max_row_sum_error=float(np.abs(first.sum(1) - 1).max()) if first.size else 0.0,
+        deterministic=bool(np.array_equal(first, second, equal_nan=True)),
+        max_output_diff=float(np.nan_to_num(np.abs(first - second)).max()) if first.size else 0.0,
+        unbounded_eps=UNBOUNDED_EPS,
+        unbounded_steps=int(UNBOUNDED_PGD["steps"]),
+        unbounded_accuracy=_unbounded_accuracy(classifier, xs, ys),
+        num_classes=int(classifier.nb_classes),
+    )
+
+
+def _share(mask: np.ndarray) -> float:
+    return float(mask.mean()) if len(mask) else 0.0
+
+
+def _input_gradients(classifier: PyTorchClassifier, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Gradient of the cross-entropy on the true labels w.r.t. x, in batches (eval mode)."""
+    onehot = np.eye(classifier.nb_classes, dtype=np.float32)[y]
+    parts = [
+        classifier.loss_gradient(x[i : i + GRADIENT_BATCH], onehot[i : i + GRADIENT_BATCH])
+        for i in range(0, len(x), GRADIENT_BATCH)
+    ]
+    return np.concatenate(parts) if parts else np.zeros_like(x)
+
+
+def _are_probabilities(out: np.ndarray) -> bool:
+    rows_sum_to_one = np.abs(out.sum(axis=1) - 1) <= PROBABILITY_TOL
+    return bool(out.size and (out >= 0).all() and rows_sum_to_one.all())
+
+
+def _unbounded_accuracy(classifier: PyTorchClassifier, x: np.ndarray, y: np.ndarray) -> float:
+    """Accuracy under L-inf PGD with eps = 1 (``UNBOUNDED_PGD``), through ``generate``."""
+    pgd = ATTACKS.get("pgd")
+    params = pgd.resolve(AttackSpec("pgd", dict(UNBOUNDED_PGD)), "sanity")
+    x_adv = generate(classifier, pgd, params, x, y, UNBOUNDED_EPS)
+    pred = classifier.predict(x_adv).argmax(1) if len(x) else np.zeros(0, np.int64)
+    return float(np.mean(pred == y)) if len(y) else 0.0
+
+
+# ---------------------------------------------------------------- grading
+
+
+def checks(
+    measurements: Sequence[Measurement],
+    attacks: Sequence[dict[str, Any]],
+    probes: dict[str, ModelProbe],
+    num_classes: int,
+) -> list[Check]:
+    """Every applicable check for every model in ``measurements`` or ``probes``, in NAMES order.
+
+    ``attacks``: the run's attack records (``name``, ``attack`` (registered name), ``norm``,
+    ``params``); measurements are matched to them by ``name``."""
+    models = list(dict.fromkeys([m.model for m in measurements] + list(probes)))
+    out: list[Check] = []
+    for model in models:
+        curves = _curves(measurements, model)
+        present = [a for a in attacks if a["name"] in curves]
+        out += _iterative(model, curves, present)
+        out += _monotone(model, curves)
+        out += _probe_checks(model, probes.get(model), num_classes, UNBOUNDED)
+        out += _effort(model, curves, present)
+        out += _black_box(model, curves, present)
+        out += _probe_checks(model, probes.get(model), num_classes, GRADIENTS, LOGITS, DETERMINISM)
+    return out
+
+
+Curve = dict[float, float]  # eps -> robust accuracy
+
+
+def _curves(measurements: Sequence[Measurement], model: str) -> dict[str, Curve]:
+    """Robust accuracy per attack name for one model (eps 0 included)."""
+    curves: dict[str, Curve] = {}
+    for m in measurements:
+        if m.model == model and m.metric == "robust_accuracy" and m.attack != "none":
+            curves.setdefault(m.attack, {})[m.eps] = m.value
+    return curves
+
+
+def _grade(excess: float, tol: tuple[float, float]) -> str:
+    """PASS up to tol[0], WARN up to tol[1], FAIL beyond."""
+    if excess <= tol[0] + SLACK:
+        return PASS
+    return WARN if excess <= tol[1] + SLACK else FAIL
+
+
+def _untargeted(a: dict[str, Any]) -> bool:
+    return not a.get("params", {}).get("targeted", False)
+
+
+def _worst_excess(high: Curve, low: Curve) -> tuple[float, float] | None:
+    """(eps, high - low) at the eps > 0 where high exceeds low most; None if no common eps."""
+    common = sorted(e for e in high.keys() & low.keys() if e > 0)
+    if not common:
+        return None
+    eps = max(common, key=lambda e: high[e] - low[e])
+    return eps, high[eps] - low[eps]
+
+
+def _pct(v: float) -> str:
+    return f"{100 * v:.1f}%"
+
+
+def _pp(v: float) -> str:
+    return f"{100 * v:+.1f} pp"
+
+
+def _compare(
+    model: str, name: str, curves: dict[str, Curve], high: str, low: str, tol, hint: str
+) -> list[Check]:
+    """One check that curve ``high`` stays below curve ``low`` + tolerance at every eps."""
+    found = _worst_excess(curves[high], curves[low])
+    if found is None:
+        return []
+    eps, excess = found
+    status = _grade(excess, tol)
+    why = (
+        f"{high} {_pct(curves[high][eps])} vs {low} {_pct(curves[low][eps])} robust at eps "
+        f"{eps:g} ({_pp(excess)}; PASS <= {_pp(tol[0])}, WARN <= {_pp(tol[1])})"
+    )
+    return [Check(name, status, model, why + (f": {hint}" if status != PASS else ""))]
+
+
+def _iterative(model: str, curves: dict[str, Curve], attacks: list[dict]) -> list[Check]:
+    """Check 1: PGD / AutoAttack never leave more accuracy than FGSM of the same norm."""
+    out = []
+    for fgsm in (a for a in attacks if a["attack"] in ONE_STEP and _untargeted(a)):
+        for it in attacks:
+            if it["attack"] in ITERATIVE_ATTACKS and it["norm"] == fgsm["norm"] and _untargeted(it):
+                hint = "an iterative attack weaker than one step: too few steps or masked gradients"
+                out += _compare(
+                    model, ITERATIVE, curves, it["name"], fgsm["name"], ITERATIVE_TOL, hint
+                )
+    return out
+
+
+def _monotone(model: str, curves: dict[str, Curve]) -> list[Check]:
+    """Check 2: robust accuracy never rises above its value at a smaller eps."""
+    out = []
+    for name, curve in curves.items():
+        if len(curve) < 2:
+            continue
+        rise, low, high = _largest_rise(curve)
+        status = _grade(rise, MONOTONE_TOL)
+        if status == PASS:
+            eps = sorted(curve)
+            why = (
+                f"{name}: never rises over eps {eps[0]:g}..{eps[-1]:g} "
+                f"({_pct(curve[eps[0]])} -> {_pct(curve[eps[-1]])})"
+            )
+        else:
+            why = (
+                f"{name}: {_pct(curve[high])} robust at eps {high:g} vs {_pct(curve[low])} at "
+                f"eps {low:g} ({_pp(rise)}; WARN <= {_pp(MONOTONE_TOL[1])}): a larger ball "
+                "contains the smaller one, so the attack is not converging"
+            )
+        out.append(Check(MONOTONE, status, model, why))
+    return out
+
+
+def _largest_rise(curve: Curve) -> tuple[float, float, float]:
+    """(rise, eps_low, eps_high): the largest accuracy gain from a smaller eps to a larger one."""
+    eps = sorted(curve)
+    best = (-np.inf, eps[0], eps[0])
+    for j in range(1, len(eps)):
+        low = min(eps[:j], key=curve.__getitem__)
+        best = max(best, (curve[eps[j]] - curve[low], low, eps[j]))
+    return best
+
+
+def _effort(model: str, curves: dict[str, Curve], attacks: list[dict]) -> list[Check]:
+    """Check 4: of two runs of one attack, the one with more steps/restarts is not more robust."""
+    out = []
+    for a, b in itertools.permutations(attacks, 2):
+        if a["attack"] == b["attack"] and _more_effort(a["params"], b["params"]):
+            more = ", ".join(_effort_diff(a["params"], b["params"]))
+            hint = f"more effort ({more}) should never help the model"
+            out += _compare(model, EFFORT, curves, a["name"], b["name"], EFFORT_TOL, hint)
+    return out
+
+
+def _more_effort(strong: dict[str, Any], weak: dict[str, Any]) -> bool:
+    """True when ``strong`` has >= every effort parameter of ``weak``, more of one, and the rest
+    of the parameters equal (apart from batch size and seed)."""
+    keys = (strong.keys() | weak.keys()) - NOISE_KEYS - set(EFFORT_KEYS)
+    if any(strong.get(k) != weak.get(k) for k in keys):
+        return False
+    pairs = [(strong[k], weak[k]) for k in EFFORT_KEYS if k in strong and k in weak]
+    return all(s >= w for s, w in pairs) and any(s > w for s, w in pairs)
+
+
+def _effort_diff(strong: dict[str, Any], weak: dict[str, Any]) -> list[str]:
+    return [f"{k} {weak[k]} -> {strong[k]}" for k in EFFORT_KEYS if strong.get(k) != weak.get(k)]
+
+
+def _black_box(model: str, curves: dict[str, Curve], attacks: list[dict]) -> list[Check]:
+    """Check 5: Square / transfer never leave less accuracy than the best white-box attack."""
+    out = []
+    for bb in (a for a in attacks if a["attack"] in BLACK_BOX_ATTACKS and _untargeted(a)):
+        white = [
+            a["name"]
+            for a in attacks
+            if a["attack"] in WHITE_BOX and a["norm"] == bb["norm"] and _untargeted(a)
+        ]
+        if not white:
+            continue
+        best = {
+            e: min(curves[w][e] for w in white)
+            for e in set.intersection(*(set(curves[w]) for w in white))
+        }
+        label = "best white-box (" + "/".join(white) + ")"
+        hint = "a black-box attack beating gradient attacks points to masked gradients"
+        out += _compare(
+            model, BLACK_BOX, {**curves, label: best}, label, bb["name"], BLACK_BOX_TOL, hint
+        )
+    return out
+
+
+def _probe_checks(
+    model: str, probe: ModelProbe | None, num_classes: int, *names: str
+) -> list[Check]:
+    """Checks 3, 6 and 7, from the probe of ``model`` (none without a probe)."""
+    if probe is None:
+        return []
+    graders = {
+        UNBOUNDED: _unbounded,
+        GRADIENTS: _gradients,
+        LOGITS: _logits,
+        DETERMINISM: _determinism,
+    }
+    out = []
+    for name in names:
+        status, why = graders[name](probe, num_classes)
+        out.append(Check(name, status, model, why))
+    return out
+
+
+def _unbounded(p: ModelProbe, num_classes: int) -> tuple[str, str]:
+    chance = 1 / num_classes
+    status = PASS if p.unbounded_accuracy <= chance + CHANCE_MARGIN + SLACK else FAIL
+    why = (
+        f"PGD at eps {p.unbounded_eps:g} ({p.unbounded_steps} steps) leaves "
+        f"{_pct(p.unbounded_accuracy)} of {p.n} samples accurate (PASS <= chance "
+        f"{_pct(chance)} {_pp(CHANCE_MARGIN)})"
+    )
+    hint = ": an unbounded attack should reach chance; gradient masking?"
+    return status, why + (hint if status != PASS else "")
+
+
+def _gradients(p: ModelProbe, num_classes: int) -> tuple[str, str]:
+    status = _grade(max(p.zero_grad_share, p.nonfinite_grad_share), GRADIENT_TOL)
+    why = (
+        f"{_pct(p.zero_grad_share)} of {p.n} samples have an all-zero input gradient, "
+        f"{_pct(p.nonfinite_grad_share)} a NaN/inf one (WARN > {_pct(GRADIENT_TOL[0])}, "
+        f"FAIL > {_pct(GRADIENT_TOL[1])})"
+    )
+    hint = ": gradient attacks cannot move these inputs (non-differentiable layer or saturation?)"
+    return status, why + (hint if status != PASS else "")
+
+
+def _logits(p: ModelProbe, num_classes: int) -> tuple[str, str]:
+    numbers = f"min output {p.min_output:.3g}, max |row sum - 1| {p.max_row_sum_error:.2g}"
+    if p.outputs_probabilities:
+        return (
+            FAIL,
+            f"outputs are probabilities ({numbers}): softmax before the loss hides gradients",
+        )
+    return PASS, f"outputs are not probabilities ({numbers})"
+
+
+def _determinism(p: ModelProbe, num_classes: int) -> tuple[str, str]:
+    if p.deterministic:
+        return PASS, f"two forward passes of {p.n} samples gave identical outputs"
+    return FAIL, (
+        f"two forward passes of {p.n} samples differ by up to {p.max_output_diff:.3g}: "
+        "randomness in the model makes attacks and accuracies noisy"
+    )
