@@ -18,7 +18,7 @@ from harness.estimator import build_classifier
 from harness.registry import Registry
 from harness.results import EpochStats
 from harness.spec import AttackSpec, DefenceSpec, TrainSpec
-from harness.training import TrainData, run_epochs
+from harness.training import Snapshot, TrainData, run_epochs
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,7 @@ class HardenJob:
     input_shape: Shape
     num_classes: int
     seed: int
+    snapshot: Snapshot | None = None  # called after each epoch (weight histograms)
 
 
 Harden = Callable[[HardenJob], list[EpochStats]]
@@ -81,4 +82,6 @@ def adversarial_training(job: HardenJob) -> list[EpochStats]:
     def fit_epoch(epoch: int) -> None:
         trainer.fit(x, y, batch_size=job.train.batch_size, nb_epochs=1)
 
-    return run_epochs(job.model, job.data, job.train.epochs, fit_epoch, "adversarial training")
+    return run_epochs(
+        job.model, job.data, job.train.epochs, fit_epoch, "adversarial training", job.snapshot
+    )

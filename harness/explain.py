@@ -9,12 +9,18 @@ pytorch-grad-cam min-max scales each map and resizes it bilinearly (OpenCV) to t
 For 8x8 digits the last conv layer is 4x4 (``small_cnn``) or 2x2 (three pooled blocks); both
 upsample to smooth 8x8 maps. A 1x1 (or otherwise constant) map carries no spatial information
 and comes out as all zeros.
+
+That scaling hides how *strong* a map is: a nearly blank map (seed 000: "adversarial attention
+becomes nearly blank") is stretched to peak at 1 like any other. ``gradcam_raw`` returns the
+unscaled map, ReLU(sum_k w_k A_k) at the layer's own resolution, and ``attention_shift`` uses it
+to measure CAM mass (mean raw value) on clean vs adversarial inputs.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import dataclasses
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -23,7 +29,13 @@ from pytorch_grad_cam import GradCAM
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 from torch import nn
 
+from harness.results import AttentionRow
+
 BATCH_SIZE = 64  # images per Grad-CAM pass: bounds the retained autograd graph's memory
+# An adversarial CAM is "blank" when its raw peak is at most BLANK_ABS (numerically zero: no
+# positive evidence at all) or below BLANK_REL times the clean CAM's raw peak of the same image.
+BLANK_ABS = 1e-6  # raw CAM units: d(logit)/d(activation) * activation
+BLANK_REL = 0.05  # 5% of the clean peak
 
 
 def last_conv_layer(model: nn.Module) -> tuple[str, nn.Module]:
@@ -104,7 +116,7 @@ def _untouched(model: nn.Module) -> Iterator[None]:
 def cam_similarity(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Per-sample cosine similarity of flattened heatmaps ``a``, ``b`` (K, H, W) -> (K,) float64.
 
-    1 for identical maps; two all-zero maps count as identical (1), one all-zero map as 0.
+    Exactly 1 for identical maps (two all-zero maps included); one all-zero map gives 0.
     """
     if a.shape != b.shape:
         raise ValueError(f"cam_similarity: shapes differ: {a.shape} vs {b.shape}")
@@ -114,7 +126,8 @@ def cam_similarity(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     dot = np.sum(fa * fb, axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         sim = np.where(na * nb > 0, dot / (na * nb), np.where((na == 0) & (nb == 0), 1.0, 0.0))
-    return np.clip(sim, -1.0, 1.0)
+    # identical maps: exactly 1, not 1 - 1 ulp from dot / (|a| |b|) rounding
+    return np.where(np.all(fa == fb, axis=1), 1.0, np.clip(sim, -1.0, 1.0))
 
 
 def overlay(image: np.ndarray, cam: np.ndarray, alpha: float = 0.4) -> np.ndarray:
@@ -133,3 +146,154 @@ def overlay(image: np.ndarray, cam: np.ndarray, alpha: float = 0.4) -> np.ndarra
     rgb = np.clip(np.moveaxis(rgb, 0, -1), 0.0, 1.0)  # (H, W, 3)
     heat = colormaps["jet"](np.clip(cam, 0.0, 1.0))[..., :3]  # (H, W, 3), alpha channel dropped
     return ((1.0 - alpha) * rgb + alpha * heat).astype(np.float32)
+
+
+# ---------------------------------------------------------------- raw CAMs and attention shift
+
+
+def gradcam_raw(
+    model: nn.Module,
+    x: np.ndarray,  # (K, C, H, W) float32 in [0, 1]; the model normalizes internally
+    layer: nn.Module,
+    targets: np.ndarray | None = None,  # (K,) class indices; None: the predicted class
+) -> np.ndarray:
+    """Unscaled Grad-CAM ReLU(sum_k w_k A_k) of ``layer``: (K, h, w) float32 >= 0.
+
+    Same weights as ``gradcam`` (w_k: spatial mean of d logit / d A_k, Selvaraju et al. eq. 1-2)
+    but neither min-max scaled nor resized: (h, w) is ``layer``'s output size and the values are
+    in logit-gradient x activation units, comparable between inputs of one model (not between
+    models). Min-max scaling it and resizing to (H, W) gives ``gradcam``. Same guarantees as
+    ``gradcam``: the model and ``x`` are left exactly as they were.
+    """
+    if x.ndim != 4:
+        raise ValueError(f"gradcam_raw: expected x of shape (K, C, H, W), got {x.shape}")
+    if len(x) == 0:
+        raise ValueError("gradcam_raw: no images (the layer's output size is unknown)")
+    if targets is None:
+        targets = predict(model, x)
+    targets = np.asarray(targets)
+    if targets.shape != (len(x),) or (targets < 0).any():
+        raise ValueError(
+            f"gradcam_raw: expected {len(x)} non-negative class indices, got {targets!r}"
+        )
+    with _untouched(model):
+        cams = [
+            _raw_batch(model, x[i : i + BATCH_SIZE], layer, targets[i : i + BATCH_SIZE])
+            for i in range(0, len(x), BATCH_SIZE)
+        ]
+    return np.concatenate(cams)
+
+
+def _raw_batch(
+    model: nn.Module, x: np.ndarray, layer: nn.Module, targets: np.ndarray
+) -> np.ndarray:
+    inputs = torch.tensor(np.asarray(x, dtype=np.float32), device="cpu", requires_grad=True)
+    seen: list[torch.Tensor] = []
+
+    def keep(_module: nn.Module, _args: object, output: torch.Tensor) -> torch.Tensor:
+        seen.append(output)
+        return output.clone()  # an in-place op downstream (ReLU(inplace=True)) edits the clone
+
+    handle = layer.register_forward_hook(keep)
+    try:
+        logits = model(inputs)  # (K, classes)
+    finally:
+        handle.remove()
+    if len(seen) != 1:
+        raise ValueError(f"gradcam_raw: the layer ran {len(seen)} times in one forward pass")
+    index = torch.as_tensor(targets, dtype=torch.long)
+    score = logits.gather(1, index[:, None]).sum()  # samples are independent in eval mode
+    # autograd.grad, not backward(): no parameter's .grad is touched
+    (grads,) = torch.autograd.grad(score, seen[0])  # (K, k, h, w)
+    weights = grads.mean(dim=(2, 3), keepdim=True)  # (K, k, 1, 1)
+    cam = torch.relu((weights * seen[0]).sum(dim=1))  # (K, h, w)
+    return cam.detach().numpy().astype(np.float32)
+
+
+def predict(model: nn.Module, x: np.ndarray) -> np.ndarray:
+    """Predicted classes (K,) int64 of ``model`` in eval mode; the model is left as it was."""
+    with _untouched(model), torch.no_grad():
+        logits = [
+            model(torch.tensor(np.asarray(x[i : i + BATCH_SIZE], dtype=np.float32)))
+            for i in range(0, len(x), BATCH_SIZE)
+        ]
+    return torch.cat(logits).argmax(1).numpy().astype(np.int64)
+
+
+def cam_mass(raw: np.ndarray) -> np.ndarray:
+    """Per-sample mean of raw (unscaled) heatmaps (K, h, w) -> (K,) float64."""
+    return raw.reshape(len(raw), -1).astype(np.float64).mean(axis=1)
+
+
+def blank(raw_adv: np.ndarray, raw_clean: np.ndarray) -> np.ndarray:
+    """Per-sample bool (K,): the adversarial raw map has (almost) no positive evidence left.
+
+    Its peak is <= BLANK_ABS, or below BLANK_REL times the clean map's peak (same image).
+    """
+    peak_adv = raw_adv.reshape(len(raw_adv), -1).max(axis=1)
+    peak_clean = raw_clean.reshape(len(raw_clean), -1).max(axis=1)
+    return (peak_adv <= BLANK_ABS) | (peak_adv < BLANK_REL * peak_clean)
+
+
+@dataclasses.dataclass(frozen=True)
+class Cams:
+    """Scaled and raw Grad-CAMs of one set of images, each for its own predicted class."""
+
+    scaled: np.ndarray  # (K, H, W) in [0, 1], as ``gradcam``
+    raw: np.ndarray  # (K, h, w) >= 0, as ``gradcam_raw``
+
+
+def cams_of(model: nn.Module, x: np.ndarray, layer: nn.Module) -> Cams:
+    pred = predict(model, x)
+    return Cams(gradcam(model, x, layer, pred), gradcam_raw(model, x, layer, pred))
+
+
+def attention_row(model: str, attack: str, eps: float, clean: Cams, adv: Cams) -> AttentionRow:
+    """Summarise clean vs adversarial CAMs of the same images (pure).
+
+    similarity: mean ``cam_similarity`` of the scaled maps (as the Grad-CAM section).
+    clean_mass / adv_mass: mean ``cam_mass`` of the raw maps. mass_ratio: mean over images of
+    adv mass / clean mass, over images whose clean mass is > 0 (NaN if none).
+    blank_fraction: share of images whose adversarial map is ``blank``.
+    """
+    m_clean, m_adv = cam_mass(clean.raw), cam_mass(adv.raw)
+    ok = m_clean > 0
+    return AttentionRow(
+        model=model,
+        attack=attack,
+        eps=float(eps),
+        similarity=float(cam_similarity(clean.scaled, adv.scaled).mean()),
+        clean_mass=float(m_clean.mean()),
+        adv_mass=float(m_adv.mean()),
+        mass_ratio=float((m_adv[ok] / m_clean[ok]).mean()) if ok.any() else float("nan"),
+        blank_fraction=float(blank(adv.raw, clean.raw).mean()),
+        n=len(m_clean),
+    )
+
+
+def attention_shift(
+    model: nn.Module,
+    x: np.ndarray,  # (K, C, H, W) float32 in [0, 1]
+    layer: nn.Module,
+    eps: Sequence[float],  # pixel units; eps <= 0 is skipped (the clean inputs themselves)
+    make_adv: Callable[[float], np.ndarray],  # eps -> (K, C, H, W) adversarial version of x
+    *,
+    model_name: str,
+    attack: str,
+) -> list[AttentionRow]:
+    """One ``AttentionRow`` per eps > 0: how far Grad-CAM moves and fades under attack.
+
+    Each input's CAM is taken for the class the model predicts on that input (clean or
+    adversarial). The clean CAMs are computed once. Neither the model nor ``x`` is modified.
+    """
+    if len(x) == 0:
+        return []
+    clean = cams_of(model, x, layer)
+    rows = []
+    for e in (e for e in eps if e > 0):
+        x_adv = make_adv(float(e))
+        if x_adv.shape != x.shape:
+            raise ValueError(f"attention_shift: make_adv({e}) gave {x_adv.shape}, not {x.shape}")
+        adv = cams_of(model, x_adv, layer)
+        rows.append(attention_row(model_name, attack, e, clean, adv))
+    return rows

@@ -27,6 +27,7 @@ from harness.explain import cam_similarity
 from harness.io import atomic_dir, write_text
 from harness.results import (
     CSV_COLUMNS,
+    AttentionRow,
     ExampleGrid,
     GradcamPanel,
     Measurement,
@@ -80,12 +81,22 @@ def figures(result: RunResult) -> dict[str, Callable[[], Figure]]:
         out[confusion_file(m.role)] = lambda m=m: plots.confusion(m, names)
     if result.gradcam is not None:
         out["gradcam.png"] = lambda: plots.gradcam_grid(result.gradcam)
+    if result.attention:
+        out[ATTENTION_PNG] = lambda: plots.attention_shift(result.attention)
     if result.noise:
         out[NOISE_PNG] = lambda: plots.noise_probe(result.noise)
     if result.minimal:
         out[MINIMAL_PNG] = lambda: plots.minimal_cdf(result.minimal)
     for grid, name in zip(result.examples, example_files(result.examples), strict=True):
         out[name] = lambda grid=grid: plots.example_grid(grid)
+    for m in result.models:
+        wa = m.weight_analysis
+        if wa is not None and wa.epochs:
+            title = f"{m.role}: weight and bias histograms per epoch"
+            out[weights_file(m.role)] = lambda wa=wa, t=title: plots.weight_histograms(wa, t)
+        if wa is not None and any(r.get("esd_counts") for r in wa.layers):
+            title = f"{m.role}: empirical spectral density per layer"
+            out[esd_file(m.role)] = lambda wa=wa, t=title: plots.esd_panels(wa, t)
     return out
 
 
@@ -245,12 +256,21 @@ def confusion_file(role: str) -> str:
     return f"confusion_{_safe(role)}.png"
 
 
+def weights_file(role: str) -> str:
+    return f"weights_{_safe(role)}.png"
+
+
+def esd_file(role: str) -> str:
+    return f"esd_{_safe(role)}.png"
+
+
 def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]", "_", name)
 
 
 NOISE_PNG = "noise_probe.png"
 MINIMAL_PNG = "minimal_cdf.png"
+ATTENTION_PNG = "attention_shift.png"
 
 
 def example_files(grids: Sequence[ExampleGrid]) -> list[str]:
@@ -328,7 +348,9 @@ def render_markdown(result: RunResult) -> str:
         section_minimal(result.minimal),
         section_examples(result.examples),
         section_gradcam(result.gradcam, result.models),
+        section_attention(result.attention),
         section_evasion(result),
+        section_weights(result.models),
         section_provenance(result),
     ]
     return "\n\n".join(s for s in sections if s) + "\n"
@@ -758,6 +780,36 @@ def section_gradcam(panel: GradcamPanel | None, models: Sequence[ModelResult]) -
     return "\n\n".join(["## Grad-CAM", intro, table(header, rows), "![Grad-CAM grid](gradcam.png)"])
 
 
+def section_attention(rows: Sequence[AttentionRow]) -> str:
+    if not rows:
+        return ""
+    table_rows = [
+        (
+            r.model,
+            num(r.eps),
+            f"{r.similarity:.3f}",
+            f"{r.clean_mass:.4g}",
+            f"{r.adv_mass:.4g}",
+            DASH if math.isnan(r.mass_ratio) else f"{r.mass_ratio:.3f}",
+            f"{pct(r.blank_fraction)} ({round(r.blank_fraction * r.n)} / {r.n})",
+        )
+        for r in rows
+    ]
+    header = ["model", "ε", "CAM similarity", "clean mass", "adversarial mass", "ratio", "blank"]
+    attacks = ", ".join(dict.fromkeys(r.attack for r in rows))
+    intro = (
+        f"The Grad-CAM images, attacked with {attacks} at each ε; each heatmap is of the class the "
+        "model predicts on that input. *CAM similarity*: mean cosine similarity of the clean and "
+        "adversarial heatmaps (min-max scaled, as in the Grad-CAM grid; 1 = unchanged). *Mass*: "
+        "mean value of the unscaled heatmap ReLU(Σ_k w_k A_k) over the layer's cells, in "
+        "logit-gradient × activation units, so compare it within a model, not across models. "
+        "*Ratio*: adversarial / clean mass per image, averaged (below 1: the attention fades). "
+        "*Blank*: adversarial heatmaps whose peak is ≤ 1e-6 or below 5% of the clean peak."
+    )
+    image = f"![Attention shift]({ATTENTION_PNG})"
+    return "\n\n".join(["## Attention shift (Grad-CAM)", intro, table(header, table_rows), image])
+
+
 def section_evasion(result: RunResult) -> str:
     if not result.evasion:
         return ""
@@ -794,6 +846,81 @@ def section_evasion(result: RunResult) -> str:
         "largest ε when never flipped)."
     )
     return "\n\n".join(["## Single-image evasion", intro, table(header, rows)])
+
+
+WEIGHTS_INTRO = (
+    "Per Conv2d / Linear layer. *spectral norm*: the largest singular value of the weight "
+    "matrix; for a Conv2d, of the weight reshaped to (out, in·kh·kw), not the operator norm of "
+    "the convolution on images (*operator norm*, by power iteration, when given). "
+    "*α*: WeightWatcher's power-law exponent (Martin & Mahoney 2019, 2021) of the empirical "
+    "spectral density (ESD) of X = WᵀW / N (W with N ≥ M; a Conv2d's kh·kw slices of shape "
+    "(out, in) pooled into one ESD), fitted by maximum likelihood on the tail λ ≥ xmin with xmin "
+    "minimising the Kolmogorov-Smirnov distance *D* (Clauset et al. 2009); *tail*: eigenvalues "
+    "in the tail / all. Rule of thumb: 2 < α < 6 is typical of well-trained layers, α > 6 of "
+    "under-trained ones (close to random), α < 2 of very heavy-tailed, possibly over-fitted ones; "
+    "a large D means the tail is not much of a power law."
+)
+
+
+def section_weights(models: Sequence[ModelResult]) -> str:
+    analysed = [m for m in models if m.weight_analysis is not None]
+    if not analysed:
+        return ""
+    parts = ["## Weight analysis (seed 003)", WEIGHTS_INTRO]
+    for m in analysed:
+        wa = m.weight_analysis
+        assert wa is not None
+        parts += [f"### {m.role}", _weights_table(wa.layers)]
+        if wa.epochs:
+            epochs = [e["epoch"] for e in wa.epochs]
+            parts.append(
+                f"Histograms ({wa.bins} bins) after epochs {', '.join(map(str, epochs))}: "
+                f"![{m.role} weight histograms]({weights_file(m.role)})"
+            )
+        else:
+            parts.append("No per-epoch histograms (the model was not trained in this run).")
+        if any(r.get("esd_counts") for r in wa.layers):
+            parts.append(f"![{m.role} ESD]({esd_file(m.role)})")
+    return "\n\n".join(parts)
+
+
+def _weights_table(rows: Sequence[dict[str, Any]]) -> str:
+    with_op = any("operator_norm" in r for r in rows)
+    header = ["layer", "shape", "spectral norm", *(["operator norm"] if with_op else [])]
+    header += ["α", "xmin", "D", "tail", "reading"]
+    out = []
+    for r in rows:
+        fit = r.get("alpha") is not None
+        op = [_g(r.get("operator_norm"))] if with_op else []
+        out.append(
+            [
+                f"`{r['name']}`",
+                " × ".join(map(str, r.get("shape", []))),
+                _g(r.get("spectral_norm")),
+                *op,
+                f"{r['alpha']:.2f}" if fit else DASH,
+                _g(r.get("xmin")),
+                f"{r['D']:.3f}" if fit else DASH,
+                f"{r.get('n_tail', 0)} / {r.get('n_evals', 0)}",
+                alpha_reading(r.get("alpha")) if fit else r.get("note") or DASH,
+            ]
+        )
+    return table(header, out)
+
+
+def alpha_reading(alpha: float | None) -> str:
+    """WeightWatcher's rule of thumb (the same as ``harness.weights.reading``)."""
+    if alpha is None or not math.isfinite(alpha):
+        return "no fit"
+    if alpha < 2:
+        return "very heavy-tailed (possibly over-fitted)"
+    if alpha <= 6:
+        return "typical of a well-trained layer"
+    return "under-trained (close to random)"
+
+
+def _g(v: float | None) -> str:
+    return DASH if v is None else f"{v:.4g}"
 
 
 def section_provenance(result: RunResult) -> str:

@@ -56,6 +56,22 @@ class ClassStats:
 
 
 @dataclass
+class WeightAnalysis:
+    """Seed 003's weight analysis of one model (see ``harness.weights``); plain JSON data.
+
+    ``layers``: one dict per Conv2d/Linear: name, kind, shape, spectral_norm (Conv2d: of the weight
+    reshaped to (out, in*kh*kw)), operator_norm (Conv2d, when the input size was known), alpha,
+    xmin, D (KS distance), n_tail, n_evals, note (why no fit), esd_counts / esd_edges (the ESD over
+    log-spaced bins). ``epochs``: per-epoch histograms, {"epoch", "layers": {name: {"weight":
+    {"counts", "edges"}, "bias": ...}}} for at most a few layers; empty when weights were loaded.
+    """
+
+    layers: list[dict[str, Any]] = field(default_factory=list)
+    epochs: list[dict[str, Any]] = field(default_factory=list)
+    bins: int = 30
+
+
+@dataclass
 class ModelResult:
     role: str  # "baseline" / "robust"
     arch: str  # registered name or the user's builder
@@ -68,6 +84,7 @@ class ModelResult:
     weights: str = ""  # path of the weights file
     gradcam_layer: str = ""  # name of the layer Grad-CAM used
     defence: dict[str, Any] = field(default_factory=dict)  # defence parameters, if hardened
+    weight_analysis: WeightAnalysis | None = None  # seed 003: histograms, norms, ESD alpha
 
 
 @dataclass(frozen=True)
@@ -127,6 +144,25 @@ class MinimalPerturbation:
     )
 
 
+@dataclass(frozen=True)
+class AttentionRow:
+    """How Grad-CAM shifts and fades under attack, one model and eps (``explain.attention_row``).
+
+    Mass is the mean unscaled CAM value (logit-gradient x activation units: compare within a
+    model, not across models); ``mass_ratio`` is the per-image adversarial / clean mass, averaged.
+    """
+
+    model: str
+    attack: str
+    eps: float  # pixel units
+    similarity: float  # mean cosine similarity of clean and adversarial CAMs (1 = unchanged)
+    clean_mass: float  # mean raw CAM value on clean images
+    adv_mass: float  # mean raw CAM value on adversarial images
+    mass_ratio: float  # mean of adv / clean mass per image (NaN: no clean CAM with mass > 0)
+    blank_fraction: float  # adversarial CAMs with peak <= 1e-6 or < 5% of the clean peak / n
+    n: int  # images
+
+
 @dataclass
 class ExampleGrid:
     """Adversarial examples to show: clean, perturbation, adversarial, with labels."""
@@ -159,6 +195,7 @@ class RunResult:
     examples: list[ExampleGrid] = field(default_factory=list)  # not stored in run.json
     sanity_probes: dict[str, ModelProbe] = field(default_factory=dict)  # per model role
     sanity: list[Check] = field(default_factory=list)
+    attention: list[AttentionRow] = field(default_factory=list)  # Grad-CAM shift per model, eps
 
     def model(self, role: str) -> ModelResult:
         return next(m for m in self.models if m.role == role)
@@ -185,6 +222,8 @@ class RunResult:
             m = dict(m)
             m["per_class"] = [ClassStats(**c) for c in m["per_class"]]
             m["history"] = [EpochStats(**e) for e in m["history"]]
+            if m.get("weight_analysis") is not None:
+                m["weight_analysis"] = WeightAnalysis(**m["weight_analysis"])
             models.append(ModelResult(**m))
         return cls(
             name=d["name"],
@@ -202,6 +241,7 @@ class RunResult:
                 k: ModelProbe.from_dict(v) for k, v in d.get("sanity_probes", {}).items()
             },
             sanity=[Check.from_dict(c) for c in d.get("sanity", [])],
+            attention=[AttentionRow(**a) for a in d.get("attention", [])],
         )
 
 

@@ -30,10 +30,11 @@ from harness.defences import validate as validate_defence
 from harness.errors import HarnessError
 from harness.estimator import build_classifier
 from harness.evasion import eps_grid, pick_per_class, smallest_flips
-from harness.explain import gradcam, last_conv_layer
+from harness.explain import attention_shift, gradcam, last_conv_layer
 from harness.probes import PlannedProbe
 from harness.probes import plan as plan_probes
 from harness.results import (
+    AttentionRow,
     ClassStats,
     EpochStats,
     ExampleGrid,
@@ -45,7 +46,8 @@ from harness.results import (
 from harness.sanity import checks, probe_model
 from harness.spec import Spec, stable_hash
 from harness.sweep import CleanEval, PlannedAttack, clean_eval, sweep
-from harness.training import TrainData, train_standard
+from harness.training import Snapshot, TrainData, train_standard
+from harness.weights import WeightRecorder, analyse
 
 MODELS_DIR = provenance.REPO / "models"
 CACHE_VERSION = 1  # bump when training code changes what a cached model would be
@@ -62,6 +64,7 @@ class Trained:
     training: str = ""
     weights: str = ""
     defence: dict = field(default_factory=dict)
+    recorder: WeightRecorder | None = None  # per-epoch weight histograms (trained or cached)
 
 
 @dataclass(frozen=True)
@@ -184,6 +187,9 @@ def _evaluate(
         result.gradcam = _gradcam_panel(
             spec, data, trained, classifiers, plan.attacks[0], picks[: spec.gradcam.n_images]
         )
+        result.attention = _attention(
+            spec, data, trained, classifiers, plan.attacks[0], picks[: spec.gradcam.n_images]
+        )
     result.provenance = _provenance(spec, timer, started)
     return result
 
@@ -282,8 +288,10 @@ def _baseline(
     )
 
 
-def _train_baseline(spec: Spec, split: TrainData) -> Callable[[nn.Module], list[EpochStats]]:
-    return lambda m: train_standard(m, split, spec.model.train, spec.seed)
+def _train_baseline(
+    spec: Spec, split: TrainData
+) -> Callable[[nn.Module, Snapshot], list[EpochStats]]:
+    return lambda m, snap: train_standard(m, split, spec.model.train, spec.seed, snapshot=snap)
 
 
 def _harden(spec: Spec, data: Dataset, split: TrainData, models_dir: Path) -> Trained:
@@ -293,8 +301,8 @@ def _harden(spec: Spec, data: Dataset, split: TrainData, models_dir: Path) -> Tr
     rec = recipe(spec.model, d.arch, "defence.arch")
     train = d.train or spec.model.train
 
-    def harden(m: nn.Module) -> list[EpochStats]:
-        job = HardenJob(d, train, m, split, data.input_shape, data.num_classes, spec.seed)
+    def harden(m: nn.Module, snap: Snapshot) -> list[EpochStats]:
+        job = HardenJob(d, train, m, split, data.input_shape, data.num_classes, spec.seed, snap)
         return DEFENCES.get(d.name).harden(job)
 
     key = {"role": "robust", "recipe": [rec.name, rec.mean, rec.std], "defence": d}
@@ -321,13 +329,24 @@ def _cached(
     if path.is_file() and meta is not None and meta.get("key") == digest:
         checkpoints.load_into(model, path, f"models/{path.name}")
         history = [EpochStats(**e) for e in meta.get("history", [])]
-        return Trained(role, rec.name, model.eval(), history, f"reused {path}", str(path))
+        recorder = WeightRecorder()
+        recorder.epochs = meta.get("weight_epochs", [])
+        return Trained(
+            role, rec.name, model.eval(), history, f"reused {path}", str(path), recorder=recorder
+        )
     seed_everything(spec.seed)
-    history = fit(model)
+    recorder = WeightRecorder()
+    recorder(0, model)  # the initial weights, then one snapshot per epoch
+    history = fit(model, recorder)
     model.eval()
-    meta = {"key": digest, "inputs": full_key, "history": [dataclasses.asdict(h) for h in history]}
+    meta = {
+        "key": digest,
+        "inputs": full_key,
+        "history": [dataclasses.asdict(h) for h in history],
+        "weight_epochs": recorder.epochs,
+    }
     checkpoints.save(model, path, meta)
-    return Trained(role, rec.name, model, history, "trained", str(path))
+    return Trained(role, rec.name, model, history, "trained", str(path), recorder=recorder)
 
 
 def _load_user_weights(wrapped: nn.Module, path: Path) -> None:
@@ -361,6 +380,7 @@ def _model_result(t: Trained, data: Dataset, clean: CleanEval) -> ModelResult:
         training=t.training,
         weights=t.weights,
         gradcam_layer=layer[0] if layer else "",
+        weight_analysis=analyse(t.model, t.recorder, data.input_shape),
         defence=t.defence,
     )
 
@@ -447,6 +467,24 @@ def _cam_layer(model: nn.Module) -> tuple[str, nn.Module] | None:
         return last_conv_layer(model)
     except ValueError:
         return None
+
+
+def _attention(spec, data, trained, classifiers, planned, picks) -> list[AttentionRow]:
+    """Grad-CAM shift per model and eps of the sweep, on the Grad-CAM images."""
+    if not picks:
+        return []
+    x, y = data.x_test[picks], data.y_test[picks]
+    rows: list[AttentionRow] = []
+    for t in trained:
+        if (found := _cam_layer(t.model)) is None:
+            continue  # no conv layer: nothing for Grad-CAM to look at
+        clf = classifiers[t.role]
+        rows += attention_shift(
+            t.model, x, found[1], spec.eps,
+            lambda e, clf=clf: planned.craft(clf, x, y, e),
+            model_name=t.role, attack=planned.name,
+        )  # fmt: skip
+    return rows
 
 
 def _provenance(spec: Spec, timer: Timer, started: float) -> dict:

@@ -48,10 +48,22 @@ def evaluate(
     return loss_sum / len(x), correct / len(x)
 
 
+Snapshot = Callable[[int, nn.Module], None]  # (epoch, model) after the epoch, e.g. WeightRecorder
+
+
 def run_epochs(
-    model: nn.Module, data: TrainData, epochs: int, fit_epoch: Callable[[int], None], desc: str
+    model: nn.Module,
+    data: TrainData,
+    epochs: int,
+    fit_epoch: Callable[[int], None],
+    desc: str,
+    snapshot: Snapshot | None = None,
 ) -> list[EpochStats]:
-    """Call ``fit_epoch(epoch)`` ``epochs`` times, measuring the model after each epoch."""
+    """Call ``fit_epoch(epoch)`` ``epochs`` times, measuring the model after each epoch.
+
+    ``snapshot(epoch, model)``, if given, is called after each epoch's measurement (outside the
+    timed part), e.g. ``harness.weights.WeightRecorder`` keeping weight histograms.
+    """
     history = []
     for epoch in range(1, epochs + 1):
         start = time.perf_counter()
@@ -60,6 +72,8 @@ def run_epochs(
         train_loss, train_acc = evaluate(model, data.x_train, data.y_train)
         val_loss, val_acc = evaluate(model, data.x_val, data.y_val)
         history.append(EpochStats(epoch, train_loss, train_acc, val_loss, val_acc, seconds))
+        if snapshot is not None:
+            snapshot(epoch, model)
         tqdm.write(
             f"{desc} epoch {epoch}/{epochs}: train loss {train_loss:.4f} acc {train_acc:.2%}"
             f" | val loss {val_loss:.4f} acc {val_acc:.2%} | {seconds:.1f}s"
@@ -69,7 +83,11 @@ def run_epochs(
 
 
 def train_standard(
-    model: nn.Module, data: TrainData, train: TrainSpec, seed: int
+    model: nn.Module,
+    data: TrainData,
+    train: TrainSpec,
+    seed: int,
+    snapshot: Snapshot | None = None,
 ) -> list[EpochStats]:
     """Baseline training: Adam, cross-entropy on logits, shuffled mini-batches (seed 000's recipe)."""
     optimizer = torch.optim.Adam(model.parameters(), lr=train.lr)
@@ -87,4 +105,4 @@ def train_standard(
             loss.backward()
             optimizer.step()
 
-    return run_epochs(model, data, train.epochs, fit_epoch, "baseline")
+    return run_epochs(model, data, train.epochs, fit_epoch, "baseline", snapshot)

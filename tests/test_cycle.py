@@ -94,6 +94,21 @@ def test_run_json_records_spec_versions_and_timings(digits_run) -> None:
     assert prov["versions"]["adversarial-robustness-toolbox"] != "not installed"
     assert [m["role"] for m in run["models"]] == ["baseline", "robust"]
     assert len(run["models"][0]["history"]) == 15
+    # seed 003's weight analysis: histograms for the initial weights and every epoch, per-layer norms
+    analysis = run["models"][0]["weight_analysis"]
+    assert [e["epoch"] for e in analysis["epochs"]] == list(range(16))
+    assert all(layer["spectral_norm"] > 0 for layer in analysis["layers"])
+    # seed 000's attention shift: one row per model and eps > 0, identical inputs would give 1
+    rows = run["attention"]
+    assert {(r["model"], r["eps"]) for r in rows} == {
+        (m, e) for m in ("baseline", "robust") for e in (0.05, 0.1, 0.15, 0.2, 0.3)
+    }
+    assert all(0.0 <= r["similarity"] <= 1.0 for r in rows)
+    assert sorted(p.name for p in out.glob("weights_*.png")) == [
+        "weights_baseline.png",
+        "weights_robust.png",
+    ]
+    assert (out / "attention_shift.png").is_file()
 
 
 def test_rerun_reuses_weights_and_gives_identical_csv(digits_run, monkeypatch) -> None:

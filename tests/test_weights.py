@@ -1,0 +1,203 @@
+"""Seed 003's weight analysis: power-law fit, spectral norms, recorder hook, report section."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from harness import report, weights
+from harness.results import RunResult, WeightAnalysis
+from harness.training import TrainData, run_epochs
+
+
+def _tiny() -> nn.Module:
+    torch.manual_seed(0)
+    return nn.Sequential(
+        nn.Conv2d(1, 4, 3, padding=1),
+        nn.ReLU(),
+        nn.Flatten(),
+        nn.Linear(4 * 8 * 8, 3),
+    )
+
+
+def _data() -> TrainData:
+    rng = np.random.default_rng(0)
+    x = rng.random((24, 1, 8, 8), dtype=np.float32)
+    y = rng.integers(0, 3, 24).astype(np.int64)
+    return TrainData(x[:16], y[:16], x[16:], y[16:])
+
+
+def _sgd_epoch(model: nn.Module, data: TrainData):
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    x, y = torch.from_numpy(data.x_train), torch.from_numpy(data.y_train)
+
+    def fit_epoch(epoch: int) -> None:
+        model.train()
+        opt.zero_grad()
+        nn.functional.cross_entropy(model(x), y).backward()
+        opt.step()
+
+    return fit_epoch
+
+
+# ---------------------------------------------------------------- power law and ESD
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_alpha_recovered_from_pareto_samples(seed: int) -> None:
+    # numpy's pareto(a) is Lomax; +1 gives density ~ x^-(a+1) on x >= 1, so alpha = a + 1 = 3
+    x = np.random.default_rng(seed).pareto(2.0, 2000) + 1.0
+    fit = weights.fit_power_law(x)
+    assert fit["alpha"] == pytest.approx(3.0, abs=0.3)
+    assert fit["xmin"] == pytest.approx(1.0, abs=0.2)
+    assert 0 < fit["D"] < 0.05 and fit["n_tail"] > 1000
+
+
+def test_gaussian_matrix_has_larger_alpha_than_heavy_tailed() -> None:
+    rng = np.random.default_rng(0)
+    gauss = weights.esd_alpha(rng.standard_normal((512, 256)))  # Marchenko-Pastur bulk
+    heavy = weights.esd_alpha(rng.standard_t(2.0, (512, 256)))  # heavy-tailed entries
+    assert math.isfinite(gauss["alpha"]) and math.isfinite(heavy["alpha"])
+    assert gauss["alpha"] > 6 > heavy["alpha"]  # observed: about 9.9 vs 2.5
+    assert gauss["n_evals"] == 256  # M = the smaller dimension
+
+
+def test_esd_is_squared_singular_values_over_the_larger_dimension() -> None:
+    w = np.random.default_rng(0).standard_normal((20, 50))
+    expected = np.sort(np.linalg.eigvalsh(w @ w.T / 50))  # W transposed so that N = 50 >= M = 20
+    assert np.allclose(np.sort(weights.esd(w)), expected)
+    assert np.allclose(np.sort(weights.esd(w.T)), expected)
+
+
+def test_small_matrices_are_skipped_with_a_reason() -> None:
+    fit = weights.esd_alpha(np.ones((30, 5)))
+    assert fit["alpha"] is None and "no fit" in fit["note"]
+
+
+def test_conv_eigenvalues_pool_every_spatial_slice() -> None:
+    conv = nn.Conv2d(16, 12, 3)
+    eigs = weights.eigenvalues(conv)
+    assert len(eigs) == 9 * 12  # 3x3 slices of shape (12, 16): 12 eigenvalues each
+
+
+# ---------------------------------------------------------------- spectral norms
+
+
+def test_spectral_norms_match_torch() -> None:
+    model = _tiny()
+    norms = weights.spectral_norms(model)
+    conv_w, lin_w = model[0].weight.detach(), model[3].weight.detach()
+    assert norms["0"] == pytest.approx(
+        float(torch.linalg.matrix_norm(conv_w.reshape(4, -1), ord=2)), rel=1e-5
+    )
+    assert norms["3"] == pytest.approx(float(torch.linalg.matrix_norm(lin_w, ord=2)), rel=1e-5)
+
+
+def test_conv_operator_norm_matches_the_dense_matrix() -> None:
+    torch.manual_seed(0)
+    conv = nn.Conv2d(2, 3, 3, stride=2, padding=1).double()
+    x0 = torch.zeros(1, 2, 5, 5, dtype=torch.float64)
+    dense = torch.autograd.functional.jacobian(
+        lambda x: conv._conv_forward(x, conv.weight, None), x0
+    ).reshape(-1, x0.numel())
+    expected = float(torch.linalg.matrix_norm(dense, ord=2))
+    assert weights.conv_operator_norm(conv, (2, 5, 5), iters=300) == pytest.approx(
+        expected, rel=1e-4
+    )
+
+
+# ---------------------------------------------------------------- histograms and the recorder
+
+
+def test_histograms_count_every_parameter() -> None:
+    model = _tiny()
+    hist = weights.histograms(model, bins=7)
+    assert set(hist) == {"0", "3"}
+    for name, module in weights.layers(model):
+        for part in ("weight", "bias"):
+            counts, edges = hist[name][part]
+            assert counts.sum() == getattr(module, part).numel()
+            assert len(edges) == 8
+
+
+def test_recorder_through_run_epochs_and_no_hook_is_unchanged() -> None:
+    data = _data()
+    plain = _tiny()
+    history = run_epochs(plain, data, 3, _sgd_epoch(plain, data), "t")
+    hooked, recorder = _tiny(), weights.WeightRecorder(bins=5)
+    hooked_history = run_epochs(hooked, data, 3, _sgd_epoch(hooked, data), "t", recorder)
+    strip = lambda h: [dataclasses.replace(e, seconds=0.0) for e in h]  # noqa: E731
+    assert strip(history) == strip(hooked_history)
+    for a, b in zip(plain.parameters(), hooked.parameters(), strict=True):
+        assert torch.equal(a, b)
+    assert [e["epoch"] for e in recorder.epochs] == [1, 2, 3]
+    first = recorder.epochs[0]["layers"]["3"]["weight"]
+    assert sum(first["counts"]) == 3 * 4 * 8 * 8 and len(first["edges"]) == 6
+    assert all(isinstance(c, int) for c in first["counts"])
+    json.dumps(recorder.epochs)  # JSON-able as is
+
+
+def test_recorder_keeps_at_most_max_layers() -> None:
+    model = nn.Sequential(*[nn.Linear(4, 4) for _ in range(10)])
+    recorder = weights.WeightRecorder(max_layers=3)
+    recorder(0, model)
+    assert list(recorder.epochs[0]["layers"]) == ["0", "4", "9"]
+
+
+def test_analyse_is_json_able_and_round_trips(tmp_path) -> None:
+    model, recorder = _tiny(), weights.WeightRecorder()
+    recorder(0, model)
+    wa = weights.analyse(model, recorder, input_shape=(1, 8, 8))
+    assert [r["name"] for r in wa.layers] == ["0", "3"]
+    conv, lin = wa.layers
+    assert conv["shape"] == [4, 1, 3, 3] and conv["operator_norm"] > 0
+    assert conv["alpha"] is None  # 9 slices x 1 eigenvalue < 10: skipped
+    assert lin["n_evals"] == 3 and lin["alpha"] is None
+    assert WeightAnalysis(**json.loads(json.dumps(dataclasses.asdict(wa)))) == wa
+
+
+# ---------------------------------------------------------------- report
+
+
+def _analysis() -> WeightAnalysis:
+    rng = np.random.default_rng(0)
+    model = nn.Sequential(nn.Conv2d(8, 16, 3), nn.Flatten(), nn.Linear(64, 32))
+    recorder = weights.WeightRecorder(bins=10)
+    for epoch in (1, 2):
+        recorder(epoch, model)
+        with torch.no_grad():
+            model[2].weight.add_(torch.from_numpy(rng.standard_normal((32, 64))).float() * 0.1)
+    return weights.analyse(model, recorder)
+
+
+def test_report_section_and_figures(tmp_path) -> None:
+    from tests.test_report import _model
+
+    base = _model("baseline", 0.9, {})
+    base.weight_analysis = _analysis()
+    result = RunResult("demo", {}, 0, {"class_names": ["a", "b", "c"]}, [base], [], [])
+    md = report.render_markdown(result)
+    assert "## Weight analysis (seed 003)" in md
+    assert "| `2` | 32 × 64 |" in md and "weights_baseline.png" in md and "esd_baseline.png" in md
+    assert "typical of a well-trained layer" in md or "under-trained" in md
+    names = set(report.figures(result))
+    assert {"weights_baseline.png", "esd_baseline.png"} <= names
+    out = report.write_report(result, tmp_path / "rep")
+    assert (out / "weights_baseline.png").stat().st_size > 0
+    assert (out / "esd_baseline.png").stat().st_size > 0
+    back = RunResult.from_dict(json.loads((out / "run.json").read_text()))
+    assert back.models[0].weight_analysis == base.weight_analysis
+
+
+def test_no_analysis_no_section() -> None:
+    from tests.test_report import _model
+
+    result = RunResult("demo", {}, 0, {}, [_model("baseline", 0.9, {})], [], [])
+    assert "Weight analysis" not in report.render_markdown(result)
+    assert not any(n.startswith(("weights_", "esd_")) for n in report.figures(result))
