@@ -56,12 +56,8 @@ def task(n: int, seed: int, edges: np.ndarray | None = None):
     return x, np.digitize(score, edges).astype(np.int64), edges
 
 
-@pytest.fixture(scope="module")
-def trained():
-    """A small_cnn briefly fitted to the synthetic task on 192 inputs."""
-    torch.manual_seed(0)
-    model = wrap(ARCHITECTURES.get("small_cnn").build(SHAPE, 3), (0.5,), (0.5,), 1)
-    x, y, edges = task(192, 0)
+def fit_tiny(model: torch.nn.Module, x: np.ndarray, y: np.ndarray) -> None:
+    """60 full-batch Adam steps on (x, y), then eval mode: enough for the synthetic task."""
     opt = torch.optim.Adam(model.parameters(), lr=1e-2)
     for _ in range(60):
         opt.zero_grad()
@@ -70,6 +66,15 @@ def trained():
         ).backward()
         opt.step()
     model.eval()
+
+
+@pytest.fixture(scope="module")
+def trained():
+    """A small_cnn briefly fitted to the synthetic task on 192 inputs."""
+    torch.manual_seed(0)
+    model = wrap(ARCHITECTURES.get("small_cnn").build(SHAPE, 3), (0.5,), (0.5,), 1)
+    x, y, edges = task(192, 0)
+    fit_tiny(model, x, y)
     return model, build_classifier(model, SHAPE, 3), x, y, edges
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 from art.attacks.evasion import AutoProjectedGradientDescent, SquareAttack
-from conftest import SHAPE, task
+from conftest import SHAPE, fit_tiny, task
 
 from harness.architectures import ARCHITECTURES, wrap
 from harness.attacks import ATTACKS, generate, numpy_seed
@@ -214,14 +214,7 @@ def two_class():
     model = wrap(ARCHITECTURES.get("small_cnn").build(SHAPE, 2), (0.5,), (0.5,), 1)
     x, y, edges = task(192, 0)
     y = (y >= 1).astype(np.int64)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
-    for _ in range(60):
-        opt.zero_grad()
-        torch.nn.functional.cross_entropy(
-            model(torch.from_numpy(x)), torch.from_numpy(y)
-        ).backward()
-        opt.step()
-    model.eval()
+    fit_tiny(model, x, y)
     x_test, y_test, _ = task(100, 1, edges)
     return build_classifier(model, SHAPE, 2), x_test, (y_test >= 1).astype(np.int64)
 
