@@ -142,3 +142,20 @@ def small_cnn(input_shape: Shape, num_classes: int) -> nn.Module:
         nn.Flatten(), nn.Linear(64 * 4, 128), nn.ReLU(), nn.Linear(128, num_classes)
     )
     return nn.Sequential(OrderedDict(features=features, classifier=head))
+
+
+@architecture("wong_mnist_cnn", mean=(0.0,), std=(1.0,), input_shape=(1, 28, 28))
+def wong_mnist_cnn(input_shape: Shape, num_classes: int) -> nn.Module:
+    """Wong et al. 2020's MNIST model: Conv4x4/2 1->16, Conv4x4/2 16->32, FC 32*7*7->100->classes, ReLUs; raw [0, 1] inputs."""
+    c, h, w = input_shape
+    features = nn.Sequential(
+        nn.Conv2d(c, 16, 4, stride=2, padding=1), nn.ReLU(),
+        nn.Conv2d(16, 32, 4, stride=2, padding=1), nn.ReLU(),
+    )  # fmt: skip
+    head = nn.Sequential(
+        nn.Flatten(),
+        nn.Linear(32 * (h // 4) * (w // 4), 100),
+        nn.ReLU(),
+        nn.Linear(100, num_classes),
+    )
+    return nn.Sequential(OrderedDict(features=features, classifier=head))

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-from harness import plots, report
+from harness import plots, reading, report
 from harness.errors import HarnessError
 from harness.io import atomic_dir
 from harness.results import GradcamPanel, RunResult
@@ -36,10 +36,10 @@ COMPARE_MD = "compare.md"
 CURVES_PNG = "curves.png"
 CONFUSION_PNG = "confusion.png"
 GRADCAM_PNG = "gradcam.png"
-WORST = report.WORST_CASE
+WORST = reading.WORST_CASE
 FROM_ROWS = "per sample"  # the run's own ``worst_case`` rows (harness.sweep)
 FROM_MIN = "min over attacks"  # the smallest robust accuracy of the run's attacks at each eps
-DASH = report.DASH
+DASH = reading.DASH
 
 
 # ---------------------------------------------------------------- loading (reads only)
@@ -123,7 +123,7 @@ def _input_shape(r: RunResult) -> object:
 
 CHECKS: tuple[tuple[str, Callable[[RunResult], object]], ...] = (
     ("dataset (run.json data.name)", _dataset),
-    ("class names", report.class_names),
+    ("class names", reading.class_names),
     ("input shape (run.json data.input_shape)", _input_shape),
 )
 
@@ -153,7 +153,7 @@ def validate(runs: Sequence[Run]) -> None:
 def _check_norms(runs: Sequence[Run]) -> None:
     norms: dict[str, tuple[str, Path]] = {}  # attack -> (norm label, first folder with it)
     for run in runs:
-        for attack, norm in report.attack_norms(run.result).items():
+        for attack, norm in reading.attack_norms(run.result).items():
             other, where = norms.setdefault(attack, (norm, run.path))
             if norm != other:
                 raise HarnessError(
@@ -178,7 +178,7 @@ def entries(runs: Sequence[Run]) -> list[Entry]:
     return [
         Entry(f"{name}/{role}", run, role)
         for name, run in zip(names, runs, strict=True)
-        for role in report.roles(run.result)
+        for role in reading.roles(run.result)
     ]
 
 
@@ -257,7 +257,7 @@ def worst_case(robust: dict[str, dict[float, float]]) -> tuple[dict[float, float
 
 def robust_curves(result: RunResult, role: str) -> dict[str, dict[float, float]]:
     """attack -> ε (> 0) -> robust accuracy of ``role``, attacks in the run's order."""
-    out: dict[str, dict[float, float]] = {a: {} for a in report.attack_names(result)}
+    out: dict[str, dict[float, float]] = {a: {} for a in reading.attack_names(result)}
     for m in result.measurements:
         if m.model == role and m.metric == "robust_accuracy" and m.attack != "none" and m.eps > 0:
             out.setdefault(m.attack, {})[m.eps] = m.value
@@ -266,7 +266,7 @@ def robust_curves(result: RunResult, role: str) -> dict[str, dict[float, float]]
 
 def make_row(entry: Entry) -> Row:
     result = entry.run.result
-    clean = report.clean_accuracy(result, entry.role)
+    clean = reading.clean_accuracy(result, entry.role)
     robust = robust_curves(result, entry.role)
     worst, source = worst_case(robust)
     model = next((m for m in result.models if m.role == entry.role), None)
@@ -293,7 +293,7 @@ def leaderboard(runs: Sequence[Run]) -> Leaderboard:
     key, sorted_by = ranking(rows)
     norms: dict[str, str] = {}
     for run in runs:
-        norms |= {a: n for a, n in report.attack_norms(run.result).items() if a != WORST}
+        norms |= {a: n for a, n in reading.attack_norms(run.result).items() if a != WORST}
     attacks = {a: norms[a] for r in rows for a in r.robust}  # only attacks with measurements
     eps = {a: sorted({e for r in rows for e in r.robust.get(a, {})}) for a in attacks}
     eps[WORST] = sorted({e for r in rows for e in r.worst})
@@ -312,7 +312,7 @@ def ranking(rows: Sequence[Row]) -> tuple[Callable[[Row], float], str]:
         e = max(common)
         return (
             (lambda r: _desc(r.worst[e])),
-            f"worst-case robust accuracy at ε = {report.num(e)}, the largest ε every entry has "
+            f"worst-case robust accuracy at ε = {reading.num(e)}, the largest ε every entry has "
             "(the ε grids differ, so their AUCs are not comparable)",
         )
     return (lambda r: _desc(r.clean_accuracy)), "clean accuracy (no ε is common to all entries)"
@@ -374,7 +374,7 @@ def render_markdown(runs: Sequence[Run], board: Leaderboard) -> str:
 
 def section_title(runs: Sequence[Run], board: Leaderboard) -> str:
     data = runs[0].result.data
-    names = report.class_names(runs[0].result)
+    names = reading.class_names(runs[0].result)
     shape = " × ".join(map(str, data.get("input_shape") or [])) or DASH
     attacks = ", ".join(f"{a} ({n})" for a, n in board.attacks.items()) or "none"
     return (
@@ -400,7 +400,7 @@ def section_runs(runs: Sequence[Run]) -> str:
             )
         )
     header = ["run", "folder", "seed", "spec hash", "git commit", "models"]
-    return "## Runs\n\n" + report.table(header, rows)
+    return "## Runs\n\n" + reading.table(header, rows)
 
 
 def section_metrics(board: Leaderboard) -> str:
@@ -436,18 +436,18 @@ def section_metrics(board: Leaderboard) -> str:
 def section_leaderboard(board: Leaderboard) -> str:
     worst_eps = board.eps[WORST]
     header = ["rank", "entry", "clean acc"]
-    header += [f"worst case ε={report.num(e)}" for e in worst_eps]
+    header += [f"worst case ε={reading.num(e)}" for e in worst_eps]
     header += ["worst case from", "worst-case AUC"]
     header += [f"AUC {a}" for a in board.attacks] + ["training"]
     rows = []
     for rank, r in enumerate(board.rows, start=1):
-        line = [rank, r.entry, report.pct(r.clean_accuracy)]
-        line += [report.pct(r.worst.get(e)) for e in worst_eps]
+        line = [rank, r.entry, reading.pct(r.clean_accuracy)]
+        line += [reading.pct(r.worst.get(e)) for e in worst_eps]
         line += [r.worst_source, _auc_text(r.worst_auc)]
         line += [_auc_text(r.auc.get(a)) for a in board.attacks] + [_training_text(r)]
         rows.append(line)
     intro = f"Best first, ranked by {board.sorted_by}. All values also in `{LEADERBOARD_CSV}`."
-    return "\n\n".join(["## Leaderboard", intro, report.table(header, rows)])
+    return "\n\n".join(["## Leaderboard", intro, reading.table(header, rows)])
 
 
 def _auc_text(v: float | None) -> str:
@@ -467,17 +467,17 @@ def section_attacks(board: Leaderboard) -> str:
     ]
     for attack, norm in board.attacks.items():
         eps = board.eps[attack]
-        header = ["entry", "clean acc", *(f"ε={report.num(e)}" for e in eps), "AUC"]
+        header = ["entry", "clean acc", *(f"ε={reading.num(e)}" for e in eps), "AUC"]
         rows = [
             [
                 r.entry,
-                report.pct(r.clean_accuracy),
-                *(report.pct(r.robust.get(attack, {}).get(e)) for e in eps),
+                reading.pct(r.clean_accuracy),
+                *(reading.pct(r.robust.get(attack, {}).get(e)) for e in eps),
                 _auc_text(r.auc.get(attack)),
             ]
             for r in board.rows
         ]
-        parts += [f"### {attack} ({norm})", report.table(header, rows)]
+        parts += [f"### {attack} ({norm})", reading.table(header, rows)]
     parts.append(
         f"![Robust accuracy vs ε, one line per entry]({CURVES_PNG})\n\n"
         "One panel per attack, and one for the worst case when it differs from the only "
@@ -536,7 +536,7 @@ def section_gradcam(plan: GradcamPlan) -> str:
     parts = ["## Grad-CAM"]
     if plan.columns:
         first = plan.columns[0][1]
-        attacks = sorted({f"{p.attack} at ε = {report.num(p.eps)}" for _, p, _ in plan.columns})
+        attacks = sorted({f"{p.attack} at ε = {reading.num(p.eps)}" for _, p, _ in plan.columns})
         parts.append(
             f"The same {len(first.indices)} test images (indices "
             f"{', '.join(map(str, first.indices))}) for every entry: each model's heatmap of its "
@@ -573,7 +573,7 @@ def curves_figure(runs: Sequence[Run], board: Leaderboard) -> Figure:
     xlabels = {a: f"ε ({n}, [0, 1] pixel units)" for a, n in board.attacks.items()}
     xlabels[WORST] = "ε ([0, 1] pixel units)"
     styles = _styles(runs)
-    n_classes = len(report.class_names(runs[0].result)) or None
+    n_classes = len(reading.class_names(runs[0].result)) or None
     return plots.compare_curves(panels, titles, xlabels, styles, n_classes)
 
 
@@ -601,9 +601,9 @@ def confusion_figure(runs: Sequence[Run]) -> Figure:
     for e in entries(runs):
         model = next((m for m in e.run.result.models if m.role == e.role), None)
         if model is not None and model.confusion:
-            clean = report.clean_accuracy(e.run.result, e.role)
+            clean = reading.clean_accuracy(e.run.result, e.role)
             panels.append((f"{e.label}\nclean accuracy {clean:.2%}", model.confusion))
-    return plots.confusion_panels(panels, report.class_names(runs[0].result))
+    return plots.confusion_panels(panels, reading.class_names(runs[0].result))
 
 
 # ---------------------------------------------------------------- the writer (the only I/O)

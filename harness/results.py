@@ -178,6 +178,28 @@ class ExampleGrid:
     adv_preds: list[str]
 
 
+@dataclass(frozen=True)
+class CertifiedCurve:
+    """Randomized smoothing's certificates (Cohen et al. 2019) for one model, over L2 radii.
+
+    certified_accuracy[i]: share of the certified images whose smoothed prediction is correct
+    *and* certified at L2 radius >= radii[i]; an abstention counts as wrong at every radius.
+    """
+
+    model: str
+    sigma: float  # std of the Gaussian noise, pixel units
+    n: int  # Monte Carlo samples for the certificate (n0 = n_select picks the class)
+    n_select: int
+    alpha: float  # failure probability of each certificate
+    n_images: int
+    radii: list[float]
+    certified_accuracy: list[float]
+    abstain_rate: float  # share of images where the smoothed classifier abstained
+    smoothed_accuracy: float  # correct and not abstained (certified accuracy at radius 0)
+    median_radius: float  # median certified radius over correctly classified images (NaN: none)
+    seconds: float
+
+
 @dataclass
 class RunResult:
     name: str
@@ -196,6 +218,7 @@ class RunResult:
     sanity_probes: dict[str, ModelProbe] = field(default_factory=dict)  # per model role
     sanity: list[Check] = field(default_factory=list)
     attention: list[AttentionRow] = field(default_factory=list)  # Grad-CAM shift per model, eps
+    certified: list[CertifiedCurve] = field(default_factory=list)  # randomized smoothing
 
     def model(self, role: str) -> ModelResult:
         return next(m for m in self.models if m.role == role)
@@ -242,6 +265,7 @@ class RunResult:
             },
             sanity=[Check.from_dict(c) for c in d.get("sanity", [])],
             attention=[AttentionRow(**a) for a in d.get("attention", [])],
+            certified=[CertifiedCurve(**c) for c in d.get("certified", [])],
         )
 
 

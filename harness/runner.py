@@ -23,9 +23,9 @@ from torch import nn
 from harness import checkpoints, provenance
 from harness.architectures import wrap
 from harness.attacks import ATTACKS
-from harness.build import ModelRecipe, check_input, recipe
+from harness.build import check_input, recipe
 from harness.datasets import DATASETS, Dataset, load_dataset, train_val_split
-from harness.defences import DEFENCES, HardenJob
+from harness.defences import DEFENCES, HardenJob, describe
 from harness.defences import validate as validate_defence
 from harness.errors import HarnessError
 from harness.estimator import build_classifier
@@ -35,6 +35,7 @@ from harness.probes import PlannedProbe
 from harness.probes import plan as plan_probes
 from harness.results import (
     AttentionRow,
+    CertifiedCurve,
     ClassStats,
     EpochStats,
     ExampleGrid,
@@ -44,7 +45,7 @@ from harness.results import (
     RunResult,
 )
 from harness.sanity import checks, probe_model
-from harness.spec import Spec, stable_hash
+from harness.spec import AttackSpec, DefenceSpec, Spec, stable_hash
 from harness.sweep import CleanEval, PlannedAttack, clean_eval, sweep
 from harness.training import Snapshot, TrainData, train_standard
 from harness.weights import WeightRecorder, analyse
@@ -65,14 +66,36 @@ class Trained:
     weights: str = ""
     defence: dict = field(default_factory=dict)
     recorder: WeightRecorder | None = None  # per-epoch weight histograms (trained or cached)
+    core: nn.Module | None = None  # the trained network inside ``model``, if not ``model`` itself
+    wraps: bool = False  # ``model`` puts a defence in front of the baseline: naive attacks too
+    randomized: bool = False  # ``model`` is random by design (randomized smoothing)
+    certify: Callable[[np.ndarray, np.ndarray], CertifiedCurve] | None = None
 
 
 @dataclass(frozen=True)
 class Plan:
-    """The spec's attacks and probes, resolved and validated."""
+    """The spec's attacks, probes and defences, resolved and validated."""
 
     attacks: list[PlannedAttack]
     probes: list[PlannedProbe]
+    defences: list[tuple[DefenceSpec, dict]]  # each with its resolved parameters
+    naive: list[PlannedAttack]  # defence-unaware attacks on defences that wrap the baseline
+
+
+NAIVE_BASES = ("fgsm", "pgd")  # white-box L-inf attacks the naive attacker runs on the baseline
+NAIVE_SUFFIX = "_naive"
+
+
+def naive_attacks(planned: list[PlannedAttack]) -> list[PlannedAttack]:
+    """Each untargeted FGSM/PGD of the spec, crafted on the undefended baseline (a transfer)."""
+    transfer = ATTACKS.get("transfer")
+    out = []
+    for p in planned:
+        if p.definition.name in NAIVE_BASES and not p.targeted:
+            params = {"source": "baseline", "attack": p.definition.name, "params": p.params}
+            spec = AttackSpec("transfer", params, p.name + NAIVE_SUFFIX)
+            out.append(PlannedAttack(transfer, transfer.resolve(spec), spec.key))
+    return out
 
 
 def validate(spec: Spec) -> Plan:
@@ -84,17 +107,21 @@ def validate(spec: Spec) -> Plan:
     for i, a in enumerate(spec.attacks):
         definition = ATTACKS.get(a.name, f"attacks[{i}].name")
         planned.append(PlannedAttack(definition, definition.resolve(a, f"attacks[{i}]"), a.key))
-    if spec.defence is not None:
-        validate_defence(spec.defence)
-        if spec.defence.arch:
-            recipe(spec.model, spec.defence.arch, "defence.arch")
-    roles = ["baseline", "robust"] if spec.defence is not None else ["baseline"]
+    defences = []
+    for i, d in enumerate(spec.defences):
+        where = "defence" if spec.defences == (d,) and d.key == "robust" else f"defences[{i}]"
+        defences.append((d, validate_defence(d, where)))
+        if d.arch:
+            recipe(spec.model, d.arch, f"{where}.arch")
+    roles = ["baseline"] + [d.key for d in spec.defences]
     for i, p in enumerate(planned):
         if "source" in p.params and p.params["source"] not in roles:
             raise HarnessError(
                 f"attacks[{i}].source: expected one of the run's models ({', '.join(roles)}), got {p.params['source']!r}"
             )
-    return Plan(planned, plan_probes(spec.probes))
+    wraps = any(DEFENCES.get(d.name).wraps_baseline for d in spec.defences)
+    naive = naive_attacks(planned) if wraps else []
+    return Plan(planned, plan_probes(spec.probes), defences, naive)
 
 
 def _bind(planned: list[PlannedAttack], role: str, classifiers: dict) -> list[PlannedAttack]:
@@ -149,9 +176,9 @@ def run(spec: Spec, *, model: nn.Module | None = None, models_dir: Path | None =
     with timer.phase("build"):
         baseline = _baseline(spec, data, split, model, models_dir)
     trained = [baseline]
-    if spec.defence is not None:
-        with timer.phase("improve"):
-            trained.append(_harden(spec, data, split, models_dir))
+    with timer.phase("improve"):
+        for d, params in plan.defences:
+            trained.append(_harden(spec, d, params, data, split, baseline, models_dir))
     return _evaluate(spec, data, split, trained, plan, timer, started)
 
 
@@ -175,7 +202,8 @@ def _evaluate(
         data=_data_summary(spec, data, split),
         models=[],
         measurements=[],
-        attacks=[_attack_record(p, data.num_classes) for p in plan.attacks],
+        attacks=[_attack_record(p, data.num_classes) for p in plan.attacks]
+        + [_attack_record(p, data.num_classes, naive=True) for p in plan.naive],
     )
     for t in trained:
         with timer.phase("break"):
@@ -208,9 +236,14 @@ def _break(
     x, y = data.x_test, data.y_test
     clean = clean_eval(clf, x, spec.eval_batch_size)
     attacks = _bind(plan.attacks, t.role, classifiers)
-    rows, _ = sweep(t.role, clf, x, y, clean, attacks, spec.eps, spec.eval_batch_size)
+    naive = _bind(plan.naive, t.role, classifiers) if t.wraps else []
+    rows, _ = sweep(t.role, clf, x, y, clean, attacks + naive, spec.eps, spec.eval_batch_size)
     result.measurements += rows
-    result.sanity_probes[t.role] = probe_model(t.model, clf, x, y, n=256, seed=spec.seed)
+    if t.certify is not None:
+        result.certified.append(t.certify(x, y))
+    result.sanity_probes[t.role] = probe_model(
+        t.model, clf, x, y, n=256, seed=spec.seed, randomized=t.randomized
+    )
     result.models.append(_model_result(t, data, clean))
     result.examples += _examples(spec, data, t.role, clf, attacks, picks[: spec.gradcam.n_images])
     grid = eps_grid(spec.evasion)
@@ -228,7 +261,8 @@ def _break(
 def _check_data(spec: Spec, data: Dataset, needs_training: bool) -> None:
     if len(data.x_test) == 0:
         raise HarnessError(f"dataset: {data.name} at {data.source} has no test samples")
-    if (needs_training or spec.defence is not None) and len(data.x_train) == 0:
+    trains = any(DEFENCES.get(d.name).fit is not None for d in spec.defences)
+    if (needs_training or trains) and len(data.x_train) == 0:
         raise HarnessError(
             f"dataset: {data.name} at {data.source} has no training split; give model.weights "
             "(and no defence) to evaluate a trained model on it"
@@ -283,9 +317,9 @@ def _baseline(
         _load_user_weights(wrapped, path)
         return Trained("baseline", rec.name, wrapped, training=f"loaded {path}", weights=str(path))
     key = {"role": "baseline", "recipe": [rec.name, rec.mean, rec.std], "train": spec.model.train}
-    return _cached(
-        spec, data, split, rec, key, models_dir, "baseline", _train_baseline(spec, split)
-    )
+    make = lambda: rec.make(data.input_shape, data.num_classes)  # noqa: E731
+    fit = _train_baseline(spec, split)
+    return _cached(spec, split, key, models_dir, "baseline", rec.name, make, fit)
 
 
 def _train_baseline(
@@ -294,27 +328,62 @@ def _train_baseline(
     return lambda m, snap: train_standard(m, split, spec.model.train, spec.seed, snapshot=snap)
 
 
-def _harden(spec: Spec, data: Dataset, split: TrainData, models_dir: Path) -> Trained:
-    d = spec.defence
-    assert d is not None
+def _harden(
+    spec: Spec,
+    d: DefenceSpec,
+    params: dict,
+    data: Dataset,
+    split: TrainData,
+    baseline: Trained,
+    models_dir: Path,
+) -> Trained:
+    """The model defence ``d`` produces: its network trained (or reused), then assembled."""
+    definition = DEFENCES.get(d.name)
+    where = "defence.arch" if d.key == "robust" else f"defences[{d.key}].arch"
     check_input(spec.model, data.input_shape, d.arch)
-    rec = recipe(spec.model, d.arch, "defence.arch")
+    rec = recipe(spec.model, d.arch, where)
     train = d.train or spec.model.train
+    shape, k = data.input_shape, data.num_classes
+    job = HardenJob(
+        d, params, train, split, shape, k, spec.seed, lambda: rec.make(shape, k), baseline.model
+    )
+    record = describe(d, params, rec.name)
+    if definition.fit is None:  # a stage in front of the baseline, nothing to train
+        model = definition.assemble(job, None)
+        t = Trained(d.key, f"{d.name} + {baseline.name}", model, training="not trained")
+        t.history, t.weights = [], baseline.weights
+    else:
+        fit = definition.fit
 
-    def harden(m: nn.Module, snap: Snapshot) -> list[EpochStats]:
-        job = HardenJob(d, train, m, split, data.input_shape, data.num_classes, spec.seed, snap)
-        return DEFENCES.get(d.name).harden(job)
+        def harden(m: nn.Module, snap: Snapshot) -> list[EpochStats]:
+            return fit(dataclasses.replace(job, snapshot=snap), m)
 
-    key = {"role": "robust", "recipe": [rec.name, rec.mean, rec.std], "defence": d}
-    t = _cached(spec, data, split, rec, key, models_dir, "robust", harden)
-    t.defence = dataclasses.asdict(d) | {"arch": rec.name}
+        key = {"defence": d.name, "params": params, "recipe": [rec.name, rec.mean, rec.std]}
+        key |= {"train": train}
+        make = lambda: definition.module(job)  # noqa: E731
+        t = _cached(spec, split, key, models_dir, d.name, rec.name, make, harden)
+        t.role, t.core = d.key, t.model
+        t.model = definition.assemble(job, t.model)
+        if definition.wraps_baseline:
+            t.name = f"{d.name} + {baseline.name}"
+        if definition.certify is not None:
+            certify, core = definition.certify, t.core
+            t.certify = lambda x, y: certify(job, core, x, y, d.key)
+    t.wraps, t.randomized, t.defence = definition.wraps_baseline, definition.randomized, record
     return t
 
 
 def _cached(
-    spec, data, split, rec: ModelRecipe, key: dict, models_dir: Path, role: str, fit
+    spec: Spec,
+    split: TrainData,
+    key: dict,
+    models_dir: Path,
+    role: str,
+    name: str,
+    make: Callable[[], nn.Module],
+    fit: Callable[[nn.Module, Snapshot], list[EpochStats]],
 ) -> Trained:
-    """Train with ``fit`` unless weights for exactly this recipe, data and seed are cached."""
+    """Train ``make()`` with ``fit`` unless weights for exactly this key, data and seed are cached."""
     full_key = key | {
         "data": spec.dataset,
         "seed": spec.seed,
@@ -324,7 +393,7 @@ def _cached(
     digest = stable_hash(full_key)
     path = models_dir / spec.dataset.name / f"{role}-{digest}.pt"  # shared across specs
     torch.manual_seed(spec.seed)  # same initial weights for the same seed
-    model = rec.make(data.input_shape, data.num_classes)
+    model = make()
     meta = checkpoints.load_meta(path)
     if path.is_file() and meta is not None and meta.get("key") == digest:
         checkpoints.load_into(model, path, f"models/{path.name}")
@@ -332,7 +401,7 @@ def _cached(
         recorder = WeightRecorder()
         recorder.epochs = meta.get("weight_epochs", [])
         return Trained(
-            role, rec.name, model.eval(), history, f"reused {path}", str(path), recorder=recorder
+            role, name, model.eval(), history, f"reused {path}", str(path), recorder=recorder
         )
     seed_everything(spec.seed)
     recorder = WeightRecorder()
@@ -346,7 +415,7 @@ def _cached(
         "weight_epochs": recorder.epochs,
     }
     checkpoints.save(model, path, meta)
-    return Trained(role, rec.name, model, history, "trained", str(path), recorder=recorder)
+    return Trained(role, name, model, history, "trained", str(path), recorder=recorder)
 
 
 def _load_user_weights(wrapped: nn.Module, path: Path) -> None:
@@ -380,9 +449,16 @@ def _model_result(t: Trained, data: Dataset, clean: CleanEval) -> ModelResult:
         training=t.training,
         weights=t.weights,
         gradcam_layer=layer[0] if layer else "",
-        weight_analysis=analyse(t.model, t.recorder, data.input_shape),
+        weight_analysis=_weights(t, data),
         defence=t.defence,
     )
+
+
+def _weights(t: Trained, data: Dataset):
+    """Weight analysis of the network the model's training produced (none for an untrained stage)."""
+    if t.wraps and t.core is None:
+        return None  # only the baseline's weights, analysed under its own name
+    return analyse(t.core or t.model, t.recorder, data.input_shape)
 
 
 def _gradcam_panel(
@@ -413,8 +489,9 @@ def _gradcam_panel(
     return panel if panel.adversarial else None
 
 
-def _attack_record(p: PlannedAttack, num_classes: int) -> dict:
-    """What the report says about an attack: its name, norm, resolved parameters, how it was swept."""
+def _attack_record(p: PlannedAttack, num_classes: int, naive: bool = False) -> dict:
+    """What the report says about an attack: its name, norm, resolved parameters, how it was swept
+    (``naive_of``: the attack it repeats on the undefended baseline, for defences in front of it)."""
     d = p.definition
     record = {
         "name": p.name,
@@ -423,6 +500,8 @@ def _attack_record(p: PlannedAttack, num_classes: int) -> dict:
         "params": p.params,
         "sweep": d.sweep,
     }
+    if naive:
+        record["naive_of"] = p.name.removesuffix(NAIVE_SUFFIX)
     if d.composition is not None:
         record["composition"] = d.composition(p.params, num_classes)
     return record

@@ -110,6 +110,7 @@ class ModelProbe:
     unbounded_steps: int
     unbounded_accuracy: float  # accuracy on the n samples under that PGD (true labels)
     num_classes: int
+    randomized: bool = False  # random by design (e.g. randomized smoothing), declared by the run
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ModelProbe:
@@ -132,10 +133,12 @@ def probe_model(
     y: np.ndarray,
     n: int = 256,
     seed: int = 0,
+    randomized: bool = False,
 ) -> ModelProbe:
     """Probe ``model`` (and its ART ``classifier``) on up to ``n`` samples of x (N, C, H, W) in
     [0, 1] with labels y (N,), drawn without replacement by a generator seeded with ``seed``.
-    x is not modified."""
+    x is not modified. ``randomized``: the model is random by design (graded WARN, not FAIL, if
+    its outputs vary)."""
     pick = np.sort(np.random.default_rng(seed).permutation(len(x))[:n])
     xs, ys = x[pick].astype(np.float32), y[pick].astype(np.int64)  # fancy indexing: a copy
     grads = _input_gradients(classifier, xs, ys)  # (n, C, H, W)
@@ -154,6 +157,7 @@ def probe_model(
         unbounded_steps=int(UNBOUNDED_PGD["steps"]),
         unbounded_accuracy=_unbounded_accuracy(classifier, xs, ys),
         num_classes=int(classifier.nb_classes),
+        randomized=randomized,
     )
 
 
@@ -418,6 +422,12 @@ def _logits(p: ModelProbe, num_classes: int) -> tuple[str, str]:
 def _determinism(p: ModelProbe, num_classes: int) -> tuple[str, str]:
     if p.deterministic:
         return PASS, f"two forward passes of {p.n} samples gave identical outputs"
+    if p.randomized:
+        return WARN, (
+            f"random by design: two forward passes of {p.n} samples differ by up to "
+            f"{p.max_output_diff:.3g}; its accuracies carry Monte Carlo noise and its gradients "
+            "are expectations over the randomness (EoT)"
+        )
     return FAIL, (
         f"two forward passes of {p.n} samples differ by up to {p.max_output_diff:.3g}: "
         "randomness in the model makes attacks and accuracies noisy"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import hashlib
+import itertools
 import json
 import re
 from dataclasses import dataclass, field
@@ -72,13 +73,17 @@ class AttackSpec:
 
 @dataclass(frozen=True)
 class DefenceSpec:
-    name: str = "adversarial_training"
+    """One hardening step of the Improve phase; its output model is evaluated like the baseline."""
+
+    name: str = "adversarial_training"  # a registered defence (harness.defences.DEFENCES)
+    label: str = "robust"  # the model's name in results and reports; unique within a spec
     arch: str | None = None  # None: the baseline's architecture
-    attack: str = "fgsm"
-    attack_params: dict[str, Any] = field(default_factory=dict)  # e.g. {steps: 7} for pgd
-    eps_train: float = 0.1  # pixel units
-    ratio: float = 0.5  # fraction of adversarial samples per batch
+    params: dict[str, Any] = field(default_factory=dict)  # the defence's own, pixel units
     train: TrainSpec | None = None  # None: the baseline's training settings
+
+    @property
+    def key(self) -> str:
+        return self.label or self.name
 
 
 @dataclass(frozen=True)
@@ -107,7 +112,8 @@ class Spec:
     attacks: tuple[AttackSpec, ...] = (AttackSpec("fgsm"),)
     probes: tuple[AttackSpec, ...] = ()  # eps-free analyses: noise, minimal (harness.probes)
     eps: tuple[float, ...] = (0.0, 0.05, 0.1, 0.2)
-    defence: DefenceSpec | None = field(default_factory=DefenceSpec)
+    # `defence:` (one, named "robust") or `defences:` (a list, each named by its label or name)
+    defences: tuple[DefenceSpec, ...] = (DefenceSpec(),)
     evasion: EvasionSpec = field(default_factory=EvasionSpec)
     gradcam: GradcamSpec = field(default_factory=GradcamSpec)
     eval_batch_size: int = 256
@@ -315,32 +321,51 @@ def _attacks(
     return tuple(out)
 
 
-def _defence(raw: Any, model: ModelSpec) -> DefenceSpec | None:
-    if raw is None or raw is False:
-        return None
-    r = _section(raw, "defence", DefenceSpec)
-    d = DefenceSpec()
+_DEFENCE_FIELDS = ("name", "label", "arch", "train")
+
+
+def _defence(raw: Any, model: ModelSpec, where: str, label: str) -> DefenceSpec:
+    """One defence; every key besides name/label/arch/train is a parameter of the defence."""
+    if isinstance(raw, str):
+        raw = {"name": raw}
+    if not isinstance(raw, dict):
+        raise HarnessError(f"{where}: expected a defence name or a mapping, got {raw!r}")
+    name = _str(raw.get("name", DefenceSpec.name), f"{where}.name")
+    given = _mapping(raw.get("params"), f"{where}.params")
+    extra = {k: v for k, v in raw.items() if k not in (*_DEFENCE_FIELDS, "params")}
     return DefenceSpec(
-        name=_str(r.get("name", d.name), "defence.name"),
-        arch=_opt_str(r.get("arch"), "defence.arch"),
-        attack=_str(r.get("attack", d.attack), "defence.attack"),
-        attack_params={
-            k: _units(v)
-            for k, v in _mapping(r.get("attack_params"), "defence.attack_params").items()
-        },
-        eps_train=_eps(r.get("eps_train", d.eps_train), "defence.eps_train"),
-        ratio=_ratio(r.get("ratio", d.ratio)),
-        train=_train(r["train"], "defence.train") if "train" in r else model.train,
+        name=name,
+        label=_str(raw["label"], f"{where}.label") if "label" in raw else label or name,
+        arch=_opt_str(raw.get("arch"), f"{where}.arch"),
+        params={k: _units(v) for k, v in (given | extra).items()},
+        train=_train(raw["train"], f"{where}.train") if "train" in raw else model.train,
     )
 
 
-def _ratio(value: Any) -> float:
-    ratio = _fraction(value, "defence.ratio")
-    if ratio <= 0:
-        raise HarnessError(
-            f"defence.ratio: expected a fraction in (0, 1] of adversarial samples, got {value!r}"
-        )
-    return ratio
+def _defences(r: dict[str, Any], model: ModelSpec) -> tuple[DefenceSpec, ...]:
+    """``defence:`` (one hardened model, "robust"; null for none) or ``defences:`` (a list)."""
+    if "defence" in r and "defences" in r:
+        raise HarnessError("defence/defences: give one of them (a single defence or a list)")
+    if "defences" not in r:
+        one = r.get("defence", {})
+        return () if one is None or one is False else (_defence(one, model, "defence", "robust"),)
+    raw = r["defences"]
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise HarnessError(f"defences: expected a list of defences, got {raw!r}")
+    out = tuple(_defence(d, model, f"defences[{i}]", "") for i, d in enumerate(raw))
+    keys = ["baseline"] + [d.key for d in out]
+    for i, key in enumerate(keys[1:]):
+        if key in keys[: i + 1]:
+            raise HarnessError(
+                f"defences[{i}]: model name {key!r} is taken; give each defence a distinct 'label'"
+            )
+        if not re.match(r"^[A-Za-z0-9_.-]+$", key):
+            raise HarnessError(
+                f"defences[{i}].label: expected letters, digits, '_', '-' or '.', got {key!r}"
+            )
+    return out
 
 
 def _evasion(raw: Any) -> EvasionSpec:
@@ -367,6 +392,11 @@ def _gradcam(raw: Any) -> GradcamSpec:
 
 def parse_spec(raw: Any, source: str | None = None) -> Spec:
     """Turn a raw mapping (from YAML) into a validated ``Spec``."""
+    if isinstance(raw, dict) and "defence" in raw:
+        raw = dict(raw)
+        single = {"defence": raw.pop("defence")}
+    else:
+        single = {}
     r = _section(raw, "", Spec)
     version = _int(r.get("version", SPEC_VERSION), "version", 1)
     if version != SPEC_VERSION:
@@ -390,7 +420,7 @@ def parse_spec(raw: Any, source: str | None = None) -> Spec:
         attacks=_attacks(r.get("attacks")),
         probes=_attacks(r.get("probes"), "probes", ()),
         eps=eps,
-        defence=_defence(r.get("defence", {}), model),
+        defences=_defences(single | r, model),
         evasion=_evasion(r.get("evasion")),
         gradcam=_gradcam(r.get("gradcam")),
         eval_batch_size=_int(r.get("eval_batch_size", 256), "eval_batch_size", 1),
@@ -403,27 +433,52 @@ def parse_spec(raw: Any, source: str | None = None) -> Spec:
 
 
 def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
-    """Apply ``key.sub=value`` overrides (values parsed as YAML) to a raw spec mapping."""
+    """Apply ``key.sub=value`` overrides (values parsed as YAML) to a raw spec mapping.
+
+    A numeric part indexes a list: ``defences.1.eps=0.1``, ``attacks.0.steps=20``.
+    """
     for item in overrides:
         if "=" not in item:
             raise HarnessError(
                 f"--set {item!r}: expected key=value, e.g. seed=1 or defence.ratio=1"
             )
         key, _, text = item.partition("=")
-        node = raw
-        parts = key.strip().split(".")
-        for part in parts[:-1]:
-            child = node.get(part)
-            if child is None or child is False:
-                child = node[part] = {}
-            if not isinstance(child, dict):
-                raise HarnessError(f"--set {key}: {part!r} is not a mapping")
-            node = child
         try:
-            node[parts[-1]] = yaml.safe_load(text)
+            value = yaml.safe_load(text)
         except yaml.YAMLError as exc:
             raise HarnessError(f"--set {key}: cannot parse value {text!r}: {exc}") from None
+        node: Any = raw
+        parts = key.strip().split(".")
+        for part, child_key in itertools.pairwise(parts):
+            node = _child(node, part, key, mapping=not child_key.isdigit())
+        _assign(node, parts[-1], value, key)
     return raw
+
+
+def _child(node: Any, part: str, key: str, mapping: bool) -> Any:
+    if isinstance(node, list):
+        if not part.isdigit() or int(part) >= len(node):
+            raise HarnessError(f"--set {key}: {part!r} is not an index of a {len(node)}-item list")
+        if isinstance(node[int(part)], str):  # `- fgsm` -> {name: fgsm}
+            node[int(part)] = {"name": node[int(part)]}
+        return node[int(part)]
+    if not isinstance(node, dict):
+        raise HarnessError(f"--set {key}: {part!r} is not inside a mapping or list")
+    child = node.get(part)
+    if child is None or child is False:
+        child = node[part] = {} if mapping else []
+    if not isinstance(child, dict | list):
+        raise HarnessError(f"--set {key}: {part!r} is not a mapping")
+    return child
+
+
+def _assign(node: Any, part: str, value: Any, key: str) -> None:
+    if isinstance(node, list):
+        if not part.isdigit() or int(part) >= len(node):
+            raise HarnessError(f"--set {key}: {part!r} is not an index of a {len(node)}-item list")
+        node[int(part)] = value
+    else:
+        node[part] = value
 
 
 def load_spec(path: str | Path | None = None, overrides: list[str] | None = None) -> Spec:

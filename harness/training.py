@@ -58,8 +58,12 @@ def run_epochs(
     fit_epoch: Callable[[int], None],
     desc: str,
     snapshot: Snapshot | None = None,
+    measured: nn.Module | None = None,
 ) -> list[EpochStats]:
     """Call ``fit_epoch(epoch)`` ``epochs`` times, measuring the model after each epoch.
+
+    ``measured``: the classifier whose loss and accuracy the table reports, when ``model`` is
+    not one (a purifier is measured as purifier + baseline).
 
     ``snapshot(epoch, model)``, if given, is called after each epoch's measurement (outside the
     timed part), e.g. ``harness.weights.WeightRecorder`` keeping weight histograms.
@@ -69,8 +73,9 @@ def run_epochs(
         start = time.perf_counter()
         fit_epoch(epoch)
         seconds = time.perf_counter() - start
-        train_loss, train_acc = evaluate(model, data.x_train, data.y_train)
-        val_loss, val_acc = evaluate(model, data.x_val, data.y_val)
+        scored = model if measured is None else measured
+        train_loss, train_acc = evaluate(scored, data.x_train, data.y_train)
+        val_loss, val_acc = evaluate(scored, data.x_val, data.y_val)
         history.append(EpochStats(epoch, train_loss, train_acc, val_loss, val_acc, seconds))
         if snapshot is not None:
             snapshot(epoch, model)
@@ -88,6 +93,7 @@ def train_standard(
     train: TrainSpec,
     seed: int,
     snapshot: Snapshot | None = None,
+    desc: str = "baseline",
 ) -> list[EpochStats]:
     """Baseline training: Adam, cross-entropy on logits, shuffled mini-batches (seed 000's recipe)."""
     optimizer = torch.optim.Adam(model.parameters(), lr=train.lr)
@@ -98,11 +104,11 @@ def train_standard(
         model.train()
         order = torch.randperm(len(x), generator=generator)
         batches = range(0, len(x), train.batch_size)
-        for i in tqdm(batches, desc=f"baseline epoch {epoch}", leave=False, unit="batch"):
+        for i in tqdm(batches, desc=f"{desc} epoch {epoch}", leave=False, unit="batch"):
             idx = order[i : i + train.batch_size]
             optimizer.zero_grad()
             loss = nn.functional.cross_entropy(model(x[idx]), y[idx])
             loss.backward()
             optimizer.step()
 
-    return run_epochs(model, data, train.epochs, fit_epoch, "baseline", snapshot)
+    return run_epochs(model, data, train.epochs, fit_epoch, desc, snapshot)

@@ -26,8 +26,9 @@ def test_cifake_spec_uses_seed000_epsilons_in_pixel_units() -> None:
     spec = load_spec(Path(__file__).parents[1] / "benchmarks" / "cifake_fgsm.yaml")
     seed000 = [0.0, 0.01, 0.03, 0.05, 0.07, 0.10]  # its [-1, 1] units: one unit = half a pixel unit
     assert spec.eps == pytest.approx([e / 2 for e in seed000])
-    assert spec.defence is not None and spec.defence.eps_train == pytest.approx(0.03 / 2)
-    assert (spec.model.arch, spec.defence.arch) == ("spatial_baseline_cnn", "robust_cnn")
+    (d,) = spec.defences
+    assert d.key == "robust" and d.params["eps"] == pytest.approx(0.03 / 2)
+    assert (spec.model.arch, d.arch) == ("spatial_baseline_cnn", "robust_cnn")
     assert (spec.model.train.epochs, spec.model.train.batch_size, spec.model.train.lr) == (
         5,
         64,

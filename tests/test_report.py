@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from harness import plots, report
+from harness import plots, reading, report
 from harness.results import (
     CSV_COLUMNS,
     ClassStats,
@@ -305,10 +305,10 @@ def test_rewrite_replaces_the_old_report(result, tmp_path) -> None:
 
 
 def test_percent_and_points_formatting() -> None:
-    assert report.pct(0.9499) == "94.99%"
-    assert report.pp(0.8055 - 0.4392) == "+36.63 pp"
-    assert report.pp(-0.0133) == "-1.33 pp"
-    assert report.num(8 / 255) == "0.03137 (8/255)" and report.num(0.2) == "0.2"
+    assert reading.pct(0.9499) == "94.99%"
+    assert reading.pp(0.8055 - 0.4392) == "+36.63 pp"
+    assert reading.pp(-0.0133) == "-1.33 pp"
+    assert reading.num(8 / 255) == "0.03137 (8/255)" and reading.num(0.2) == "0.2"
 
 
 def test_extra_model_roles_are_reported(result) -> None:
@@ -412,9 +412,9 @@ def test_worst_case_table_has_no_perturbation_columns(full) -> None:
     assert (
         "Robust accuracy under worst case over all untargeted attacks (per sample) at ε = 0.1" in md
     )
-    assert report.attack_norms(full)["worst_case"] == "L∞"
+    assert reading.attack_norms(full)["worst_case"] == "L∞"
     full.attacks.append({"name": "deepfool", "norm": "l2", "params": {}})
-    assert report.attack_norms(full)["worst_case"] == "each attack's norm"
+    assert reading.attack_norms(full)["worst_case"] == "each attack's norm"
 
 
 def test_targeted_success_column(full) -> None:

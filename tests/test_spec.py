@@ -19,7 +19,8 @@ def test_fraction_strings_become_pixel_floats() -> None:
 def test_default_spec_is_valid() -> None:
     spec = load_spec(None)
     assert spec.name == "digits_fgsm" and DEFAULT_SPEC.is_file()
-    assert spec.defence is not None and spec.defence.train == spec.model.train
+    assert len(spec.defences) == 1 and spec.defences[0].train == spec.model.train
+    assert spec.defences[0].key == "robust" and spec.defences[0].params["eps"] == 0.15
 
 
 @pytest.mark.parametrize(
@@ -32,8 +33,11 @@ def test_default_spec_is_valid() -> None:
         ({"seed": -1}, "seed"),
         ({"dataset": {"n_tset": 5}}, "dataset.n_tset: unknown field"),
         ({"model": {"train": {"epochs": "five"}}}, "model.train.epochs"),
-        ({"defence": {"ratio": 0}}, "defence.ratio"),
-        ({"defence": {"eps_train": 2}}, "defence.eps_train"),
+        ({"defence": {"train": {"lr": "fast"}}}, "defence.train.lr"),
+        ({"defences": [{"name": "jpeg"}, {"name": "jpeg"}]}, "defences[1]: model name 'jpeg'"),
+        ({"defences": [{"name": "jpeg", "label": "baseline"}]}, "defences[0]: model name"),
+        ({"defences": {"name": "jpeg"}}, "defences: expected a list"),
+        ({"defence": {}, "defences": []}, "defence/defences: give one"),
         ({"model": {"builder": "nofile"}}, "model.builder"),
         ({"version": 9}, "version"),
         ({"name": "a b"}, "name"),
@@ -54,13 +58,24 @@ def test_unknown_field_suggests_the_right_one() -> None:
 def test_overrides_are_parsed_as_yaml() -> None:
     raw = apply_overrides({"defence": None}, ["seed=3", "defence.ratio=1", "eps=[0, 8/255]"])
     spec = parse_spec({"name": "x", **raw})
-    assert spec.seed == 3 and spec.defence is not None and spec.defence.ratio == 1.0
+    assert spec.seed == 3 and spec.defences[0].params == {"ratio": 1}
     assert spec.eps[1] == pytest.approx(8 / 255)
+
+
+def test_overrides_index_lists() -> None:
+    raw = {"attacks": ["fgsm", {"name": "pgd"}], "defences": [{"name": "jpeg"}, "trades"]}
+    raw = apply_overrides(raw, ["attacks.1.steps=5", "defences.1.eps=4/255", "attacks.0.label=f"])
+    spec = parse_spec({"name": "x", **raw})
+    assert spec.attacks[1].params == {"steps": 5} and spec.attacks[0].key == "f"
+    assert spec.defences[1].params == {"eps": pytest.approx(4 / 255)}
+    assert [d.key for d in spec.defences] == ["jpeg", "trades"]
+    with pytest.raises(HarnessError, match="'7' is not an index of a 2-item list"):
+        apply_overrides(raw, ["defences.7.eps=1"])
 
 
 def test_defence_null_disables_hardening_and_digest_tracks_content() -> None:
     a, b = parse_spec({"name": "x", "defence": None}), parse_spec({"name": "x"})
-    assert a.defence is None and b.defence is not None
+    assert a.defences == () and len(b.defences) == 1
     assert a.digest() != b.digest() and b.digest() == parse_spec({"name": "x"}).digest()
 
 

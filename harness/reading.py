@@ -1,0 +1,122 @@
+"""Reading a ``RunResult`` for reports: its models, attacks and measurements; number formatting.
+
+Shared by the run report (``harness.report``), the defence sections (``harness.defence_report``)
+and the run comparison (``harness.compare``). Pure functions, no I/O.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from harness.results import Measurement, RunResult
+
+NORMS = {"linf": "L∞", "l2": "L2"}
+DASH = "—"
+WORST_CASE = "worst_case"  # the per-sample worst case ``harness.sweep.sweep`` adds
+TITLES = {WORST_CASE: "worst case over all untargeted attacks (per sample)"}
+PLOT_TITLES = {WORST_CASE: "worst case (per sample)"}  # short enough for a panel title
+Key = tuple[str, str, float, str]  # (model, attack, eps, metric)
+
+
+def roles(result: RunResult) -> list[str]:
+    """Model roles in order: the result's models, then any other model named in measurements."""
+    return list(
+        dict.fromkeys([m.role for m in result.models] + [m.model for m in result.measurements])
+    )
+
+
+def attack_names(result: RunResult) -> list[str]:
+    listed = [str(a.get("name")) for a in result.attacks]
+    measured = [m.attack for m in result.measurements if m.attack != "none"]
+    return list(dict.fromkeys(listed + measured))
+
+
+def attack_norms(result: RunResult) -> dict[str, str]:
+    """Attack name -> its norm's label ("L∞", "L2"); L∞ when the result does not say.
+
+    The worst case is in the norm of the untargeted attacks it combines, or in "each attack's
+    norm" when they differ (every attack is run at the same ε numbers).
+    """
+    norms = {str(a.get("name")): str(a.get("norm", "linf")) for a in result.attacks}
+    labels = {name: NORMS.get(norm, norm) for name, norm in norms.items()}
+    untargeted = {
+        labels[str(a.get("name"))]
+        for a in result.attacks
+        if not a.get("params", {}).get("targeted", False)
+    }
+    if len(untargeted) > 1:
+        labels.setdefault(WORST_CASE, "each attack's norm")
+    elif untargeted:
+        labels.setdefault(WORST_CASE, untargeted.pop())
+    return {name: labels.get(name, "L∞") for name in attack_names(result)}
+
+
+def attack_title(name: str) -> str:
+    """How the report names an attack: its label, or a description of a derived row."""
+    return TITLES.get(name, name)
+
+
+def class_names(result: RunResult) -> list[str]:
+    return [str(c) for c in result.data.get("class_names", [])]
+
+
+def index(measurements: Iterable[Measurement]) -> dict[Key, float]:
+    return {(m.model, m.attack, m.eps, m.metric): m.value for m in measurements}
+
+
+def eps_values(measurements: Iterable[Measurement], attack: str) -> list[float]:
+    return sorted({m.eps for m in measurements if m.attack == attack})
+
+
+def clean_accuracy(result: RunResult, role: str) -> float:
+    """From the ``clean_accuracy`` measurement, else from the model's result."""
+    found = index(result.measurements).get((role, "none", 0.0, "clean_accuracy"))
+    if found is None:
+        found = next((m.clean_accuracy for m in result.models if m.role == role), math.nan)
+    return found
+
+
+# ---------------------------------------------------------------- formatting
+
+
+def pct(v: float | None) -> str:
+    """0.9499 -> '94.99%'."""
+    return DASH if v is None or math.isnan(v) else f"{v:.2%}"
+
+
+def pp(delta: float | None) -> str:
+    """A difference of fractions in percentage points: 0.3663 -> '+36.63 pp'."""
+    return DASH if delta is None or math.isnan(delta) else f"{100 * delta:+.2f} pp"
+
+
+def num(v: Any) -> str:
+    """Short number text; a float that is k/255 (and not a short decimal) also shows 'k/255'."""
+    if isinstance(v, bool) or not isinstance(v, float):
+        return str(v)
+    text = format(v, ".4g")
+    k = v * 255
+    if float(text) != v and k > 0 and abs(k - round(k)) < 1e-6:
+        text += f" ({round(k)}/255)"
+    return text
+
+
+def params_text(params: dict[str, Any], prefix: str = "") -> str:
+    """{'eps': 0.1, 'train': {'epochs': 5}} -> 'eps=0.1, train.epochs=5'."""
+    parts = []
+    for k, v in params.items():
+        if isinstance(v, dict):
+            parts.append(params_text(v, f"{prefix}{k}."))
+        else:
+            parts.append(f"{prefix}{k}={num(v)}")
+    return ", ".join(p for p in parts if p)
+
+
+def table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """A Markdown table; ``|`` in cells is escaped."""
+
+    def line(cells: Sequence[Any]) -> str:
+        return "| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |"
+
+    return "\n".join([line(header), line(["---"] * len(header)), *map(line, rows)])
