@@ -1,4 +1,4 @@
-"""Command line: ``harness run|validate|list|compare``. The edge: parse, call the API, print."""
+"""Command line: ``harness run|validate|list|compare|app``. The edge: parse, call the API, print."""
 
 from __future__ import annotations
 
@@ -37,6 +37,11 @@ def _parser() -> argparse.ArgumentParser:
     cmp = sub.add_parser("compare", help="compare finished run folders side by side")
     cmp.add_argument("runs", nargs="+", metavar="RUN_DIR", help="report folders of earlier runs")
     cmp.add_argument("--out", help="output folder (default: reports/compare/<timestamp>)")
+    app = sub.add_parser("app", help="start the interactive Streamlit demo on finished runs")
+    app.add_argument("runs", nargs="*", metavar="RUN_DIR",
+                     help="run folders (default: the newest run of each benchmark under reports/)")  # fmt: skip
+    app.add_argument("--port", type=int, default=8501, help="port to serve on (default 8501)")
+    app.add_argument("--address", default="localhost", help="address to bind (default localhost)")
     return p
 
 
@@ -44,7 +49,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        commands = {"run": _run, "validate": _validate, "list": _list, "compare": _compare}
+        commands = {
+            "run": _run,
+            "validate": _validate,
+            "list": _list,
+            "compare": _compare,
+            "app": _app,
+        }
         return commands[args.command](args)
     except HarnessError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -75,8 +86,11 @@ def _run(args: argparse.Namespace) -> int:
     write_report(result, out)
     total = result.provenance["timings_seconds"]["total"]
     print(f"report: {out}  ({total:.1f}s)")
+    width = [max(len(getattr(m, k)) for m in result.models) for k in ("role", "arch")]
     for m in result.models:
-        print(f"  {m.role:<9} {m.arch:<22} clean accuracy {m.clean_accuracy:.2%}")
+        print(
+            f"  {m.role:<{width[0]}}  {m.arch:<{width[1]}}  clean accuracy {m.clean_accuracy:.2%}"
+        )
     return 0
 
 
@@ -118,6 +132,22 @@ def _compare(args: argparse.Namespace) -> int:
         auc = "—" if math.isnan(r.worst_auc) else f"{r.worst_auc:.4f}"  # nan: no ε > 0
         print(f"  {rank:>2}. {r.entry:<40} clean {r.clean_accuracy:.2%}  worst-case AUC {auc}")
     return 0
+
+
+def _app(args: argparse.Namespace) -> int:
+    import importlib.util
+    import os
+
+    from harness.app.launch import streamlit_command
+    from harness.app.runs import newest_runs
+
+    if importlib.util.find_spec("streamlit") is None:
+        raise HarnessError("app: streamlit is not installed; pip install -e '.[app]'")
+    runs = args.runs or newest_runs(Path("reports"))
+    print(f"app: http://{args.address}:{args.port}  ({len(runs)} run folder(s))", flush=True)
+    cmd = streamlit_command(runs, args.port, args.address)
+    os.execv(cmd[0], cmd)  # become the server: signals (Ctrl-C, terminate) reach it directly
+    return 0  # not reached
 
 
 if __name__ == "__main__":

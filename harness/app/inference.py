@@ -1,0 +1,95 @@
+"""What the page shows for one image and one model: prediction, Grad-CAM, attack, smallest flip.
+
+Arrays in, arrays out; no Streamlit here. Images are (C, H, W) float32 in [0, 1]. An image has
+no true label in the app, so attacks push away from the model's own clean prediction, and "flip"
+means the prediction changes (as seed 000's single-image evasion, ``harness.evasion``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from harness import metrics
+from harness.app.models import AppModel
+from harness.app.runs import AppRun
+from harness.attacks import ATTACKS
+from harness.estimator import predict_logits
+from harness.evasion import eps_grid
+from harness.explain import gradcam, overlay
+from harness.spec import AttackSpec
+from harness.sweep import PlannedAttack
+
+# White-box L-inf gradient attacks, fast enough to rerun on one image at every slider move.
+# (Square needs thousands of queries, AutoAttack is an ensemble, C&W/DeepFool are eps-free.)
+ATTACK_CHOICES = ("fgsm", "pgd")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A model's view of one image."""
+
+    probs: np.ndarray  # (K,) softmax probabilities
+    cam: np.ndarray | None  # (H, W) Grad-CAM of the predicted class in [0, 1]; None: no conv layer
+
+    @property
+    def pred(self) -> int:
+        return int(self.probs.argmax())
+
+
+def verdict(m: AppModel, x: np.ndarray) -> Verdict:
+    """Prediction and Grad-CAM of model ``m`` on one image x (C, H, W)."""
+    assert m.model is not None, m.reason
+    probs = metrics.softmax(predict_logits(m.model, x[None]))[0]
+    pred = np.array([probs.argmax()])
+    cam = None if m.cam_layer is None else gradcam(m.model, x[None], m.cam_layer, pred)[0]
+    return Verdict(probs, cam)
+
+
+def planned_attack(run: AppRun, name: str) -> PlannedAttack:
+    """Attack ``name`` with the run's own parameters when the run used it untargeted, else the
+    registered defaults (pixel units)."""
+    definition = ATTACKS.get(name, "attack")
+    for record in run.result.attacks:
+        params = record.get("params", {})
+        if record.get("attack") == name and not params.get("targeted") and "source" not in params:
+            return PlannedAttack(definition, dict(params), name)
+    return PlannedAttack(definition, definition.resolve(AttackSpec(name)), name)
+
+
+def attack(
+    m: AppModel, planned: PlannedAttack, x: np.ndarray, eps: float, label: int
+) -> np.ndarray:
+    """x (C, H, W) attacked at ``eps`` against model ``m``, away from class ``label`` (the
+    model's clean prediction): a new (C, H, W) array in [0, 1]."""
+    assert m.classifier is not None, m.reason
+    return planned.craft(m.classifier, x[None], np.array([label], dtype=np.int64), float(eps))[0]
+
+
+def predicted(m: AppModel, x: np.ndarray) -> int:
+    """The class model ``m`` predicts for one image x (C, H, W)."""
+    assert m.model is not None, m.reason
+    return int(predict_logits(m.model, x[None])[0].argmax())
+
+
+def smallest_flip(m: AppModel, planned: PlannedAttack, x: np.ndarray) -> float | None:
+    """The first eps of the run's evasion grid (``eps_grid``: eps_step .. eps_max) at which the
+    attack changes the prediction of ``m`` on x; None when none of them does."""
+    clean = predicted(m, x)
+    for eps in eps_grid(m.run.spec.evasion):
+        if predicted(m, attack(m, planned, x, float(eps), clean)) != clean:
+            return float(eps)
+    return None
+
+
+def magnified(x_adv: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """The perturbation x_adv - x scaled so its largest |value| is 0.5, around grey 0.5."""
+    delta = x_adv - x
+    peak = float(np.abs(delta).max())
+    return (0.5 + 0.5 * delta / peak if peak > 0 else np.full_like(x, 0.5)).astype(np.float32)
+
+
+def cam_overlay(x: np.ndarray, v: Verdict) -> np.ndarray | None:
+    """(H, W, 3) RGB in [0, 1]: the Grad-CAM blended over x; None without a CAM."""
+    return None if v.cam is None else overlay(x, v.cam)

@@ -1,0 +1,26 @@
+"""The ``streamlit run`` command line behind ``harness app``."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+PAGE = Path(__file__).with_name("page.py")
+MAX_UPLOAD_MB = 50  # Streamlit's own cap; the app refuses files over upload.MAX_BYTES itself
+
+
+def streamlit_command(
+    runs: Sequence[str | Path], port: int = 8501, address: str = "localhost"
+) -> list[str]:
+    """``python -m streamlit run page.py`` headless on ``address:port``, run folders after ``--``."""
+    flags = {
+        "server.headless": "true",
+        "server.port": str(port),
+        "server.address": address,
+        "server.fileWatcherType": "none",
+        "server.maxUploadSize": str(MAX_UPLOAD_MB),
+        "browser.gatherUsageStats": "false",
+    }
+    options = [arg for key, value in flags.items() for arg in (f"--{key}", value)]
+    return [sys.executable, "-m", "streamlit", "run", str(PAGE), *options, "--", *map(str, runs)]

@@ -1,0 +1,123 @@
+"""Rebuild a run's models for the app: recorded architecture + recorded weights file.
+
+``rebuild`` is the one place that turns a ``ModelResult`` of a run back into a model; a model
+it cannot rebuild (no weights file, an unregistered architecture, weights that do not fit, e.g.
+a defence placed in front of the baseline) is listed as unavailable with the one-line reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from art.estimators.classification import PyTorchClassifier
+from torch import nn
+
+from harness import checkpoints, provenance
+from harness.app.runs import AppRun
+from harness.architectures import ARCHITECTURES
+from harness.build import ModelRecipe, recipe
+from harness.defences import restore
+from harness.errors import HarnessError
+from harness.estimator import build_classifier
+from harness.explain import last_conv_layer
+from harness.results import ModelResult
+
+
+@dataclass(frozen=True)
+class AppModel:
+    """One model of a run, ready for the page, or the reason it is not."""
+
+    run: AppRun
+    role: str
+    model: nn.Module | None = None  # [0, 1] pixels in, logits out, eval mode
+    classifier: PyTorchClassifier | None = None
+    cam_layer: nn.Module | None = None  # the last Conv2d; None: no Grad-CAM for this model
+    reason: str = ""  # why ``model`` is None
+
+    @property
+    def key(self) -> str:
+        return f"{self.run.label}/{self.role}"
+
+    @property
+    def available(self) -> bool:
+        return self.model is not None
+
+
+def load_models(run: AppRun) -> list[AppModel]:
+    """Every model of ``run``, rebuilt, or with the reason it could not be."""
+    out = []
+    for m in run.result.models:
+        try:
+            model = rebuild(run, m)
+        except (HarnessError, ValueError, RuntimeError) as exc:  # e.g. a builder that fails
+            out.append(AppModel(run, m.role, reason=" ".join(str(exc).split())))
+            continue
+        clf = build_classifier(model, run.input_shape, len(run.class_names))
+        out.append(AppModel(run, m.role, model, clf, _cam_layer(model)))
+    return out
+
+
+def rebuild(run: AppRun, m: ModelResult) -> nn.Module:
+    """The model ``m`` of ``run`` with its trained weights, in eval mode; ``HarnessError`` if not.
+
+    A hardened model is rebuilt by its defence (``harness.defences.restore``): a trained network,
+    or a stage placed in front of the run's baseline, which is rebuilt first.
+    """
+    if m.defence:
+        baseline = rebuild(run, run.result.model("baseline"))
+        rec = recipe(run.spec.model, m.defence.get("arch"))
+        shape, k = run.input_shape, len(run.class_names)
+        return restore(
+            m.defence,
+            lambda: rec.make(shape, k),
+            baseline,
+            lambda module: _load(module, m),
+            shape,
+            k,
+            run.result.seed,
+        )
+    if not m.weights:
+        how = f" ({m.training})" if m.training else ""
+        raise HarnessError(f"{m.role}: no weights file recorded{how}")
+    model = model_recipe(run, m).make(run.input_shape, len(run.class_names))
+    _load(model, m)
+    return model.eval()
+
+
+def _load(model: nn.Module, m: ModelResult) -> None:
+    """``m``'s weights into ``model``. A harness checkpoint holds the wrapped model (normalize.*,
+    net.*); a user's, the bare network."""
+    if not m.weights:
+        raise HarnessError(f"{m.role}: no weights file recorded ({m.training or 'unknown'})")
+    path = weights_path(m.weights)
+    state = checkpoints.load_state(path, f"{m.role} weights")
+    target = model if any(k.startswith("net.") for k in state) else getattr(model, "net", model)
+    checkpoints.load_into(target, path, f"{m.role} weights")
+
+
+def model_recipe(run: AppRun, m: ModelResult) -> ModelRecipe:
+    """The recipe the run built ``m`` from: the spec's model, or a registered architecture."""
+    base = recipe(run.spec.model)
+    if m.arch == base.name:
+        return base
+    if m.arch not in ARCHITECTURES:
+        raise HarnessError(
+            f"{m.role}: {m.arch!r} is not a registered architecture; cannot rebuild it"
+        )
+    return recipe(run.spec.model, m.arch)
+
+
+def weights_path(recorded: str) -> Path:
+    """A recorded weights path; a relative one is tried from here, then from the repository."""
+    path = Path(recorded).expanduser()
+    if path.is_absolute() or path.is_file():
+        return path
+    return provenance.REPO / path
+
+
+def _cam_layer(model: nn.Module) -> nn.Module | None:
+    try:
+        return last_conv_layer(model)[1]
+    except ValueError:  # no conv layer (e.g. an MLP): nothing for Grad-CAM to look at
+        return None
