@@ -159,3 +159,17 @@ def wong_mnist_cnn(input_shape: Shape, num_classes: int) -> nn.Module:
         nn.Linear(100, num_classes),
     )
     return nn.Sequential(OrderedDict(features=features, classifier=head))
+
+
+@architecture("mlp", mean=(0.5,), std=(0.5,))
+def mlp(input_shape: Shape, num_classes: int) -> nn.Module:
+    """Fully connected baseline for any input size: flatten, FC 256, FC 128, ReLUs (no conv: no Grad-CAM)."""
+    c, h, w = input_shape
+    return nn.Sequential(
+        nn.Flatten(),
+        nn.Linear(c * h * w, 256),
+        nn.ReLU(),
+        nn.Linear(256, 128),
+        nn.ReLU(),
+        nn.Linear(128, num_classes),
+    )

@@ -316,8 +316,10 @@ def compare_curves(
     xlabels: dict[str, str],  # panel -> x axis label (ε and its norm)
     styles: dict[str, tuple[str, str]],  # entry -> (colour, line style)
     num_classes: int | None = None,  # draws the chance level when given
+    spread: dict[str, dict[str, list[float]]] | None = None,  # panel -> entry -> ± band per ε
 ) -> Figure:
-    """Robust accuracy (%) vs ε, one panel per attack, one line per entry (run/role)."""
+    """Robust accuracy (%) vs ε, one panel per attack, one line per entry (run/role), with a
+    shaded band of ± ``spread`` around each line that has one (e.g. a std over seeds)."""
     n = max(len(panels), 1)
     fig = new_figure(5.2 * n, 4.4)
     axes = fig.subplots(1, n, squeeze=False)[0]
@@ -326,8 +328,13 @@ def compare_curves(
             if not eps:
                 continue
             colour, dash = styles.get(entry, (None, "-"))
-            ax.plot(eps, [100 * a for a in acc], marker="o", markersize=3, color=colour,
-                    linestyle=dash, label=entry)  # fmt: skip
+            (line,) = ax.plot(eps, [100 * a for a in acc], marker="o", markersize=3, color=colour,
+                              linestyle=dash, label=entry)  # fmt: skip
+            band = np.asarray((spread or {}).get(panel, {}).get(entry, np.zeros(len(eps))))
+            if band.any():
+                mid = 100 * np.asarray(acc)
+                ax.fill_between(eps, mid - 100 * band, mid + 100 * band, color=line.get_color(),
+                                alpha=0.15, linewidth=0)  # fmt: skip
         if num_classes:
             ax.axhline(100 / num_classes, color="grey", linestyle=":", linewidth=1, label="chance")
         ax.set(

@@ -40,13 +40,14 @@ from harness.results import (
     EpochStats,
     ExampleGrid,
     GradcamPanel,
+    Measurement,
     ModelResult,
     NoiseProbe,
     RunResult,
 )
 from harness.sanity import checks, probe_model
 from harness.spec import AttackSpec, DefenceSpec, Spec, stable_hash
-from harness.sweep import CleanEval, PlannedAttack, clean_eval, sweep
+from harness.sweep import AttackOutcome, CleanEval, PlannedAttack, clean_eval, sweep
 from harness.training import Snapshot, TrainData, train_standard
 from harness.weights import WeightRecorder, analyse
 
@@ -163,23 +164,45 @@ def run(spec: Spec, *, model: nn.Module | None = None, models_dir: Path | None =
     mean/std) to evaluate as the baseline instead of building one from the spec.
     ``models_dir``: where trained weights are cached (default ``MODELS_DIR``, read at call time).
     """
-    models_dir = MODELS_DIR if models_dir is None else models_dir
     plan = validate(spec)
     if spec.threads:
         torch.set_num_threads(spec.threads)
     seed_everything(spec.seed)
     timer, started = Timer(), time.time()
     with timer.phase("data"):
-        data = load_dataset(spec.dataset, spec.seed)
-        _check_data(spec, data, needs_training=model is None and spec.model.weights is None)
-        split = _split(spec, data)
+        data, split = prepare(spec, user_model=model is not None)
+    trained = build_models(spec, plan, data, split, models_dir, model=model, timer=timer)
+    return _evaluate(spec, data, split, trained, plan, timer, started)
+
+
+def prepare(spec: Spec, user_model: bool = False) -> tuple[Dataset, TrainData]:
+    """The spec's dataset, checked, and its training data split into train / validation."""
+    data = load_dataset(spec.dataset, spec.seed)
+    _check_data(spec, data, needs_training=not user_model and spec.model.weights is None)
+    return data, _split(spec, data)
+
+
+def build_models(
+    spec: Spec,
+    plan: Plan,
+    data: Dataset,
+    split: TrainData,
+    models_dir: Path | None = None,
+    *,
+    model: nn.Module | None = None,
+    timer: Timer | None = None,
+) -> list[Trained]:
+    """The baseline (Build) and each of the plan's defences (Improve), trained or reused from
+    ``models_dir`` (default ``MODELS_DIR``, read at call time)."""
+    models_dir = MODELS_DIR if models_dir is None else models_dir
+    timer = timer or Timer()
     with timer.phase("build"):
         baseline = _baseline(spec, data, split, model, models_dir)
     trained = [baseline]
     with timer.phase("improve"):
         for d, params in plan.defences:
             trained.append(_harden(spec, d, params, data, split, baseline, models_dir))
-    return _evaluate(spec, data, split, trained, plan, timer, started)
+    return trained
 
 
 def _evaluate(
@@ -202,8 +225,8 @@ def _evaluate(
         data=_data_summary(spec, data, split),
         models=[],
         measurements=[],
-        attacks=[_attack_record(p, data.num_classes) for p in plan.attacks]
-        + [_attack_record(p, data.num_classes, naive=True) for p in plan.naive],
+        attacks=[attack_record(p, data.num_classes) for p in plan.attacks]
+        + [attack_record(p, data.num_classes, naive=True) for p in plan.naive],
     )
     for t in trained:
         with timer.phase("break"):
@@ -234,10 +257,8 @@ def _break(
     """Everything measured on one model, appended to ``result``."""
     clf = classifiers[t.role]
     x, y = data.x_test, data.y_test
-    clean = clean_eval(clf, x, spec.eval_batch_size)
+    clean, rows, _ = attack_model(spec, plan, t, classifiers, data)
     attacks = _bind(plan.attacks, t.role, classifiers)
-    naive = _bind(plan.naive, t.role, classifiers) if t.wraps else []
-    rows, _ = sweep(t.role, clf, x, y, clean, attacks + naive, spec.eps, spec.eval_batch_size)
     result.measurements += rows
     if t.certify is not None:
         result.certified.append(t.certify(x, y))
@@ -253,6 +274,22 @@ def _break(
     for probe in plan.probes:
         out = probe.run(clf, x, y, clean.pred, data.class_names, t.role)
         (result.noise if isinstance(out, NoiseProbe) else result.minimal).append(out)
+
+
+def attack_model(
+    spec: Spec, plan: Plan, t: Trained, classifiers: dict, data: Dataset
+) -> tuple[CleanEval, list[Measurement], list[AttackOutcome]]:
+    """Model ``t``'s clean predictions, then the plan's attacks over the spec's epsilons (and
+    the naive attacks, crafted on the baseline, when ``t`` puts a defence in front of it)."""
+    clf = classifiers[t.role]
+    x, y = data.x_test, data.y_test
+    clean = clean_eval(clf, x, spec.eval_batch_size)
+    attacks = _bind(plan.attacks, t.role, classifiers)
+    naive = _bind(plan.naive, t.role, classifiers) if t.wraps else []
+    rows, outcomes = sweep(
+        t.role, clf, x, y, clean, attacks + naive, spec.eps, spec.eval_batch_size
+    )
+    return clean, rows, outcomes
 
 
 # ---------------------------------------------------------------- data
@@ -347,7 +384,7 @@ def _harden(
     job = HardenJob(
         d, params, train, split, shape, k, spec.seed, lambda: rec.make(shape, k), baseline.model
     )
-    record = describe(d, params, rec.name)
+    record = describe(d, params, rec.name, train)
     if definition.fit is None:  # a stage in front of the baseline, nothing to train
         model = definition.assemble(job, None)
         t = Trained(d.key, f"{d.name} + {baseline.name}", model, training="not trained")
@@ -388,6 +425,9 @@ def _cached(
         "data": spec.dataset,
         "seed": spec.seed,
         "n_train": len(split.x_train),
+        # CPU kernels reduce in a thread-count-dependent order: 1 and 2 threads train different
+        # weights (seed 000's CNN differs by up to 0.08), so weights are only shared alike.
+        "threads": torch.get_num_threads(),
         "v": CACHE_VERSION,
     }
     digest = stable_hash(full_key)
@@ -489,7 +529,7 @@ def _gradcam_panel(
     return panel if panel.adversarial else None
 
 
-def _attack_record(p: PlannedAttack, num_classes: int, naive: bool = False) -> dict:
+def attack_record(p: PlannedAttack, num_classes: int, naive: bool = False) -> dict:
     """What the report says about an attack: its name, norm, resolved parameters, how it was swept
     (``naive_of``: the attack it repeats on the undefended baseline, for defences in front of it)."""
     d = p.definition

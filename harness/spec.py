@@ -102,6 +102,23 @@ class GradcamSpec:
 
 
 @dataclass(frozen=True)
+class GridModel:
+    """One model of a grid: a model section (over the spec's ``model:``) and its label."""
+
+    label: str
+    model: ModelSpec
+
+
+@dataclass(frozen=True)
+class GridSpec:
+    """A grid of runs (``harness.grid``): every model x seed x (baseline + each defence) x attack
+    is one cell, swept over the spec's epsilons."""
+
+    seeds: tuple[int, ...] = (0,)
+    models: tuple[GridModel, ...] = ()  # empty: the spec's own ``model:``
+
+
+@dataclass(frozen=True)
 class Spec:
     name: str
     version: int = SPEC_VERSION
@@ -118,6 +135,7 @@ class Spec:
     gradcam: GradcamSpec = field(default_factory=GradcamSpec)
     eval_batch_size: int = 256
     threads: int | None = None  # torch intra-op threads; None: leave torch's default
+    grid: GridSpec | None = None  # None: one run; else a grid of cells (``harness.grid``)
     source: str | None = None  # the file the spec came from (not part of its identity)
 
     def to_dict(self) -> dict[str, Any]:
@@ -272,24 +290,26 @@ def _data(raw: Any) -> DataSpec:
     )
 
 
-def _model(raw: Any) -> ModelSpec:
-    r = _section(raw, "model", ModelSpec)
-    builder = _opt_str(r.get("builder"), "model.builder")
-    arch = _opt_str(r.get("arch", None if builder else ModelSpec.arch), "model.arch")
+def _model(raw: Any, where: str = "model") -> ModelSpec:
+    r = _section(raw, where, ModelSpec)
+    builder = _opt_str(r.get("builder"), f"{where}.builder")
+    arch = _opt_str(r.get("arch", None if builder else ModelSpec.arch), f"{where}.arch")
     if builder and arch:
-        raise HarnessError("model: give either 'arch' (registered) or 'builder' (file.py:function)")
+        raise HarnessError(
+            f"{where}: give either 'arch' (registered) or 'builder' (file.py:function)"
+        )
     if builder and not re.match(r"^.+\.py:[A-Za-z_]\w*$", builder):
-        raise HarnessError(f"model.builder: expected 'path/to/file.py:function', got {builder!r}")
-    mean, std = _floats(r.get("mean"), "model.mean"), _floats(r.get("std"), "model.std")
+        raise HarnessError(f"{where}.builder: expected 'path/to/file.py:function', got {builder!r}")
+    mean, std = _floats(r.get("mean"), f"{where}.mean"), _floats(r.get("std"), f"{where}.std")
     if (mean is None) != (std is None) or (mean and len(mean) != len(std or ())):
-        raise HarnessError("model.mean/model.std: give both, with one value per channel")
+        raise HarnessError(f"{where}.mean/{where}.std: give both, with one value per channel")
     return ModelSpec(
         arch=arch,
         builder=builder,
-        weights=_opt_str(r.get("weights"), "model.weights"),
+        weights=_opt_str(r.get("weights"), f"{where}.weights"),
         mean=mean,
         std=std,
-        train=_train(r.get("train"), "model.train"),
+        train=_train(r.get("train"), f"{where}.train"),
     )
 
 
@@ -324,7 +344,7 @@ def _attacks(
 _DEFENCE_FIELDS = ("name", "label", "arch", "train")
 
 
-def _defence(raw: Any, model: ModelSpec, where: str, label: str) -> DefenceSpec:
+def _defence(raw: Any, where: str, label: str) -> DefenceSpec:
     """One defence; every key besides name/label/arch/train is a parameter of the defence."""
     if isinstance(raw, str):
         raw = {"name": raw}
@@ -338,34 +358,79 @@ def _defence(raw: Any, model: ModelSpec, where: str, label: str) -> DefenceSpec:
         label=_str(raw["label"], f"{where}.label") if "label" in raw else label or name,
         arch=_opt_str(raw.get("arch"), f"{where}.arch"),
         params={k: _units(v) for k, v in (given | extra).items()},
-        train=_train(raw["train"], f"{where}.train") if "train" in raw else model.train,
+        train=_train(raw["train"], f"{where}.train") if "train" in raw else None,
     )
 
 
-def _defences(r: dict[str, Any], model: ModelSpec) -> tuple[DefenceSpec, ...]:
+def _defences(r: dict[str, Any]) -> tuple[DefenceSpec, ...]:
     """``defence:`` (one hardened model, "robust"; null for none) or ``defences:`` (a list)."""
     if "defence" in r and "defences" in r:
         raise HarnessError("defence/defences: give one of them (a single defence or a list)")
     if "defences" not in r:
         one = r.get("defence", {})
-        return () if one is None or one is False else (_defence(one, model, "defence", "robust"),)
+        return () if one is None or one is False else (_defence(one, "defence", "robust"),)
     raw = r["defences"]
     if raw is None:
         return ()
     if not isinstance(raw, list):
         raise HarnessError(f"defences: expected a list of defences, got {raw!r}")
-    out = tuple(_defence(d, model, f"defences[{i}]", "") for i, d in enumerate(raw))
+    out = tuple(_defence(d, f"defences[{i}]", "") for i, d in enumerate(raw))
     keys = ["baseline"] + [d.key for d in out]
     for i, key in enumerate(keys[1:]):
         if key in keys[: i + 1]:
             raise HarnessError(
                 f"defences[{i}]: model name {key!r} is taken; give each defence a distinct 'label'"
             )
-        if not re.match(r"^[A-Za-z0-9_.-]+$", key):
-            raise HarnessError(
-                f"defences[{i}].label: expected letters, digits, '_', '-' or '.', got {key!r}"
-            )
+        _check_name(key, f"defences[{i}].label")
     return out
+
+
+def _check_name(value: str, where: str) -> str:
+    """Names that become file and folder names: letters, digits, '_', '-', '.'."""
+    if not re.match(r"^[A-Za-z0-9_.-]+$", value):
+        raise HarnessError(f"{where}: expected letters, digits, '_', '-' or '.', got {value!r}")
+    return value
+
+
+def _grid(raw: Any, base_model: Any) -> GridSpec:
+    """``grid: {seeds: [...], models: [...]}``; each model entry is a registered architecture
+    name or a model section (plus ``label``) laid over the spec's ``model:`` section."""
+    r = _section(raw, "grid", GridSpec)
+    seeds = r.get("seeds", [0])
+    if not isinstance(seeds, list) or not seeds:
+        raise HarnessError(f"grid.seeds: expected a non-empty list of integers, got {seeds!r}")
+    seeds = tuple(_int(s, f"grid.seeds[{i}]") for i, s in enumerate(seeds))
+    if len(set(seeds)) != len(seeds):
+        raise HarnessError(f"grid.seeds: each seed once, got {list(seeds)}")
+    entries = r.get("models")
+    if entries is not None and (not isinstance(entries, list) or not entries):
+        raise HarnessError(f"grid.models: expected a non-empty list of models, got {entries!r}")
+    models = tuple(_grid_model(e, base_model, i) for i, e in enumerate(entries or []))
+    labels = [m.label for m in models]
+    for i, label in enumerate(labels):
+        if label in labels[:i]:
+            raise HarnessError(
+                f"grid.models[{i}]: label {label!r} is taken; give each model a distinct 'label'"
+            )
+    return GridSpec(seeds, models)
+
+
+def _grid_model(raw: Any, base_model: Any, i: int) -> GridModel:
+    where = f"grid.models[{i}]"
+    if isinstance(raw, str):
+        raw = {"arch": raw}
+    if not isinstance(raw, dict):
+        raise HarnessError(
+            f"{where}: expected an architecture name or a model section, got {raw!r}"
+        )
+    base = dict(base_model) if isinstance(base_model, dict) else {}
+    if "arch" in raw or "builder" in raw:  # its own network: only the training settings carry over
+        base = {k: v for k, v in base.items() if k == "train"}
+    entry = {k: v for k, v in raw.items() if k != "label"}
+    model = _model(base | entry, where)
+    default = model.arch or (model.builder or "").rpartition(":")[2]
+    label = _str(raw["label"], f"{where}.label") if "label" in raw else default
+    return GridModel(_check_name(label, f"{where}.label"), model)
 
 
 def _evasion(raw: Any) -> EvasionSpec:
@@ -409,6 +474,7 @@ def parse_spec(raw: Any, source: str | None = None) -> Spec:
     if list(eps) != sorted(eps):
         raise HarnessError(f"eps: expected increasing epsilons, got {list(eps)}")
     model = _model(r.get("model"))
+    grid = _grid(r["grid"], r.get("model")) if r.get("grid") is not None else None
     default_name = Path(source).stem if source else "benchmark"
     spec = Spec(
         name=_str(r.get("name", default_name), "name"),
@@ -420,15 +486,15 @@ def parse_spec(raw: Any, source: str | None = None) -> Spec:
         attacks=_attacks(r.get("attacks")),
         probes=_attacks(r.get("probes"), "probes", ()),
         eps=eps,
-        defences=_defences(single | r, model),
+        defences=_defences(single | r),
         evasion=_evasion(r.get("evasion")),
         gradcam=_gradcam(r.get("gradcam")),
         eval_batch_size=_int(r.get("eval_batch_size", 256), "eval_batch_size", 1),
         threads=_opt_int(r.get("threads"), "threads"),
+        grid=grid,
         source=source,
     )
-    if not re.match(r"^[A-Za-z0-9_.-]+$", spec.name):
-        raise HarnessError(f"name: expected letters, digits, '_', '-' or '.', got {spec.name!r}")
+    _check_name(spec.name, "name")
     return spec
 
 

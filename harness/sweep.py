@@ -243,11 +243,17 @@ def sweep(
         outcomes.append(attack_sweep(classifier, planned, x, y, clean, eps_list, batch_size))
         rows += outcomes[-1].measurements(model_name)
     untargeted = [o for o, p in zip(outcomes, attacks, strict=True) if not p.targeted]
+    return rows + worst_case_rows(model_name, untargeted), outcomes
+
+
+def worst_case_rows(model_name: str, untargeted: Sequence[AttackOutcome]) -> list[Measurement]:
+    """Robust accuracy and attack success rate of the per-sample worst case over the untargeted
+    attacks' outcomes (none for fewer than two: the worst case would be the attack itself)."""
     combined = worst_case(untargeted)
-    if combined is not None:
-        rows += [
-            m
-            for m in combined.measurements(model_name)
-            if m.metric in ("robust_accuracy", "attack_success_rate")
-        ]
-    return rows, outcomes
+    if combined is None:
+        return []
+    return [
+        m
+        for m in combined.measurements(model_name)
+        if m.metric in ("robust_accuracy", "attack_success_rate")
+    ]

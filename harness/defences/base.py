@@ -102,11 +102,14 @@ def validate(spec: DefenceSpec, where: str = "defence") -> dict[str, Any]:
     return DEFENCES.get(spec.name, f"{where}.name").resolve(spec, where)
 
 
-def describe(spec: DefenceSpec, params: dict[str, Any], arch: str) -> dict[str, Any]:
-    """What a run records about a defence: enough for the report and for ``restore``."""
-    return {"name": spec.name, "label": spec.key, "arch": arch, "params": params} | (
-        {"train": dataclasses.asdict(spec.train)} if spec.train else {}
-    )
+def describe(
+    spec: DefenceSpec, params: dict[str, Any], arch: str, train: TrainSpec | None = None
+) -> dict[str, Any]:
+    """What a run records about a defence: enough for the report and for ``restore``
+    (``train``: the training settings it got, its own or the baseline's)."""
+    train = spec.train or train
+    record = {"name": spec.name, "label": spec.key, "arch": arch, "params": params}
+    return record | ({"train": dataclasses.asdict(train)} if train else {})
 
 
 def restore(
