@@ -28,7 +28,17 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("spec", nargs="?", help="spec file (default: benchmarks/digits_fgsm.yaml)")
     run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                      help="override a spec field, e.g. --set seed=1 --set dataset.n_test=500")  # fmt: skip
-    run.add_argument("--out", help="report folder (default: reports/<name>/<run-id>)")
+    run.add_argument("--out", help="report folder (default: reports/<name>/<run-id>; a grid: "
+                     "reports/<name>/grid, where a rerun finds its finished cells)")  # fmt: skip
+    run.add_argument("--models-dir", help="trained-weights cache (default: models/)")
+    grid = run.add_argument_group("grids (specs with a grid: section)")
+    grid.add_argument("--executor", choices=("local", "ray"), default="local",
+                      help="local: cells in this process, in order; ray: cells as Ray tasks")  # fmt: skip
+    grid.add_argument("--address", help="ray: join this cluster (e.g. auto, ray://head:10001) "
+                      "instead of starting a local Ray instance")  # fmt: skip
+    grid.add_argument("--num-cpus", type=int, help="ray: CPUs of the local instance (default: all)")
+    grid.add_argument("--retries", type=int, default=2,
+                      help="retries of a cell that fails before it is reported (default 2)")  # fmt: skip
     val = sub.add_parser("validate", help="check a spec without running it")
     val.add_argument("spec")
     val.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
@@ -80,7 +90,10 @@ def _run(args: argparse.Namespace) -> int:
     from harness.runner import run
 
     spec = _load(args)
-    result = run(spec)
+    if spec.grid is not None:
+        return _run_grid(args, spec)
+    models_dir = Path(args.models_dir) if args.models_dir else None
+    result = run(spec, models_dir=models_dir)
     run_id = time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + f"-seed{spec.seed}"
     out = Path(args.out) if args.out else Path("reports") / spec.name / run_id
     write_report(result, out)
@@ -94,10 +107,42 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_grid(args: argparse.Namespace, spec: Spec) -> int:
+    from harness.grid import run_grid, write_grid_report
+
+    out = Path(args.out) if args.out else Path("reports") / spec.name / "grid"
+    result = run_grid(
+        spec,
+        out,
+        executor=args.executor,
+        address=args.address,
+        num_cpus=args.num_cpus,
+        retries=args.retries,
+        models_dir=args.models_dir,
+    )
+    write_grid_report(result, out)
+    statuses = [s.status for s in result.cells]
+    print(f"report: {out}  ({result.provenance['seconds']:.1f}s, {result.executor})")
+    print(f"  cells: {len(statuses)}: {statuses.count('reused')} reused, "
+          f"{statuses.count('ran')} ran, {statuses.count('failed')} failed, "
+          f"{statuses.count('blocked')} blocked by a failed model")  # fmt: skip
+    for s in result.failed():
+        what = f"cell {s.item.attack} on" if hasattr(s.item, "attack") else "model"
+        print(f"  failed ({s.attempts} attempts): {what} {s.item.model} seed {s.item.seed} "
+              f"{s.item.role}: {s.error}")  # fmt: skip
+    return 1 if result.failed() or result.blocked() else 0
+
+
 def _validate(args: argparse.Namespace) -> int:
     spec = _load(args)
+    grid = ""
+    if spec.grid is not None:
+        from harness.grid.cells import expand
+
+        found = expand(spec)
+        grid = f", a grid of {len(found.cells)} cells and {len(found.units)} models"
     print(f"{args.spec}: ok ({spec.name}, dataset {spec.dataset.name}, {len(spec.attacks)} attack(s), "
-          f"{len(spec.eps)} epsilons)")  # fmt: skip
+          f"{len(spec.eps)} epsilons{grid})")  # fmt: skip
     return 0
 
 

@@ -82,11 +82,21 @@ def load_runs(paths: Iterable[str | Path]) -> list[Run]:
     return runs
 
 
+def is_grid_record(record: object) -> bool:
+    """Whether a parsed run.json is a grid's (``harness.grid.report``), not a single run's."""
+    return isinstance(record, dict) and record.get("kind") == "grid"
+
+
 def _read_run_json(path: Path) -> RunResult:
     try:
         d = json.loads((path / RUN_JSON).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise HarnessError(f"{path}: {RUN_JSON} is unreadable: {_line(exc)}") from None
+    if is_grid_record(d):
+        raise HarnessError(
+            f"{path}: a benchmark grid's folder, not a run (its report.md already puts its "
+            "models side by side); give the folders of single runs"
+        )
     try:
         return RunResult.from_dict(d)
     except (KeyError, TypeError, AttributeError) as exc:

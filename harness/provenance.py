@@ -22,6 +22,7 @@ PACKAGES = (
     "matplotlib",
     "grad-cam",
     "PyYAML",
+    "ray",
 )
 REPO = Path(__file__).resolve().parent.parent
 

@@ -62,7 +62,7 @@ def newest_runs(root: str | Path = "reports") -> list[Path]:
         return []
     newest = []
     for bench in sorted(p for p in root.iterdir() if p.is_dir()):
-        runs = [p for p in bench.iterdir() if (p / RUN_JSON).is_file()]
+        runs = [p for p in bench.iterdir() if (p / RUN_JSON).is_file() and not _is_grid(p)]
         if runs:
             newest.append(max(runs, key=lambda p: (p / RUN_JSON).stat().st_mtime))
     return sorted(newest, key=lambda p: (p / RUN_JSON).stat().st_mtime, reverse=True)
@@ -81,12 +81,21 @@ def load_app_run(path: str | Path) -> AppRun:
             "the run did not finish or this is not a run folder"
         )
     raw = _read_json(path)
+    if compare.is_grid_record(raw):
+        raise HarnessError(f"{path}: a benchmark grid's folder; the app shows single runs")
     if gaps := format_gaps(raw):
         raise HarnessError(
             f"{path}: run.json is from an older format (no {', '.join(gaps)}); {RERUN}"
         )
     spec = _spec(raw["spec"], path)
     return AppRun(path, compare.load_run(path).result, spec, stamp(path))
+
+
+def _is_grid(path: Path) -> bool:
+    try:
+        return compare.is_grid_record(_read_json(path))
+    except HarnessError:
+        return False  # unreadable: load_app_run says why when it is chosen
 
 
 def stamp(path: str | Path) -> float:

@@ -1,0 +1,156 @@
+"""A grid spec expanded into its work: units (trained models) and cells (one attack on one model).
+
+A cell is one grid model, at one seed, as the bare baseline or hardened by one of the spec's
+defences, attacked by one of the spec's attacks over all of the spec's epsilons (the epsilons
+stay inside a cell: iterative attacks are swept nested, survivors only, which needs the whole
+list). A unit is one trained model that cells need; units are trained once and shared through
+the weights cache (``harness.runner`` keys it by content), including across reruns.
+
+Every cell and unit carries a self-contained sub-spec (one model, one seed, only the defences
+and attack it needs), and its key is the hash of that sub-spec: the same cell has the same key
+in any grid, wherever it sits, so a rerun (or a larger grid) finds its finished cells again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from harness.defences import DEFENCES
+from harness.errors import HarnessError
+from harness.runner import CACHE_VERSION, validate
+from harness.spec import (
+    AttackSpec,
+    DefenceSpec,
+    EvasionSpec,
+    GradcamSpec,
+    GridModel,
+    Spec,
+    stable_hash,
+)
+
+CELL_VERSION = 1  # bump when what a cell computes changes (its stored results become stale)
+BASELINE = "baseline"
+NO_DEFENCE = "none"  # the ``defence`` column of the baseline's rows
+# Spec fields that do not change a cell's numbers (the report's pictures, the run's name).
+NOT_IN_KEY = ("name", "description", "probes", "evasion", "gradcam", "grid")
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One trained model: grid model ``model`` at ``seed``, as ``role`` (baseline or a defence)."""
+
+    model: str
+    seed: int
+    role: str
+    spec: Spec  # one model and seed; defences: the role's own (none for the baseline)
+    units: tuple[str, ...] = ()  # a defence's unit needs its baseline's (every run builds it)
+
+    @property
+    def key(self) -> str:
+        return _key("unit", self.role, "", self.spec)
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One attack on one model over the spec's epsilons; ``units``: keys of the models it needs."""
+
+    model: str
+    seed: int
+    role: str  # "baseline" or the defence's label
+    attack: str  # the attack's key (label or name)
+    spec: Spec  # one model, seed and attack; defences: the role's and the attack's surrogate's
+    units: tuple[str, ...]
+
+    @property
+    def key(self) -> str:
+        return _key("cell", self.role, self.attack, self.spec)
+
+    @property
+    def defence(self) -> str:
+        return NO_DEFENCE if self.role == BASELINE else self.role
+
+    @property
+    def group(self) -> tuple[str, int, str]:
+        """The model a cell attacks: its cells share clean accuracy and the worst case."""
+        return (self.model, self.seed, self.role)
+
+
+@dataclass(frozen=True)
+class Expansion:
+    units: list[Unit]  # every model the grid can need
+    cells: list[Cell]  # in report order: model, seed, role, attack
+
+
+def _key(kind: str, role: str, attack: str, spec: Spec) -> str:
+    content = {k: v for k, v in spec.to_dict().items() if k not in NOT_IN_KEY}
+    return stable_hash(
+        {"kind": kind, "role": role, "attack": attack, "spec": content}
+        | {"cell_version": CELL_VERSION, "cache_version": CACHE_VERSION},
+        n=16,
+    )
+
+
+def grid_models(spec: Spec) -> tuple[GridModel, ...]:
+    """The grid's models; a grid that lists none has the spec's own ``model:``."""
+    assert spec.grid is not None
+    if spec.grid.models:
+        return spec.grid.models
+    label = spec.model.arch or (spec.model.builder or "model").rpartition(":")[2]
+    return (GridModel(label, spec.model),)
+
+
+def sub_spec(
+    spec: Spec,
+    gm: GridModel,
+    seed: int,
+    defences: tuple[DefenceSpec, ...],
+    attacks: tuple[AttackSpec, ...],
+) -> Spec:
+    """A plain one-run spec for part of the grid (no pictures, no probes)."""
+    return dataclasses.replace(
+        spec,
+        seed=seed,
+        model=gm.model,
+        defences=defences,
+        attacks=attacks,
+        probes=(),
+        evasion=EvasionSpec(n_images=0),
+        gradcam=GradcamSpec(n_images=0),
+        grid=None,
+    )
+
+
+def expand(spec: Spec) -> Expansion:
+    """Every unit and cell of ``spec``'s grid, validated (names, parameters, sources)."""
+    if spec.grid is None:
+        raise HarnessError("grid: this spec has no grid section")
+    units: dict[str, Unit] = {}
+    cells: list[Cell] = []
+    for i, gm in enumerate(grid_models(spec)):
+        try:
+            plan = validate(sub_spec(spec, gm, spec.seed, spec.defences, spec.attacks))
+        except HarnessError as exc:
+            raise HarnessError(f"grid.models[{i}] ({gm.label}): {exc}") from None
+        by_key = {d.key: d for d in spec.defences}
+        trains = {d.key for d in spec.defences if DEFENCES.get(d.name).fit is not None}
+        for seed in spec.grid.seeds:
+            base = Unit(gm.label, seed, BASELINE, sub_spec(spec, gm, seed, (), ()))
+            own = {BASELINE: base} | {
+                k: Unit(gm.label, seed, k, sub_spec(spec, gm, seed, (d,), ()), (base.key,))
+                for k, d in by_key.items()
+                if k in trains
+            }
+            for u in own.values():
+                units.setdefault(u.key, u)
+            for role in [BASELINE, *by_key]:
+                for a, p in zip(spec.attacks, plan.attacks, strict=True):
+                    source = p.params.get("source")
+                    if source == role:  # a transfer attack on its own surrogate: the white-box one
+                        continue
+                    needed = [k for k in by_key if k in (role, source)]
+                    defs = tuple(by_key[k] for k in needed)
+                    deps = [own[BASELINE].key] + [own[k].key for k in needed if k in own]
+                    cell_spec = sub_spec(spec, gm, seed, defs, (a,))
+                    cells.append(Cell(gm.label, seed, role, a.key, cell_spec, tuple(deps)))
+    return Expansion(list(units.values()), cells)

@@ -1,0 +1,108 @@
+"""Where a grid's tasks run. An executor turns ``submit(fn, *args)`` into a ``Future``.
+
+- ``local`` runs each task in this process at submission, one at a time, in order.
+- ``ray`` runs each task as a Ray task (``pip install -e '.[ray]'``): on a local Ray instance,
+  or on an existing cluster (``address``). Each task asks Ray for ``threads`` CPUs, the torch
+  threads it will use, so Ray never puts more tasks on a node than it has cores.
+
+Retries are the driver's (``harness.grid.driver``), the same for every executor: Ray's own are
+off, and a task whose worker or node was lost is reported like a task that raised.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any
+
+import torch
+
+from harness.errors import HarnessError
+from harness.registry import Registry
+
+log = logging.getLogger(__name__)
+
+
+class LocalExecutor:
+    """Tasks run in this process, each when it is submitted (``capacity`` 1: in order)."""
+
+    name = "local"
+    capacity = 1  # tasks in flight at a time
+
+    def __init__(self, threads: int = 1, **_: Any) -> None:
+        self.description = "local: this process, one task at a time"
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future:
+        """Run ``fn(*args)`` now; torch's thread count, which a task sets, is restored after."""
+        future: Future = Future()
+        threads = torch.get_num_threads()
+        try:
+            future.set_result(fn(*args))
+        except Exception as exc:  # the task's failure, for the driver to retry or report
+            future.set_exception(exc)
+        finally:
+            torch.set_num_threads(threads)
+        return future
+
+    def share(self, value: Any) -> Any:
+        """A value many tasks take as an argument (weights): itself, in this process."""
+        return value
+
+    def close(self) -> None:
+        pass
+
+
+class RayExecutor:
+    """Tasks run as Ray tasks of ``threads`` CPUs each; results come back to the driver."""
+
+    name = "ray"
+
+    def __init__(
+        self, threads: int = 1, address: str | None = None, num_cpus: int | None = None
+    ) -> None:
+        try:
+            import ray
+        except ImportError:
+            raise HarnessError(
+                "--executor ray: Ray is not installed; pip install -e '.[ray]'"
+            ) from None
+        self._ray = ray
+        self._remote: dict[Callable[..., Any], Any] = {}
+        env = {"env_vars": {"TQDM_DISABLE": "1"}}  # a worker's progress bars would interleave
+        if address:
+            ray.init(address=address, runtime_env=env, log_to_driver=False)
+        else:
+            cpus = num_cpus or os.cpu_count() or 1
+            ray.init(num_cpus=cpus, include_dashboard=False, runtime_env=env, log_to_driver=False)
+        total = int(ray.cluster_resources().get("CPU", 1))
+        self.threads = min(threads, total)
+        self.capacity = max(1, 2 * total // self.threads)  # keep every core busy, not more
+        where = f"the cluster at {address}" if address else "a local Ray instance"
+        self.description = f"ray: {where}, {total} CPUs, {self.threads} per task"
+        log.info(self.description)
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future:
+        """``fn(*args)`` as a Ray task; arguments that are object references (``share``)
+        arrive as their values."""
+        if fn not in self._remote:
+            self._remote[fn] = self._ray.remote(num_cpus=self.threads, max_retries=0)(fn)
+        return self._remote[fn].remote(*args).future()
+
+    def share(self, value: Any) -> Any:
+        """Put ``value`` in Ray's object store once; tasks given the reference receive the value."""
+        return self._ray.put(value)
+
+    def close(self) -> None:
+        self._ray.shutdown()
+
+
+EXECUTORS: Registry[Callable[..., Any]] = Registry("executor")
+EXECUTORS.register("local")(LocalExecutor)
+EXECUTORS.register("ray")(RayExecutor)
+
+
+def make_executor(name: str, threads: int = 1, **options: Any) -> Any:
+    """The executor registered as ``name`` (``--executor``), started."""
+    return EXECUTORS.get(name, "--executor")(threads=threads, **options)
