@@ -198,6 +198,7 @@ class CertifiedCurve:
     smoothed_accuracy: float  # correct and not abstained (certified accuracy at radius 0)
     median_radius: float  # median certified radius over correctly classified images (NaN: none)
     seconds: float
+    max_radius: float = float("nan")  # the largest radius n samples at alpha can certify
 
 
 @dataclass

@@ -3,6 +3,7 @@ standard sweep; ART's trainers get pixel-unit values; naive vs adaptive attacks;
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -12,6 +13,7 @@ from scipy.stats import norm
 from torch import nn
 
 from harness import report
+from harness.defence_report import _verdict
 from harness.defences import DEFENCES, HardenJob
 from harness.defences import validate as validate_defence
 from harness.defences.purifier import ConvAutoencoder
@@ -248,9 +250,34 @@ def test_bigger_noise_certifies_bigger_radii_and_the_boundary_abstains() -> None
     assert radii[1].median_radius == pytest.approx(2 * radii[0].median_radius)  # sigma x Phi^-1(p)
     p_lower = 0.001 ** (1 / 200)  # Clopper-Pearson lower bound for 200 hits out of 200
     assert radii[0].median_radius == pytest.approx(0.25 * norm.ppf(p_lower), rel=1e-6)
+    assert radii[0].max_radius == pytest.approx(radii[0].median_radius)  # all 200 agreed
     boundary = np.full((4, *SHAPE), 0.5, np.float32)  # on the boundary: a coin flip under noise
     c = certify(_smoothing_job(0.25), _Threshold(), boundary, np.zeros(4, int), "m")
     assert c.abstain_rate == 1.0 and c.certified_accuracy == [0.0, 0.0]
+
+
+def test_certified_images_are_a_stratified_subset_not_the_first_ones() -> None:
+    """A test set stored class by class: 10 class-0 images, then 10 class-1 images that the
+    model gets wrong. The first 4 would all be class 0 (100%); 2 of each class give 50%."""
+    x = np.full((20, *SHAPE), 0.05, np.float32)  # every image dark: always predicted class 0
+    y = np.repeat([0, 1], 10)
+    job = _smoothing_job(0.25)
+    job = HardenJob(job.spec, job.params | {"certify_images": 4}, *dataclasses.astuple(job)[2:])
+    c = certify(job, _Threshold(), x, y, "m")
+    assert c.n_images == 4 and c.smoothed_accuracy == 0.5
+
+
+def test_naive_verdict_says_which_attack_was_stronger() -> None:
+    overstated = _verdict("purifier", "pgd", [(0.1, 0.6, 0.3, 0.3), (0.2, 0.5, 0.45, 0.05)])
+    assert "at ε = 0.1 the naive attack leaves 60.00%, the adaptive attack 30.00%" in overstated
+    assert "overstates the defence by +30.00 pp" in overstated and "stronger" not in overstated
+    missed = _verdict("spatial_smoothing", "pgd", [(0.1, 0.4, 0.48, -0.08), (0.2, 0.2, 0.2, 0.0)])
+    assert (
+        "the naive attack (40.00%) is stronger than the adaptive one (48.00%) by 8.00 pp" in missed
+    )
+    assert "overstates the defence" not in missed and "`worst_case`" in missed
+    same = _verdict("jpeg", "fgsm", [(0.1, 0.5, 0.499, 0.001)])
+    assert same.endswith("naive and adaptive agree within 0.5 pp at every ε.")
 
 
 def test_smoothed_model_averages_probabilities_over_noise() -> None:

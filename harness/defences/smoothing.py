@@ -20,9 +20,11 @@ from typing import Any
 import numpy as np
 import torch
 from art.estimators.certification.randomized_smoothing import PyTorchRandomizedSmoothing
+from scipy.stats import norm
 from torch import nn
 
 from harness.attacks import numpy_seed
+from harness.datasets.subset import stratified_indices
 from harness.defences.base import HardenJob, defence
 from harness.params import all_of, expect, ints, is_number
 from harness.results import CertifiedCurve, EpochStats
@@ -71,15 +73,17 @@ def smoothing_estimator(job: HardenJob, base: nn.Module, lr: float | None = None
 def certify(
     job: HardenJob, base: nn.Module, x: np.ndarray, y: np.ndarray, role: str
 ) -> CertifiedCurve:
-    """ART's certificates on the first ``certify_images`` test images (seeded numpy noise)."""
+    """ART's certificates on a stratified ``certify_images``-image subset of the test set, drawn
+    with the run's seed (test sets are often stored class by class: the first images would be
+    one class), with seeded numpy noise."""
     p = job.params
-    k = min(p["certify_images"], len(x))
+    pick = stratified_indices(y, p["certify_images"], job.seed)
     start = time.perf_counter()
     estimator = smoothing_estimator(job, base)
     base.eval()
     with numpy_seed(job.seed):
-        pred, radius = estimator.certify(x[:k], n=p["n"], batch_size=p["batch_size"])
-    return curve(role, p, pred, radius, y[:k], time.perf_counter() - start)
+        pred, radius = estimator.certify(x[pick], n=p["n"], batch_size=p["batch_size"])
+    return curve(role, p, pred, radius, y[pick], time.perf_counter() - start)
 
 
 def curve(
@@ -106,8 +110,15 @@ def curve(
         abstain_rate=float(np.mean(pred < 0)),
         smoothed_accuracy=float(np.mean(correct)),
         median_radius=float(np.median(radius[correct])) if correct.any() else float("nan"),
+        max_radius=largest_radius(p["sigma"], p["n"], p["alpha"]),
         seconds=round(seconds, 3),
     )
+
+
+def largest_radius(sigma: float, n: int, alpha: float) -> float:
+    """The largest radius any certificate can reach: all n noisy samples agree, so the
+    Clopper-Pearson lower bound is alpha^(1/n) and the radius sigma x Phi^-1(alpha^(1/n))."""
+    return float(sigma * norm.ppf(alpha ** (1 / n)))
 
 
 def _smoothed(job: HardenJob, base: nn.Module | None) -> nn.Module:
