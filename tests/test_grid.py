@@ -265,12 +265,14 @@ def test_kill_9_and_rerun_gives_the_uninterrupted_csv(tmp_path) -> None:
 # ---------------------------------------------------------------- failures and Ray
 
 FLAKY = '''\
-"""A model whose attack gradients fail: the first FAILURES times, counted in COUNTER."""
+"""A model whose attack gradients fail the first FAILURES times (counted in COUNTER): the task
+raises, or with CRASH its process dies, as a lost Ray worker would."""
 import os
 from torch import nn
 
 COUNTER = {counter!r}
 FAILURES = {failures}
+CRASH = {crash}
 
 
 class Flaky(nn.Module):
@@ -284,6 +286,8 @@ class Flaky(nn.Module):
             os.write(fd, b"x")
             os.close(fd)
             if os.path.getsize(COUNTER) <= FAILURES:
+                if CRASH:
+                    os._exit(1)
                 raise RuntimeError("injected fault")
         return self.net(x)
 
@@ -294,19 +298,22 @@ def build(input_shape, num_classes):
 '''
 
 
-def failing_grid(tmp_path: Path) -> dict:
-    """mlp (fine), flaky (its first attack fails once), broken (every attack fails)."""
+def failing_grid(tmp_path: Path, crash: bool = False) -> dict:
+    """mlp (fine), flaky (its first attack fails once), broken (every attack fails); with
+    ``crash``, lost (the process running its first attack dies)."""
     models = [{"arch": "mlp", "label": "mlp"}]
-    for label, failures in (("flaky", 1), ("broken", 10**9)):
+    faults = [("flaky", 1, False), ("broken", 10**9, False)] + [("lost", 1, True)] * crash
+    for label, failures, dies in faults:
         path = tmp_path / f"{label}.py"
-        path.write_text(FLAKY.format(counter=str(tmp_path / f"{label}.count"), failures=failures))
+        counter = str(tmp_path / f"{label}.count")
+        path.write_text(FLAKY.format(counter=counter, failures=failures, crash=dies))
         models.append({"builder": f"{path}:build", "label": label})
     raw = grid_spec(defences=[])
     raw["grid"] = {"seeds": [0], "models": models}
     return raw
 
 
-def check_failures_reported(result, out: Path) -> None:
+def check_failures_reported(result, out: Path, lost: bool = False) -> None:
     by_model: dict[str, list] = {}
     for s in result.cells:
         by_model.setdefault(s.item.model, []).append(s)
@@ -320,7 +327,11 @@ def check_failures_reported(result, out: Path) -> None:
     assert "## Failed (2 raised, 0 blocked)" in report
     assert "| cell broken, seed 0, baseline, fgsm | 3 | RuntimeError: injected fault |" in report
     models = {r.split(",")[0] for r in (out / "results.csv").read_text().splitlines()[1:]}
-    assert models == {"mlp", "flaky"}
+    assert models == {"mlp", "flaky"} | ({"lost"} if lost else set())
+    if lost:  # the worker died mid-cell: Ray reports it, the cell runs again elsewhere
+        lost_cells = by_model["lost"]
+        assert [s.status for s in lost_cells] == ["ran", "ran"]
+        assert sum(s.attempts for s in lost_cells) == 3
 
 
 def test_a_failing_cell_is_retried_then_reported_and_the_grid_finishes(tmp_path) -> None:
@@ -408,13 +419,13 @@ def test_ray_executor_gives_the_local_results(local_grid, tmp_path, monkeypatch)
 @pytest.mark.slow
 def test_ray_retries_then_reports_a_failing_cell(tmp_path) -> None:
     ray_or_skip()
-    raw = failing_grid(tmp_path)
+    raw = failing_grid(tmp_path, crash=True)
     out = tmp_path / "out"
     result = run_grid(
         parse_spec(raw), out, executor="ray", num_cpus=2, models_dir=tmp_path / "models"
     )
     write_grid_report(result, out)
-    check_failures_reported(result, out)
+    check_failures_reported(result, out, lost=True)
 
 
 def test_compare_and_the_app_leave_a_grid_folder_alone(local_grid, tmp_path) -> None:
