@@ -19,7 +19,7 @@ from harness.cli import main
 from harness.errors import HarnessError
 from harness.grid import run_grid, write_grid_report
 from harness.grid.cells import expand
-from harness.grid.report import GRID_COLUMNS, grid_rows
+from harness.grid.report import GRID_COLUMNS, _gain_text, grid_rows
 from harness.grid.store import CellStore
 from harness.runner import run
 from harness.spec import TrainSpec, parse_spec
@@ -179,9 +179,23 @@ def test_a_rerun_reuses_every_cell_and_writes_the_same_bytes(local_grid) -> None
     assert (root / "out" / "results.csv").read_bytes() == before
     report = (root / "out" / "report.md").read_text()
     assert "16 cell(s) reused from an earlier run" in report
-    for heading in ("## Clean accuracy", "### Robust accuracy", "### Attack success rate"):
+    for heading in (
+        "## Clean accuracy",
+        "## What hardening bought (defence − baseline, paired by seed)",
+        "### Robust accuracy",
+        "### Attack success rate",
+    ):
         assert heading in report
+    rows = grid_rows(again)
+    clean = {(r.defence, r.seed): r.value for r in rows if r.model == "mlp" and r.attack == "none"}
+    gains = [clean[("jpeg", s)] - clean[("none", s)] for s in (0, 1)]
+    assert f"| mlp | jpeg | {_gain_text(gains)} |" in report
     assert "same_model_in_every_cell | PASS" in report
+
+
+def test_gain_text() -> None:
+    assert _gain_text([0.1, 0.2]) == "+15.00 pp ± 7.07 (2)"
+    assert _gain_text([-0.01]) == "-1.00 pp (1)" and _gain_text([]) == "—"
 
 
 def test_a_larger_grid_only_runs_its_new_cells(local_grid, tmp_path) -> None:

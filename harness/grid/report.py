@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from harness import plots
-from harness.grid.cells import Cell, grid_models, sub_spec
+from harness.grid.cells import NO_DEFENCE, Cell, grid_models, sub_spec
 from harness.grid.driver import BLOCKED, FAILED, RAN, REUSED, GridResult, Status
 from harness.grid.work import CellResult
 from harness.io import atomic_path, write_text
@@ -163,6 +163,7 @@ def render_markdown(result: GridResult, rows: Sequence[GridRow]) -> str:
         section_failures(result),
         section_attacks(_attack_records(result)),
         section_clean(result, values),
+        section_gain(result, rows),
         *section_attack_tables(result, values),
         section_sanity(grid_checks(result, rows)),
         section_reproduce(result),
@@ -260,6 +261,57 @@ def section_clean(result: GridResult, values: dict[tuple, list[float]]) -> str:
         for m, d in _series(result)
     ]
     return "## Clean accuracy\n\n" + table(("model", "defence", "clean accuracy"), rows)
+
+
+def section_gain(result: GridResult, rows: Sequence[GridRow]) -> str:
+    """Robust accuracy of each defence minus its own baseline's (same model and seed, so the
+    same test subset and initial weights), mean ± std over seeds: what the hardening bought."""
+    robust = {
+        (r.model, r.defence, r.seed, r.attack, r.eps): r.value
+        for r in rows
+        if r.metric == "robust_accuracy" or r.attack == "none"
+    }
+    values = seed_values(rows)
+    attacks = [a for a in attack_order(result, values) if not a.endswith(NAIVE_SUFFIX)]
+    eps = [0.0] + [e for e in result.spec.eps if e > 0]
+    seeds = result.spec.grid.seeds if result.spec.grid else ()
+    parts = []
+    for attack in attacks:
+        lines = []
+        for m, d in _series(result):
+            if d == NO_DEFENCE:
+                continue
+            cells = []
+            for e in eps:
+                a = "none" if e == 0 else attack
+                diffs = [
+                    robust[(m, d, s, a, e)] - robust[(m, NO_DEFENCE, s, a, e)]
+                    for s in seeds
+                    if (m, d, s, a, e) in robust and (m, NO_DEFENCE, s, a, e) in robust
+                ]
+                cells.append(_gain_text(diffs))
+            lines.append((m, d, *cells))
+        if lines:
+            header = ("model", "defence", "clean", *(f"ε={num(e)}" for e in eps[1:]))
+            parts.append(f"### {attack}\n\n" + table(header, lines))
+    if not parts:
+        return ""
+    intro = (
+        "Each defence's robust accuracy minus its own baseline's (clean accuracy in the *clean* "
+        "column), paired by seed: the same model, test subset and initial weights on both "
+        "sides. Percentage points, mean ± sample standard deviation over seeds (number of seeds)."
+    )
+    return "\n\n".join(
+        ["## What hardening bought (defence − baseline, paired by seed)", intro, *parts]
+    )
+
+
+def _gain_text(diffs: Sequence[float]) -> str:
+    if not diffs:
+        return DASH
+    mean = 100 * float(np.mean(diffs))
+    spread = f" ± {100 * _std(diffs):.2f}" if len(diffs) > 1 else ""
+    return f"{mean:+.2f} pp{spread} ({len(diffs)})"
 
 
 def attack_order(result: GridResult, values: dict[tuple, list[float]]) -> list[str]:
