@@ -177,7 +177,10 @@ def section_title(result: GridResult) -> str:
     statuses = [s.status for s in result.cells]
     models = sorted({c.model for c in result.expansion.cells}, key=_order(result, "model"))
     roles = list(dict.fromkeys(c.role for c in result.expansion.cells))
-    ran = sum(s.value.seconds for s in result.cells if s.status != REUSED and s.value)  # type: ignore[union-attr]
+    cell_seconds = {RAN: 0.0, REUSED: 0.0}  # each finished cell's own time, by status
+    for s in result.cells:
+        if isinstance(s.value, CellResult):
+            cell_seconds[s.status] += s.value.seconds
     lines = [
         f"# Grid: {spec.name}",
         spec.description,
@@ -188,7 +191,8 @@ def section_title(result: GridResult) -> str:
         f"baseline/defence(s) ({', '.join(roles)}) × {len(spec.attacks)} attack(s), less "
         "transfer attacks on their own source model",
         f"- this run: {statuses.count(REUSED)} cell(s) reused from an earlier run, "
-        f"{statuses.count(RAN)} ran ({ran:,.1f} s of cell time), {statuses.count(FAILED)} failed, "
+        f"({cell_seconds[REUSED]:,.1f} s of cell time then), {statuses.count(RAN)} ran "
+        f"({cell_seconds[RAN]:,.1f} s of cell time), {statuses.count(FAILED)} failed, "
         f"{statuses.count(BLOCKED)} blocked by a failed model; "
         f"{len(result.units)} model(s) built or loaded; executor {result.executor}; "
         f"{result.provenance.get('seconds', 0):,.1f} s wall",
