@@ -190,7 +190,7 @@ def section_title(result: GridResult) -> str:
         f"{len(grid.seeds)} seed(s) ({', '.join(map(str, grid.seeds))}) × {len(roles)} "
         f"baseline/defence(s) ({', '.join(roles)}) × {len(spec.attacks)} attack(s), less "
         "transfer attacks on their own source model",
-        f"- this run: {statuses.count(REUSED)} cell(s) reused from an earlier run, "
+        f"- this run: {statuses.count(REUSED)} cell(s) reused from an earlier run "
         f"({cell_seconds[REUSED]:,.1f} s of cell time then), {statuses.count(RAN)} ran "
         f"({cell_seconds[RAN]:,.1f} s of cell time), {statuses.count(FAILED)} failed, "
         f"{statuses.count(BLOCKED)} blocked by a failed model; "
