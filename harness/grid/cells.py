@@ -132,25 +132,38 @@ def expand(spec: Spec) -> Expansion:
             plan = validate(sub_spec(spec, gm, spec.seed, spec.defences, spec.attacks))
         except HarnessError as exc:
             raise HarnessError(f"grid.models[{i}] ({gm.label}): {exc}") from None
-        by_key = {d.key: d for d in spec.defences}
-        trains = {d.key for d in spec.defences if DEFENCES.get(d.name).fit is not None}
+        sources = [p.params.get("source") for p in plan.attacks]  # transfer surrogates
         for seed in spec.grid.seeds:
-            base = Unit(gm.label, seed, BASELINE, sub_spec(spec, gm, seed, (), ()))
-            own = {BASELINE: base} | {
-                k: Unit(gm.label, seed, k, sub_spec(spec, gm, seed, (d,), ()), (base.key,))
-                for k, d in by_key.items()
-                if k in trains
-            }
+            own = _units(spec, gm, seed)
             for u in own.values():
                 units.setdefault(u.key, u)
-            for role in [BASELINE, *by_key]:
-                for a, p in zip(spec.attacks, plan.attacks, strict=True):
-                    source = p.params.get("source")
-                    if source == role:  # a transfer attack on its own surrogate: the white-box one
-                        continue
-                    needed = [k for k in by_key if k in (role, source)]
-                    defs = tuple(by_key[k] for k in needed)
-                    deps = [own[BASELINE].key] + [own[k].key for k in needed if k in own]
-                    cell_spec = sub_spec(spec, gm, seed, defs, (a,))
-                    cells.append(Cell(gm.label, seed, role, a.key, cell_spec, tuple(deps)))
+            cells += _cells(spec, gm, seed, own, sources)
     return Expansion(list(units.values()), cells)
+
+
+def _units(spec: Spec, gm: GridModel, seed: int) -> dict[str, Unit]:
+    """Role -> the unit that trains it: the baseline, and each defence that trains something
+    (one placed in front of the baseline without training of its own needs no unit)."""
+    base = Unit(gm.label, seed, BASELINE, sub_spec(spec, gm, seed, (), ()))
+    return {BASELINE: base} | {
+        d.key: Unit(gm.label, seed, d.key, sub_spec(spec, gm, seed, (d,), ()), (base.key,))
+        for d in spec.defences
+        if DEFENCES.get(d.name).fit is not None
+    }
+
+
+def _cells(
+    spec: Spec, gm: GridModel, seed: int, own: dict[str, Unit], sources: list[str | None]
+) -> list[Cell]:
+    """Every role x attack of one model and seed; a cell's sub-spec holds the defences it needs
+    (its own role's, and a transfer attack's surrogate's)."""
+    cells = []
+    for role in [BASELINE, *(d.key for d in spec.defences)]:
+        for a, source in zip(spec.attacks, sources, strict=True):
+            if source == role:  # a transfer attack on its own surrogate: the white-box one
+                continue
+            defs = tuple(d for d in spec.defences if d.key in (role, source))
+            deps = [own[BASELINE].key] + [own[d.key].key for d in defs if d.key in own]
+            cell_spec = sub_spec(spec, gm, seed, defs, (a,))
+            cells.append(Cell(gm.label, seed, role, a.key, cell_spec, tuple(deps)))
+    return cells

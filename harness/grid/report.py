@@ -157,15 +157,15 @@ def _unit_record(s: Status) -> dict[str, Any]:
 
 
 def render_markdown(result: GridResult, rows: Sequence[GridRow]) -> str:
-    values = seed_values(rows)
+    values, records = seed_values(rows), _attack_records(result)
     parts = [
         section_title(result),
         section_failures(result),
-        section_attacks(_attack_records(result)),
+        section_attacks(records),
         section_clean(result, values),
-        section_gain(result, rows),
+        section_gain(result, rows, values),
         *section_attack_tables(result, values),
-        section_sanity(grid_checks(result, rows)),
+        section_sanity(grid_checks(result, rows, records)),
         section_reproduce(result),
     ]
     return "\n\n".join(p for p in parts if p) + "\n"
@@ -267,7 +267,9 @@ def section_clean(result: GridResult, values: dict[tuple, list[float]]) -> str:
     return "## Clean accuracy\n\n" + table(("model", "defence", "clean accuracy"), rows)
 
 
-def section_gain(result: GridResult, rows: Sequence[GridRow]) -> str:
+def section_gain(
+    result: GridResult, rows: Sequence[GridRow], values: dict[tuple, list[float]]
+) -> str:
     """Robust accuracy of each defence minus its own baseline's (same model and seed, so the
     same test subset and initial weights), mean ± std over seeds: what the hardening bought."""
     robust = {
@@ -275,8 +277,7 @@ def section_gain(result: GridResult, rows: Sequence[GridRow]) -> str:
         for r in rows
         if r.metric == "robust_accuracy" or r.attack == "none"
     }
-    values = seed_values(rows)
-    attacks = [a for a in attack_order(result, values) if not a.endswith(NAIVE_SUFFIX)]
+    attacks = main_attacks(result, values)
     eps = [0.0] + [e for e in result.spec.eps if e > 0]
     seeds = result.spec.grid.seeds if result.spec.grid else ()
     parts = []
@@ -323,6 +324,11 @@ def attack_order(result: GridResult, values: dict[tuple, list[float]]) -> list[s
     measured = {k[2] for k in values}
     order = [name for a in result.spec.attacks for name in (a.key, a.key + NAIVE_SUFFIX)]
     return [a for a in [*order, WORST_CASE] if a in measured]
+
+
+def main_attacks(result: GridResult, values: dict[tuple, list[float]]) -> list[str]:
+    """The measured attacks without the naive twins (the spec's, then the worst case)."""
+    return [a for a in attack_order(result, values) if not a.endswith(NAIVE_SUFFIX)]
 
 
 def attack_heading(name: str) -> str:
@@ -377,10 +383,12 @@ def section_reproduce(result: GridResult) -> str:
 # ---------------------------------------------------------------- sanity checks
 
 
-def grid_checks(result: GridResult, rows: Sequence[GridRow]) -> list[Check]:
+def grid_checks(
+    result: GridResult, rows: Sequence[GridRow], records: list[dict[str, Any]]
+) -> list[Check]:
     """Carlini et al.'s measurement checks for each model and seed (the probe checks need the
-    live model, which a grid does not keep), and that every cell saw the same model."""
-    records = _attack_records(result)
+    live model, which a grid does not keep), and that every cell saw the same model;
+    ``records``: the attacks as a run records them (``_attack_records``)."""
     found: list[Check] = []
     for (model, seed, _), members in groups(result).items():
         finished = [r for _, r in members if r is not None]
@@ -443,7 +451,7 @@ def curves_figure(result: GridResult, rows: Sequence[GridRow]):
     the mean over seeds (ε = 0: clean accuracy) with a band of ± one sample standard deviation;
     a defence's naive twin of the attack dashed, in the defence's colour."""
     values = seed_values(rows)
-    attacks = [a for a in attack_order(result, values) if not a.endswith(NAIVE_SUFFIX)]
+    attacks = main_attacks(result, values)
     series = _series(result)
     panels: dict[str, dict[str, tuple[list[float], list[float]]]] = {}
     spread: dict[str, dict[str, list[float]]] = {}
