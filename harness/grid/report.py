@@ -34,6 +34,10 @@ from harness.sweep import AttackOutcome, worst_case_rows
 GRID_COLUMNS = ("model", "defence", "seed", "attack", "eps", "metric", "value")
 RESULTS_CSV, REPORT_MD, RUN_JSON, CURVES_PNG = "results.csv", "report.md", "run.json", "curves.png"
 SAME_MODEL = "same_model_in_every_cell"
+PROBES_NOTE = (
+    "\n\nA grid runs the checks that need only measurements; the ones that probe the live "
+    "model (unbounded attack, gradients, logits, determinism) are in `harness run` reports."
+)
 Group = tuple[str, int, str]  # (grid model, seed, role)
 Series = tuple[str, str]  # (grid model, defence)
 
@@ -165,7 +169,7 @@ def render_markdown(result: GridResult, rows: Sequence[GridRow]) -> str:
         section_clean(result, values),
         section_gain(result, rows, values),
         *section_attack_tables(result, values),
-        section_sanity(grid_checks(result, rows, records)),
+        section_sanity(grid_checks(result, rows, records)) + PROBES_NOTE,
         section_reproduce(result),
     ]
     return "\n\n".join(p for p in parts if p) + "\n"
