@@ -179,7 +179,7 @@ def section_title(result: GridResult) -> str:
     spec, grid = result.spec, result.spec.grid
     assert grid is not None
     statuses = [s.status for s in result.cells]
-    models = sorted({c.model for c in result.expansion.cells}, key=_order(result, "model"))
+    models = list(dict.fromkeys(c.model for c in result.expansion.cells))
     roles = list(dict.fromkeys(c.role for c in result.expansion.cells))
     cell_seconds = {RAN: 0.0, REUSED: 0.0}  # each finished cell's own time, by status
     for s in result.cells:
@@ -440,11 +440,6 @@ def _class_names(result: GridResult) -> list[str]:
 
 def _n_classes(result: GridResult) -> int | None:
     return len(_class_names(result)) or None
-
-
-def _order(result: GridResult, field: str):
-    order = list(dict.fromkeys(getattr(c, field) for c in result.expansion.cells))
-    return order.index
 
 
 # ---------------------------------------------------------------- figure
