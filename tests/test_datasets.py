@@ -554,7 +554,9 @@ def test_cifar10_real_class_folders(cifar10_real: tuple[Path, Dataset]) -> None:
     assert ds.class_names == CIFAR10_CLASSES
     assert ds.x_test.shape == (10000, 3, 32, 32)
     assert np.bincount(ds.y_test).tolist() == [1000] * 10
-    assert ds.x_train.shape == (0, 3, 32, 32) and ds.y_train.shape == (0,)
+    # the staged train split: the first 2,000 images of each class (PROVENANCE.md)
+    assert ds.x_train.shape == (20000, 3, 32, 32) and ds.y_train.shape == (20000,)
+    assert np.bincount(ds.y_train).tolist() == [2000] * 10
     # known CIFAR-10 test-set channel means (PROVENANCE.md): a lossless, complete copy
     np.testing.assert_allclose(ds.x_test.mean(axis=(0, 2, 3)), [0.4942, 0.4851, 0.4504], atol=1e-4)
 
