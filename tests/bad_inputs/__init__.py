@@ -5,7 +5,7 @@ command and expects: its exit code (2 unless said), one line on stderr that star
 ``error: `` and names the field or file (``expect``), no traceback, and nothing left behind
 (the folder holds exactly what the case built, byte for byte).
 
-Each area keeps its rows in its own module (``spec.py``, ``data.py`` ...) as ``CASES``; a new
+Each area keeps its rows in its own module (``names.py``, ``weights.py`` ...) as ``CASES``; a new
 case is one line there. Helpers below write the usual inputs.
 """
 

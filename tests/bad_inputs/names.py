@@ -1,4 +1,4 @@
-"""Bad specs: names, values and shapes caught by validation, before any data is read."""
+"""Bad registry names in specs: caught by validation, before any data is read."""
 
 from __future__ import annotations
 
