@@ -19,7 +19,6 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from harness.errors import HarnessError
 
@@ -36,6 +35,14 @@ class Target:
     path: Path
     replace: bool = False  # an earlier harness report is there and may be replaced
     done: bool = False  # a finished report of the same spec is already there
+
+
+@dataclass(frozen=True)
+class FoundReport:
+    """A run report found in a folder (``read_report``)."""
+
+    spec_hash: str
+    files: frozenset[str] | None  # the names its writer listed; None: written before MARKER
 
 
 # ---------------------------------------------------------------- any location
@@ -94,36 +101,36 @@ def report_target(path: str | Path, digest: str, overwrite: bool, field: str = "
     _check_only_report_files(p, found, field)
     if overwrite:
         return Target(p, replace=True)
-    if found.get("spec_hash") == digest:
+    if found.spec_hash == digest:
         return Target(p, done=True)
     raise HarnessError(
-        f"{field}: {path} holds the report of another spec (spec hash {found.get('spec_hash')}, "
+        f"{field}: {path} holds the report of another spec (spec hash {found.spec_hash}, "
         f"this one {digest}); pass --overwrite to replace it, or choose another folder"
     )
 
 
-def read_report(path: Path) -> dict[str, Any] | None:
+def read_report(path: Path) -> FoundReport | None:
     """The run report in ``path``: its spec hash and the files it wrote (None: not a report)."""
     try:
         raw = json.loads((path / "run.json").read_text(encoding="utf-8"))
-        spec_hash = raw["provenance"]["spec_hash"]
+        spec_hash = str(raw["provenance"]["spec_hash"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
     marker = raw.get(MARKER)
     if isinstance(marker, dict) and marker.get("kind") == "run":
-        return {"spec_hash": spec_hash, "files": set(marker.get("files", []))}
+        return FoundReport(spec_hash, frozenset(map(str, marker.get("files", []))))
     if "measurements" not in raw or raw.get("kind") == "grid":
         return None
-    return {"spec_hash": spec_hash, "files": None}  # written before MARKER: any report file
+    return FoundReport(spec_hash, None)  # written before MARKER: any report file may be there
 
 
-def _check_only_report_files(path: Path, found: dict[str, Any], field: str) -> None:
+def _check_only_report_files(path: Path, found: FoundReport, field: str) -> None:
     """Replacing the folder must not take anything the report writer did not put there."""
     for entry in _entries(path):
-        if found["files"] is None:
+        if found.files is None:
             ours = entry.is_file() and entry.suffix in REPORT_SUFFIXES
         else:
-            ours = entry.is_file() and entry.name in found["files"]
+            ours = entry.is_file() and entry.name in found.files
         if not ours:
             raise HarnessError(
                 f"{field}: {path} holds {entry.name}, which its harness report did not write; "

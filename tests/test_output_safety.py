@@ -176,3 +176,33 @@ def test_read_only_folder_is_refused(tmp_path: Path, capsys) -> None:
     (tmp_path / "reports").mkdir(mode=0o555)
     assert _run(tmp_path) == 2
     assert "cannot be written" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- recognising our own folders
+
+
+def test_report_written_before_the_marker_is_recognised(tmp_path: Path) -> None:
+    out = tmp_path / "old"
+    out.mkdir()
+    (out / "run.json").write_text(
+        json.dumps({"provenance": {"spec_hash": "abc"}, "measurements": []})
+    )
+    (out / "results.csv").write_text("model,attack,eps,metric,value\n")
+    assert outputs.report_target(out, "abc", overwrite=False).done
+    assert outputs.report_target(out, "xyz", overwrite=True).replace
+    (out / "notes.txt").write_text("mine")
+    with pytest.raises(HarnessError, match=r"holds notes\.txt"):
+        outputs.report_target(out, "xyz", overwrite=True)
+
+
+def test_a_grid_folder_is_resumed_and_a_comparison_replaced_on_request(tmp_path: Path) -> None:
+    grid = tmp_path / "grid"
+    (grid / "cells").mkdir(parents=True)
+    assert outputs.grid_target(grid, overwrite=False).path == grid
+    cmp = tmp_path / "cmp"
+    cmp.mkdir()
+    for name in outputs.COMPARISON_FILES:
+        (cmp / name).write_text("x")
+    with pytest.raises(HarnessError, match="pass --overwrite"):
+        outputs.comparison_target(cmp, overwrite=False)
+    assert outputs.comparison_target(cmp, overwrite=True).replace
