@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import math
+import signal
 import sys
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,6 +34,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--out", help="report folder (default: reports/<name>/<run-id>; a grid: "
                      "reports/<name>/grid, where a rerun finds its finished cells)")  # fmt: skip
     run.add_argument("--models-dir", help="trained-weights cache (default: models/)")
+    run.add_argument("--overwrite", action="store_true",
+                     help="replace an earlier harness report in --out (never any other folder)")  # fmt: skip
     grid = run.add_argument_group("grids (specs with a grid: section)")
     grid.add_argument("--executor", choices=("local", "ray"), default="local",
                       help="local: cells in this process, in order; ray: cells as Ray tasks")  # fmt: skip
@@ -47,6 +52,8 @@ def _parser() -> argparse.ArgumentParser:
     cmp = sub.add_parser("compare", help="compare finished run folders side by side")
     cmp.add_argument("runs", nargs="+", metavar="RUN_DIR", help="report folders of earlier runs")
     cmp.add_argument("--out", help="output folder (default: reports/compare/<timestamp>)")
+    cmp.add_argument("--overwrite", action="store_true",
+                     help="replace an earlier comparison in --out (never any other folder)")  # fmt: skip
     app = sub.add_parser("app", help="start the interactive Streamlit demo on finished runs")
     app.add_argument("runs", nargs="*", metavar="RUN_DIR",
                      help="run folders (default: the newest run of each benchmark under reports/)")  # fmt: skip
@@ -55,21 +62,64 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+class Interrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM, raised in the main thread so the same cleanup runs for both."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def _stop(signum: int, frame: object) -> None:
+    for s in STOP_SIGNALS:  # a second Ctrl-C must not cut the cleanup short
+        signal.signal(s, signal.SIG_IGN)
+    raise Interrupted(signum)
+
+
+@contextlib.contextmanager
+def _interruptible() -> Iterator[None]:
+    """SIGINT and SIGTERM raise ``Interrupted`` while the command runs; handlers restored after."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may set handlers (signals are delivered there)
+        return
+    before = {s: signal.getsignal(s) for s in STOP_SIGNALS}
+    for s in STOP_SIGNALS:
+        signal.signal(s, _stop)
+    try:
+        yield
+    finally:
+        for s, handler in before.items():
+            signal.signal(s, signal.SIG_DFL if handler is None else handler)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        commands = {
-            "run": _run,
-            "validate": _validate,
-            "list": _list,
-            "compare": _compare,
-            "app": _app,
-        }
-        return commands[args.command](args)
-    except HarnessError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return exc.exit_code
+    commands = {
+        "run": _run,
+        "validate": _validate,
+        "list": _list,
+        "compare": _compare,
+        "app": _app,
+    }
+    with _interruptible():
+        try:
+            return commands[args.command](args)
+        except HarnessError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return exc.exit_code
+        except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (``Interrupted``)
+            return _interrupted(args, getattr(exc, "signum", signal.SIGINT))
+
+
+def _interrupted(args: argparse.Namespace, signum: int) -> int:
+    """One line, and the shell's code for death by a signal (128 + its number)."""
+    rest = "; cached weights are kept, rerun to continue" if args.command == "run" else ""
+    print(f"error: interrupted ({signal.Signals(signum).name}){rest}", file=sys.stderr)
+    return 128 + signum
 
 
 def _load(args: argparse.Namespace) -> Spec:
@@ -86,17 +136,26 @@ def _load(args: argparse.Namespace) -> Spec:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from harness import outputs, runner
     from harness.report import write_report
-    from harness.runner import run
 
     spec = _load(args)
     if spec.grid is not None:
         return _run_grid(args, spec)
-    models_dir = Path(args.models_dir) if args.models_dir else None
-    result = run(spec, models_dir=models_dir)
     run_id = time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + f"-seed{spec.seed}"
     out = Path(args.out) if args.out else Path("reports") / spec.name / run_id
-    write_report(result, out)
+    target = outputs.report_target(out, spec.digest(), args.overwrite)
+    models_dir = Path(args.models_dir) if args.models_dir else None
+    outputs.check_models_dir(models_dir or runner.MODELS_DIR, out)
+    if target.done:
+        print(f"report: {out} already holds the finished report of this spec; nothing to do "
+              "(--overwrite runs it again)")  # fmt: skip
+        return 0
+    result = runner.run(spec, models_dir=models_dir)
+    try:
+        write_report(result, out, replace=target.replace)
+    except OSError as exc:
+        raise HarnessError(f"--out: {out}: the report could not be written ({exc})") from None
     total = result.provenance["timings_seconds"]["total"]
     print(f"report: {out}  ({total:.1f}s)")
     width = [max(len(getattr(m, k)) for m in result.models) for k in ("role", "arch")]
@@ -108,9 +167,13 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _run_grid(args: argparse.Namespace, spec: Spec) -> int:
+    from harness import outputs
     from harness.grid import run_grid, write_grid_report
 
     out = Path(args.out) if args.out else Path("reports") / spec.name / "grid"
+    outputs.grid_target(out, args.overwrite)
+    if args.models_dir:
+        outputs.check_models_dir(args.models_dir, None)
     result = run_grid(
         spec,
         out,
@@ -167,10 +230,12 @@ def _list(args: argparse.Namespace) -> int:
 
 def _compare(args: argparse.Namespace) -> int:
     from harness.compare import leaderboard, load_runs, write_comparison
+    from harness.outputs import comparison_target
 
-    runs = load_runs(args.runs)
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
-    out = write_comparison(runs, args.out or Path("reports") / "compare" / stamp)
+    target = comparison_target(args.out or Path("reports") / "compare" / stamp, args.overwrite)
+    runs = load_runs(args.runs)
+    out = write_comparison(runs, target.path, replace=target.replace)
     board = leaderboard(runs)
     print(f"comparison: {out}  ({len(board.rows)} models, ranked by {board.sorted_by})")
     for rank, r in enumerate(board.rows, start=1):

@@ -619,12 +619,13 @@ def confusion_figure(runs: Sequence[Run]) -> Figure:
 # ---------------------------------------------------------------- the writer (the only I/O)
 
 
-def write_comparison(runs: Sequence[Run], out: str | Path) -> Path:
-    """Write ``leaderboard.csv``, ``compare.md`` and the figures to ``out`` (atomically)."""
+def write_comparison(runs: Sequence[Run], out: str | Path, *, replace: bool = False) -> Path:
+    """Write ``leaderboard.csv``, ``compare.md`` and the figures to ``out`` (atomically);
+    ``out`` must be missing or empty unless ``replace`` (an earlier comparison may go)."""
     validate(runs)
     board = leaderboard(runs)
     out = Path(out)
-    with atomic_dir(out) as tmp:
+    with atomic_dir(out, replace=replace) as tmp:
         _write(tmp / LEADERBOARD_CSV, leaderboard_csv(board))
         for name, make in figures(runs, board).items():
             plots.save(make(), tmp / name)

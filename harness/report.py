@@ -24,7 +24,8 @@ from matplotlib.figure import Figure
 
 from harness import defence_report, plots
 from harness.explain import cam_similarity
-from harness.io import atomic_dir, write_text
+from harness.io import atomic_dir, pause_for_test, write_text
+from harness.outputs import MARKER
 from harness.reading import (
     DASH,
     NORMS,
@@ -61,18 +62,29 @@ from harness.sanity import Check, summary
 # ---------------------------------------------------------------- the writer (the only I/O)
 
 
-def write_report(result: RunResult, out_dir: str | Path) -> Path:
-    """Write the report folder ``out_dir`` (replacing an existing one only on success)."""
+def write_report(result: RunResult, out_dir: str | Path, *, replace: bool = False) -> Path:
+    """Write the report folder ``out_dir``, which must be missing or empty; ``replace``: it
+    holds an earlier report that may go (``harness.outputs.report_target`` decides), replaced
+    only once the new one is complete."""
     out = Path(out_dir)
-    with atomic_dir(out) as tmp:  # the folder is the unit of atomicity: plain writes inside
+    made = figures(result)
+    with atomic_dir(out, replace=replace) as tmp:  # the unit of atomicity: plain writes inside
         _write(tmp / "results.csv", csv_text(result.measurements))
-        _write(tmp / "run.json", render_run_json(result))
+        pause_for_test("report")
+        _write(tmp / "run.json", render_run_json(result, report_files(result, made)))
         if result.gradcam is not None:
             np.savez_compressed(tmp / GRADCAM_NPZ, **gradcam_arrays(result.gradcam))
-        for name, make in figures(result).items():
+        for name, make in made.items():
             plots.save(make(), tmp / name)
         _write(tmp / "report.md", render_markdown(result))
     return out
+
+
+def report_files(result: RunResult, made: Mapping[str, Callable[[], Figure]]) -> list[str]:
+    """The names ``write_report`` writes: run.json lists them (``outputs.MARKER``), so only a
+    folder holding nothing else is ever replaced."""
+    arrays = [GRADCAM_NPZ] if result.gradcam is not None else []
+    return sorted(["results.csv", "run.json", "report.md", *arrays, *made])
 
 
 def _write(path: Path, text: str) -> None:
@@ -145,8 +157,12 @@ def read_csv(path: str | Path) -> list[Measurement]:
     return out
 
 
-def render_run_json(result: RunResult) -> str:
-    return json.dumps(result.to_dict(), sort_keys=True, indent=2) + "\n"
+def render_run_json(result: RunResult, files: Sequence[str] | None = None) -> str:
+    """``files``: the report's file names, recorded under ``outputs.MARKER`` (the writer's mark)."""
+    record = result.to_dict()
+    if files is not None:
+        record[MARKER] = {"kind": "run", "files": list(files)}
+    return json.dumps(record, sort_keys=True, indent=2) + "\n"
 
 
 # ---------------------------------------------------------------- gradcam.npz

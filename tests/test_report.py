@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 
 from harness import plots, reading, report
+from harness.errors import HarnessError
+from harness.outputs import MARKER
 from harness.results import (
     CSV_COLUMNS,
     ClassStats,
@@ -209,7 +211,9 @@ def test_run_json_round_trips(result, tmp_path) -> None:
     back = RunResult.from_dict(json.loads(text))
     expected = RunResult(**{**vars(result), "gradcam": None})  # arrays are not in run.json
     assert back == expected
-    assert text == json.dumps(result.to_dict(), sort_keys=True, indent=2) + "\n"
+    files = sorted(p.name for p in out.iterdir())  # the writer's mark: what it wrote
+    record = result.to_dict() | {MARKER: {"kind": "run", "files": files}}
+    assert text == json.dumps(record, sort_keys=True, indent=2) + "\n"
 
 
 def test_markdown_content(result, tmp_path) -> None:
@@ -297,11 +301,15 @@ def test_failure_keeps_an_existing_report_intact(result, tmp_path, monkeypatch) 
     assert [p.name for p in tmp_path.iterdir()] == ["rep"]
 
 
-def test_rewrite_replaces_the_old_report(result, tmp_path) -> None:
+def test_rewrite_replaces_the_old_report_only_when_asked(result, tmp_path) -> None:
     out = report.write_report(result, tmp_path / "rep")
-    (out / "stale.txt").write_text("from an older run")
-    report.write_report(result, out)
-    assert not (out / "stale.txt").exists()
+    (out / "stale.png").write_text("from an older run")
+    with pytest.raises(HarnessError, match="not empty"):
+        report.write_report(result, out)  # harness.outputs decides whether it may go
+    assert (out / "stale.png").exists()
+    report.write_report(result, out, replace=True)
+    assert not (out / "stale.png").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["rep"]
 
 
 def test_percent_and_points_formatting() -> None:
