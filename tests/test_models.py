@@ -49,14 +49,14 @@ def test_normalization_is_inside_the_model() -> None:
     assert torch.allclose(model(x), torch.full_like(x, 1.0))  # (0.75 - 0.5) / 0.25
 
 
-def test_shape_mismatch_is_a_one_line_error(capsys) -> None:
+def test_shape_mismatch_is_a_one_line_error(capsys, tmp_path) -> None:
     from harness.cli import main
 
     code = main(
         ["validate", "benchmarks/digits_fgsm.yaml", "--set", "model.arch=spatial_baseline_cnn"]
     )
     assert code == 0  # names are fine; the shape is checked once the data is known
-    code = main(["run", "--set", "model.arch=spatial_baseline_cnn", "--out", "/nonexistent/x"])
+    code = main(["run", "--set", "model.arch=spatial_baseline_cnn", "--out", str(tmp_path / "x")])
     err = capsys.readouterr().err.strip()
     assert code == 2 and "3x32x32" in err and "1x8x8" in err
 
