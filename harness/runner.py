@@ -71,6 +71,7 @@ class Trained:
     wraps: bool = False  # ``model`` puts a defence in front of the baseline: naive attacks too
     randomized: bool = False  # ``model`` is random by design (randomized smoothing)
     certify: Callable[[np.ndarray, np.ndarray], CertifiedCurve] | None = None
+    sha256: str = ""  # of the weights file read or written, recorded in the run's provenance
 
 
 @dataclass(frozen=True)
@@ -242,6 +243,7 @@ def _evaluate(
             spec, data, trained, classifiers, plan.attacks[0], picks[: spec.gradcam.n_images]
         )
     result.provenance = _provenance(spec, timer, started)
+    result.provenance["weights_sha256"] = {t.role: t.sha256 for t in trained if t.sha256}
     return result
 
 
@@ -351,8 +353,9 @@ def _baseline(
         torch.manual_seed(spec.seed)
         wrapped = rec.make(data.input_shape, data.num_classes)
         path = Path(spec.model.weights)
-        _load_user_weights(wrapped, path)
-        return Trained("baseline", rec.name, wrapped, training=f"loaded {path}", weights=str(path))
+        sha = _load_user_weights(wrapped, path)
+        how = f"loaded {path}"
+        return Trained("baseline", rec.name, wrapped, training=how, weights=str(path), sha256=sha)
     key = {"role": "baseline", "recipe": [rec.name, rec.mean, rec.std], "train": spec.model.train}
     make = lambda: rec.make(data.input_shape, data.num_classes)  # noqa: E731
     fit = _train_baseline(spec, split)
@@ -434,15 +437,8 @@ def _cached(
     path = models_dir / spec.dataset.name / f"{role}-{digest}.pt"  # shared across specs
     torch.manual_seed(spec.seed)  # same initial weights for the same seed
     model = make()
-    meta = checkpoints.load_meta(path)
-    if path.is_file() and meta is not None and meta.get("key") == digest:
-        checkpoints.load_into(model, path, f"models/{path.name}")
-        history = [EpochStats(**e) for e in meta.get("history", [])]
-        recorder = WeightRecorder()
-        recorder.epochs = meta.get("weight_epochs", [])
-        return Trained(
-            role, name, model.eval(), history, f"reused {path}", str(path), recorder=recorder
-        )
+    if (reused := _reuse(path, digest, model, role, name)) is not None:
+        return reused
     seed_everything(spec.seed)
     recorder = WeightRecorder()
     recorder(0, model)  # the initial weights, then one snapshot per epoch
@@ -454,15 +450,35 @@ def _cached(
         "history": [dataclasses.asdict(h) for h in history],
         "weight_epochs": recorder.epochs,
     }
-    checkpoints.save(model, path, meta)
-    return Trained(role, name, model, history, "trained", str(path), recorder=recorder)
+    sha = checkpoints.save(model, path, meta)
+    return Trained(role, name, model, history, "trained", str(path), recorder=recorder, sha256=sha)
 
 
-def _load_user_weights(wrapped: nn.Module, path: Path) -> None:
-    """A harness checkpoint holds the wrapped model (normalize.*, net.*); a user's, the bare network."""
+def _reuse(path: Path, digest: str, model: nn.Module, role: str, name: str) -> Trained | None:
+    """The cached weights at ``path`` loaded into ``model``, or None: none cached for this key, or
+    a file that fails its SHA-256 or finiteness check (then retrained and replaced)."""
+    meta = checkpoints.load_meta(path)
+    if not path.is_file() or meta is None or meta.get("key") != digest:
+        return None
+    if (loaded := checkpoints.cached_state(path, meta)) is None:
+        return None
+    state, sha = loaded
+    checkpoints.load_into(model, path, f"models/{path.name}", state)
+    history = [EpochStats(**e) for e in meta.get("history", [])]
+    recorder = WeightRecorder()
+    recorder.epochs = meta.get("weight_epochs", [])
+    how = f"reused {path}"
+    return Trained(role, name, model.eval(), history, how, str(path), recorder=recorder, sha256=sha)
+
+
+def _load_user_weights(wrapped: nn.Module, path: Path) -> str:
+    """Load a given weights file; returns its SHA-256 (checked against its metadata, if any).
+    A harness checkpoint holds the wrapped model (normalize.*, net.*); a user's, the bare network."""
     state = checkpoints.load_state(path)
+    sha = checkpoints.verify(path)
     target = wrapped if any(k.startswith("net.") for k in state) else wrapped.net
-    checkpoints.load_into(target, path)
+    checkpoints.load_into(target, path, state=state)
+    return sha
 
 
 # ---------------------------------------------------------------- evaluation details
