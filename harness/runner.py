@@ -197,6 +197,7 @@ def build_models(
     ``models_dir`` (default ``MODELS_DIR``, read at call time)."""
     models_dir = MODELS_DIR if models_dir is None else models_dir
     timer = timer or Timer()
+    check_networks(spec, plan, data, user_model=model is not None)
     with timer.phase("build"):
         baseline = _baseline(spec, data, split, model, models_dir)
     trained = [baseline]
@@ -204,6 +205,20 @@ def build_models(
         for d, params in plan.defences:
             trained.append(_harden(spec, d, params, data, split, baseline, models_dir))
     return trained
+
+
+def check_networks(spec: Spec, plan: Plan, data: Dataset, user_model: bool = False) -> None:
+    """One real test batch through each network the spec builds (baseline, defences' own
+    architectures) before any is trained or cached: wrong input or class count is one line.
+    Every model built later reseeds first, so these throwaway builds change no result."""
+    batch = data.x_test[:2]  # (2, C, H, W) float32 in [0, 1]
+    if not user_model and (spec.model.arch or spec.model.builder):
+        check_input(spec.model, data.input_shape)
+        recipe(spec.model).check(batch, data.num_classes)
+    for d, _ in plan.defences:
+        if d.arch:
+            check_input(spec.model, data.input_shape, d.arch)
+            recipe(spec.model, d.arch, _arch_field(d)).check(batch, data.num_classes)
 
 
 def _evaluate(
@@ -379,9 +394,8 @@ def _harden(
 ) -> Trained:
     """The model defence ``d`` produces: its network trained (or reused), then assembled."""
     definition = DEFENCES.get(d.name)
-    where = "defence.arch" if d.key == "robust" else f"defences[{d.key}].arch"
     check_input(spec.model, data.input_shape, d.arch)
-    rec = recipe(spec.model, d.arch, where)
+    rec = recipe(spec.model, d.arch, _arch_field(d))
     train = d.train or spec.model.train
     shape, k = data.input_shape, data.num_classes
     job = HardenJob(
@@ -411,6 +425,11 @@ def _harden(
             t.certify = lambda x, y: certify(job, core, x, y, d.key)
     t.wraps, t.randomized, t.defence = definition.wraps_baseline, definition.randomized, record
     return t
+
+
+def _arch_field(d: DefenceSpec) -> str:
+    """The spec field naming defence ``d``'s own architecture, for error messages."""
+    return "defence.arch" if d.key == "robust" else f"defences[{d.key}].arch"
 
 
 def _cached(
