@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -51,16 +52,28 @@ def load_state(path: Path, field: str = "model.weights") -> dict[str, torch.Tens
     if not path.is_file():
         raise HarnessError(f"{field}: {path} does not exist; expected a PyTorch state_dict file")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # e.g. pickle protocol notes: the error says enough
+            warnings.simplefilter("ignore")
+            state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for corrupt files
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise HarnessError(f"{field}: {path} is not a readable state_dict ({first})") from None
+        raise HarnessError(f"{field}: {path} is not a readable state_dict ({_why(exc)})") from None
     if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
         state = state["state_dict"]  # a common checkpoint layout: {"state_dict": ..., ...}
     if not isinstance(state, dict):
         raise HarnessError(f"{field}: {path} holds a {type(state).__name__}, expected a state_dict")
     _check_finite(state, path, field)
     return state
+
+
+def _why(exc: BaseException) -> str:
+    """One line on why ``torch.load`` failed (not torch's advice to load unsafely)."""
+    text = str(exc).strip()
+    if text.startswith("Weights only load failed"):
+        return (
+            "it holds Python objects besides tensors, refused for safety by "
+            "torch.load(weights_only=True); expected torch.save(model.state_dict(), path)"
+        )
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _check_finite(state: dict[str, Any], path: Path, field: str) -> None:
