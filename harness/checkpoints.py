@@ -50,7 +50,8 @@ def load_state(path: Path, field: str = "model.weights") -> dict[str, torch.Tens
     """Read a state dict safely; a missing, corrupt or non-finite file is a one-line
     ``HarnessError``."""
     if not path.is_file():
-        raise HarnessError(f"{field}: {path} does not exist; expected a PyTorch state_dict file")
+        what = "is a folder" if path.is_dir() else "does not exist"
+        raise HarnessError(f"{field}: {path} {what}; expected a PyTorch state_dict file")
     try:
         with warnings.catch_warnings():  # e.g. pickle protocol notes: the error says enough
             warnings.simplefilter("ignore")

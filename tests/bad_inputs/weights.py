@@ -48,7 +48,7 @@ def weights(content: bytes | str, extra: dict[str, bytes | str] | None = None) -
 
 CASES = [
     Case("weights_missing", with_files({}, SPEC), "w.pt does not exist"),
-    Case("weights_is_a_folder", with_files({"w.pt/x": "x"}, SPEC), "w.pt does not exist"),
+    Case("weights_is_a_folder", with_files({"w.pt/x": "x"}, SPEC), "w.pt is a folder"),
     Case("weights_garbage", weights(b"\x00\x01garbage"), "w.pt is not a readable state_dict"),
     Case("weights_empty_file", weights(b""), "w.pt is not a readable state_dict"),
     Case(
