@@ -362,7 +362,6 @@ def _baseline(
         raise HarnessError(
             "model: expected 'arch' (a registered architecture) or 'builder' (file.py:function)"
         )
-    check_input(spec.model, data.input_shape)
     rec = recipe(spec.model)
     if spec.model.weights:
         torch.manual_seed(spec.seed)
@@ -394,7 +393,6 @@ def _harden(
 ) -> Trained:
     """The model defence ``d`` produces: its network trained (or reused), then assembled."""
     definition = DEFENCES.get(d.name)
-    check_input(spec.model, data.input_shape, d.arch)
     rec = recipe(spec.model, d.arch, _arch_field(d))
     train = d.train or spec.model.train
     shape, k = data.input_shape, data.num_classes
