@@ -13,6 +13,7 @@ from torch import nn
 
 from harness import checkpoints
 from harness.errors import HarnessError
+from harness.report import section_provenance
 from harness.runner import run
 from harness.spec import parse_spec
 from harness.weights import WeightRecorder, analyse
@@ -61,6 +62,7 @@ def test_a_save_records_the_files_sha256(first_run) -> None:
     meta = json.loads(checkpoints.meta_path(path).read_text())
     assert meta[checkpoints.HASH_KEY] == checkpoints.sha256(path)
     assert result.provenance["weights_sha256"] == {"baseline": meta[checkpoints.HASH_KEY]}
+    assert f"| baseline | {meta[checkpoints.HASH_KEY]} |" in section_provenance(result)
 
 
 def test_a_corrupted_cache_is_retrained_and_gives_the_same_numbers(
