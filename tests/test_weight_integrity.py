@@ -134,3 +134,24 @@ def test_weight_analysis_of_nan_weights_says_so_instead_of_failing() -> None:
     assert conv["spectral_norm"] is None and "non-finite" in conv["note"]
     assert linear["spectral_norm"] > 0 and linear["esd_counts"]
     assert sum(recorder.epochs[0]["layers"]["0"]["weight"]["counts"]) == 35  # 36 minus the NaN
+
+
+def test_a_cached_file_with_nan_is_not_used_even_when_its_hash_matches(tmp_path, caplog) -> None:
+    net = nn.Linear(2, 2)
+    with torch.no_grad():
+        net.weight[0, 0] = float("nan")
+    path = tmp_path / "m.pt"
+    checkpoints.save(net, path, {"key": "k"})
+    with caplog.at_level(logging.WARNING, logger="harness.checkpoints"):
+        assert checkpoints.cached_state(path, checkpoints.load_meta(path) or {}) is None
+    assert "non-finite values (NaN or inf) in 'weight'; expected finite weights; retraining" in (
+        caplog.text
+    )
+
+
+def test_a_cache_written_before_hashes_is_still_used(tmp_path) -> None:
+    path = tmp_path / "m.pt"
+    checkpoints.save(nn.Linear(2, 2), path, {"key": "k"})
+    legacy = {"key": "k"}  # no "sha256": written by an older harness
+    loaded = checkpoints.cached_state(path, legacy)
+    assert loaded is not None and loaded[1] == checkpoints.sha256(path)
