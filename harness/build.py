@@ -12,11 +12,15 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+import torch
 from torch import nn
 
 from harness.architectures import ARCHITECTURES, Shape, wrap
 from harness.errors import HarnessError
 from harness.spec import ModelSpec
+
+BUILDER = "model.builder"
 
 
 @dataclass(frozen=True)
@@ -27,11 +31,26 @@ class ModelRecipe:
     build_net: object  # (input_shape, num_classes) -> nn.Module, or a user function
     mean: tuple[float, ...]
     std: tuple[float, ...]
+    field: str = "model.arch"  # the spec field that named it, for error messages
 
     def make(self, input_shape: Shape, num_classes: int) -> nn.Module:
         """A freshly initialised wrapped model: [0, 1] pixels in, logits out."""
-        net = _call_builder(self.build_net, input_shape, num_classes, self.name)
+        net = _call_builder(self, input_shape, num_classes)
         return wrap(net, self.mean, self.std, input_shape[0])
+
+    def check(self, batch: np.ndarray, num_classes: int) -> None:
+        """Build a throwaway model and run one real batch (N, C, H, W) in [0, 1] through it: a
+        network that rejects the data's input or does not give one logit per class fails here,
+        before any training. Consumes the torch RNG: callers reseed before building for real."""
+        model = self.make(tuple(batch.shape[1:]), num_classes).eval()
+        out = _forward(model, batch, self)
+        expected = (len(batch), num_classes)
+        got = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+        if got != expected:
+            raise HarnessError(
+                f"{self.field}: {self.name} outputs {got} for a batch of shape "
+                f"{tuple(batch.shape)}; expected a tensor of shape {expected}, one logit per class"
+            )
 
 
 def recipe(model: ModelSpec, arch: str | None = None, field: str = "model.arch") -> ModelRecipe:
@@ -41,10 +60,10 @@ def recipe(model: ModelSpec, arch: str | None = None, field: str = "model.arch")
         a = ARCHITECTURES.get(name, field)
         mean = model.mean if model.mean is not None and arch is None else a.mean
         std = model.std if model.std is not None and arch is None else a.std
-        return ModelRecipe(name, a.build, mean, std)
+        return ModelRecipe(name, a.build, mean, std, field)
     fn = load_builder(model.builder)
     # A user's network sees raw [0, 1] pixels unless the spec declares its mean/std.
-    return ModelRecipe(model.builder, fn, model.mean or (0.0,), model.std or (1.0,))
+    return ModelRecipe(model.builder, fn, model.mean or (0.0,), model.std or (1.0,), BUILDER)
 
 
 def check_input(model: ModelSpec, input_shape: Shape, arch: str | None = None) -> None:
@@ -72,7 +91,7 @@ def load_builder(ref: str) -> object:
     sys.modules[module_name] = module
     try:
         spec.loader.exec_module(module)
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:  # the user's module: anything can happen
         raise HarnessError(
             f"model.builder: importing {path} failed ({type(exc).__name__}: {exc})"
         ) from None
@@ -82,17 +101,49 @@ def load_builder(ref: str) -> object:
     return fn
 
 
-def _call_builder(fn: object, input_shape: Shape, num_classes: int, name: str) -> nn.Module:
-    """Call a builder with the keyword arguments it accepts among input_shape and num_classes."""
-    params = inspect.signature(fn).parameters  # type: ignore[arg-type]
+def _call_builder(rec: ModelRecipe, input_shape: Shape, num_classes: int) -> nn.Module:
+    """Call a builder with the keyword arguments it accepts among input_shape and num_classes;
+    whatever it raises or a non-Module it returns is a one-line error naming it."""
     offered = {"input_shape": tuple(input_shape), "num_classes": num_classes}
-    accepted = {k: v for k, v in offered.items() if k in params}
-    if accepted or not params:
-        net = fn(**accepted)  # type: ignore[operator]
-    else:  # positional (shape, classes), whatever the user called them
-        net = fn(tuple(input_shape), num_classes)  # type: ignore[operator]
+    try:
+        net = _invoke(rec.build_net, offered)
+    except HarnessError:
+        raise
+    except (Exception, SystemExit) as exc:  # the user's code: anything can happen
+        raise HarnessError(
+            f"{rec.field}: {rec.name} raised {_short(exc)} when called with "
+            f"input_shape={offered['input_shape']}, num_classes={num_classes}; "
+            "expected it to return an nn.Module"
+        ) from None
     if not isinstance(net, nn.Module):
         raise HarnessError(
-            f"model.builder: {name} returned {type(net).__name__}, expected an nn.Module"
+            f"{rec.field}: {rec.name} returned {type(net).__name__}, expected an nn.Module"
         )
     return net
+
+
+def _invoke(fn: object, offered: dict[str, object]) -> object:
+    params = inspect.signature(fn).parameters  # type: ignore[arg-type]
+    accepted = {k: v for k, v in offered.items() if k in params}
+    if accepted or not params:
+        return fn(**accepted)  # type: ignore[operator]
+    return fn(*offered.values())  # positional (shape, classes), whatever the user called them
+
+
+def _forward(model: nn.Module, batch: np.ndarray, rec: ModelRecipe) -> object:
+    """``model(batch)`` without gradients; an exception is a one-line error naming the network."""
+    try:
+        with torch.no_grad():
+            return model(torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32)))
+    except (Exception, SystemExit) as exc:  # the user's forward: anything can happen
+        raise HarnessError(
+            f"{rec.field}: {rec.name} rejects a batch of shape {tuple(batch.shape)} from the "
+            f"dataset ({_short(exc)}); expected a network taking (N, C, H, W) = "
+            f"(N, {', '.join(map(str, batch.shape[1:]))})"
+        ) from None
+
+
+def _short(exc: BaseException) -> str:
+    """'Type: first line of the message', at most 200 characters."""
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}"[:200] if text else type(exc).__name__

@@ -875,6 +875,7 @@ def section_provenance(result: RunResult) -> str:
 PROVENANCE_TABLES = {  # key -> (heading, table header)
     "versions": ("Versions", ("package", "version")),
     "timings_seconds": ("Timings", ("phase", "seconds")),
+    "weights_sha256": ("Weights files (SHA-256)", ("model", "SHA-256")),
 }
 
 

@@ -72,6 +72,7 @@ class Trained:
     wraps: bool = False  # ``model`` puts a defence in front of the baseline: naive attacks too
     randomized: bool = False  # ``model`` is random by design (randomized smoothing)
     certify: Callable[[np.ndarray, np.ndarray], CertifiedCurve] | None = None
+    sha256: str = ""  # of the weights file read or written, recorded in the run's provenance
 
 
 @dataclass(frozen=True)
@@ -198,6 +199,7 @@ def build_models(
     ``models_dir`` (default ``MODELS_DIR``, read at call time)."""
     models_dir = MODELS_DIR if models_dir is None else models_dir
     timer = timer or Timer()
+    check_networks(spec, plan, data, user_model=model is not None)
     with timer.phase("build"):
         baseline = _baseline(spec, data, split, model, models_dir)
     trained = [baseline]
@@ -205,6 +207,20 @@ def build_models(
         for d, params in plan.defences:
             trained.append(_harden(spec, d, params, data, split, baseline, models_dir))
     return trained
+
+
+def check_networks(spec: Spec, plan: Plan, data: Dataset, user_model: bool = False) -> None:
+    """One real test batch through each network the spec builds (baseline, defences' own
+    architectures) before any is trained or cached: wrong input or class count is one line.
+    Every model built later reseeds first, so these throwaway builds change no result."""
+    batch = data.x_test[:2]  # (2, C, H, W) float32 in [0, 1]
+    if not user_model and (spec.model.arch or spec.model.builder):
+        check_input(spec.model, data.input_shape)
+        recipe(spec.model).check(batch, data.num_classes)
+    for d, _ in plan.defences:
+        if d.arch:
+            check_input(spec.model, data.input_shape, d.arch)
+            recipe(spec.model, d.arch, _arch_field(d)).check(batch, data.num_classes)
 
 
 def _evaluate(
@@ -244,6 +260,7 @@ def _evaluate(
             spec, data, trained, classifiers, plan.attacks[0], picks[: spec.gradcam.n_images]
         )
     result.provenance = _provenance(spec, timer, started)
+    result.provenance["weights_sha256"] = {t.role: t.sha256 for t in trained if t.sha256}
     return result
 
 
@@ -347,14 +364,14 @@ def _baseline(
         raise HarnessError(
             "model: expected 'arch' (a registered architecture) or 'builder' (file.py:function)"
         )
-    check_input(spec.model, data.input_shape)
     rec = recipe(spec.model)
     if spec.model.weights:
         torch.manual_seed(spec.seed)
         wrapped = rec.make(data.input_shape, data.num_classes)
         path = Path(spec.model.weights)
-        _load_user_weights(wrapped, path)
-        return Trained("baseline", rec.name, wrapped, training=f"loaded {path}", weights=str(path))
+        sha = _load_user_weights(wrapped, path)
+        how = f"loaded {path}"
+        return Trained("baseline", rec.name, wrapped, training=how, weights=str(path), sha256=sha)
     key = {"role": "baseline", "recipe": [rec.name, rec.mean, rec.std], "train": spec.model.train}
     make = lambda: rec.make(data.input_shape, data.num_classes)  # noqa: E731
     fit = _train_baseline(spec, split)
@@ -378,9 +395,7 @@ def _harden(
 ) -> Trained:
     """The model defence ``d`` produces: its network trained (or reused), then assembled."""
     definition = DEFENCES.get(d.name)
-    where = "defence.arch" if d.key == "robust" else f"defences[{d.key}].arch"
-    check_input(spec.model, data.input_shape, d.arch)
-    rec = recipe(spec.model, d.arch, where)
+    rec = recipe(spec.model, d.arch, _arch_field(d))
     train = d.train or spec.model.train
     shape, k = data.input_shape, data.num_classes
     job = HardenJob(
@@ -412,6 +427,11 @@ def _harden(
     return t
 
 
+def _arch_field(d: DefenceSpec) -> str:
+    """The spec field naming defence ``d``'s own architecture, for error messages."""
+    return "defence.arch" if d.key == "robust" else f"defences[{d.key}].arch"
+
+
 def _cached(
     spec: Spec,
     split: TrainData,
@@ -436,15 +456,8 @@ def _cached(
     path = models_dir / spec.dataset.name / f"{role}-{digest}.pt"  # shared across specs
     torch.manual_seed(spec.seed)  # same initial weights for the same seed
     model = make()
-    meta = checkpoints.load_meta(path)
-    if path.is_file() and meta is not None and meta.get("key") == digest:
-        checkpoints.load_into(model, path, f"models/{path.name}")
-        history = [EpochStats(**e) for e in meta.get("history", [])]
-        recorder = WeightRecorder()
-        recorder.epochs = meta.get("weight_epochs", [])
-        return Trained(
-            role, name, model.eval(), history, f"reused {path}", str(path), recorder=recorder
-        )
+    if (reused := _reuse(path, digest, model, role, name)) is not None:
+        return reused
     seed_everything(spec.seed)
     recorder = WeightRecorder()
     recorder(0, model)  # the initial weights, then one snapshot per epoch
@@ -456,15 +469,35 @@ def _cached(
         "history": [dataclasses.asdict(h) for h in history],
         "weight_epochs": recorder.epochs,
     }
-    checkpoints.save(model, path, meta)
-    return Trained(role, name, model, history, "trained", str(path), recorder=recorder)
+    sha = checkpoints.save(model, path, meta)
+    return Trained(role, name, model, history, "trained", str(path), recorder=recorder, sha256=sha)
 
 
-def _load_user_weights(wrapped: nn.Module, path: Path) -> None:
-    """A harness checkpoint holds the wrapped model (normalize.*, net.*); a user's, the bare network."""
+def _reuse(path: Path, digest: str, model: nn.Module, role: str, name: str) -> Trained | None:
+    """The cached weights at ``path`` loaded into ``model``, or None: none cached for this key, or
+    a file that fails its SHA-256 or finiteness check (then retrained and replaced)."""
+    meta = checkpoints.load_meta(path)
+    if not path.is_file() or meta is None or meta.get("key") != digest:
+        return None
+    if (loaded := checkpoints.cached_state(path, meta)) is None:
+        return None
+    state, sha = loaded
+    checkpoints.load_into(model, path, f"models/{path.name}", state)
+    history = [EpochStats(**e) for e in meta.get("history", [])]
+    recorder = WeightRecorder()
+    recorder.epochs = meta.get("weight_epochs", [])
+    how = f"reused {path}"
+    return Trained(role, name, model.eval(), history, how, str(path), recorder=recorder, sha256=sha)
+
+
+def _load_user_weights(wrapped: nn.Module, path: Path) -> str:
+    """Load a given weights file; returns its SHA-256 (checked against its metadata, if any).
+    A harness checkpoint holds the wrapped model (normalize.*, net.*); a user's, the bare network."""
     state = checkpoints.load_state(path)
+    sha = checkpoints.verify(path)
     target = wrapped if any(k.startswith("net.") for k in state) else wrapped.net
-    checkpoints.load_into(target, path)
+    checkpoints.load_into(target, path, state=state)
+    return sha
 
 
 # ---------------------------------------------------------------- evaluation details

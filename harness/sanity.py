@@ -2,12 +2,13 @@
 
 A robustness number is only as good as the attack behind it. These checks look for the usual
 signs of a broken evaluation or of gradient masking, each graded PASS / WARN / FAIL with one
-line saying which numbers decided it:
+line saying which numbers decided it (and, first, that there is a trained model to evaluate):
 
 - ``probe_model`` measures a live model once (a few hundred samples): input gradients that are
   all zero or not finite, probabilities instead of logits out, non-deterministic outputs, and the
   accuracy left by an *unbounded* PGD (eps = 1 covers the whole [0, 1] pixel range).
-- ``checks`` grades those probes together with the run's measurements: iterative attacks at least
+- ``checks`` grades those probes together with the run's measurements: clean accuracy clearly
+  above chance (an untrained model's robustness numbers mean nothing), iterative attacks at least
   as strong as FGSM, robust accuracy not rising with eps, the unbounded attack reaching chance,
   more iterations or restarts not more robust, black-box attacks not beating white-box ones.
 
@@ -24,6 +25,7 @@ How the runner calls it (``harness.runner``)::
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -44,6 +46,7 @@ PASS, WARN, FAIL = "PASS", "WARN", "FAIL"
 STATUSES = (PASS, WARN, FAIL)
 
 # Check names, in the order ``checks`` reports them for each model.
+TRAINED = "trained_above_chance"
 ITERATIVE = "iterative_vs_one_step"
 MONOTONE = "monotone_in_eps"
 UNBOUNDED = "unbounded_reaches_chance"
@@ -52,7 +55,7 @@ BLACK_BOX = "black_box_not_stronger"
 GRADIENTS = "gradients_healthy"
 LOGITS = "logits_not_probabilities"
 DETERMINISM = "deterministic"
-NAMES = (ITERATIVE, MONOTONE, UNBOUNDED, EFFORT, BLACK_BOX, GRADIENTS, LOGITS, DETERMINISM)
+NAMES = (TRAINED, ITERATIVE, MONOTONE, UNBOUNDED, EFFORT, BLACK_BOX, GRADIENTS, LOGITS, DETERMINISM)
 
 # Tolerances, fractions of the test set (1 pp = 0.01): (largest PASS, largest WARN).
 ITERATIVE_TOL = (0.01, 0.03)
@@ -61,6 +64,9 @@ EFFORT_TOL = (0.01, 0.03)
 BLACK_BOX_TOL = (0.01, 0.05)
 GRADIENT_TOL = (0.01, 0.05)  # share of samples with all-zero or NaN/inf input gradients
 CHANCE_MARGIN = 0.05  # the unbounded attack may leave chance + 5 pp
+# Clean accuracy within this many binomial standard deviations of chance (sqrt(p (1 - p) / n),
+# p = chance) is "not trained": an untrained model is above it with probability ~0.1%.
+TRAINED_SD = 3.0
 SLACK = 1e-9  # 0.43 - 0.42 is 0.01000000000000001 in floats: not above 1 pp
 
 ONE_STEP = {"fgsm"}
@@ -111,6 +117,8 @@ class ModelProbe:
     unbounded_accuracy: float  # accuracy on the n samples under that PGD (true labels)
     num_classes: int
     randomized: bool = False  # random by design (e.g. randomized smoothing), declared by the run
+    clean_accuracy: float | None = None  # on the n samples (None: probed before it was recorded)
+    majority_share: float | None = None  # the most frequent true label's share of the n samples
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ModelProbe:
@@ -158,6 +166,8 @@ def probe_model(
         unbounded_accuracy=_unbounded_accuracy(classifier, xs, ys),
         num_classes=int(classifier.nb_classes),
         randomized=randomized,
+        clean_accuracy=_share(first.argmax(1) == ys) if first.size else None,
+        majority_share=float(np.bincount(ys).max() / len(ys)) if len(ys) else None,
     )
 
 
@@ -207,6 +217,7 @@ def checks(
     for model in models:
         curves = _curves(measurements, model)
         present = [a for a in attacks if a["name"] in curves]
+        out += _probe_checks(model, probes.get(model), num_classes, TRAINED)
         out += _iterative(model, curves, present)
         out += _monotone(model, curves)
         out += _probe_checks(model, probes.get(model), num_classes, UNBOUNDED)
@@ -370,10 +381,12 @@ def _black_box(model: str, curves: dict[str, Curve], attacks: list[dict]) -> lis
 def _probe_checks(
     model: str, probe: ModelProbe | None, num_classes: int, *names: str
 ) -> list[Check]:
-    """Checks 3, 6 and 7, from the probe of ``model`` (none without a probe)."""
+    """Checks 0, 3, 6 and 7, from the probe of ``model`` (none without a probe, or when the
+    probe lacks what a check needs)."""
     if probe is None:
         return []
     graders = {
+        TRAINED: _trained,
         UNBOUNDED: _unbounded,
         GRADIENTS: _gradients,
         LOGITS: _logits,
@@ -381,9 +394,27 @@ def _probe_checks(
     }
     out = []
     for name in names:
-        status, why = graders[name](probe, num_classes)
-        out.append(Check(name, status, model, why))
+        graded = graders[name](probe, num_classes)
+        if graded is not None:
+            status, why = graded
+            out.append(Check(name, status, model, why))
     return out
+
+
+def _trained(p: ModelProbe, num_classes: int) -> tuple[str, str] | None:
+    """Check 0: clean accuracy more than TRAINED_SD binomial SDs above chance, chance being the
+    larger of 1 / classes and the majority class's share (what always guessing it scores)."""
+    if p.clean_accuracy is None or p.majority_share is None or p.n == 0:
+        return None
+    chance = max(1 / num_classes, p.majority_share)
+    bar = chance + TRAINED_SD * math.sqrt(chance * (1 - chance) / p.n)
+    status = PASS if p.clean_accuracy > bar + SLACK else FAIL
+    why = (
+        f"clean accuracy {_pct(p.clean_accuracy)} on {p.n} samples vs chance {_pct(chance)} "
+        f"(max of 1/{num_classes} and the majority class); PASS above {_pct(bar)} "
+        f"(chance + {TRAINED_SD:g} binomial SD)"
+    )
+    return status, why + (": the model looks untrained" if status != PASS else "")
 
 
 def _unbounded(p: ModelProbe, num_classes: int) -> tuple[str, str]:

@@ -60,17 +60,19 @@ def histograms(
 ) -> dict[str, dict[str, tuple[np.ndarray, np.ndarray]]]:
     """Layer name -> {"weight": (counts, edges), "bias": (counts, edges)} (no "bias" if none).
 
-    counts (bins,) int64, edges (bins + 1,) float64, over the parameter's own range.
+    counts (bins,) int64, edges (bins + 1,) float64, over the parameter's own range (its finite
+    values: NaN/inf from a diverged training are left out rather than breaking the histogram).
     """
     out = {}
     for name, module in layers(model):
         params = {"weight": module.weight, "bias": module.bias}
-        out[name] = {
-            k: np.histogram(p.detach().double().cpu().numpy().ravel(), bins=bins)
-            for k, p in params.items()
-            if p is not None
-        }
+        out[name] = {k: _histogram(p, bins) for k, p in params.items() if p is not None}
     return out
+
+
+def _histogram(p: torch.Tensor, bins: int) -> tuple[np.ndarray, np.ndarray]:
+    values = p.detach().double().cpu().numpy().ravel()
+    return np.histogram(values[np.isfinite(values)], bins=bins)
 
 
 def _round(v: float, digits: int = DIGITS) -> float:
@@ -125,8 +127,20 @@ def matrix_of(module: nn.Module) -> torch.Tensor:
 
 
 def spectral_norms(model: nn.Module) -> dict[str, float]:
-    """Layer -> largest singular value of its weight matrix (Conv2d: the reshaped matrix)."""
-    return {name: float(torch.linalg.matrix_norm(matrix_of(m), ord=2)) for name, m in layers(model)}
+    """Layer -> largest singular value of its weight matrix (Conv2d: the reshaped matrix); NaN
+    for a layer whose weights are not finite (the SVD is undefined)."""
+    return {name: _spectral_norm(m) for name, m in layers(model)}
+
+
+def _spectral_norm(module: nn.Module) -> float:
+    if not finite(module):
+        return math.nan
+    return float(torch.linalg.matrix_norm(matrix_of(module), ord=2))
+
+
+def finite(module: nn.Module) -> bool:
+    """Whether the layer's weight holds no NaN or inf."""
+    return bool(torch.isfinite(module.weight.detach()).all())
 
 
 def conv_input_sizes(model: nn.Module, input_shape: Sequence[int]) -> dict[str, tuple[int, ...]]:
@@ -258,6 +272,41 @@ def log_histogram(eigs: np.ndarray, bins: int = ESD_BINS) -> tuple[list[int], li
 # ---------------------------------------------------------------- the whole model
 
 
+def _layer_row(
+    name: str, module: nn.Module, input_chw: Sequence[int] | None, min_evals: int
+) -> dict[str, Any]:
+    """One layer's shape, spectral norm, ESD fit and (a convolution's) operator norm."""
+    eigs = eigenvalues(module)
+    fit = alpha_of(eigs, min_evals)
+    counts, edges = log_histogram(eigs)
+    row = {
+        "name": name,
+        "kind": type(module).__name__,
+        "shape": list(module.weight.shape),
+        "spectral_norm": _round(_spectral_norm(module)),
+        **{k: _round(v) if isinstance(v, float) else v for k, v in fit.items()},
+        "esd_counts": counts,
+        "esd_edges": edges,
+    }
+    if input_chw is not None:
+        row["operator_norm"] = _round(conv_operator_norm(module, input_chw))
+    return row
+
+
+def _nonfinite_row(name: str, module: nn.Module) -> dict[str, Any]:
+    """A layer with NaN/inf weights (a diverged training): no SVD, so no norms or fit."""
+    note = "non-finite weights (NaN or inf): no spectral analysis"
+    return {
+        "name": name,
+        "kind": type(module).__name__,
+        "shape": list(module.weight.shape),
+        "spectral_norm": None,
+        **{"alpha": None, "xmin": None, "D": None, "n_tail": 0, "n_evals": 0, "note": note},
+        "esd_counts": [],
+        "esd_edges": [],
+    }
+
+
 def analyse(
     model: nn.Module,
     recorder: WeightRecorder | None = None,
@@ -268,24 +317,12 @@ def analyse(
 
     ``input_shape`` (C, H, W): also the operator norm of each convolution on inputs of that size.
     """
-    norms = spectral_norms(model)
     sizes = conv_input_sizes(model, input_shape) if input_shape else {}
-    rows = []
-    for name, module in layers(model):
-        eigs = eigenvalues(module)
-        fit = alpha_of(eigs, min_evals)
-        counts, edges = log_histogram(eigs)
-        row = {
-            "name": name,
-            "kind": type(module).__name__,
-            "shape": list(module.weight.shape),
-            "spectral_norm": _round(norms[name]),
-            **{k: _round(v) if isinstance(v, float) else v for k, v in fit.items()},
-            "esd_counts": counts,
-            "esd_edges": edges,
-        }
-        if name in sizes:
-            row["operator_norm"] = _round(conv_operator_norm(module, sizes[name]))
-        rows.append(row)
+    rows = [
+        _layer_row(name, module, sizes.get(name), min_evals)
+        if finite(module)
+        else _nonfinite_row(name, module)
+        for name, module in layers(model)
+    ]
     bins = recorder.bins if recorder else BINS
     return WeightAnalysis(layers=rows, epochs=list(recorder.epochs) if recorder else [], bins=bins)

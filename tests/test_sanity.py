@@ -11,9 +11,12 @@ import torch
 from conftest import SHAPE
 from torch import nn
 
+from harness.architectures import ARCHITECTURES, wrap
 from harness.attacks import ATTACKS
 from harness.estimator import build_classifier
+from harness.report import section_sanity
 from harness.results import Measurement
+from harness.runner import run
 from harness.sanity import (
     BLACK_BOX,
     DETERMINISM,
@@ -24,6 +27,7 @@ from harness.sanity import (
     LOGITS,
     MONOTONE,
     PASS,
+    TRAINED,
     UNBOUNDED,
     WARN,
     Check,
@@ -32,7 +36,7 @@ from harness.sanity import (
     probe_model,
     summary,
 )
-from harness.spec import AttackSpec
+from harness.spec import AttackSpec, parse_spec
 from harness.sweep import PlannedAttack, clean_eval, sweep
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -97,6 +101,7 @@ def test_the_normal_model_passes_every_check(normal) -> None:
     assert probe.deterministic and not probe.outputs_probabilities
     assert probe.unbounded_accuracy <= 1 / 3 + 0.05
     assert {c.name for c in found} == {
+        TRAINED,
         ITERATIVE,
         MONOTONE,
         UNBOUNDED,
@@ -267,6 +272,14 @@ def probe(**changes) -> ModelProbe:
         ({"outputs_probabilities": True}, LOGITS, FAIL),
         ({}, DETERMINISM, PASS),
         ({"deterministic": False, "max_output_diff": 0.1}, DETERMINISM, FAIL),
+        # chance 10% of 10 classes, 256 samples: 3 binomial SD = 5.6 pp, PASS above 15.6%
+        ({"clean_accuracy": 0.97, "majority_share": 0.1}, TRAINED, PASS),
+        ({"clean_accuracy": 0.16, "majority_share": 0.1}, TRAINED, PASS),
+        ({"clean_accuracy": 0.15, "majority_share": 0.1}, TRAINED, FAIL),
+        ({"clean_accuracy": 0.0, "majority_share": 0.1}, TRAINED, FAIL),
+        # one class is half the samples: always guessing it scores 50%, PASS above 59.4%
+        ({"clean_accuracy": 0.55, "majority_share": 0.5}, TRAINED, FAIL),
+        ({"clean_accuracy": 0.6, "majority_share": 0.5}, TRAINED, PASS),
     ],
 )
 def test_probe_checks_are_graded_by_their_thresholds(changes, name, expected) -> None:
@@ -285,3 +298,28 @@ def test_checks_are_per_model_and_summarised() -> None:
     ]
     assert summary(found) == "3 PASS, 0 WARN, 2 FAIL"
     assert summary([]) == "0 PASS, 0 WARN, 0 FAIL"
+
+
+def test_a_probe_without_clean_accuracy_has_no_trained_check() -> None:
+    """run.json files written before the check existed read back without it."""
+    assert status(checks([], [], {"m": probe()}, 10), TRAINED) == set()
+
+
+def test_an_untrained_model_fails_the_trained_check(held_out) -> None:
+    _, _, x, y = held_out
+    torch.manual_seed(0)
+    untrained = wrap(ARCHITECTURES.get("small_cnn").build(SHAPE, 3), (0.5,), (0.5,), 1).eval()
+    found = [c for c in evaluate(untrained, x, y)[1] if c.name == TRAINED]
+    assert [c.status for c in found] == [FAIL] and "looks untrained" in found[0].why
+
+
+def test_an_epochs_0_run_fails_the_trained_check_in_its_report(tmp_path) -> None:
+    spec = parse_spec({
+        "name": "untrained", "threads": 1, "dataset": {"name": "digits", "n_test": 60},
+        "model": {"arch": "small_cnn", "train": {"epochs": 0}}, "attacks": ["fgsm"],
+        "eps": [0, 0.1], "defence": None, "evasion": {"n_images": 0}, "gradcam": {"n_images": 0},
+    })  # fmt: skip
+    result = run(spec, models_dir=tmp_path)
+    (trained,) = [c for c in result.sanity if c.name == TRAINED]
+    assert (trained.model, trained.status) == ("baseline", FAIL), trained
+    assert f"| baseline | {TRAINED} | FAIL | clean accuracy" in section_sanity(result.sanity)

@@ -3,6 +3,18 @@
 Decoding is sequential PIL: on tiny images (CIFAKE's 32x32 JPEGs, ~0.1 ms each) a thread
 pool was slower because of the GIL. The cache is keyed by the resolved folder, the image
 format and every file's name, size and mtime, so any change to the files is a cache miss.
+
+Every image becomes 8-bit RGB or grayscale (``to_mode``), whatever it was stored as:
+
+- 16-bit grayscale (PIL modes I;16*, I): 0..65535 scaled to 0..255 (PIL's own conversion clips
+  everything above 255 to white);
+- palette (P): through its colours; a transparent palette entry is treated as alpha;
+- alpha (LA, PA, RGBA, premultiplied La/RGBa, or a tRNS transparent colour): composited over
+  BLACK, so a transparent pixel is 0 whatever colour it hides;
+- CMYK: through RGB (R = (255 - C)(255 - K) / 255, ...); 1-bit: 0 or 255;
+- 32-bit float (F) is refused: it has no fixed white level.
+
+Of an animated image only the first frame is read.
 """
 
 from __future__ import annotations
@@ -25,7 +37,7 @@ from harness.io import atomic_path
 logger = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
-CACHE_FORMAT = 1  # bump when the decoded arrays for the same files would change
+CACHE_FORMAT = 2  # bump when the decoded arrays for the same files would change
 
 
 @dataclass(frozen=True)
@@ -77,16 +89,49 @@ def read_image(path: str | Path, fmt: ImageFormat) -> np.ndarray:
     """One image -> uint8 (H, W, C); unreadable files raise a one-line ``HarnessError``."""
     try:
         with Image.open(path) as im:
-            im = im.convert(fmt.mode)  # decodes the pixels: truncated files fail here
+            stored = im.mode
+            im = to_mode(im, fmt.mode)  # decodes the pixels: truncated files fail here
         if im.size != (fmt.size, fmt.size):
             if not fmt.resize:
                 w, h = im.size
-                raise HarnessError(f"{path}: expected a {fmt.size}x{fmt.size} image, got {w}x{h}")
+                raise HarnessError(
+                    f"{path}: expected a {fmt.size}x{fmt.size} image, got {w}x{h} (mode {stored})"
+                )
             im = im.resize((fmt.size, fmt.size), Image.Resampling.BILINEAR)
     except (OSError, ValueError, Image.DecompressionBombError) as exc:
         raise HarnessError(f"{path}: cannot read image ({_reason(exc)})") from None
     arr = np.asarray(im, dtype=np.uint8)
     return arr[:, :, None] if arr.ndim == 2 else arr
+
+
+SIXTEEN_BIT = ("I;16", "I;16B", "I;16L", "I;16N", "I")  # grayscale, white = 65535
+ALPHA = ("LA", "La", "PA", "RGBA", "RGBa")
+
+
+def to_mode(im: Image.Image, mode: str) -> Image.Image:
+    """``im`` as 8-bit ``mode`` ("RGB" or "L"), as the module docstring says."""
+    if im.mode in SIXTEEN_BIT:
+        im = _gray16_to_l(im)
+    elif im.mode in ALPHA or "transparency" in im.info:
+        im = _over_black(im)
+    elif im.mode == "CMYK":
+        im = im.convert("RGB")
+    elif im.mode == "F":
+        raise ValueError("32-bit float pixels (mode F); expected 8- or 16-bit integer pixels")
+    return im.convert(mode)
+
+
+def _gray16_to_l(im: Image.Image) -> Image.Image:
+    """16-bit gray -> 8-bit: round(v * 255 / 65535), values outside 0..65535 clipped."""
+    v = np.clip(np.asarray(im, dtype=np.float64), 0, 65535)
+    return Image.fromarray(np.rint(v * (255 / 65535)).astype(np.uint8))  # (H, W) -> L
+
+
+def _over_black(im: Image.Image) -> Image.Image:
+    """Alpha (or a transparent palette entry / colour) composited over black, as RGB."""
+    rgba = np.asarray(im.convert("RGBA"), dtype=np.uint16)  # (H, W, 4)
+    rgb = (rgba[..., :3] * rgba[..., 3:] + 127) // 255  # c * alpha / 255, rounded
+    return Image.fromarray(rgb.astype(np.uint8))  # (H, W, 3) -> RGB
 
 
 def to_float(x: np.ndarray) -> np.ndarray:

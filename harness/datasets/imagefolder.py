@@ -1,7 +1,9 @@
 """Any folder of images, one sub-folder per class: ``ROOT/<class>/*``.
 
 ``ROOT/{train,test}/<class>/*`` gives the split; otherwise a fixed stratified 80/20 split
-(seed 0). Every image is converted to RGB or grayscale and resized (bilinear).
+(seed 0). Every image is converted to RGB or grayscale (16-bit, palette, alpha and CMYK as
+``harness.datasets.folders`` documents) and resized to ``image_size`` (bilinear), so a folder
+may mix sizes and modes.
 """
 
 from __future__ import annotations
