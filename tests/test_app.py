@@ -21,6 +21,7 @@ from streamlit.testing.v1 import AppTest
 from harness import metrics
 from harness.app.inference import Verdict, eps_range
 from harness.app.launch import PAGE, streamlit_command
+from harness.app.markdown import Figure, Table, blocks
 from harness.app.models import AppModel, labels, load_models
 from harness.app.runs import load_app_run, newest_runs
 from harness.app.upload import MAX_BYTES, MAX_MB, UploadError, read_upload, to_input
@@ -187,6 +188,39 @@ def test_the_attack_images_share_one_size(shape: tuple[int, int, int]) -> None:
     assert shown[0].shape[1] >= DISPLAY_PX // 2  # upscaled for display
 
 
+REPORT = r"""# Run
+
+| role | weights | defence |
+| --- | :---: | --- |
+| baseline | `/very/long/path/baseline.pt` | — |
+| **robust** | `robust.pt` | a=1, b=x\|y |
+| short |
+
+![Robust accuracy](curve.png)
+Text after | a pipe.
+
+| x | x |
+|---|---|
+| 1 | 2 |
+"""
+
+
+def test_report_tables_become_rows_and_figures_stay_in_place() -> None:
+    got = blocks(REPORT)
+    kinds = [type(b).__name__ for b in got]
+    assert kinds == ["Prose", "Table", "Figure", "Prose", "Table"]
+    table = got[1]
+    assert table.columns == ["role", "weights", "defence"]
+    assert table.rows == [
+        ["baseline", "/very/long/path/baseline.pt", "—"],
+        ["robust", "robust.pt", "a=1, b=x|y"],  # marks dropped, the escaped pipe kept
+        ["short", "", ""],
+    ]
+    assert got[2] == Figure("Robust accuracy", "curve.png")
+    assert got[3].text.strip() == "Text after | a pipe."
+    assert got[4].columns == ["x", "x (2)"]  # a data frame needs unique names
+
+
 # ---------------------------------------------------------------- run folders
 
 
@@ -310,7 +344,12 @@ def test_samples_and_metrics_sections(run_dir: Path) -> None:
     for section in ("## Clean accuracy", "## Robustness sweep", "## Evaluation sanity checks"):
         assert section in report
     assert len(captions(at.tabs[3])) == (run_dir / "report.md").read_text().count("![")
-    assert len(at.dataframe[0].value) == len((run_dir / "results.csv").read_text().splitlines()) - 1
+    tables = [b for b in blocks((run_dir / "report.md").read_text()) if isinstance(b, Table)]
+    assert len(at.dataframe) == len(tables) + 1  # wide tables scroll: data frames, not Markdown
+    assert not any(line.startswith("|") for t in texts(at) for line in t.splitlines())
+    assert (
+        len(at.dataframe[-1].value) == len((run_dir / "results.csv").read_text().splitlines()) - 1
+    )
 
 
 @pytest.mark.realdata
@@ -364,15 +403,21 @@ def test_attack_slider_flips_the_baseline_and_reports_the_smallest_eps(
 
 @pytest.mark.realdata
 @pytest.mark.parametrize(
-    "case",
-    ["text", "bomb_over_cap", "rgb48"],  # every case is checked without the page above
+    ("case", "name", "mime"),
+    [  # every case is checked without the page above; the widget takes any type to say why
+        ("text", "notes.txt", "text/plain"),
+        ("bomb_over_cap", "bomb_over_cap.png", "image/png"),
+        ("gif", "gif.gif", "image/gif"),
+    ],
 )
 def test_bad_upload_shows_an_error_and_the_app_keeps_working(
-    run_dir: Path, real_image: bytes, case: str
+    run_dir: Path, real_image: bytes, case: str, name: str, mime: str
 ) -> None:
     at = app(run_dir)
+    hint = f"A file over {MAX_MB} MB is refused by the upload box itself"
+    assert any(c.value.startswith(hint) for c in at.tabs[1].caption)  # what the widget refuses
     data, expected = BAD_UPLOADS[case]
-    at.file_uploader(key="upload").upload(f"{case}.png", data, "image/png")
+    at.file_uploader(key="upload").upload(name, data, mime)
     at.run()
     assert not at.exception
     assert len(at.error) == 1 and expected in at.error[0].value

@@ -20,7 +20,6 @@ MAX_MB = 10  # per upload; also Streamlit's own cap (server.maxUploadSize, the w
 MAX_BYTES = MAX_MB * 2**20  # Streamlit's megabyte is 2**20 bytes too
 MAX_PIXELS = 25_000_000  # width * height (5000 x 5000); larger is refused as a bomb
 FORMATS = {"PNG": "PNG", "JPEG": "JPEG", "WEBP": "WebP"}  # PIL format -> name shown
-EXTENSIONS = ("png", "jpg", "jpeg", "webp")  # what the upload widget offers
 HIGH_DEPTH_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I", "F")  # 16/32-bit PIL modes
 
 

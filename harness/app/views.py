@@ -8,24 +8,31 @@ tabs as {label: model} (``harness.app.models.labels``).
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import streamlit as st
 from PIL import Image
 
-from harness.app import inference
+from harness.app import inference, markdown
 from harness.app.inference import Verdict
 from harness.app.models import AppModel
 from harness.app.runs import REPORT_MD, RESULTS_CSV, AppRun
 from harness.app.samples import Samples, sample_images
-from harness.app.upload import EXTENSIONS, MAX_MB, UploadError, read_upload, to_input
+from harness.app.upload import MAX_MB, UploadError, read_upload, to_input
 from harness.errors import HarnessError
 
 DISPLAY_PX = 160  # images are upscaled (nearest neighbour) to about this width for display
-IMAGE_LINK = re.compile(r"!\[([^\]]*)\]\(([^)\s]+)\)")  # ![alt](file.png) in report.md
+UPLOAD_HINT = (
+    "A file over {mb} MB is refused by the upload box itself (a red mark on its name) and never "
+    "reaches the app. An image is converted to the model's input: {shape} (channels x height x "
+    "width)."
+)
+# The Attack tab's row of images per model (``attack_images``), in this order.
+ATTACK_IMAGES = ("clean image", "Grad-CAM (clean)", "attacked image", "Grad-CAM (attacked)",
+                 "perturbation (magnified)")  # fmt: skip
 FLIPS = "smallest_flips"  # session_state: {(model key, attack, image digest): eps or None}
 
 
@@ -54,7 +61,7 @@ def _predicted(key: str, x: np.ndarray, _m: AppModel) -> int:
     return inference.predicted(_m, x)
 
 
-@st.cache_data(show_spinner=False, max_entries=4096)
+@st.cache_data(show_spinner=False, max_entries=1024)
 def _attacked(key: str, x: np.ndarray, attack: str, eps: float, _m: AppModel) -> np.ndarray:
     planned = inference.planned_attack(_m.run, attack)
     return inference.attack(_m, planned, x, eps, _predicted(key, x, _m))
@@ -125,15 +132,12 @@ def samples_tab(run: AppRun) -> Samples | None:
 def upload_tab(run: AppRun, models: Mapping[str, AppModel]) -> Input | None:
     """Upload an image; every selected model's prediction and Grad-CAM, side by side."""
     st.subheader("Upload an image")
-    file = st.file_uploader(
-        f"PNG, JPEG or WebP, at most {MAX_MB} MB",
-        type=list(EXTENSIONS),
-        max_upload_size=MAX_MB,
-        key="upload",
-    )
+    # No ``type=``: a file the widget refuses gets only a red mark, so every type reaches
+    # read_upload, which says what it found. Size is the one refusal left to the widget
+    # (``harness app`` sets its cap, server.maxUploadSize, to MAX_MB), so the page says so.
+    file = st.file_uploader(f"PNG, JPEG or WebP, at most {MAX_MB} MB", key="upload")
     if file is None:
-        st.caption("The image is converted to the model's input: "
-                   f"{'x'.join(map(str, run.input_shape))} (channels x height x width).")  # fmt: skip
+        st.caption(UPLOAD_HINT.format(mb=MAX_MB, shape="x".join(map(str, run.input_shape))))
         return None
     try:
         x = to_input(read_upload(file.getvalue(), file.name), run.input_shape)
@@ -191,10 +195,6 @@ def _slider(run: AppRun) -> dict[str, float | str]:
     r = inference.eps_range(run.spec)
     return {"min_value": 0.0, "max_value": r.top, "value": r.default, "step": r.step,
             "format": "%.4f"}  # fmt: skip
-
-
-ATTACK_IMAGES = ("clean image", "Grad-CAM (clean)", "attacked image", "Grad-CAM (attacked)",
-                 "perturbation (magnified)")  # fmt: skip
 
 
 def _attack_row(label: str, m: AppModel, x: np.ndarray, attack: str, eps: float) -> None:
@@ -288,18 +288,19 @@ def _rows(run: AppRun) -> list[dict]:
 
 
 def _report(run: AppRun) -> None:
-    """report.md with its figures shown from the run folder."""
+    """report.md with its figures shown from the run folder and its tables as data frames
+    (which scroll sideways rather than run off the page)."""
     path = run.path / REPORT_MD
     if not path.is_file():
         st.warning(f"{path}: no {REPORT_MD} in this run folder")
         return
-    parts = IMAGE_LINK.split(path.read_text(encoding="utf-8"))
-    # re.split with two groups: text, alt, file, text, alt, file, ..., text
-    st.markdown(parts[0])
-    for i in range(1, len(parts), 3):
-        _figure(run, parts[i], parts[i + 1])
-        if parts[i + 2].strip():
-            st.markdown(parts[i + 2])
+    for block in markdown.blocks(path.read_text(encoding="utf-8")):
+        if isinstance(block, markdown.Table):
+            st.dataframe(pd.DataFrame(block.rows, columns=block.columns), hide_index=True)
+        elif isinstance(block, markdown.Figure):
+            _figure(run, block.alt, block.name)
+        else:
+            st.markdown(block.text)
 
 
 def _figure(run: AppRun, alt: str, name: str) -> None:
