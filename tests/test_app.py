@@ -10,6 +10,7 @@ import shutil
 import struct
 import zlib
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -18,13 +19,19 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from harness import metrics
+from harness.app.inference import Verdict, eps_range
 from harness.app.launch import PAGE, streamlit_command
-from harness.app.models import load_models
+from harness.app.markdown import Figure, Table, blocks
+from harness.app.models import AppModel, labels, load_models
 from harness.app.runs import load_app_run, newest_runs
-from harness.app.upload import MAX_BYTES, UploadError, read_upload, to_input
+from harness.app.upload import MAX_BYTES, MAX_MB, UploadError, read_upload, to_input
+from harness.app.views import ATTACK_IMAGES, DISPLAY_PX, attack_images
 from harness.cli import main
 from harness.errors import HarnessError
 from harness.estimator import predict_logits
+from harness.spec import parse_spec
+
+BASELINE = "baseline · app_cifake"  # the sidebar's label of the run's baseline
 
 # ---------------------------------------------------------------- image files for the checks
 
@@ -120,6 +127,100 @@ def test_a_32x32_image_is_not_resampled() -> None:
     assert np.array_equal(np.round(x * 255).astype(np.uint8), pixels.transpose(2, 0, 1))
 
 
+# ---------------------------------------------------------------- ε range, labels, images
+
+
+@pytest.mark.parametrize(
+    ("eps", "evasion", "top", "default", "n"),
+    [
+        ([0, 0.01, 0.03, 0.1], {"eps_max": 0.1, "eps_step": 0.01}, 0.1, 0.03, 10),
+        ([0, 0.3], {"eps_max": 0.1, "eps_step": 0.01}, 0.3, 0.3, 30),  # the sweep reaches further
+        ([0, 8 / 255], {"eps_max": 0.05, "eps_step": 0.0025}, 0.05, 0.0325, 20),
+        ([0, 1.0], {"eps_max": 0.5, "eps_step": 0.3}, 0.9, 0.9, 3),  # capped at 1, on the grid
+    ],
+)
+def test_the_slider_and_the_smallest_flip_search_share_one_range(
+    eps: list[float], evasion: dict, top: float, default: float, n: int
+) -> None:
+    spec = parse_spec({"name": "x", "version": 1, "dataset": {"name": "digits"},
+                       "model": {"arch": "small_cnn"}, "eps": eps, "evasion": evasion})  # fmt: skip
+    r = eps_range(spec)
+    grid = r.grid()
+    assert (r.top, r.default, len(grid)) == (pytest.approx(top), pytest.approx(default), n)
+    assert grid[-1] == pytest.approx(r.top) and grid[0] == pytest.approx(r.step)
+    assert r.top <= 1.0 and 0 <= r.default <= r.top
+
+
+def fake_model(role: str, name: str, path: str) -> AppModel:
+    run = SimpleNamespace(result=SimpleNamespace(name=name), path=Path(path))
+    return AppModel(run, role)  # type: ignore[arg-type]  # labels reads only these fields
+
+
+def test_model_labels_are_short_and_only_as_long_as_needed() -> None:
+    models = [
+        fake_model("baseline", "digits", "reports/digits/20261130-095800-seed0"),
+        fake_model("robust", "digits", "reports/digits/20261130-095800-seed0"),
+        fake_model("baseline", "cifar", "reports/cifar/20261130-100000-seed0"),
+        fake_model("baseline", "cifar", "reports/cifar/20261130-110000-seed0"),
+        fake_model("baseline", "mnist", "a/run"),
+        fake_model("baseline", "mnist", "b/run"),
+    ]
+    assert list(labels(models)) == [
+        "baseline · digits",
+        "robust · digits",
+        "baseline · cifar (20261130-100000-seed0)",
+        "baseline · cifar (20261130-110000-seed0)",
+        "baseline · mnist (a/run)",
+        "baseline · mnist (b/run)",
+    ]
+
+
+@pytest.mark.parametrize("shape", [(1, 8, 8), (3, 32, 32), (1, 28, 28)])
+def test_the_attack_images_share_one_size(shape: tuple[int, int, int]) -> None:
+    rng = np.random.default_rng(0)
+    x = rng.random(shape, dtype=np.float32)
+    x_adv = np.clip(x + 0.1, 0, 1)
+    cam = rng.random(shape[1:], dtype=np.float32)
+    clean, adv = Verdict(np.array([0.9, 0.1]), cam), Verdict(np.array([0.2, 0.8]), None)
+    shown = attack_images(x, clean, x_adv, adv)
+    assert len(shown) == len(ATTACK_IMAGES)
+    assert {a.shape for a in shown} == {shown[0].shape} and shown[0].shape[-1] == 3
+    assert shown[0].shape[1] >= DISPLAY_PX // 2  # upscaled for display
+
+
+REPORT = r"""# Run
+
+| role | weights | defence |
+| --- | :---: | --- |
+| baseline | `/very/long/path/baseline.pt` | — |
+| **robust** | `robust.pt` | a=1, b=x\|y |
+| short |
+
+![Robust accuracy](curve.png)
+Text after | a pipe.
+
+| x | x |
+|---|---|
+| 1 | 2 |
+"""
+
+
+def test_report_tables_become_rows_and_figures_stay_in_place() -> None:
+    got = blocks(REPORT)
+    kinds = [type(b).__name__ for b in got]
+    assert kinds == ["Prose", "Table", "Figure", "Prose", "Table"]
+    table = got[1]
+    assert table.columns == ["role", "weights", "defence"]
+    assert table.rows == [
+        ["baseline", "/very/long/path/baseline.pt", "—"],
+        ["robust", "robust.pt", "a=1, b=x|y"],  # marks dropped, the escaped pipe kept
+        ["short", "", ""],
+    ]
+    assert got[2] == Figure("Robust accuracy", "curve.png")
+    assert got[3].text.strip() == "Text after | a pipe."
+    assert got[4].columns == ["x", "x (2)"]  # a data frame needs unique names
+
+
 # ---------------------------------------------------------------- run folders
 
 
@@ -175,6 +276,8 @@ def test_cli_app_launches_streamlit_on_the_newest_runs(tmp_path: Path, monkeypat
     assert cmd[cmd.index("--server.headless") + 1] == "true"
     assert cmd[cmd.index("--") + 1 :] == [str(Path("reports/bench/r1"))]
     assert streamlit_command(["x", "y"])[-3:] == ["--", "x", "y"]
+    assert cmd[cmd.index("--server.maxUploadSize") + 1] == str(MAX_MB)  # the app's cap, in MB
+    assert MAX_BYTES == MAX_MB * 2**20  # Streamlit's megabyte
 
 
 # ---------------------------------------------------------------- the page, through AppTest
@@ -241,7 +344,12 @@ def test_samples_and_metrics_sections(run_dir: Path) -> None:
     for section in ("## Clean accuracy", "## Robustness sweep", "## Evaluation sanity checks"):
         assert section in report
     assert len(captions(at.tabs[3])) == (run_dir / "report.md").read_text().count("![")
-    assert len(at.dataframe[0].value) == len((run_dir / "results.csv").read_text().splitlines()) - 1
+    tables = [b for b in blocks((run_dir / "report.md").read_text()) if isinstance(b, Table)]
+    assert len(at.dataframe) == len(tables) + 1  # wide tables scroll: data frames, not Markdown
+    assert not any(line.startswith("|") for t in texts(at) for line in t.splitlines())
+    assert (
+        len(at.dataframe[-1].value) == len((run_dir / "results.csv").read_text().splitlines()) - 1
+    )
 
 
 @pytest.mark.realdata
@@ -252,11 +360,11 @@ def test_upload_shows_each_models_prediction_and_gradcam(run_dir: Path, real_ima
     assert not at.exception and not at.error
     run = load_app_run(run_dir)
     x = to_input(read_upload(real_image), run.input_shape)
-    for m in load_models(run):  # the page's numbers are the model's own on the converted image
+    for label, m in labels(load_models(run)).items():  # the model's own numbers on the image
         probs = metrics.softmax(predict_logits(m.model, x[None]))[0]
         c = int(probs.argmax())
-        expected = f"**{m.key}**: predicted **{run.class_names[c]} ({probs[c]:.1%})**"
-        assert expected in lines(at, f"**{m.key}**: predicted")
+        expected = f"**{label}**: predicted **{run.class_names[c]} ({probs[c]:.1%})**"
+        assert expected in lines(at, f"**{label}**: predicted")
         assert f"FAKE {probs[0]:.1%} · REAL {probs[1]:.1%}" in texts(at)
     assert captions(at.tabs[1]).count("Grad-CAM") == 2
 
@@ -271,8 +379,9 @@ def test_attack_slider_flips_the_baseline_and_reports_the_smallest_eps(
     assert at.selectbox(key="attack").options == ["fgsm", "pgd"]
     slider = at.slider(key="eps")
     assert slider.value == pytest.approx(0.03)  # the run's Grad-CAM eps
+    assert (slider.min, slider.max, slider.step) == (0.0, 0.1, 0.01)  # the run's evasion grid
     slider.set_value(0.0).run()
-    zero = lines(at, "**app_cifake/run/")
+    zero = lines(at, "**")
     attack_lines = [t for t in zero if "→ attacked" in t]
     assert len(attack_lines) == 2 and all(t.endswith("unchanged") for t in attack_lines)
     for t in attack_lines:  # eps = 0: the attacked image is the clean one
@@ -281,33 +390,40 @@ def test_attack_slider_flips_the_baseline_and_reports_the_smallest_eps(
     at.selectbox(key="attack").set_value("pgd").run()
     at.slider(key="eps").set_value(at.slider(key="eps").max).run()
     assert not at.exception
-    baseline = next(t for t in lines(at, "**app_cifake/run/baseline**") if "→ attacked" in t)
+    baseline = next(t for t in lines(at, f"**{BASELINE}**") if "→ attacked" in t)
     assert baseline.endswith("**flipped**")
     flips = lines(at, "smallest flipping ε (pgd): ")
     assert len(flips) == 2
-    eps = float(flips[0].split("**")[1])  # the baseline's: within the run's evasion grid
+    eps = float(flips[0].split("**")[1])  # the baseline's: within the slider's range
     assert 0 < eps <= 0.1
-    images = captions(at.tabs[2])
-    assert images.count("perturbation (magnified)") == 2 and images.count("attacked image") == 2
+    assert all("**" in t or t.endswith("not flipped up to ε = 0.1000") for t in flips)
+    images = captions(at.tabs[2])  # per model: clean, its Grad-CAM, attacked, its Grad-CAM, delta
+    assert images == 2 * list(ATTACK_IMAGES)
 
 
 @pytest.mark.realdata
 @pytest.mark.parametrize(
-    "case",
-    ["text", "bomb_over_cap", "rgb48"],  # every case is checked without the page above
+    ("case", "name", "mime"),
+    [  # every case is checked without the page above; the widget takes any type to say why
+        ("text", "notes.txt", "text/plain"),
+        ("bomb_over_cap", "bomb_over_cap.png", "image/png"),
+        ("gif", "gif.gif", "image/gif"),
+    ],
 )
 def test_bad_upload_shows_an_error_and_the_app_keeps_working(
-    run_dir: Path, real_image: bytes, case: str
+    run_dir: Path, real_image: bytes, case: str, name: str, mime: str
 ) -> None:
     at = app(run_dir)
+    hint = f"A file over {MAX_MB} MB is refused by the upload box itself"
+    assert any(c.value.startswith(hint) for c in at.tabs[1].caption)  # what the widget refuses
     data, expected = BAD_UPLOADS[case]
-    at.file_uploader(key="upload").upload(f"{case}.png", data, "image/png")
+    at.file_uploader(key="upload").upload(name, data, mime)
     at.run()
     assert not at.exception
     assert len(at.error) == 1 and expected in at.error[0].value
     assert len(at.metric) == 2 and at.slider(key="eps")  # the other sections still render
     at.file_uploader(key="upload").set_value(("real.jpg", real_image, "image/jpeg")).run()
-    assert not at.error and lines(at, "**app_cifake/run/baseline**: predicted")
+    assert not at.error and lines(at, f"**{BASELINE}**: predicted")
 
 
 @pytest.mark.realdata
@@ -323,8 +439,8 @@ def test_a_model_that_cannot_be_rebuilt_is_listed_as_unavailable(
     at = app(copy)
     assert not at.exception
     assert at.warning[0].value == (
-        "app_cifake/run/robust: unavailable: robust: no weights file recorded "
+        "robust · app_cifake: unavailable: robust: no weights file recorded "
         "(assembled in front of the baseline)"
     )
-    assert at.multiselect[0].value == ["app_cifake/run/baseline"]
-    assert len(lines(at, "**app_cifake/run/")) >= 1
+    assert at.multiselect[0].value == [BASELINE]
+    assert len(lines(at, f"**{BASELINE}**")) >= 1

@@ -3,10 +3,14 @@
 Arrays in, arrays out; no Streamlit here. Images are (C, H, W) float32 in [0, 1]. An image has
 no true label in the app, so attacks push away from the model's own clean prediction, and "flip"
 means the prediction changes (as seed 000's single-image evasion, ``harness.evasion``).
+
+Every function here may run in several Streamlit script threads at once on the same cached
+model: each holds the model's lock (``AppModel.exclusive``) for its whole computation.
 """
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,12 +22,29 @@ from harness.attacks import ATTACKS
 from harness.estimator import predict_logits
 from harness.evasion import eps_grid
 from harness.explain import gradcam, overlay
-from harness.spec import AttackSpec
+from harness.spec import AttackSpec, EvasionSpec, Spec
 from harness.sweep import PlannedAttack
 
 # White-box L-inf gradient attacks, fast enough to rerun on one image at every slider move.
 # (Square needs thousands of queries, AutoAttack is an ensemble, C&W/DeepFool are eps-free.)
 ATTACK_CHOICES = ("fgsm", "pgd")
+# harness.attacks seeds numpy's global generator for each attack (PGD's random start): two
+# attacks at once, even on two models, would draw from each other's stream. Taken inside a
+# model's lock, never the other way round.
+SEEDED = threading.Lock()
+
+
+@dataclass(frozen=True)
+class EpsRange:
+    """The ε values of the slider, which the smallest-flip search walks too: 0, step, ..., top."""
+
+    step: float  # the run's evasion eps_step (pixel units)
+    top: float  # the larger of the run's evasion eps_max and largest sweep eps, at most 1
+    default: float  # the run's Grad-CAM eps (else its middle sweep eps), on the step grid
+
+    def grid(self) -> np.ndarray:
+        """step, 2 step, ..., top (the smallest-flip search): the evasion grid up to ``top``."""
+        return eps_grid(EvasionSpec(eps_max=self.top, eps_step=self.step))
 
 
 @dataclass(frozen=True)
@@ -38,12 +59,22 @@ class Verdict:
         return int(self.probs.argmax())
 
 
+def eps_range(spec: Spec) -> EpsRange:
+    """A run's ε range: its evasion step, up to its largest ε (evasion or sweep)."""
+    step = float(spec.evasion.eps_step)
+    top = max(max(spec.eps), spec.evasion.eps_max)
+    steps = min(np.ceil(top / step - 1e-9), np.floor(1 / step + 1e-9))  # on the grid, at most 1
+    top = round(float(steps) * step, 10)
+    default = spec.gradcam.eps if spec.gradcam.eps is not None else spec.eps[len(spec.eps) // 2]
+    return EpsRange(step, top, min(top, round(round(default / step) * step, 10)))
+
+
 def verdict(m: AppModel, x: np.ndarray) -> Verdict:
     """Prediction and Grad-CAM of model ``m`` on one image x (C, H, W)."""
-    assert m.model is not None, m.reason
-    probs = metrics.softmax(predict_logits(m.model, x[None]))[0]
-    pred = np.array([probs.argmax()])
-    cam = None if m.cam_layer is None else gradcam(m.model, x[None], m.cam_layer, pred)[0]
+    with m.exclusive() as model:
+        probs = metrics.softmax(predict_logits(model, x[None]))[0]
+        pred = np.array([probs.argmax()])
+        cam = None if m.cam_layer is None else gradcam(model, x[None], m.cam_layer, pred)[0]
     return Verdict(probs, cam)
 
 
@@ -64,23 +95,15 @@ def attack(
     """x (C, H, W) attacked at ``eps`` against model ``m``, away from class ``label`` (the
     model's clean prediction): a new (C, H, W) array in [0, 1]."""
     assert m.classifier is not None, m.reason
-    return planned.craft(m.classifier, x[None], np.array([label], dtype=np.int64), float(eps))[0]
+    y = np.array([label], dtype=np.int64)
+    with m.exclusive(), SEEDED:
+        return planned.craft(m.classifier, x[None], y, float(eps))[0]
 
 
 def predicted(m: AppModel, x: np.ndarray) -> int:
     """The class model ``m`` predicts for one image x (C, H, W)."""
-    assert m.model is not None, m.reason
-    return int(predict_logits(m.model, x[None])[0].argmax())
-
-
-def smallest_flip(m: AppModel, planned: PlannedAttack, x: np.ndarray) -> float | None:
-    """The first eps of the run's evasion grid (``eps_grid``: eps_step .. eps_max) at which the
-    attack changes the prediction of ``m`` on x; None when none of them does."""
-    clean = predicted(m, x)
-    for eps in eps_grid(m.run.spec.evasion):
-        if predicted(m, attack(m, planned, x, float(eps), clean)) != clean:
-            return float(eps)
-    return None
+    with m.exclusive() as model:
+        return int(predict_logits(model, x[None])[0].argmax())
 
 
 def magnified(x_adv: np.ndarray, x: np.ndarray) -> np.ndarray:

@@ -6,8 +6,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from harness.app.upload import MAX_MB
+
 PAGE = Path(__file__).with_name("page.py")
-MAX_UPLOAD_MB = 50  # Streamlit's own cap; the app refuses files over upload.MAX_BYTES itself
 
 
 def streamlit_command(
@@ -19,7 +20,7 @@ def streamlit_command(
         "server.port": str(port),
         "server.address": address,
         "server.fileWatcherType": "none",
-        "server.maxUploadSize": str(MAX_UPLOAD_MB),
+        "server.maxUploadSize": str(MAX_MB),  # the app's own cap, one number
         "browser.gatherUsageStats": "false",
     }
     options = [arg for key, value in flags.items() for arg in (f"--{key}", value)]

@@ -7,7 +7,10 @@ a defence placed in front of the baseline) is listed as unavailable with the one
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from art.estimators.classification import PyTorchClassifier
@@ -23,6 +26,9 @@ from harness.estimator import build_classifier
 from harness.explain import last_conv_layer
 from harness.results import ModelResult
 
+# What a model's label adds to "role · run name" when that alone is ambiguous (see ``labels``).
+LABEL_DETAIL = ("", " ({folder})", " ({path})")
+
 
 @dataclass(frozen=True)
 class AppModel:
@@ -34,14 +40,27 @@ class AppModel:
     classifier: PyTorchClassifier | None = None
     cam_layer: nn.Module | None = None  # the last Conv2d; None: no Grad-CAM for this model
     reason: str = ""  # why ``model`` is None
+    # st.cache_resource shares this object across sessions and script threads; a torch module
+    # run (backward, Grad-CAM hooks, ART's train(False) and zero_grad) from two threads at once
+    # can crash the server, so every computation on ``model`` holds this lock (``exclusive``).
+    lock: threading.RLock = field(default_factory=threading.RLock, compare=False, repr=False)
 
     @property
     def key(self) -> str:
+        """Unique among the app's models: run name / run folder / role."""
         return f"{self.run.label}/{self.role}"
 
     @property
     def available(self) -> bool:
         return self.model is not None
+
+    @contextmanager
+    def exclusive(self) -> Iterator[nn.Module]:
+        """The model, in eval mode, for this thread alone until the block ends (re-entrant)."""
+        assert self.model is not None, self.reason
+        with self.lock:
+            self.model.eval()  # BatchNorm uses its running statistics and never updates them
+            yield self.model
 
 
 def load_models(run: AppRun) -> list[AppModel]:
@@ -121,3 +140,23 @@ def _cam_layer(model: nn.Module) -> nn.Module | None:
         return last_conv_layer(model)[1]
     except ValueError:  # no conv layer (e.g. an MLP): nothing for Grad-CAM to look at
         return None
+
+
+def labels(models: Sequence[AppModel]) -> dict[str, AppModel]:
+    """Readable, unique names for the page: "role · run name"; the run folder's name is added
+    only where two models would share a name, and its whole path where even that does not do."""
+    out: dict[str, AppModel] = {}
+    for m in models:
+        for detail in range(len(LABEL_DETAIL)):
+            label = _label(m, detail)
+            if sum(_label(o, detail) == label for o in models) == 1:
+                break
+        out[label] = m  # the same run folder given twice: the same models, one entry
+    return out
+
+
+def _label(m: AppModel, detail: int) -> str:
+    run = m.run
+    return f"{m.role} · {run.result.name}" + LABEL_DETAIL[detail].format(
+        folder=run.path.name, path=run.path
+    )

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import streamlit as st
 
 from harness.app import views
-from harness.app.models import AppModel, load_models
+from harness.app.models import AppModel, labels, load_models
 from harness.app.runs import AppRun, load_app_run, stamp
 from harness.errors import HarnessError
 
@@ -45,7 +45,7 @@ def main(run_dirs: Sequence[str]) -> None:
     with attack:
         views.attack_tab(primary, models, uploaded, pool)
     with metrics:
-        views.metrics_tab(list({m.run.path: m.run for m in models}.values()) or [primary])
+        views.metrics_tab(list({m.run.path: m.run for m in models.values()}.values()) or [primary])
 
 
 def read_runs(run_dirs: Sequence[str]) -> list[AppRun]:
@@ -61,16 +61,17 @@ def read_runs(run_dirs: Sequence[str]) -> list[AppRun]:
     return runs
 
 
-def sidebar(runs: list[AppRun]) -> tuple[AppRun, list[AppModel]]:
-    """The run whose data and settings the page uses, and the models to compare on it."""
+def sidebar(runs: list[AppRun]) -> tuple[AppRun, dict[str, AppModel]]:
+    """The run whose data and settings the page uses, and the models to compare on it, by label."""
     bar = st.sidebar
     i = bar.selectbox("Run", range(len(runs)), format_func=lambda k: runs[k].label, key="run")
     primary = runs[i]
     pool = [m for r in runs if r.compatible(primary) for m in cached_models(str(r.path), r.stamp)]
-    for m in pool:
+    named = labels(pool)
+    for label, m in named.items():
         if not m.available:
-            bar.warning(f"{m.key}: unavailable: {m.reason}")
-    available = {m.key: m for m in pool if m.available}
+            bar.warning(f"{label}: unavailable: {m.reason}")
+    available = {label: m for label, m in named.items() if m.available}
     default = [k for k, m in available.items() if m.run.path == primary.path]
     chosen = bar.multiselect(
         "Models (baseline and hardened)",
@@ -80,7 +81,7 @@ def sidebar(runs: list[AppRun]) -> tuple[AppRun, list[AppModel]]:
     )
     bar.caption(f"{primary.result.data.get('name')}: classes {', '.join(primary.class_names)}; "
                 f"input {'x'.join(map(str, primary.input_shape))}")  # fmt: skip
-    return primary, [available[k] for k in chosen]
+    return primary, {k: available[k] for k in chosen}
 
 
 if __name__ == "__main__":  # ``streamlit run`` executes this file as __main__

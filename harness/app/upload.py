@@ -16,10 +16,10 @@ from PIL import Image, UnidentifiedImageError
 from harness.datasets.folders import to_float
 from harness.errors import HarnessError
 
-MAX_BYTES = 10 * 1024 * 1024  # 10 MB per upload
+MAX_MB = 10  # per upload; also Streamlit's own cap (server.maxUploadSize, the widget's)
+MAX_BYTES = MAX_MB * 2**20  # Streamlit's megabyte is 2**20 bytes too
 MAX_PIXELS = 25_000_000  # width * height (5000 x 5000); larger is refused as a bomb
 FORMATS = {"PNG": "PNG", "JPEG": "JPEG", "WEBP": "WebP"}  # PIL format -> name shown
-EXTENSIONS = ("png", "jpg", "jpeg", "webp")  # what the upload widget offers
 HIGH_DEPTH_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I", "F")  # 16/32-bit PIL modes
 
 
@@ -31,7 +31,7 @@ def read_upload(data: bytes, name: str = "upload") -> Image.Image:
     """Validate ``data`` (the uploaded file's bytes) and return the fully decoded image."""
     if len(data) > MAX_BYTES:
         raise UploadError(
-            f"{name}: the file is {len(data) / 2**20:.1f} MB; the limit is {MAX_BYTES // 2**20} MB"
+            f"{name}: the file is {len(data) / 2**20:.1f} MB; the limit is {MAX_MB} MB"
         )
     if not data:
         raise UploadError(f"{name}: the file is empty")

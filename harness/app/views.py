@@ -1,29 +1,39 @@
 """The four tabs of the page: Samples, Upload, Attack, Metrics. Streamlit calls only.
 
 Model computations go through the ``st.cache_data`` wrappers below, keyed by the model's key,
-its run's stamp and the image, so moving a widget recomputes only what changed.
+its run's stamp and the image, so moving a widget recomputes only what changed. Models reach the
+tabs as {label: model} (``harness.app.models.labels``).
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Sequence
+import hashlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import streamlit as st
 from PIL import Image
 
-from harness.app import inference
+from harness.app import inference, markdown
 from harness.app.inference import Verdict
 from harness.app.models import AppModel
 from harness.app.runs import REPORT_MD, RESULTS_CSV, AppRun
 from harness.app.samples import Samples, sample_images
-from harness.app.upload import EXTENSIONS, MAX_BYTES, UploadError, read_upload, to_input
+from harness.app.upload import MAX_MB, UploadError, read_upload, to_input
 from harness.errors import HarnessError
 
 DISPLAY_PX = 160  # images are upscaled (nearest neighbour) to about this width for display
-IMAGE_LINK = re.compile(r"!\[([^\]]*)\]\(([^)\s]+)\)")  # ![alt](file.png) in report.md
+UPLOAD_HINT = (
+    "A file over {mb} MB is refused by the upload box itself (a red mark on its name) and never "
+    "reaches the app. An image is converted to the model's input: {shape} (channels x height x "
+    "width)."
+)
+# The Attack tab's row of images per model (``attack_images``), in this order.
+ATTACK_IMAGES = ("clean image", "Grad-CAM (clean)", "attacked image", "Grad-CAM (attacked)",
+                 "perturbation (magnified)")  # fmt: skip
+FLIPS = "smallest_flips"  # session_state: {(model key, attack, image digest): eps or None}
 
 
 @dataclass(frozen=True)
@@ -46,15 +56,15 @@ def _verdict(key: str, x: np.ndarray, _m: AppModel) -> Verdict:
     return inference.verdict(_m, x)
 
 
-@st.cache_data(show_spinner="Attacking ...", max_entries=1024)
+@st.cache_data(show_spinner=False, max_entries=1024)
+def _predicted(key: str, x: np.ndarray, _m: AppModel) -> int:
+    return inference.predicted(_m, x)
+
+
+@st.cache_data(show_spinner=False, max_entries=1024)
 def _attacked(key: str, x: np.ndarray, attack: str, eps: float, _m: AppModel) -> np.ndarray:
     planned = inference.planned_attack(_m.run, attack)
-    return inference.attack(_m, planned, x, eps, _verdict(key, x, _m).pred)
-
-
-@st.cache_data(show_spinner="Searching the smallest flipping ε ...", max_entries=1024)
-def _flip(key: str, x: np.ndarray, attack: str, _m: AppModel) -> float | None:
-    return inference.smallest_flip(_m, inference.planned_attack(_m.run, attack), x)
+    return inference.attack(_m, planned, x, eps, _predicted(key, x, _m))
 
 
 @st.cache_resource(show_spinner="Loading test images ...", max_entries=8)
@@ -90,7 +100,7 @@ def _cam_image(col, x: np.ndarray, v: Verdict, caption: str) -> None:
         col.image(display(shown), caption=caption)
 
 
-def _need_models(models: Sequence[AppModel]) -> bool:
+def _need_models(models: Mapping[str, AppModel]) -> bool:
     if not models:
         st.info("Select at least one model in the sidebar.")
     return bool(models)
@@ -119,15 +129,15 @@ def samples_tab(run: AppRun) -> Samples | None:
 # ---------------------------------------------------------------- Upload
 
 
-def upload_tab(run: AppRun, models: Sequence[AppModel]) -> Input | None:
+def upload_tab(run: AppRun, models: Mapping[str, AppModel]) -> Input | None:
     """Upload an image; every selected model's prediction and Grad-CAM, side by side."""
     st.subheader("Upload an image")
-    file = st.file_uploader(
-        f"PNG, JPEG or WebP, at most {MAX_BYTES // 2**20} MB", type=list(EXTENSIONS), key="upload"
-    )
+    # No ``type=``: a file the widget refuses gets only a red mark, so every type reaches
+    # read_upload, which says what it found. Size is the one refusal left to the widget
+    # (``harness app`` sets its cap, server.maxUploadSize, to MAX_MB), so the page says so.
+    file = st.file_uploader(f"PNG, JPEG or WebP, at most {MAX_MB} MB", key="upload")
     if file is None:
-        st.caption("The image is converted to the model's input: "
-                   f"{'x'.join(map(str, run.input_shape))} (channels x height x width).")  # fmt: skip
+        st.caption(UPLOAD_HINT.format(mb=MAX_MB, shape="x".join(map(str, run.input_shape))))
         return None
     try:
         x = to_input(read_upload(file.getvalue(), file.name), run.input_shape)
@@ -140,9 +150,9 @@ def upload_tab(run: AppRun, models: Sequence[AppModel]) -> Input | None:
     )
     if _need_models(models):
         names = run.class_names
-        for col, m in zip(st.columns(len(models)), models, strict=True):
+        for col, (label, m) in zip(st.columns(len(models)), models.items(), strict=True):
             v = _verdict(_key(m), x, m)
-            col.markdown(f"**{m.key}**: predicted **{prediction(names, v)}**")
+            col.markdown(f"**{label}**: predicted **{prediction(names, v)}**")
             col.caption(confidences(names, v))
             _cam_image(col, x, v, "Grad-CAM")
     return Input(f"uploaded: {file.name}", x)
@@ -152,7 +162,7 @@ def upload_tab(run: AppRun, models: Sequence[AppModel]) -> Input | None:
 
 
 def attack_tab(
-    run: AppRun, models: Sequence[AppModel], uploaded: Input | None, samples: Samples | None
+    run: AppRun, models: Mapping[str, AppModel], uploaded: Input | None, samples: Samples | None
 ) -> None:
     st.subheader("Attack")
     inputs = ([uploaded] if uploaded else []) + _sample_inputs(run, samples)
@@ -163,13 +173,12 @@ def attack_tab(
     chosen = st.selectbox("Image", range(len(inputs)), format_func=lambda k: labels[k],
                           key=f"attack_input:{labels[0]}")  # fmt: skip
     attack = st.selectbox("Attack", list(inference.ATTACK_CHOICES), key="attack")
-    eps = st.slider("ε (L∞, pixel units in [0, 1])", **_eps_range(run), key="eps")
+    eps = round(float(st.slider("ε (L∞, pixel units in [0, 1])", **_slider(run), key="eps")), 10)
     if _need_models(models):
-        x = inputs[chosen].x
         st.caption(f"{attack} at ε = {eps:.4f} ({eps * 255:.1f}/255), crafted against each model "
                    "(white-box), away from its clean prediction.")  # fmt: skip
-        for col, m in zip(st.columns(len(models)), models, strict=True):
-            _attack_column(col, m, x, attack, float(eps))
+        for label, m in models.items():
+            _attack_row(label, m, inputs[chosen].x, attack, eps)
 
 
 def _sample_inputs(run: AppRun, samples: Samples | None) -> list[Input]:
@@ -181,33 +190,79 @@ def _sample_inputs(run: AppRun, samples: Samples | None) -> list[Input]:
     ]
 
 
-def _eps_range(run: AppRun) -> dict[str, float]:
-    """Slider bounds: up to twice the run's largest eps; the default is its Grad-CAM eps."""
-    spec = run.spec
-    step = float(spec.evasion.eps_step)
-    top = 2 * max(max(spec.eps), spec.evasion.eps_max)
-    default = spec.gradcam.eps if spec.gradcam.eps is not None else spec.eps[len(spec.eps) // 2]
-    top = min(1.0, round(np.ceil(top / step) * step, 6))
-    value = min(top, round(round(default / step) * step, 6))
-    return {"min_value": 0.0, "max_value": top, "value": value, "step": step, "format": "%.4f"}
+def _slider(run: AppRun) -> dict[str, float | str]:
+    """The slider walks the same ε values as the smallest-flip search, from 0."""
+    r = inference.eps_range(run.spec)
+    return {"min_value": 0.0, "max_value": r.top, "value": r.default, "step": r.step,
+            "format": "%.4f"}  # fmt: skip
 
 
-def _attack_column(col, m: AppModel, x: np.ndarray, attack: str, eps: float) -> None:
+def _attack_row(label: str, m: AppModel, x: np.ndarray, attack: str, eps: float) -> None:
+    """One model: its verdicts, the smallest flip, and the clean and attacked images with their
+    Grad-CAMs in one row of equal columns (the images share one size)."""
     names, key = m.run.class_names, _key(m)
     clean = _verdict(key, x, m)
-    x_adv = _attacked(key, x, attack, eps, m)
+    with st.spinner(f"{attack} against {label} at ε = {eps:.4f} ..."):
+        x_adv = _attacked(key, x, attack, eps, m)
     adv = _verdict(key, x_adv, m)
     change = "**flipped**" if adv.pred != clean.pred else "unchanged"
-    col.markdown(f"**{m.key}**: clean {prediction(names, clean)} → attacked "
-                 f"**{prediction(names, adv)}**, {change}")  # fmt: skip
-    col.caption(f"attacked: {confidences(names, adv)}")
-    flip = _flip(key, x, attack, m)
-    grid_max = m.run.spec.evasion.eps_max
-    col.markdown(f"smallest flipping ε ({attack}): **{flip:.4f}**" if flip is not None
-                 else f"smallest flipping ε ({attack}): not flipped up to ε = {grid_max:.4f}")  # fmt: skip
-    col.image(display(x_adv), caption="attacked image")
-    col.image(display(inference.magnified(x_adv, x)), caption="perturbation (magnified)")
-    _cam_image(col, x_adv, adv, "Grad-CAM on the attacked image")
+    st.markdown(f"**{label}**: clean {prediction(names, clean)} → attacked "
+                f"**{prediction(names, adv)}**, {change}")  # fmt: skip
+    st.caption(f"attacked: {confidences(names, adv)}")
+    st.markdown(_flip_line(attack, _flip(label, m, x, attack), inference.eps_range(m.run.spec).top))
+    shown = attack_images(x, clean, x_adv, adv)
+    for col, image, caption in zip(st.columns(len(shown)), shown, ATTACK_IMAGES, strict=True):
+        col.image(image, caption=caption)
+
+
+def attack_images(
+    x: np.ndarray, clean: Verdict, x_adv: np.ndarray, adv: Verdict
+) -> list[np.ndarray]:
+    """The ATTACK_IMAGES of one model, ready to show: each (S, S', 3) uint8, all one size.
+    Without a conv layer the Grad-CAM places show the images themselves."""
+    cams = [inference.cam_overlay(img, v) for img, v in ((x, clean), (x_adv, adv))]
+    return [
+        display(img)
+        for img in (
+            x,
+            x if cams[0] is None else cams[0],
+            x_adv,
+            x_adv if cams[1] is None else cams[1],
+            inference.magnified(x_adv, x),
+        )
+    ]
+
+
+def _flip_line(attack: str, flip: float | None, top: float) -> str:
+    if flip is None:
+        return f"smallest flipping ε ({attack}): not flipped up to ε = {top:.4f}"
+    return f"smallest flipping ε ({attack}): **{flip:.4f}**"
+
+
+def _flip(label: str, m: AppModel, x: np.ndarray, attack: str) -> float | None:
+    """The first ε of the slider's grid at which ``attack`` changes m's prediction on x (None:
+    none does); searched once per session, model, attack and image, with a progress bar."""
+    memo = st.session_state.setdefault(FLIPS, {})
+    k = (_key(m), attack, hashlib.sha256(x.tobytes()).hexdigest())
+    if k not in memo:
+        memo[k] = _search_flip(label, m, x, attack)
+    return memo[k]
+
+
+def _search_flip(label: str, m: AppModel, x: np.ndarray, attack: str) -> float | None:
+    """Each ε of the grid in turn (each attack cached, so the slider reuses it); a rerun that
+    interrupts the search starts it again from the cached attacks."""
+    key, grid = _key(m), inference.eps_range(m.run.spec).grid()
+    clean = _predicted(key, x, m)
+    bar, found = st.progress(0.0), None
+    for i, eps in enumerate(grid):
+        bar.progress(i / len(grid), text=f"{label}: smallest flipping ε ({attack}): "
+                     f"trying ε = {eps:.4f} ({i + 1}/{len(grid)})")  # fmt: skip
+        if _predicted(key, _attacked(key, x, attack, float(eps), m), m) != clean:
+            found = float(eps)
+            break
+    bar.empty()
+    return found
 
 
 # ---------------------------------------------------------------- Metrics
@@ -233,18 +288,19 @@ def _rows(run: AppRun) -> list[dict]:
 
 
 def _report(run: AppRun) -> None:
-    """report.md with its figures shown from the run folder."""
+    """report.md with its figures shown from the run folder and its tables as data frames
+    (which scroll sideways rather than run off the page)."""
     path = run.path / REPORT_MD
     if not path.is_file():
         st.warning(f"{path}: no {REPORT_MD} in this run folder")
         return
-    parts = IMAGE_LINK.split(path.read_text(encoding="utf-8"))
-    # re.split with two groups: text, alt, file, text, alt, file, ..., text
-    st.markdown(parts[0])
-    for i in range(1, len(parts), 3):
-        _figure(run, parts[i], parts[i + 1])
-        if parts[i + 2].strip():
-            st.markdown(parts[i + 2])
+    for block in markdown.blocks(path.read_text(encoding="utf-8")):
+        if isinstance(block, markdown.Table):
+            st.dataframe(pd.DataFrame(block.rows, columns=block.columns), hide_index=True)
+        elif isinstance(block, markdown.Figure):
+            _figure(run, block.alt, block.name)
+        else:
+            st.markdown(block.text)
 
 
 def _figure(run: AppRun, alt: str, name: str) -> None:
