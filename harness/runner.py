@@ -296,6 +296,8 @@ def attack_model(
 
 
 def _check_data(spec: Spec, data: Dataset, needs_training: bool) -> None:
+    """What the spec asks of the loaded data, checked before any model is built or trained."""
+    _check_normalization(spec, data.input_shape[0])
     if len(data.x_test) == 0:
         raise HarnessError(f"dataset: {data.name} at {data.source} has no test samples")
     trains = any(DEFENCES.get(d.name).fit is not None for d in spec.defences)
@@ -304,6 +306,17 @@ def _check_data(spec: Spec, data: Dataset, needs_training: bool) -> None:
             f"dataset: {data.name} at {data.source} has no training split; give model.weights "
             "(and no defence) to evaluate a trained model on it"
         )
+
+
+def _check_normalization(spec: Spec, channels: int) -> None:
+    """model.mean / model.std: one value for every channel, or one per channel of the images."""
+    for key, values in (("mean", spec.model.mean), ("std", spec.model.std)):
+        if values is not None and len(values) not in (1, channels):
+            expected = "1" if channels == 1 else f"1 or {channels}"
+            raise HarnessError(
+                f"model.{key}: {len(values)} values for {channels}-channel images; "
+                f"expected {expected}"
+            )
 
 
 def _split(spec: Spec, data: Dataset) -> TrainData:
