@@ -228,8 +228,8 @@ def load_yaml(text: str) -> Any:
 def yaml_problem(exc: yaml.YAMLError) -> str:
     """One line: where in the text and what is wrong."""
     if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None:
-        mark = exc.problem_mark
-        return f"line {mark.line + 1}, column {mark.column + 1}: {exc.problem}"
+        mark, context = exc.problem_mark, f"{exc.context}, " if exc.context else ""
+        return f"line {mark.line + 1}, column {mark.column + 1}: {context}{exc.problem}"
     return " ".join(str(exc).split())
 
 
@@ -675,7 +675,9 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
         key, _, text = item.partition("=")
         parts = key.strip().split(".")
         if not all(parts):
-            raise HarnessError(f"--set {item!r}: expected key=value, e.g. seed=1 or model.arch=mlp")
+            raise HarnessError(
+                f"--set {item!r}: expected key=value, e.g. seed=1 or defence.ratio=1"
+            )
         value = _override_value(key.strip(), text)
         node: Any = raw
         for part, child_key in itertools.pairwise(parts):
