@@ -25,6 +25,7 @@ from harness.architectures import wrap
 from harness.attacks import ATTACKS
 from harness.build import check_input, recipe
 from harness.datasets import DATASETS, Dataset, load_dataset, train_val_split
+from harness.datasets.base import ignored_fields
 from harness.defences import DEFENCES, HardenJob, describe
 from harness.defences import validate as validate_defence
 from harness.errors import HarnessError
@@ -101,7 +102,7 @@ def naive_attacks(planned: list[PlannedAttack]) -> list[PlannedAttack]:
 
 def validate(spec: Spec) -> Plan:
     """Check every name and parameter in the spec before any data or weights are loaded."""
-    DATASETS.get(spec.dataset.name, "dataset.name")
+    _check_dataset_fields(spec)
     if spec.model.arch or spec.model.builder:
         recipe(spec.model)  # unknown architecture / unimportable builder
     planned = []
@@ -123,6 +124,17 @@ def validate(spec: Spec) -> Plan:
     wraps = any(DEFENCES.get(d.name).wraps_baseline for d in spec.defences)
     naive = naive_attacks(planned) if wraps else []
     return Plan(planned, plan_probes(spec.probes), defences, naive)
+
+
+def _check_dataset_fields(spec: Spec) -> None:
+    """The dataset is registered and reads every optional field the spec sets."""
+    loader = DATASETS.get(spec.dataset.name, "dataset.name")
+    ignored = ignored_fields(loader, spec.dataset)
+    if ignored:
+        raise HarnessError(
+            f"dataset.{ignored[0]}: the {spec.dataset.name!r} loader does not use it (it would "
+            "be silently ignored); leave it out"
+        )
 
 
 def _bind(planned: list[PlannedAttack], role: str, classifiers: dict) -> list[PlannedAttack]:
