@@ -74,6 +74,7 @@ CASES = [
     Case("evasion_step_above_max", check("evasion: {eps_max: 0.1, eps_step: 0.5}\n"), "evasion.eps_step"),
     Case("defence_attack_a_list", check("defence: {attack: []}\n"), "defence.attack"),
     Case("one_class_imagefolder", with_files(ONE_CLASS, IMAGEFOLDER), "1 class ['cat']"),
+    Case("n_test_above_data_grid", run("dataset: {name: digits, n_test: 1000000}\n" + SMALL + "grid: {seeds: [0, 1]}\n"), "dataset.n_test"),
     Case("image_size_ignored_by_mnist", check("dataset: {name: mnist, image_size: 64}\n"), "dataset.image_size: the 'mnist' loader does not use it"),
     Case("channels_ignored_by_cifake", check("dataset: {name: cifake, channels: 1}\n"), "dataset.channels"),
     Case("root_ignored_by_digits", check("dataset: {name: digits, root: data/digits}\n"), "dataset.root"),
