@@ -29,7 +29,7 @@ DEFAULT_SPEC = Path(__file__).resolve().parent.parent / "benchmarks" / "digits_f
 # Bounds on what a spec may cost to read. The largest benchmark is ~2 KB and ~170 YAML nodes;
 # without them a 550-byte "billion laughs" spec (nested aliases) took 2.7 GB to parse.
 MAX_SPEC_BYTES = 1 << 18  # 256 KiB, a spec file (PyYAML reads ~0.5 MB/s: a bound in time too)
-MAX_SET_BYTES = 1 << 16  # 64 KiB, one --set value
+MAX_SET_CHARS = 1 << 16  # one --set value
 MAX_YAML_NODES = 5_000  # scalars, lists and mappings in one document (~15x the largest grid)
 MAX_YAML_DEPTH = 32  # nesting of lists and mappings (PyYAML's composer recurses per level)
 MAX_SEED = 2**32 - 1  # numpy's legacy seeding takes [0, 2**32 - 1]
@@ -690,8 +690,10 @@ def _override_value(key: str, text: str) -> Any:
     """The YAML value of ``--set key=text``, read with the spec's bounds; never empty."""
     if not text.strip():
         raise HarnessError(f"--set {key}=: empty value; give one (null clears a section)")
-    if len(text.encode()) > MAX_SET_BYTES:
-        raise HarnessError(f"--set {key}: value too large; expected at most {MAX_SET_BYTES} bytes")
+    if len(text) > MAX_SET_CHARS:  # characters: argv may hold undecodable bytes (surrogates)
+        raise HarnessError(
+            f"--set {key}: value too large; expected at most {MAX_SET_CHARS} characters"
+        )
     try:
         return load_yaml(text)
     except yaml.YAMLError as exc:

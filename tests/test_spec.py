@@ -12,7 +12,7 @@ import yaml
 from harness.errors import HarnessError
 from harness.spec import (
     DEFAULT_SPEC,
-    MAX_SET_BYTES,
+    MAX_SET_CHARS,
     MAX_SPEC_BYTES,
     MAX_YAML_NODES,
     DataSpec,
@@ -192,7 +192,7 @@ def test_utf8_with_a_byte_order_mark_is_read(tmp_path) -> None:
         ("a..b=1", "expected key=value"),
         ("description=[&a [1, 1], *a, *a]", "anchors and aliases"),
         ("dataset={name: a, name: b}", "duplicate key 'name'"),
-        ("description=" + "x" * (MAX_SET_BYTES + 1), "value too large"),
+        ("description=" + "x" * (MAX_SET_CHARS + 1), "value too large"),
     ],
 )
 def test_overrides_are_bounded_like_the_file(override: str, message: str) -> None:

@@ -33,6 +33,7 @@ CASES = [
     Case("set_duplicate_keys", check("dataset={name: digits, name: mnist}"), "duplicate key 'name'"),
     Case("set_deep_value", check("description=" + "[" * 40 + "]" * 40), "nested too deep"),
     Case("set_huge_value", check("description=" + "x" * 70_000), "--set description: value too large"),
+    Case("set_undecodable_value", check("description=\udcff\udcfe"), "--set description: not a valid YAML value"),
     Case("set_unparsable_value", check("eps=[0, 0.1"), "--set eps: not a valid YAML value"),
     Case("set_impossible_date", check("description=2001-13-01"), "cannot read '2001-13-01'"),
     Case("set_seed_too_big", check("seed=4294967296"), "seed: expected an integer in [0, 4294967295]"),
