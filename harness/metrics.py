@@ -28,7 +28,8 @@ def attack_success_rate(robust_correct: np.ndarray) -> float:
 
 def perturbation_norms(x: np.ndarray, x_adv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per-sample L-inf and L2 norms of ``x_adv - x`` (pixel units), each shape (N,)."""
-    delta = (x_adv.astype(np.float64) - x.astype(np.float64)).reshape(len(x), -1)
+    per_sample = int(np.prod(x.shape[1:]))  # explicit: reshape(0, -1) is ambiguous and raises
+    delta = (x_adv.astype(np.float64) - x.astype(np.float64)).reshape(len(x), per_sample)
     return np.abs(delta).max(axis=1, initial=0.0), np.linalg.norm(delta, axis=1)
 
 

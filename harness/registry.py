@@ -35,7 +35,7 @@ class Registry(Generic[T]):
 
     def get(self, name: str, field: str | None = None) -> T:
         """Return the object for ``name`` or raise a one-line ``HarnessError``."""
-        if name in self._items:
+        if name in self:
             return self._items[name]
         raise HarnessError(self.unknown_message(name, field))
 
@@ -49,7 +49,7 @@ class Registry(Generic[T]):
         return sorted(self._items)
 
     def __contains__(self, name: object) -> bool:
-        return name in self._items
+        return isinstance(name, str) and name in self._items  # a list from a spec: not a name
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.names())

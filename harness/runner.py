@@ -25,6 +25,7 @@ from harness.architectures import wrap
 from harness.attacks import ATTACKS
 from harness.build import check_input, recipe
 from harness.datasets import DATASETS, Dataset, load_dataset, train_val_split
+from harness.datasets.base import ignored_fields
 from harness.defences import DEFENCES, HardenJob, describe
 from harness.defences import validate as validate_defence
 from harness.errors import HarnessError
@@ -103,7 +104,7 @@ def naive_attacks(planned: list[PlannedAttack]) -> list[PlannedAttack]:
 
 def validate(spec: Spec) -> Plan:
     """Check every name and parameter in the spec before any data or weights are loaded."""
-    DATASETS.get(spec.dataset.name, "dataset.name")
+    _check_dataset_fields(spec)
     if spec.model.arch or spec.model.builder:
         recipe(spec.model)  # unknown architecture / unimportable builder
     planned = []
@@ -125,6 +126,17 @@ def validate(spec: Spec) -> Plan:
     wraps = any(DEFENCES.get(d.name).wraps_baseline for d in spec.defences)
     naive = naive_attacks(planned) if wraps else []
     return Plan(planned, plan_probes(spec.probes), defences, naive)
+
+
+def _check_dataset_fields(spec: Spec) -> None:
+    """The dataset is registered and reads every optional field the spec sets."""
+    loader = DATASETS.get(spec.dataset.name, "dataset.name")
+    ignored = ignored_fields(loader, spec.dataset)
+    if ignored:
+        raise HarnessError(
+            f"dataset.{ignored[0]}: the {spec.dataset.name!r} loader does not use it (it would "
+            "be silently ignored); leave it out"
+        )
 
 
 def _bind(planned: list[PlannedAttack], role: str, classifiers: dict) -> list[PlannedAttack]:
@@ -315,6 +327,8 @@ def attack_model(
 
 
 def _check_data(spec: Spec, data: Dataset, needs_training: bool) -> None:
+    """What the spec asks of the loaded data, checked before any model is built or trained."""
+    _check_normalization(spec, data.input_shape[0])
     if len(data.x_test) == 0:
         raise HarnessError(f"dataset: {data.name} at {data.source} has no test samples")
     trains = any(DEFENCES.get(d.name).fit is not None for d in spec.defences)
@@ -323,6 +337,17 @@ def _check_data(spec: Spec, data: Dataset, needs_training: bool) -> None:
             f"dataset: {data.name} at {data.source} has no training split; give model.weights "
             "(and no defence) to evaluate a trained model on it"
         )
+
+
+def _check_normalization(spec: Spec, channels: int) -> None:
+    """model.mean / model.std: one value for every channel, or one per channel of the images."""
+    for key, values in (("mean", spec.model.mean), ("std", spec.model.std)):
+        if values is not None and len(values) not in (1, channels):
+            expected = "1" if channels == 1 else f"1 or {channels}"
+            raise HarnessError(
+                f"model.{key}: {len(values)} values for {channels}-channel images; "
+                f"expected {expected}"
+            )
 
 
 def _split(spec: Spec, data: Dataset) -> TrainData:

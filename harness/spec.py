@@ -12,7 +12,9 @@ import difflib
 import hashlib
 import itertools
 import json
+import math
 import re
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -24,6 +26,16 @@ from harness.errors import HarnessError
 
 SPEC_VERSION = 1
 DEFAULT_SPEC = Path(__file__).resolve().parent.parent / "benchmarks" / "digits_fgsm.yaml"
+# Bounds on what a spec may cost to read. The largest benchmark is ~2 KB and ~170 YAML nodes;
+# without them a 550-byte "billion laughs" spec (nested aliases) took 2.7 GB to parse.
+MAX_SPEC_BYTES = 1 << 18  # 256 KiB, a spec file (PyYAML reads ~0.5 MB/s: a bound in time too)
+MAX_SET_CHARS = 1 << 16  # one --set value
+MAX_YAML_NODES = 5_000  # scalars, lists and mappings in one document (~15x the largest grid)
+MAX_YAML_DEPTH = 32  # nesting of lists and mappings (PyYAML's composer recurses per level)
+MAX_SEED = 2**32 - 1  # numpy's legacy seeding takes [0, 2**32 - 1]
+MAX_THREADS = 256  # torch intra-op threads; more only oversubscribes (and each has a stack)
+MAX_IMAGE_SIZE = 1024  # pixels a side: one 1024x1024 RGB image is 12 MB as float32
+MAX_NAME = 100  # characters of a name that becomes a folder or file name
 
 
 @dataclass(frozen=True)
@@ -153,6 +165,107 @@ def stable_hash(obj: Any, n: int = 12) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:n]
 
 
+# ---------------------------------------------------------------- bounded YAML
+
+
+class SpecLoader(yaml.SafeLoader):
+    """``yaml.safe_load`` semantics with bounds: no anchors or aliases (the "billion laughs"
+    expansion), no duplicate keys, at most ``MAX_YAML_NODES`` nodes ``MAX_YAML_DEPTH`` deep."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._nodes = 0
+        self._depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            raise _refusal("anchors and aliases (&name, *name) are not allowed", event)
+        self._nodes += 1
+        if self._nodes > MAX_YAML_NODES:
+            raise _refusal(f"too many values; expected at most {MAX_YAML_NODES}", event)
+        if self._depth >= MAX_YAML_DEPTH:
+            raise _refusal(f"nested too deep; expected at most {MAX_YAML_DEPTH} levels", event)
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        self._refuse_duplicates(node)
+        return super().construct_mapping(node, deep)
+
+    def _refuse_duplicates(self, node: Any) -> None:
+        first: dict[Any, int] = {}  # key -> its line
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=True)
+            if not isinstance(key, Hashable):
+                continue  # SafeLoader refuses it with its own message
+            if key in first:
+                raise _refusal(f"duplicate key {_show(key)} (first on line {first[key]})", key_node)
+            first[key] = key_node.start_mark.line + 1
+
+    def construct_object(self, node: Any, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep)
+        except (ValueError, OverflowError) as exc:  # a date 2001-13-01, an int of 5,000 digits
+            raise _refusal(f"cannot read {_show(node.value)} ({_show(str(exc))})", node) from None
+
+
+def _refusal(problem: str, where: Any) -> yaml.MarkedYAMLError:
+    """A YAML error at ``where`` (a node or an event): its line and column, and the problem."""
+    return yaml.MarkedYAMLError(problem=problem, problem_mark=where.start_mark)
+
+
+def load_yaml(text: str) -> Any:
+    """Parse one YAML document with ``SpecLoader``; raises ``yaml.YAMLError``."""
+    return yaml.load(text, Loader=SpecLoader)  # a SafeLoader subclass: no Python objects
+
+
+def yaml_problem(exc: yaml.YAMLError) -> str:
+    """One line: where in the text and what is wrong."""
+    if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None:
+        mark, context = exc.problem_mark, f"{exc.context}, " if exc.context else ""
+        return f"line {mark.line + 1}, column {mark.column + 1}: {context}{exc.problem}"
+    return " ".join(str(exc).split())
+
+
+def read_spec_text(path: Path) -> str:
+    """The file's text: at most ``MAX_SPEC_BYTES``, UTF-8, not binary; else one line naming it."""
+    try:
+        with path.open("rb") as f:  # a bounded read: /dev/zero or a FIFO cannot exhaust memory
+            data = f.read(MAX_SPEC_BYTES + 1)
+    except OSError as exc:
+        raise HarnessError(f"{path}: cannot read spec file ({exc.strerror})") from None
+    if len(data) > MAX_SPEC_BYTES:
+        raise HarnessError(f"{path}: spec file too large; expected at most {MAX_SPEC_BYTES} bytes")
+    return _decode(data, path)
+
+
+def _decode(data: bytes, path: Path) -> str:
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):  # a UTF-16 (or UTF-32 LE) byte-order mark
+        raise HarnessError(f"{path}: UTF-16 text; expected a UTF-8 YAML spec")
+    if b"\x00" in data:
+        raise HarnessError(f"{path}: binary or UTF-16 (NUL bytes); expected a UTF-8 YAML spec")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise HarnessError(
+            f"{path}: not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line}); "
+            "expected a UTF-8 YAML spec"
+        ) from None
+
+
+def _show(value: Any, limit: int = 60) -> str:
+    """``repr(value)`` cut to ``limit`` characters, so an error stays one readable line."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 3]}..."
+
+
 # ---------------------------------------------------------------- value parsing
 
 _FRACTION = re.compile(r"^\s*[-+]?\d+(\.\d*)?\s*/\s*\d+(\.\d*)?\s*$")
@@ -176,20 +289,30 @@ def parse_float(value: Any, where: str) -> float:
     raise HarnessError(f"{where}: expected a number such as 0.03 or 8/255, got {value!r}")
 
 
-def _int(value: Any, where: str, minimum: int = 0) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise HarnessError(f"{where}: expected an integer >= {minimum}, got {value!r}")
+def _int(value: Any, where: str, minimum: int = 0, maximum: int | None = None) -> int:
+    ok = isinstance(value, int) and not isinstance(value, bool) and value >= minimum
+    if not ok or (maximum is not None and value > maximum):
+        expected = f">= {minimum}" if maximum is None else f"in [{minimum}, {maximum}]"
+        raise HarnessError(f"{where}: expected an integer {expected}, got {_show(value)}")
     return value
 
 
-def _opt_int(value: Any, where: str, minimum: int = 1) -> int | None:
-    return None if value is None else _int(value, where, minimum)
+def _opt_int(value: Any, where: str, minimum: int = 1, maximum: int | None = None) -> int | None:
+    return None if value is None else _int(value, where, minimum, maximum)
+
+
+def _positive(value: Any, where: str, hi: float) -> float:
+    """A number in (0, hi]: a learning rate of 0 trains nothing."""
+    x = parse_float(value, where)
+    if not 0 < x <= hi:
+        raise HarnessError(f"{where}: expected a value in (0, {hi}], got {_show(value)}")
+    return x
 
 
 def _fraction(value: Any, where: str, lo: float = 0.0, hi: float = 1.0) -> float:
     x = parse_float(value, where)
     if not lo <= x <= hi:
-        raise HarnessError(f"{where}: expected a value in [{lo}, {hi}], got {value!r}")
+        raise HarnessError(f"{where}: expected a value in [{lo}, {hi}], got {_show(value)}")
     return x
 
 
@@ -201,6 +324,15 @@ def _str(value: Any, where: str) -> str:
     if not isinstance(value, str) or not value:
         raise HarnessError(f"{where}: expected a non-empty string, got {value!r}")
     return value
+
+
+def _text(value: Any, where: str) -> str:
+    """Free text (None: empty); a list or mapping here is a mistake, not text."""
+    if value is None:
+        return ""
+    if not isinstance(value, str | int | float) or isinstance(value, bool):
+        raise HarnessError(f"{where}: expected text, got {_show(value)}")
+    return str(value)
 
 
 def _opt_str(value: Any, where: str) -> str | None:
@@ -265,7 +397,7 @@ def _train(raw: Any, where: str) -> TrainSpec:
     return TrainSpec(
         epochs=_int(r.get("epochs", d.epochs), f"{where}.epochs", 0),
         batch_size=_int(r.get("batch_size", d.batch_size), f"{where}.batch_size", 1),
-        lr=_fraction(r.get("lr", d.lr), f"{where}.lr", 0.0, 10.0),
+        lr=_positive(r.get("lr", d.lr), f"{where}.lr", 10.0),
     )
 
 
@@ -283,7 +415,7 @@ def _data(raw: Any) -> DataSpec:
         val_fraction=_fraction(
             r.get("val_fraction", d.val_fraction), "dataset.val_fraction", 0, 0.9
         ),
-        image_size=_opt_int(r.get("image_size"), "dataset.image_size"),
+        image_size=_opt_int(r.get("image_size"), "dataset.image_size", 1, MAX_IMAGE_SIZE),
         channels=channels,
         download=_bool(r.get("download", False), "dataset.download"),
         train_from_test=_opt_int(r.get("train_from_test"), "dataset.train_from_test"),
@@ -303,6 +435,10 @@ def _model(raw: Any, where: str = "model") -> ModelSpec:
     mean, std = _floats(r.get("mean"), f"{where}.mean"), _floats(r.get("std"), f"{where}.std")
     if (mean is None) != (std is None) or (mean and len(mean) != len(std or ())):
         raise HarnessError(f"{where}.mean/{where}.std: give both, with one value per channel")
+    if mean is not None and not all(math.isfinite(m) for m in mean):
+        raise HarnessError(f"{where}.mean: expected finite numbers, got {list(mean)}")
+    if std is not None and not all(0 < v < math.inf for v in std):
+        raise HarnessError(f"{where}.std: expected positive finite numbers, got {list(std)}")
     return ModelSpec(
         arch=arch,
         builder=builder,
@@ -386,9 +522,11 @@ def _defences(r: dict[str, Any]) -> tuple[DefenceSpec, ...]:
 
 
 def _check_name(value: str, where: str) -> str:
-    """Names that become file and folder names: letters, digits, '_', '-', '.'."""
-    if not re.match(r"^[A-Za-z0-9_.-]+$", value):
+    """Names that become file and folder names: letters, digits, '_', '-', '.' (not only dots)."""
+    if not re.match(r"^[A-Za-z0-9_.-]+$", value) or not value.strip("."):
         raise HarnessError(f"{where}: expected letters, digits, '_', '-' or '.', got {value!r}")
+    if len(value) > MAX_NAME:
+        raise HarnessError(f"{where}: expected at most {MAX_NAME} characters, got {len(value)}")
     return value
 
 
@@ -399,7 +537,7 @@ def _grid(raw: Any, base_model: Any) -> GridSpec:
     seeds = r.get("seeds", [0])
     if not isinstance(seeds, list) or not seeds:
         raise HarnessError(f"grid.seeds: expected a non-empty list of integers, got {seeds!r}")
-    seeds = tuple(_int(s, f"grid.seeds[{i}]") for i, s in enumerate(seeds))
+    seeds = tuple(_int(s, f"grid.seeds[{i}]", 0, MAX_SEED) for i, s in enumerate(seeds))
     if len(set(seeds)) != len(seeds):
         raise HarnessError(f"grid.seeds: each seed once, got {list(seeds)}")
     entries = r.get("models")
@@ -441,8 +579,11 @@ def _evasion(raw: Any) -> EvasionSpec:
         eps_max=_eps(r.get("eps_max", d.eps_max), "evasion.eps_max"),
         eps_step=_eps(r.get("eps_step", d.eps_step), "evasion.eps_step"),
     )
-    if spec.eps_step <= 0:
-        raise HarnessError(f"evasion.eps_step: expected a value > 0, got {spec.eps_step}")
+    if not 0 < spec.eps_step <= spec.eps_max:
+        raise HarnessError(
+            f"evasion.eps_step: expected a value in (0, eps_max = {spec.eps_max:g}], "
+            f"got {spec.eps_step:g}"
+        )
     return spec
 
 
@@ -468,19 +609,16 @@ def parse_spec(raw: Any, source: str | None = None) -> Spec:
         raise HarnessError(
             f"version: this harness reads spec version {SPEC_VERSION}, got {version}"
         )
-    eps = _floats(r.get("eps"), "eps") or Spec.eps
-    for i, e in enumerate(eps):
-        _eps(e, f"eps[{i}]")
-    if list(eps) != sorted(eps):
-        raise HarnessError(f"eps: expected increasing epsilons, got {list(eps)}")
+    _refuse_null(r, _NOT_NULL)
+    eps = _epsilons(r.get("eps"))
     model = _model(r.get("model"))
     grid = _grid(r["grid"], r.get("model")) if r.get("grid") is not None else None
     default_name = Path(source).stem if source else "benchmark"
     spec = Spec(
         name=_str(r.get("name", default_name), "name"),
         version=version,
-        description=str(r.get("description", "")),
-        seed=_int(r.get("seed", 0), "seed", 0),
+        description=_text(r.get("description"), "description"),
+        seed=_int(r.get("seed", 0), "seed", 0, MAX_SEED),
         dataset=_data(r.get("dataset")),
         model=model,
         attacks=_attacks(r.get("attacks")),
@@ -490,12 +628,38 @@ def parse_spec(raw: Any, source: str | None = None) -> Spec:
         evasion=_evasion(r.get("evasion")),
         gradcam=_gradcam(r.get("gradcam")),
         eval_batch_size=_int(r.get("eval_batch_size", 256), "eval_batch_size", 1),
-        threads=_opt_int(r.get("threads"), "threads"),
+        threads=_opt_int(r.get("threads"), "threads", 1, MAX_THREADS),
         grid=grid,
         source=source,
     )
     _check_name(spec.name, "name")
     return spec
+
+
+# Sections whose default is another experiment: ``eps:`` left empty must not mean "the defaults".
+_NOT_NULL = ("dataset", "model", "attacks", "eps", "evasion", "gradcam")
+
+
+def _refuse_null(r: dict[str, Any], keys: tuple[str, ...]) -> None:
+    for key in keys:
+        if key in r and r[key] is None:
+            raise HarnessError(
+                f"{key}: expected a value, got null (leave the key out for the default)"
+            )
+
+
+def _epsilons(raw: Any) -> tuple[float, ...]:
+    """The sweep's epsilons in pixel units: each in [0, 1], each once, increasing."""
+    eps = _floats(raw, "eps") or Spec.eps
+    for i, e in enumerate(eps):
+        _eps(e, f"eps[{i}]")
+        if e in eps[:i]:
+            raise HarnessError(
+                f"eps[{i}]: {e:g} is also eps[{eps.index(e)}]; expected each epsilon once"
+            )
+    if list(eps) != sorted(eps):
+        raise HarnessError(f"eps: expected increasing epsilons, got {list(eps)}")
+    return eps
 
 
 def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
@@ -509,16 +673,31 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
                 f"--set {item!r}: expected key=value, e.g. seed=1 or defence.ratio=1"
             )
         key, _, text = item.partition("=")
-        try:
-            value = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise HarnessError(f"--set {key}: cannot parse value {text!r}: {exc}") from None
-        node: Any = raw
         parts = key.strip().split(".")
+        if not all(parts):
+            raise HarnessError(
+                f"--set {item!r}: expected key=value, e.g. seed=1 or defence.ratio=1"
+            )
+        value = _override_value(key.strip(), text)
+        node: Any = raw
         for part, child_key in itertools.pairwise(parts):
             node = _child(node, part, key, mapping=not child_key.isdigit())
         _assign(node, parts[-1], value, key)
     return raw
+
+
+def _override_value(key: str, text: str) -> Any:
+    """The YAML value of ``--set key=text``, read with the spec's bounds; never empty."""
+    if not text.strip():
+        raise HarnessError(f"--set {key}=: empty value; give one (null clears a section)")
+    if len(text) > MAX_SET_CHARS:  # characters: argv may hold undecodable bytes (surrogates)
+        raise HarnessError(
+            f"--set {key}: value too large; expected at most {MAX_SET_CHARS} characters"
+        )
+    try:
+        return load_yaml(text)
+    except yaml.YAMLError as exc:
+        raise HarnessError(f"--set {key}: not a valid YAML value ({yaml_problem(exc)})") from None
 
 
 def _child(node: Any, part: str, key: str, mapping: bool) -> Any:
@@ -550,19 +729,24 @@ def _assign(node: Any, part: str, value: Any, key: str) -> None:
 def load_spec(path: str | Path | None = None, overrides: list[str] | None = None) -> Spec:
     """Read a YAML spec file (default: the digits benchmark), apply overrides, validate."""
     path = Path(path) if path else DEFAULT_SPEC
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise HarnessError(f"{path}: cannot read spec file ({exc.strerror})") from None
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        first = str(exc).splitlines()[0]
-        raise HarnessError(f"{path}: not valid YAML ({first})") from None
-    if not isinstance(raw, dict):
-        raise HarnessError(f"{path}: expected a YAML mapping at the top level")
+    raw = read_spec_mapping(path)
     raw = apply_overrides(raw, overrides or [])
     try:
         return parse_spec(raw, source=str(path))
     except HarnessError as exc:
         raise HarnessError(f"{path}: {exc}") from None
+
+
+def read_spec_mapping(path: Path) -> dict[str, Any]:
+    """The spec file's top-level mapping, read with ``SpecLoader``; one line naming the file."""
+    text = read_spec_text(path)
+    try:
+        raw = load_yaml(text)
+    except yaml.YAMLError as exc:
+        raise HarnessError(f"{path}: not valid YAML ({yaml_problem(exc)})") from None
+    if not isinstance(raw, dict):
+        got = "an empty file" if raw is None else f"a {type(raw).__name__}"
+        raise HarnessError(
+            f"{path}: expected a YAML mapping (key: value) at the top level, got {got}"
+        )
+    return raw

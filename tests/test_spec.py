@@ -2,10 +2,27 @@
 
 from __future__ import annotations
 
+import re
+import time
+import tracemalloc
+
 import pytest
+import yaml
 
 from harness.errors import HarnessError
-from harness.spec import DEFAULT_SPEC, apply_overrides, load_spec, parse_float, parse_spec
+from harness.spec import (
+    DEFAULT_SPEC,
+    MAX_SET_CHARS,
+    MAX_SPEC_BYTES,
+    MAX_YAML_NODES,
+    DataSpec,
+    apply_overrides,
+    load_spec,
+    load_yaml,
+    parse_float,
+    parse_spec,
+    yaml_problem,
+)
 
 
 def test_fraction_strings_become_pixel_floats() -> None:
@@ -86,3 +103,146 @@ def test_unreadable_and_invalid_yaml_files(tmp_path) -> None:
     bad.write_text("eps: [0, 0.1\n")
     with pytest.raises(HarnessError, match="not valid YAML"):
         load_spec(bad)
+
+
+# ---------------------------------------------------------------- bounded YAML (issue 13)
+
+
+def _laughs(levels: int) -> str:
+    """Nested alias lists: ``levels`` levels expand to 9**levels strings (9 levels: 387 M)."""
+    rows = ['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    rows += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, levels)]
+    return "name: x\n" + "\n".join(rows) + "\n"
+
+
+def test_billion_laughs_is_refused_fast_and_small(tmp_path) -> None:
+    path = tmp_path / "laughs.yaml"
+    path.write_text(_laughs(9), encoding="utf-8")
+    assert path.stat().st_size < 600
+    tracemalloc.start()
+    start = time.perf_counter()
+    with pytest.raises(HarnessError, match="anchors and aliases"):
+        load_spec(path)
+    seconds = time.perf_counter() - start
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert seconds < 0.5 and peak < 5_000_000  # bytes; expanding it took 2.7 GB
+
+
+def test_loader_keeps_safe_load_semantics() -> None:
+    text = (DEFAULT_SPEC.parent / "cifake_defences.yaml").read_text(encoding="utf-8")
+    assert load_yaml(text) == yaml.safe_load(text)
+    assert load_yaml("a: [1, 2.5, 8/255, null, true, '7']") == {
+        "a": [1, 2.5, "8/255", None, True, "7"]
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("a: &x 1\nb: *x\n", "line 1, column 4: anchors and aliases"),
+        ("a: 1\nb: 2\na: 3\n", "line 3, column 1: duplicate key 'a' (first on line 1)"),
+        ("m: {k: 1, k: 2}\n", "duplicate key 'k'"),
+        ("a: " + "[" * 40 + "]" * 40, "nested too deep"),
+        ("a: [" + "0, " * MAX_YAML_NODES + "0]", "too many values"),
+        ("d: 2001-13-01\n", "cannot read '2001-13-01'"),
+        ("n: " + "9" * 5000, "cannot read '999"),
+        ("a: !!python/name:os.system\n", "could not determine a constructor"),
+    ],
+)
+def test_loader_refuses_with_a_line_and_column(text: str, problem: str) -> None:
+    with pytest.raises(yaml.YAMLError) as info:
+        load_yaml(text)
+    assert problem in yaml_problem(info.value) and "\n" not in yaml_problem(info.value)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"x" * (MAX_SPEC_BYTES + 1), "too large"),
+        (b"name: x\x00\x01", "NUL bytes"),
+        ("name: é\n".encode("latin-1"), "not UTF-8 text (byte 0xe9 on line 1)"),
+        ("name: x\n".encode("utf-16"), "UTF-16 text"),
+        (b"", "got an empty file"),
+        (b"- a\n- b\n", "got a list"),
+    ],
+)
+def test_bad_files_are_one_line_naming_the_file(tmp_path, data: bytes, message: str) -> None:
+    path = tmp_path / "spec.yaml"
+    path.write_bytes(data)
+    with pytest.raises(HarnessError) as info:
+        load_spec(path)
+    assert str(info.value).startswith(str(path)) and message in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_utf8_with_a_byte_order_mark_is_read(tmp_path) -> None:
+    path = tmp_path / "bom.yaml"
+    path.write_bytes("name: cafe_fgsm\ndescription: café\n".encode("utf-8-sig"))
+    spec = load_spec(path)
+    assert spec.name == "cafe_fgsm" and spec.description == "café"
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("eps=", "--set eps=: empty value"),
+        ("eps=  ", "--set eps=: empty value"),
+        ("=1", "expected key=value"),
+        ("a..b=1", "expected key=value"),
+        ("description=[&a [1, 1], *a, *a]", "anchors and aliases"),
+        ("dataset={name: a, name: b}", "duplicate key 'name'"),
+        ("description=" + "x" * (MAX_SET_CHARS + 1), "value too large"),
+    ],
+)
+def test_overrides_are_bounded_like_the_file(override: str, message: str) -> None:
+    with pytest.raises(HarnessError, match=re.escape(message)):
+        apply_overrides({}, [override])
+
+
+@pytest.mark.parametrize(
+    ("raw", "field"),
+    [
+        ({"seed": 2**32}, "seed: expected an integer in [0, 4294967295]"),
+        ({"seed": 2**32 - 1}, None),
+        ({"grid": {"seeds": [2**32]}}, "grid.seeds[0]"),
+        ({"eps": [0, 0.1, "1/10"]}, "eps[2]: 0.1 is also eps[1]"),
+        ({"eps": None}, "eps: expected a value, got null"),
+        ({"attacks": None}, "attacks: expected a value, got null"),
+        ({"model": {"train": {"lr": 0}}}, "model.train.lr"),
+        ({"model": {"mean": [0.5], "std": [0.0]}}, "model.std"),
+        ({"model": {"mean": [float("nan")], "std": [1.0]}}, "model.mean"),
+        ({"threads": 257}, "threads"),
+        ({"dataset": {"image_size": 1025}}, "dataset.image_size"),
+        ({"evasion": {"eps_max": 0.01, "eps_step": 0.02}}, "evasion.eps_step"),
+        ({"description": {"a": 1}}, "description"),
+        ({"name": "."}, "name"),
+        ({"defences": [{"name": "jpeg", "label": ".."}]}, "defences[0].label"),
+    ],
+)
+def test_values_that_used_to_fail_later(raw: dict, field: str | None) -> None:
+    if field is None:
+        assert parse_spec({"name": "x", **raw}).seed == raw["seed"]
+        return
+    with pytest.raises(HarnessError) as info:
+        parse_spec({"name": "x", **raw})
+    assert field in str(info.value) and "\n" not in str(info.value)
+
+
+def test_every_benchmark_still_parses_to_the_same_spec() -> None:
+    for path in sorted(DEFAULT_SPEC.parent.glob("*.yaml")):
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        assert load_spec(path) == parse_spec(raw, source=str(path)), path.name
+
+
+def test_subset_sizes_up_to_the_split_are_accepted_above_are_refused() -> None:
+    from harness.datasets import load_dataset
+
+    full = load_dataset(DataSpec(name="digits"), 0)
+    n_train, n_test = len(full.y_train), len(full.y_test)
+    exact = load_dataset(DataSpec(name="digits", n_train=n_train, n_test=n_test), 0)
+    assert len(exact.y_test) == n_test and len(exact.y_train) == n_train
+    with pytest.raises(HarnessError, match=f"dataset.n_test: {n_test + 1} .* has {n_test}"):
+        load_dataset(DataSpec(name="digits", n_test=n_test + 1), 0)
+    with pytest.raises(HarnessError, match=f"dataset.n_train: {n_train + 1} .* has {n_train}"):
+        load_dataset(DataSpec(name="digits", n_train=n_train + 1), 0)

@@ -28,12 +28,14 @@ def load_dataset(spec: DataSpec, seed: int) -> Dataset:
     """Run the registered loader, check its output, then take the stratified subsets.
 
     ``spec.n_train`` / ``spec.n_test`` (None: all) are drawn with ``seed``; the same seed
-    gives the same samples.
+    gives the same samples. Asking for more samples than a split has is an error, not a clamp.
     """
     ds = DATASETS.get(spec.name, "dataset.name")(spec)
     _check(ds)
     if spec.train_from_test:
         ds = _train_from_test(ds, spec.train_from_test)
+    _check_count(spec.n_train, len(ds.y_train), "dataset.n_train", f"training split of {ds.name!r}")
+    _check_count(spec.n_test, len(ds.y_test), "dataset.n_test", f"test split of {ds.name!r}")
     x_tr, y_tr = stratified_subset(ds.x_train, ds.y_train, spec.n_train, seed)
     x_te, y_te = stratified_subset(ds.x_test, ds.y_test, spec.n_test, seed)
     return dataclasses.replace(ds, x_train=x_tr, y_train=y_tr, x_test=x_te, y_test=y_te)
@@ -71,3 +73,17 @@ def _check(ds: Dataset) -> None:
             )
     if len(ds.x_test) == 0:
         raise HarnessError(f"dataset {ds.name!r}: the test split is empty")
+    if ds.num_classes < 2:
+        raise HarnessError(
+            f"dataset {ds.name!r} at {ds.source or '?'}: {ds.num_classes} class "
+            f"{list(ds.class_names)}; expected at least 2 (one folder per class)"
+        )
+
+
+def _check_count(n: int | None, available: int, field: str, split: str) -> None:
+    """``n`` samples (None: all) must exist in the split; a silent clamp would misreport the run."""
+    if n is not None and n > available:
+        raise HarnessError(
+            f"{field}: {n} samples asked for, but the {split} has {available}; "
+            f"expected at most {available} (or leave {field.split('.')[1]} out for all)"
+        )

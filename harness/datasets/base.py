@@ -35,3 +35,24 @@ class Dataset:
 # A loader reads the full splits; subsetting and validation happen in one shared place.
 Loader = Callable[[DataSpec], Dataset]
 DATASETS: Registry[Loader] = Registry("dataset")
+
+# DataSpec fields that only some loaders read. A loader declares its own with ``@reads(...)``;
+# one that does not declare is assumed to read them all.
+OPTIONAL_FIELDS = ("root", "image_size", "channels", "download")
+
+
+def reads(*fields: str) -> Callable[[Loader], Loader]:
+    """Declare the optional ``DataSpec`` fields a loader uses (a spec giving another is refused,
+    rather than silently ignored: ``image_size: 64`` on MNIST would still give 28x28 images)."""
+
+    def declare(loader: Loader) -> Loader:
+        loader.reads = frozenset(fields)  # type: ignore[attr-defined]
+        return loader
+
+    return declare
+
+
+def ignored_fields(loader: Loader, spec: DataSpec) -> list[str]:
+    """The optional fields ``spec`` sets that ``loader`` would ignore."""
+    used = getattr(loader, "reads", OPTIONAL_FIELDS)
+    return [f for f in OPTIONAL_FIELDS if getattr(spec, f) not in (None, False) and f not in used]

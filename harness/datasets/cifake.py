@@ -5,7 +5,7 @@ Kaggle layout ``ROOT/{train,test}/{REAL,FAKE}/*.jpg``; decoded arrays are cached
 
 from __future__ import annotations
 
-from harness.datasets.base import DATASETS, Dataset
+from harness.datasets.base import DATASETS, Dataset, reads
 from harness.datasets.folders import ImageFormat, read_split
 from harness.datasets.paths import dataset_root
 from harness.spec import DataSpec
@@ -16,6 +16,7 @@ FORMAT = ImageFormat(mode="RGB", size=32)
 
 
 @DATASETS.register("cifake")
+@reads("root")
 def load_cifake(spec: DataSpec) -> Dataset:
     """x (N, 3, 32, 32)."""
     root = dataset_root(spec, LAYOUT)

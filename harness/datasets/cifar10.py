@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.datasets.base import DATASETS, Dataset
+from harness.datasets.base import DATASETS, Dataset, reads
 from harness.datasets.folders import ImageFormat, read_split, to_float
 from harness.datasets.paths import require_dir, root_path
 from harness.datasets.torchvision_sets import torchvision_dataset
@@ -58,6 +58,7 @@ def _from_folders(name: str, root: Path) -> Dataset:
 
 
 @DATASETS.register("cifar10")
+@reads("root", "download")
 def load_cifar10(spec: DataSpec) -> Dataset:
     """x (N, 3, 32, 32)."""
     root = root_path(spec)

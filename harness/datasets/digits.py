@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn import datasets as sk_datasets
 
-from harness.datasets.base import DATASETS, Dataset
+from harness.datasets.base import DATASETS, Dataset, reads
 from harness.datasets.subset import fixed_test_split
 from harness.spec import DataSpec
 
@@ -14,6 +14,7 @@ MAX_VALUE = 16.0  # pixel values are counts 0..16 (UCI optdigits: 4x4 blocks of 
 
 
 @DATASETS.register("digits")
+@reads()  # bundled with scikit-learn: no files, one size
 def load_digits(spec: DataSpec) -> Dataset:
     """x (N, 1, 8, 8); no official split, so a fixed stratified 80/20 split (seed 0)."""
     raw = sk_datasets.load_digits()

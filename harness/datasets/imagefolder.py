@@ -8,7 +8,7 @@ may mix sizes and modes.
 
 from __future__ import annotations
 
-from harness.datasets.base import DATASETS, Dataset
+from harness.datasets.base import DATASETS, Dataset, reads
 from harness.datasets.folders import ImageFormat, class_folders, read_split
 from harness.datasets.paths import dataset_root
 from harness.datasets.subset import fixed_test_split
@@ -24,6 +24,7 @@ def _format(spec: DataSpec) -> ImageFormat:
 
 
 @DATASETS.register("imagefolder")
+@reads("root", "image_size", "channels")
 def load_imagefolder(spec: DataSpec) -> Dataset:
     """x (N, channels, image_size, image_size); class names = sorted folder names."""
     root, fmt = dataset_root(spec, LAYOUT), _format(spec)

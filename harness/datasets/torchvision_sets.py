@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.datasets.base import DATASETS, Dataset
+from harness.datasets.base import DATASETS, Dataset, reads
 from harness.datasets.folders import to_float
 from harness.datasets.paths import cache_dir, require_dir, root_path
 from harness.errors import HarnessError
@@ -112,12 +112,14 @@ def _load_idx(spec: DataSpec, cls_name: str) -> Dataset:
 
 
 @DATASETS.register("mnist")
+@reads("root", "download")
 def load_mnist(spec: DataSpec) -> Dataset:
     """MNIST (LeCun et al.): 60,000 train / 10,000 test digits, x (N, 1, 28, 28)."""
     return _load_idx(spec, "MNIST")
 
 
 @DATASETS.register("fashion_mnist")
+@reads("root", "download")
 def load_fashion_mnist(spec: DataSpec) -> Dataset:
     """Fashion-MNIST (Xiao et al. 2017): 60,000 / 10,000 clothing images, x (N, 1, 28, 28)."""
     return _load_idx(spec, "FashionMNIST")

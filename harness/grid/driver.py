@@ -23,6 +23,7 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from harness import provenance, runner
+from harness.datasets import load_dataset
 from harness.errors import HarnessError
 from harness.grid.cells import Cell, Expansion, Unit, expand
 from harness.grid.executors import EXECUTORS, make_executor
@@ -93,6 +94,9 @@ def run_grid(
     if retries < 0:
         raise HarnessError(f"--retries: expected an integer >= 0, got {retries}")
     expansion = expand(spec)
+    # The data checks (n_test/n_train above a split, one class) once, as one line, before any
+    # cell: inside the cells they would fail each cell after its retries.
+    load_dataset(spec.dataset, spec.seed)
     store = CellStore(Path(out))
     if n := store.remove_stray_temporaries():
         log.info("removed %d unfinished write(s) of an interrupted run", n)

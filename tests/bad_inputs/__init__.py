@@ -50,9 +50,6 @@ def spec(text: str, *extra: str, command: str = "run", name: str = "spec.yaml") 
     return setup
 
 
-_spec = spec  # importing the submodule bad_inputs.spec rebinds the package's name ``spec``
-
-
 def spec_bytes(data: bytes, command: str = "validate") -> Setup:
     """A spec file with raw bytes (binary, another encoding)."""
 
@@ -75,7 +72,7 @@ def with_files(files: dict[str, bytes | str], text: str, *extra: str) -> Setup:
                 path.write_text(content, encoding="utf-8")
             else:
                 path.write_bytes(content)
-        return _spec(text.replace("{tmp}", str(tmp)), *extra)(tmp)
+        return spec(text.replace("{tmp}", str(tmp)), *extra)(tmp)
 
     return setup
 
