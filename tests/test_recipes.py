@@ -13,12 +13,13 @@ import torch
 
 import harness.training as training
 from harness.architectures import ARCHITECTURES, wrap
+from harness.defences.base import describe
 from harness.errors import HarnessError
 from harness.grid.cells import _key
 from harness.reference import section_reference
 from harness.report import section_training
 from harness.results import Measurement, ModelResult, RunResult
-from harness.spec import TrainSpec, load_spec, parse_spec
+from harness.spec import DefenceSpec, TrainSpec, load_spec, parse_spec
 from harness.training import TrainData, crop_flip, make_schedule, run_epochs, train_standard
 
 BENCHMARKS = Path(__file__).parents[1] / "benchmarks"
@@ -176,6 +177,8 @@ def test_crop_flip_is_seeded_keeps_shape_and_range_and_leaves_its_input() -> Non
 def test_defaults_leave_the_weights_cache_key_and_spec_hashes_unchanged() -> None:
     # TrainSpec's text is part of the weights-cache key (harness.runner._cached)
     assert repr(TrainSpec(15, 64, 0.002)) == "TrainSpec(epochs=15, batch_size=64, lr=0.002)"
+    record = describe(DefenceSpec(), {}, "small_cnn", TrainSpec(15, 64, 0.002))
+    assert record["train"] == {"epochs": 15, "batch_size": 64, "lr": 0.002}  # the models table
     # digests computed before the recipe fields existed
     for name, digest, cell in [
         ("digits_fgsm", "9a19aa3b51f5", "d86e60c8c841f8c9"),
