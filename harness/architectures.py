@@ -173,3 +173,53 @@ def mlp(input_shape: Shape, num_classes: int) -> nn.Module:
         nn.ReLU(),
         nn.Linear(128, num_classes),
     )
+
+
+@architecture("mnist_cnn", mean=(0.1307,), std=(0.3081,), input_shape=(1, 28, 28))
+def mnist_cnn(input_shape: Shape, num_classes: int) -> nn.Module:
+    """Compact MNIST/Fashion-MNIST CNN: 2x [Conv3x3 + ReLU + MaxPool] (1->32->64), dropout 0.25, FC 3136->128, dropout 0.5, FC 128->classes; MNIST mean/std."""
+    # The two-block CNN of the PyTorch and Keras MNIST examples (about 99.2% on MNIST): the 7x7x64
+    # map is flattened, every position kept (no global pooling); padding keeps 28 -> 14 -> 7.
+    c, h, w = input_shape
+    features = nn.Sequential(
+        nn.Conv2d(c, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Dropout(0.25),
+    )  # fmt: skip
+    head = nn.Sequential(
+        nn.Flatten(),
+        nn.Linear(64 * (h // 4) * (w // 4), 128),
+        nn.ReLU(),
+        nn.Dropout(0.5),
+        nn.Linear(128, num_classes),
+    )
+    return nn.Sequential(OrderedDict(features=features, classifier=head))
+
+
+CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)  # per-channel statistics of the CIFAR-10 training set
+CIFAR10_STD = (0.2470, 0.2435, 0.2616)
+
+
+def _vgg_stage(c_in: int, c_out: int) -> list[nn.Module]:
+    """Two Conv3x3 + BatchNorm + ReLU, then a 2x2 max-pool (halves H and W)."""
+    layers: list[nn.Module] = []
+    for c in (c_in, c_out):
+        layers += [nn.Conv2d(c, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU()]
+    return [*layers, nn.MaxPool2d(2)]
+
+
+@architecture("cifar_vgg", mean=CIFAR10_MEAN, std=CIFAR10_STD, input_shape=(3, 32, 32))
+def cifar_vgg(input_shape: Shape, num_classes: int) -> nn.Module:
+    """Small VGG-style CIFAR-10 net: 3 stages of 2x [Conv3x3 + BatchNorm + ReLU] + MaxPool (32-64-128), FC 2048->256->classes, dropout 0.3."""
+    # ~40M multiply-adds per image, about ResNet-20's cost; the 4x4x128 map is flattened, not
+    # averaged, so the head keeps where a feature is.
+    c, h, w = input_shape
+    features = nn.Sequential(*_vgg_stage(c, 32), *_vgg_stage(32, 64), *_vgg_stage(64, 128))
+    head = nn.Sequential(
+        nn.Flatten(),
+        nn.Linear(128 * (h // 8) * (w // 8), 256),
+        nn.ReLU(),
+        nn.Dropout(0.3),
+        nn.Linear(256, num_classes),
+    )
+    return nn.Sequential(OrderedDict(features=features, classifier=head))

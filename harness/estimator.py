@@ -22,13 +22,16 @@ def build_classifier(
     input_shape: Shape,
     num_classes: int,
     lr: float | None = None,
+    optimizer: torch.optim.Optimizer | None = None,
 ) -> PyTorchClassifier:
     """Wrap ``model`` ([0, 1] pixels in, logits out) as an ART ``PyTorchClassifier`` on the CPU.
 
-    ``lr`` attaches an Adam optimizer, needed only when ART trains the model (adversarial training).
+    ``lr`` attaches an Adam optimizer, needed only when ART trains the model (adversarial
+    training); ``optimizer``, when given, is attached instead.
     """
     model.eval()
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr) if lr is not None else None
+    if optimizer is None and lr is not None:
+        optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     return PyTorchClassifier(
         model=model,
         loss=nn.CrossEntropyLoss(),

@@ -46,6 +46,7 @@ from harness.reading import (
     roles,
     table,
 )
+from harness.reference import section_reference
 from harness.results import (
     CSV_COLUMNS,
     AttentionRow,
@@ -265,10 +266,11 @@ def render_markdown(result: RunResult) -> str:
         section_spec(result.spec),
         section_data(result.data),
         section_models(result.models),
-        section_training(result.models),
+        section_training(result.models, result.spec),
         section_clean(result.models),
         section_attacks(result.attacks),
         section_sweep(result),
+        section_reference(result),
         defence_report.section_defences(result),
         defence_report.section_naive(result),
         defence_report.section_certified(result),
@@ -401,17 +403,20 @@ def section_models(models: Sequence[ModelResult]) -> str:
     return "## Models\n\n" + table(header, rows)
 
 
-def section_training(models: Sequence[ModelResult]) -> str:
+def section_training(models: Sequence[ModelResult], spec: Mapping[str, Any] | None = None) -> str:
     parts = ["## Training"]
     for m in models:
         parts.append(f"### {m.role}")
         if not m.history:
             parts.append(f"No training in this run ({m.training or 'weights given'}).")
             continue
+        train = m.defence.get("train") if m.defence else (spec or {}).get("model", {}).get("train")
+        if train:
+            parts.append(recipe_text(train))
         header = ["epoch", "train loss", "train acc", "val loss", "val acc", "seconds"]
         rows = [
             (
-                e.epoch,
+                f"{e.epoch} (kept)" if e.kept else e.epoch,
                 f"{e.train_loss:.4f}",
                 pct(e.train_acc),
                 f"{e.val_loss:.4f}",
@@ -422,6 +427,24 @@ def section_training(models: Sequence[ModelResult]) -> str:
         ]
         parts.append(table(header, rows))
     return "\n\n".join(parts)
+
+
+def recipe_text(train: Mapping[str, Any]) -> str:
+    """One line naming a training recipe (``TrainSpec`` as a dict; older runs lack the recipe)."""
+    opt = str(train.get("optimizer", "adam"))
+    if opt == "sgd":
+        nesterov = ", Nesterov" if train.get("nesterov") else ""
+        opt += f" (momentum {train.get('momentum')}{nesterov})"
+    schedule = str(train.get("schedule", "none"))
+    if schedule == "step":
+        schedule += f" (x{train.get('gamma')} every {train.get('step_size')} epochs)"
+    elif schedule == "onecycle":
+        schedule += f" (warm-up {train.get('pct_start')} of the steps)"
+    return (
+        f"Recipe: {opt}, lr {train.get('lr')}, weight decay {train.get('weight_decay', 0.0)}, "
+        f"schedule {schedule}, batch {train.get('batch_size')}, {train.get('epochs')} epochs, "
+        f"augmentation {train.get('augment', 'none')}, kept epoch: {train.get('keep', 'last')}."
+    )
 
 
 def section_clean(models: Sequence[ModelResult]) -> str:

@@ -44,6 +44,7 @@ class EpochStats:
     val_loss: float
     val_acc: float
     seconds: float = 0.0
+    kept: bool = False  # train.keep: best -- the epoch whose weights the model ends with
 
 
 @dataclass(frozen=True)

@@ -38,13 +38,59 @@ MAX_IMAGE_SIZE = 1024  # pixels a side: one 1024x1024 RGB image is 12 MB as floa
 MAX_NAME = 100  # characters of a name that becomes a folder or file name
 
 
+OPTIMIZERS = ("adam", "sgd")
+SCHEDULES = ("none", "step", "cosine", "onecycle")
+AUGMENTS = ("none", "crop_flip")
+KEEPS = ("last", "best")
+_RECIPE = {"recipe": True}  # field metadata: left out of keys and hashes at its default value
+
+
 @dataclass(frozen=True)
 class TrainSpec:
-    """Optimiser settings for one training phase (seed 000: Adam 1e-3, batch 64, 5 epochs)."""
+    """Optimiser settings for one training phase (seed 000: Adam 1e-3, batch 64, 5 epochs).
+
+    The recipe fields after ``lr`` default to seed 000's plain recipe (Adam, constant lr, no
+    augmentation, the last epoch kept); at their defaults they are left out of ``repr`` and of
+    ``Spec.identity``, so weights-cache keys and spec hashes of older specs do not change.
+    """
 
     epochs: int = 5
     batch_size: int = 64
-    lr: float = 1e-3
+    lr: float = 1e-3  # the peak lr for onecycle
+    optimizer: str = field(default="adam", metadata=_RECIPE)  # adam | sgd
+    momentum: float = field(default=0.9, metadata=_RECIPE)  # sgd only
+    nesterov: bool = field(default=False, metadata=_RECIPE)  # sgd only
+    weight_decay: float = field(default=0.0, metadata=_RECIPE)  # L2, both optimizers
+    schedule: str = field(default="none", metadata=_RECIPE)  # none | step | cosine | onecycle
+    step_size: int = field(default=10, metadata=_RECIPE)  # step: epochs between decays
+    gamma: float = field(default=0.1, metadata=_RECIPE)  # step: lr factor per decay
+    pct_start: float = field(default=0.3, metadata=_RECIPE)  # onecycle: share of warm-up steps
+    augment: str = field(default="none", metadata=_RECIPE)  # none | crop_flip
+    keep: str = field(default="last", metadata=_RECIPE)  # last | best (validation accuracy)
+
+    def __repr__(self) -> str:
+        shown = _fields(self)
+        return f"TrainSpec({', '.join(f'{k}={v!r}' for k, v in shown.items())})"
+
+
+def _fields(obj: Any) -> dict[str, Any]:
+    """A dataclass's fields, without recipe fields at their default values."""
+    return {
+        f.name: getattr(obj, f.name)
+        for f in dataclasses.fields(obj)
+        if not (f.metadata.get("recipe") and getattr(obj, f.name) == f.default)
+    }
+
+
+def identity(obj: Any) -> Any:
+    """``dataclasses.asdict`` without recipe fields at their defaults (see ``TrainSpec``)."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {k: identity(v) for k, v in _fields(obj).items()}
+    if isinstance(obj, list | tuple):
+        return type(obj)(identity(v) for v in obj)
+    if isinstance(obj, dict):
+        return {k: identity(v) for k, v in obj.items()}
+    return obj
 
 
 @dataclass(frozen=True)
@@ -114,6 +160,25 @@ class GradcamSpec:
 
 
 @dataclass(frozen=True)
+class ReferenceRow:
+    """One published figure to show beside this run's: clean (attack "none") or robust accuracy."""
+
+    what: str  # how the report names the row, e.g. "FGSM, baseline"
+    value: str  # the published figure as the source states it, e.g. "~10-15%"
+    model: str = "baseline"  # "baseline" or a defence's label
+    attack: str = "none"  # "none": clean accuracy; else an attack's key, robust accuracy at eps
+    eps: float = 0.0
+
+
+@dataclass(frozen=True)
+class Reference:
+    """Published figures a report shows side by side with its own (e.g. seed 001's table)."""
+
+    source: str
+    rows: tuple[ReferenceRow, ...] = ()
+
+
+@dataclass(frozen=True)
 class GridModel:
     """One model of a grid: a model section (over the spec's ``model:``) and its label."""
 
@@ -149,15 +214,22 @@ class Spec:
     threads: int | None = None  # torch intra-op threads; None: leave torch's default
     grid: GridSpec | None = None  # None: one run; else a grid of cells (``harness.grid``)
     source: str | None = None  # the file the spec came from (not part of its identity)
+    reference: Reference | None = None  # published figures to compare (not part of its identity)
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
         d.pop("source")
         return d
 
+    def identity(self) -> dict[str, Any]:
+        """``to_dict`` without recipe fields at their defaults: what hashes and keys are made of."""
+        d = identity(self)
+        d.pop("source"), d.pop("reference")
+        return d
+
     def digest(self) -> str:
         """Content hash of the resolved spec (identity of a run's inputs)."""
-        return stable_hash(self.to_dict())
+        return stable_hash(self.identity())
 
 
 def stable_hash(obj: Any, n: int = 12) -> str:
@@ -376,7 +448,7 @@ def _section(raw: Any, where: str, cls: type) -> dict[str, Any]:
         return {}
     if not isinstance(raw, dict):
         raise HarnessError(f"{where}: expected a mapping, got {raw!r}")
-    allowed = [f.name for f in dataclasses.fields(cls) if f.name != "source"]
+    allowed = [f.name for f in dataclasses.fields(cls) if (cls, f.name) != (Spec, "source")]
     for key in raw:
         if key not in allowed:
             close = difflib.get_close_matches(str(key), allowed, n=1)
@@ -398,7 +470,32 @@ def _train(raw: Any, where: str) -> TrainSpec:
         epochs=_int(r.get("epochs", d.epochs), f"{where}.epochs", 0),
         batch_size=_int(r.get("batch_size", d.batch_size), f"{where}.batch_size", 1),
         lr=_positive(r.get("lr", d.lr), f"{where}.lr", 10.0),
+        **_recipe(r, where, d),
     )
+
+
+def _recipe(r: dict[str, Any], where: str, d: TrainSpec) -> dict[str, Any]:
+    """The recipe fields of a train section (optimizer, schedule, augmentation, kept epoch)."""
+    return {
+        "optimizer": _choice(r.get("optimizer", d.optimizer), f"{where}.optimizer", OPTIMIZERS),
+        "momentum": _fraction(r.get("momentum", d.momentum), f"{where}.momentum"),
+        "nesterov": _bool(r.get("nesterov", d.nesterov), f"{where}.nesterov"),
+        "weight_decay": _fraction(r.get("weight_decay", d.weight_decay), f"{where}.weight_decay"),
+        "schedule": _choice(r.get("schedule", d.schedule), f"{where}.schedule", SCHEDULES),
+        "step_size": _int(r.get("step_size", d.step_size), f"{where}.step_size", 1),
+        "gamma": _fraction(r.get("gamma", d.gamma), f"{where}.gamma"),
+        "pct_start": _fraction(r.get("pct_start", d.pct_start), f"{where}.pct_start", 0.01, 0.99),
+        "augment": _choice(r.get("augment", d.augment), f"{where}.augment", AUGMENTS),
+        "keep": _choice(r.get("keep", d.keep), f"{where}.keep", KEEPS),
+    }
+
+
+def _choice(value: Any, where: str, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        close = difflib.get_close_matches(str(value), allowed, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise HarnessError(f"{where}: expected one of {', '.join(allowed)}, got {value!r}{hint}")
+    return value
 
 
 def _data(raw: Any) -> DataSpec:
@@ -596,6 +693,50 @@ def _gradcam(raw: Any) -> GradcamSpec:
     )
 
 
+def _reference(raw: Any) -> Reference | None:
+    """``reference: {source: "seed 001", rows: [{what, value, model, attack, eps}, ...]}``."""
+    if raw is None:
+        return None
+    r = _section(raw, "reference", Reference)
+    rows = r.get("rows") or []
+    if not isinstance(rows, list):
+        raise HarnessError(f"reference.rows: expected a list of rows, got {rows!r}")
+    return Reference(
+        _str(r.get("source"), "reference.source"),
+        tuple(_reference_row(row, f"reference.rows[{i}]") for i, row in enumerate(rows)),
+    )
+
+
+def _reference_row(raw: Any, where: str) -> ReferenceRow:
+    r = _section(raw, where, ReferenceRow)
+    return ReferenceRow(
+        what=_str(r.get("what"), f"{where}.what"),
+        value=_str(str(r.get("value", "")), f"{where}.value"),
+        model=_str(r.get("model", "baseline"), f"{where}.model"),
+        attack=_str(r.get("attack", "none"), f"{where}.attack"),
+        eps=_eps(r.get("eps", 0.0), f"{where}.eps"),
+    )
+
+
+def _check_reference(spec: Spec) -> None:
+    """Each reference row names a model, attack and epsilon of this spec."""
+    rows = spec.reference.rows if spec.reference else ()
+    models = ["baseline", *(d.key for d in spec.defences)]
+    attacks = ["none", *(a.key for a in spec.attacks)]
+    for i, row in enumerate(rows):
+        where = f"reference.rows[{i}]"
+        if row.model not in models:
+            raise HarnessError(
+                f"{where}.model: expected one of {', '.join(models)}, got {row.model!r}"
+            )
+        if row.attack not in attacks:
+            raise HarnessError(
+                f"{where}.attack: expected one of {', '.join(attacks)}, got {row.attack!r}"
+            )
+        if row.attack != "none" and not any(abs(row.eps - e) < 1e-9 for e in spec.eps):
+            raise HarnessError(f"{where}.eps: {row.eps} is not one of the spec's eps")
+
+
 def parse_spec(raw: Any, source: str | None = None) -> Spec:
     """Turn a raw mapping (from YAML) into a validated ``Spec``."""
     if isinstance(raw, dict) and "defence" in raw:
@@ -631,8 +772,10 @@ def parse_spec(raw: Any, source: str | None = None) -> Spec:
         threads=_opt_int(r.get("threads"), "threads", 1, MAX_THREADS),
         grid=grid,
         source=source,
+        reference=_reference(r.get("reference")),
     )
     _check_name(spec.name, "name")
+    _check_reference(spec)
     return spec
 
 

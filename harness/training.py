@@ -8,13 +8,18 @@ over batches while the weights were still moving.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
+import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
+from torch.optim.lr_scheduler import CosineAnnealingLR, LRScheduler, OneCycleLR, StepLR
+from torchvision import transforms
 from tqdm.auto import tqdm
 
 from harness.results import EpochStats
@@ -59,6 +64,7 @@ def run_epochs(
     desc: str,
     snapshot: Snapshot | None = None,
     measured: nn.Module | None = None,
+    keep: str = "last",
 ) -> list[EpochStats]:
     """Call ``fit_epoch(epoch)`` ``epochs`` times, measuring the model after each epoch.
 
@@ -67,8 +73,17 @@ def run_epochs(
 
     ``snapshot(epoch, model)``, if given, is called after each epoch's measurement (outside the
     timed part), e.g. ``harness.weights.WeightRecorder`` keeping weight histograms.
+
+    ``keep``: "last", or "best": the model ends with the weights of its epoch of highest
+    validation accuracy (the first of equals), marked ``kept`` in the history.
     """
-    history = []
+    history = _measured_epochs(model, data, epochs, fit_epoch, desc, snapshot, measured, keep)
+    model.eval()
+    return history
+
+
+def _measured_epochs(model, data, epochs, fit_epoch, desc, snapshot, measured, keep):
+    history, best = [], _Best(model) if keep == "best" else None
     for epoch in range(1, epochs + 1):
         start = time.perf_counter()
         fit_epoch(epoch)
@@ -77,14 +92,83 @@ def run_epochs(
         train_loss, train_acc = evaluate(scored, data.x_train, data.y_train)
         val_loss, val_acc = evaluate(scored, data.x_val, data.y_val)
         history.append(EpochStats(epoch, train_loss, train_acc, val_loss, val_acc, seconds))
+        if best is not None:
+            best.offer(epoch, val_acc)
         if snapshot is not None:
             snapshot(epoch, model)
         tqdm.write(
             f"{desc} epoch {epoch}/{epochs}: train loss {train_loss:.4f} acc {train_acc:.2%}"
             f" | val loss {val_loss:.4f} acc {val_acc:.2%} | {seconds:.1f}s"
         )
-    model.eval()
-    return history
+    return best.restore(history) if best is not None and history else history
+
+
+class _Best:
+    """The weights of the epoch with the highest validation accuracy so far (``keep: best``)."""
+
+    def __init__(self, model: nn.Module) -> None:
+        self.model, self.epoch, self.acc, self.state = model, 0, -math.inf, None
+
+    def offer(self, epoch: int, val_acc: float) -> None:
+        if val_acc > self.acc or self.state is None:  # NaN (no validation split): the first
+            self.epoch, self.acc = epoch, val_acc
+            self.state = copy.deepcopy(self.model.state_dict())
+
+    def restore(self, history: list[EpochStats]) -> list[EpochStats]:
+        """Load the kept weights; the history with that epoch marked."""
+        self.model.load_state_dict(self.state)
+        return [dataclasses.replace(e, kept=e.epoch == self.epoch) for e in history]
+
+
+# ---------------------------------------------------------------- recipe pieces
+
+
+def make_optimizer(params: Iterable[nn.Parameter], train: TrainSpec) -> torch.optim.Optimizer:
+    """Adam (seed 000's default) or SGD with momentum, at the spec's lr and weight decay."""
+    if train.optimizer == "sgd":
+        return torch.optim.SGD(
+            params,
+            lr=train.lr,
+            momentum=train.momentum,
+            nesterov=train.nesterov,
+            weight_decay=train.weight_decay,
+        )
+    return torch.optim.Adam(params, lr=train.lr, weight_decay=train.weight_decay)
+
+
+def make_schedule(
+    optimizer: torch.optim.Optimizer, train: TrainSpec, steps_per_epoch: int
+) -> LRScheduler | None:
+    """The lr schedule, stepped once per optimizer step (None: constant lr).
+
+    step: lr x gamma every ``step_size`` epochs; cosine: from lr to 0 over the run (Loshchilov &
+    Hutter 2017); onecycle: warm-up to lr over ``pct_start`` of the run, then annealing to
+    lr / 1e4 (Smith & Topin 2019; torch's OneCycleLR, momentum cycled too).
+    """
+    total = max(train.epochs * steps_per_epoch, 1)
+    if train.schedule == "step":
+        return StepLR(optimizer, train.step_size * steps_per_epoch, gamma=train.gamma)
+    if train.schedule == "cosine":
+        return CosineAnnealingLR(optimizer, T_max=total)
+    if train.schedule == "onecycle":
+        return OneCycleLR(optimizer, max_lr=train.lr, total_steps=total, pct_start=train.pct_start)
+    return None
+
+
+def crop_flip(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Random crop with 4 pixels of zero padding and a random horizontal flip, per image.
+
+    The standard CIFAR-10 augmentation (He et al. 2016), torchvision's transforms on tensors;
+    the draws come from ``generator`` alone (torch's global generator is left as it was).
+    x: (N, C, H, W) in [0, 1] -> the same shape, values still in [0, 1]; x is not modified.
+    """
+    pipeline = transforms.Compose(
+        [transforms.RandomCrop(tuple(x.shape[-2:]), padding=4), transforms.RandomHorizontalFlip()]
+    )
+    seed = int(torch.randint(2**62, (1,), generator=generator))
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return torch.stack([pipeline(img) for img in x])
 
 
 def train_standard(
@@ -95,20 +179,33 @@ def train_standard(
     snapshot: Snapshot | None = None,
     desc: str = "baseline",
 ) -> list[EpochStats]:
-    """Baseline training: Adam, cross-entropy on logits, shuffled mini-batches (seed 000's recipe)."""
-    optimizer = torch.optim.Adam(model.parameters(), lr=train.lr)
+    """Baseline training: cross-entropy on logits, shuffled mini-batches, the spec's recipe
+    (default: seed 000's Adam at a constant lr, no augmentation, the last epoch kept)."""
+    optimizer = make_optimizer(model.parameters(), train)
+    batches = range(0, len(data.x_train), train.batch_size)
+    schedule = make_schedule(optimizer, train, len(batches))
     generator = torch.Generator().manual_seed(seed)
+    augment = _augmenter(train, seed)
     x, y = torch.from_numpy(data.x_train), torch.from_numpy(data.y_train)
 
     def fit_epoch(epoch: int) -> None:
         model.train()
         order = torch.randperm(len(x), generator=generator)
-        batches = range(0, len(x), train.batch_size)
         for i in tqdm(batches, desc=f"{desc} epoch {epoch}", leave=False, unit="batch"):
             idx = order[i : i + train.batch_size]
             optimizer.zero_grad()
-            loss = nn.functional.cross_entropy(model(x[idx]), y[idx])
+            loss = nn.functional.cross_entropy(model(augment(x[idx])), y[idx])
             loss.backward()
             optimizer.step()
+            if schedule is not None:
+                schedule.step()
 
-    return run_epochs(model, data, train.epochs, fit_epoch, desc, snapshot)
+    return run_epochs(model, data, train.epochs, fit_epoch, desc, snapshot, keep=train.keep)
+
+
+def _augmenter(train: TrainSpec, seed: int) -> Callable[[torch.Tensor], torch.Tensor]:
+    """The batch transform of ``train.augment``, drawing from its own generator (seed + 1)."""
+    if train.augment == "none":
+        return lambda xb: xb
+    generator = torch.Generator().manual_seed(seed + 1)
+    return lambda xb: crop_flip(xb, generator)

@@ -18,7 +18,6 @@ defence is there: the same attacks crafted on the undefended baseline (transfer 
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -30,7 +29,7 @@ from harness.architectures import Shape
 from harness.params import Check, resolve_params
 from harness.registry import Registry
 from harness.results import CertifiedCurve, EpochStats
-from harness.spec import DefenceSpec, TrainSpec
+from harness.spec import DefenceSpec, TrainSpec, identity
 from harness.training import Snapshot, TrainData
 
 
@@ -109,7 +108,8 @@ def describe(
     (``train``: the training settings it got, its own or the baseline's)."""
     train = spec.train or train
     record = {"name": spec.name, "label": spec.key, "arch": arch, "params": params}
-    return record | ({"train": dataclasses.asdict(train)} if train else {})
+    # recipe fields at their defaults are left out (older runs' records, and the models table)
+    return record | ({"train": identity(train)} if train else {})
 
 
 def restore(

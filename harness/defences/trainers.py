@@ -8,6 +8,7 @@ per-epoch table (``harness.training.run_epochs``) and weight snapshots as the ba
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
@@ -29,7 +30,7 @@ from harness.estimator import build_classifier
 from harness.params import all_of, expect, ints, is_number, numbers
 from harness.results import EpochStats
 from harness.spec import AttackSpec
-from harness.training import run_epochs
+from harness.training import make_optimizer, make_schedule, run_epochs
 
 
 def _eps(*keys: str):
@@ -73,18 +74,35 @@ class _Whole(nn.Module):
 
 
 def _classifier(job: HardenJob, model: nn.Module, lr: float):
-    """The ART classifier a trainer updates: ``model``'s parameters, Adam at ``lr``."""
-    return build_classifier(_Whole(model), job.input_shape, job.num_classes, lr=lr)
+    """The ART classifier a trainer updates: ``model``'s parameters, the training spec's
+    optimizer (default Adam) at ``lr``."""
+    whole = _Whole(model)
+    optimizer = make_optimizer(whole.parameters(), dataclasses.replace(job.train, lr=lr))
+    return build_classifier(whole, job.input_shape, job.num_classes, optimizer=optimizer)
 
 
 def _fit_epochs(job: HardenJob, model: nn.Module, trainer: Any, desc: str) -> list[EpochStats]:
-    """One ART ``trainer.fit`` call per epoch, measured like the baseline's epochs."""
+    """One ART ``trainer.fit`` call per epoch, measured like the baseline's epochs.
+
+    ART batches and steps inside ``fit``, so the lr schedule moves once per epoch here, and
+    ``train.augment`` cannot be applied (refused).
+    """
+    if job.train.augment != "none":
+        raise HarnessError(
+            f"{desc}: train.augment: {job.train.augment!r} is not applied by ART's trainers "
+            "(they batch internally); give the defence its own train section with augment: none"
+        )
     x, y = job.data.x_train, job.data.y_train
+    schedule = make_schedule(trainer.get_classifier().optimizer, job.train, steps_per_epoch=1)
 
     def fit_epoch(epoch: int) -> None:
         trainer.fit(x, y, batch_size=job.train.batch_size, nb_epochs=1)
+        if schedule is not None:
+            schedule.step()
 
-    return run_epochs(model, job.data, job.train.epochs, fit_epoch, desc, job.snapshot)
+    return run_epochs(
+        model, job.data, job.train.epochs, fit_epoch, desc, job.snapshot, keep=job.train.keep
+    )
 
 
 # ---------------------------------------------------------------- trainer factories

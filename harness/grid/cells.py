@@ -83,7 +83,7 @@ class Expansion:
 
 
 def _key(kind: str, role: str, attack: str, spec: Spec) -> str:
-    content = {k: v for k, v in spec.to_dict().items() if k not in NOT_IN_KEY}
+    content = {k: v for k, v in spec.identity().items() if k not in NOT_IN_KEY}
     return stable_hash(
         {"kind": kind, "role": role, "attack": attack, "spec": content}
         | {"cell_version": CELL_VERSION, "cache_version": CACHE_VERSION},
