@@ -436,7 +436,7 @@ def test_wrong_image_size_in_a_fixed_size_dataset(tmp_path: Path) -> None:
     bad = _save(root / "test" / "FAKE" / "0.jpg", _noise(0, (30, 32)))
     with pytest.raises(HarnessError) as exc:
         load_dataset(DataSpec(name="cifake", root=str(root)), seed=0)
-    assert _one_line(exc) == f"{bad}: expected a 32x32 image, got 32x30"
+    assert _one_line(exc) == f"{bad}: expected a 32x32 image, got 32x30 (mode RGB)"
 
 
 def test_empty_class_folder(tmp_path: Path) -> None:
