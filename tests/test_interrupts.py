@@ -22,22 +22,12 @@ from multiprocessing.process import BaseProcess as Process
 from pathlib import Path
 
 import pytest
+from bad_inputs import TINY_RUN as TINY
 
 from harness.io import TEST_PAUSE
 
 pytestmark = pytest.mark.slow
 
-TINY = """name: tiny
-seed: 0
-threads: 1
-dataset: {name: digits, n_test: 60}
-model: {arch: small_cnn, train: {epochs: 1}}
-attacks: [fgsm]
-eps: [0, 0.1]
-defence: null
-evasion: {n_images: 0}
-gradcam: {n_images: 0}
-"""
 PRELOAD = ["harness.cli", "harness.runner", "harness.report"]
 # Each chain stops runs at the phases in turn (each run is the rerun of the one before it),
 # then runs to the end: every (phase, signal) pair is stopped and rerun, and only the last run of

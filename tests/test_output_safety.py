@@ -14,23 +14,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from bad_inputs import TINY_RUN as TINY
 
 from harness import outputs
 from harness.cli import main
 from harness.errors import HarnessError
 from harness.io import atomic_dir, stale_temporaries
-
-TINY = """name: tiny
-seed: 0
-threads: 1
-dataset: {name: digits, n_test: 60}
-model: {arch: small_cnn, train: {epochs: 1}}
-attacks: [fgsm]
-eps: [0, 0.1]
-defence: null
-evasion: {n_images: 0}
-gradcam: {n_images: 0}
-"""
 
 
 def _snapshot(root: Path) -> dict[str, bytes | None]:

@@ -30,6 +30,19 @@ class Case:
 
 TINY = "dataset: {name: digits, n_test: 60}\nmodel: {arch: small_cnn, train: {epochs: 1}}\n"
 
+# A whole run that takes seconds: one FGSM sweep of a one-epoch model, no extras.
+TINY_RUN = """name: tiny
+seed: 0
+threads: 1
+dataset: {name: digits, n_test: 60}
+model: {arch: small_cnn, train: {epochs: 1}}
+attacks: [fgsm]
+eps: [0, 0.1]
+defence: null
+evasion: {n_images: 0}
+gradcam: {n_images: 0}
+"""
+
 
 def run_args(tmp: Path, spec_path: Path, *extra: str) -> list[str]:
     """``harness run SPEC`` with every output inside ``tmp``."""
@@ -65,16 +78,21 @@ def with_files(files: dict[str, bytes | str], text: str, *extra: str) -> Setup:
     """Write ``files`` (relative path -> content) then a spec whose ``{tmp}`` is the folder."""
 
     def setup(tmp: Path) -> list[str]:
-        for rel, content in files.items():
-            path = tmp / rel
-            path.parent.mkdir(parents=True, exist_ok=True)
-            if isinstance(content, str):
-                path.write_text(content, encoding="utf-8")
-            else:
-                path.write_bytes(content)
+        write_files(tmp, files)
         return spec(text.replace("{tmp}", str(tmp)), *extra)(tmp)
 
     return setup
+
+
+def write_files(tmp: Path, files: dict[str, bytes | str]) -> None:
+    """Write ``files`` (relative path -> text or bytes) under ``tmp``."""
+    for rel, content in files.items():
+        path = tmp / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, str):
+            path.write_text(content, encoding="utf-8")
+        else:
+            path.write_bytes(content)
 
 
 def custom(build: Callable[[Path], list[str]]) -> Setup:

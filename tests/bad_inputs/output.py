@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bad_inputs import TINY, Case, Setup, run_args
+from bad_inputs import TINY, Case, Setup, with_files, write_files
 
 RUN = "name: x\n" + TINY
 GRID = RUN + "grid: {seeds: [0]}\n"
@@ -13,28 +13,8 @@ FOREIGN = {"out/mine.txt": "my notes", "out/sub/data.bin": b"\x00\x01"}
 
 
 def run(text: str, *extra: str, files: dict[str, str | bytes] | None = None) -> Setup:
-    """``harness run`` of a spec with ``text`` after writing ``files`` (relative path -> content).
-
-    (Not ``bad_inputs.with_files``: its call to ``spec`` finds the submodule ``bad_inputs.spec``
-    once that is imported, since a package's submodule is bound over the same name.)"""
-
-    def setup(tmp: Path) -> list[str]:
-        _write(tmp, files or {})
-        path = tmp / "spec.yaml"
-        path.write_text(text, encoding="utf-8")
-        return run_args(tmp, path, *extra)
-
-    return setup
-
-
-def _write(tmp: Path, files: dict[str, str | bytes]) -> None:
-    for rel, content in files.items():
-        path = tmp / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, str):
-            path.write_text(content, encoding="utf-8")
-        else:
-            path.write_bytes(content)
+    """``harness run`` of a spec with ``text`` after writing ``files`` (relative path -> content)."""
+    return with_files(files or {}, text, *extra)
 
 
 def report(spec_hash: str = "000000000000", files: tuple[str, ...] = ("run.json",)) -> str:
@@ -47,7 +27,7 @@ def compare(*extra: str, files: dict[str, str] | None = None) -> Setup:
     """``harness compare`` of a missing run folder (the --out check comes first)."""
 
     def setup(tmp: Path) -> list[str]:
-        _write(tmp, dict(files or {}))
+        write_files(tmp, dict(files or {}))
         return ["compare", str(tmp / "run"), "--out", str(tmp / "cmp"), *extra]
 
     return setup
