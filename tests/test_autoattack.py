@@ -56,7 +56,10 @@ def test_autoattack_is_at_least_as_strong_as_each_part_and_pgd(held_out, eps: fl
     )
     for part, part_robust in alone.items():
         assert aa.mean() <= part_robust.mean(), part
-    assert aa.mean() <= pgd_robust.mean()
+    # PGD-10 is a different attack with a similar budget to this cheap APGD (10 iterations): the
+    # ensemble is not stronger per sample by construction, and on some CPUs PGD finds one more
+    # sample of 200. Allow that one sample; a weaker ensemble than that is a bug.
+    assert aa.mean() <= pgd_robust.mean() + 1 / len(y)
     # APGD-CE runs first with the same inputs and seed: its survivors are a superset per sample
     assert not np.any(aa & ~alone["APGD-CE"])
     assert aa.mean() < robust(clf, x, y).mean() - 0.5  # far from a no-op on this tiny model
