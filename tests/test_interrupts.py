@@ -16,6 +16,7 @@ import os
 import signal
 import sys
 import time
+import types
 from collections.abc import Iterator
 from multiprocessing.context import BaseContext as Context
 from multiprocessing.process import BaseProcess as Process
@@ -64,7 +65,12 @@ def _child(argv: list[str], cwd: str, env: dict[str, str], log: str) -> None:
 def forkserver() -> Iterator[Context]:
     ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload(PRELOAD)
-    yield ctx
+    # A child re-runs ``__main__`` from its file first; Streamlit's AppTest (an earlier test in the
+    # same session) leaves a temporary script there, which fails when re-run. An empty ``__main__``
+    # while the children start: they need nothing from it.
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setitem(sys.modules, "__main__", types.ModuleType("__main__"))
+        yield ctx
 
 
 class Folder:

@@ -96,7 +96,7 @@ def test_minimal_norms_are_sorted_and_their_median(held_out) -> None:
     assert isinstance(out, MinimalPerturbation)
     assert (out.method, out.norm, out.n_samples, len(out.norms)) == ("deepfool", "l2", 30, 30)
     norms = np.array(out.norms)
-    assert np.all(norms >= 0) and np.all(np.diff(norms) >= 0)
+    assert np.all(norms >= 0) and np.all(norms[1:] >= norms[:-1])  # inf: not found
     assert out.median == np.median(norms)
     assert np.isfinite(norms).mean() > 0.9  # DeepFool finds almost all of them
     assert 0 < out.empirical_robustness < 1  # mean ||delta|| / ||x||

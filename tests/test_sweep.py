@@ -58,7 +58,9 @@ def test_nested_sweep_is_never_weaker_than_naive(held_out, name: str) -> None:
     )
     assert ATTACKS.get(name).sweep == "nested"
     acc_nested, acc_naive = nested.robust.mean(axis=1), naive.robust.mean(axis=1)
-    assert np.all(acc_nested <= acc_naive + 1e-12)
+    # Random starts are drawn per batch, so a survivor's start differs from the naive loop's: one
+    # sample in 200 either way is noise (seen on one CPU, not on another); more is a weaker sweep.
+    assert np.all(acc_nested <= acc_naive + 1 / len(held_out[3]) + 1e-12)
     assert np.all(np.diff(acc_nested) <= 0)  # monotone by construction
     broken = ~nested.robust
     assert np.all(broken[1:] >= broken[:-1])  # once broken, broken at every larger eps
