@@ -6,11 +6,10 @@ every failure is one ``HarnessError`` line naming the field.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable
 from typing import Any
 
-from harness.errors import HarnessError
+from harness.errors import HarnessError, did_you_mean
 
 Check = Callable[[dict[str, Any], str], None]  # (resolved params, where) -> raises HarnessError
 
@@ -27,8 +26,7 @@ def resolve_params(
     for key in given:
         if key not in defaults:
             allowed = ", ".join(sorted(defaults)) or "none"
-            close = difflib.get_close_matches(str(key), list(defaults), n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            hint = did_you_mean(key, defaults)
             raise HarnessError(
                 f"{where}.{key}: unknown parameter for {kind} {name!r}; expected: {allowed}{hint}"
             )

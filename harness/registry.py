@@ -6,11 +6,10 @@ adding a new one is a decorated function in one module.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar
 
-from harness.errors import HarnessError
+from harness.errors import HarnessError, did_you_mean
 
 T = TypeVar("T")
 
@@ -42,8 +41,7 @@ class Registry(Generic[T]):
     def unknown_message(self, name: object, field: str | None = None) -> str:
         where = f"{field}: " if field else ""
         msg = f"{where}unknown {self.kind} {name!r}; expected one of: {', '.join(self.names())}"
-        close = difflib.get_close_matches(str(name), self.names(), n=1)
-        return msg + (f" (did you mean {close[0]!r}?)" if close else "")
+        return msg + did_you_mean(name, self.names())
 
     def names(self) -> list[str]:
         return sorted(self._items)

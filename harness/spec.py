@@ -8,7 +8,6 @@ or weights are loaded, and a bad value gives one line naming the field.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import hashlib
 import itertools
 import json
@@ -22,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from harness.errors import HarnessError
+from harness.errors import HarnessError, did_you_mean
 
 SPEC_VERSION = 1
 DEFAULT_SPEC = Path(__file__).resolve().parent.parent / "benchmarks" / "digits_fgsm.yaml"
@@ -451,8 +450,7 @@ def _section(raw: Any, where: str, cls: type) -> dict[str, Any]:
     allowed = [f.name for f in dataclasses.fields(cls) if (cls, f.name) != (Spec, "source")]
     for key in raw:
         if key not in allowed:
-            close = difflib.get_close_matches(str(key), allowed, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            hint = did_you_mean(key, allowed)
             prefix = f"{where}." if where else ""
             raise HarnessError(
                 f"{prefix}{key}: unknown field; expected one of: {', '.join(allowed)}{hint}"
@@ -492,8 +490,7 @@ def _recipe(r: dict[str, Any], where: str, d: TrainSpec) -> dict[str, Any]:
 
 def _choice(value: Any, where: str, allowed: tuple[str, ...]) -> str:
     if value not in allowed:
-        close = difflib.get_close_matches(str(value), allowed, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        hint = did_you_mean(value, allowed)
         raise HarnessError(f"{where}: expected one of {', '.join(allowed)}, got {value!r}{hint}")
     return value
 
