@@ -12,9 +12,7 @@ Every (run, model role) is one *entry*, labelled ``<run name>/<role>``.
 from __future__ import annotations
 
 import csv
-import dataclasses
 import io
-import json
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -24,13 +22,12 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-from harness import plots, reading, report
+from harness import plots, reading
 from harness.errors import HarnessError
 from harness.io import atomic_dir
-from harness.results import GradcamPanel, RunResult
+from harness.results import GradcamPanel, RunResult, rundir
+from harness.results.rundir import Run
 
-RESULTS_CSV = "results.csv"
-RUN_JSON = "run.json"
 LEADERBOARD_CSV = "leaderboard.csv"
 COMPARE_MD = "compare.md"
 CURVES_PNG = "curves.png"
@@ -45,34 +42,9 @@ DASH = reading.DASH
 # ---------------------------------------------------------------- loading (reads only)
 
 
-@dataclass
-class Run:
-    """A run folder read back. ``result.measurements`` come from ``results.csv``."""
-
-    path: Path  # the folder as given
-    result: RunResult
-    gradcam: GradcamPanel | None = None  # from gradcam.npz
-    gradcam_note: str = ""  # why ``gradcam`` is None
-
-
 def load_run(path: str | Path) -> Run:
-    """Read one run folder; a missing, incomplete or unreadable folder is a ``HarnessError``."""
-    path = Path(path)
-    if not path.is_dir():
-        what = "not a folder" if path.exists() else "no such folder"
-        raise HarnessError(f"{path}: cannot compare this run: {what}")
-    missing = [name for name in (RESULTS_CSV, RUN_JSON) if not (path / name).is_file()]
-    if missing:
-        raise HarnessError(f"{path}: incomplete run folder: no {' and no '.join(missing)}")
-    result = _read_run_json(path)
-    try:
-        measurements = report.read_csv(path / RESULTS_CSV)
-    except (OSError, ValueError) as exc:
-        raise HarnessError(f"{path}: {RESULTS_CSV} is unreadable: {_line(exc)}") from None
-    if not measurements:
-        raise HarnessError(f"{path}: {RESULTS_CSV} has no measurements")
-    gradcam, note = _read_gradcam(path)
-    return Run(path, dataclasses.replace(result, measurements=measurements), gradcam, note)
+    """Read one run folder (``rundir.read_run``); a bad folder is a ``HarnessError``."""
+    return rundir.read_run(path, "compare")
 
 
 def load_runs(paths: Iterable[str | Path]) -> list[Run]:
@@ -80,44 +52,6 @@ def load_runs(paths: Iterable[str | Path]) -> list[Run]:
     runs = [load_run(p) for p in paths]
     validate(runs)
     return runs
-
-
-def is_grid_record(record: object) -> bool:
-    """Whether a parsed run.json is a grid's (``harness.grid.report``), not a single run's."""
-    return isinstance(record, dict) and record.get("kind") == "grid"
-
-
-def _read_run_json(path: Path) -> RunResult:
-    try:
-        d = json.loads((path / RUN_JSON).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise HarnessError(f"{path}: {RUN_JSON} is unreadable: {_line(exc)}") from None
-    if is_grid_record(d):
-        raise HarnessError(
-            f"{path}: a benchmark grid's folder, not a run (its report.md already puts its "
-            "models side by side); give the folders of single runs"
-        )
-    try:
-        return RunResult.from_dict(d)
-    except (KeyError, TypeError, AttributeError) as exc:
-        raise HarnessError(
-            f"{path}: {RUN_JSON} is not a harness run record ({type(exc).__name__}: {exc})"
-        ) from None
-
-
-def _read_gradcam(path: Path) -> tuple[GradcamPanel | None, str]:
-    file = path / report.GRADCAM_NPZ
-    if not file.is_file():
-        return None, f"no {report.GRADCAM_NPZ}"
-    try:
-        with np.load(file, allow_pickle=False) as arrays:
-            return report.gradcam_from_arrays(arrays), ""
-    except (OSError, ValueError, KeyError) as exc:
-        return None, f"{report.GRADCAM_NPZ} is unreadable ({_line(exc)})"
-
-
-def _line(exc: BaseException) -> str:
-    return " ".join(str(exc).split())
 
 
 # ---------------------------------------------------------------- validation
@@ -391,7 +325,7 @@ def section_title(runs: Sequence[Run], board: Leaderboard) -> str:
         f"# Robustness comparison: {len(board.rows)} models from {len(runs)} runs\n\n"
         f"Dataset **{data.get('name', DASH)}** ({len(names)} classes: {', '.join(names)}; "
         f"input {shape}). Attacks: {attacks}. Everything below is read from each run folder's "
-        f"`{RESULTS_CSV}` and `{RUN_JSON}`."
+        f"`{rundir.RESULTS_CSV}` and `{rundir.RUN_JSON}`."
     )
 
 

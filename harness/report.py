@@ -3,29 +3,23 @@
 Every ``render_*`` / section function is pure (returns a string or a figure); only
 ``write_report`` and the CSV helpers touch the disk. ``write_report`` builds the whole folder in a
 temporary directory and renames it into place, so a failure never leaves a half-written report.
-The Grad-CAM arrays are kept beside their figure in ``gradcam.npz`` (see ``gradcam_arrays``), so
+The Grad-CAM arrays are kept beside their figure in ``gradcam.npz`` (see ``rundir.gradcam_arrays``), so
 ``harness.compare`` can show the same images across runs long after they were made.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import math
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import yaml
 from matplotlib.figure import Figure
 
 from harness import defence_report, plots
 from harness.explain import cam_similarity
-from harness.io import atomic_dir, pause_for_test, write_text
-from harness.outputs import MARKER
 from harness.reading import (
     DASH,
     NORMS,
@@ -48,48 +42,31 @@ from harness.reading import (
 )
 from harness.reference import section_reference
 from harness.results import (
-    CSV_COLUMNS,
     AttentionRow,
+    Check,
     ExampleGrid,
     GradcamPanel,
-    Measurement,
     MinimalPerturbation,
     ModelResult,
     NoiseProbe,
     RunResult,
+    rundir,
+    summary,
 )
-from harness.sanity import Check, summary
 
 # ---------------------------------------------------------------- the writer (the only I/O)
 
 
 def write_report(result: RunResult, out_dir: str | Path, *, replace: bool = False) -> Path:
-    """Write the report folder ``out_dir``, which must be missing or empty; ``replace``: it
-    holds an earlier report that may go (``harness.outputs.report_target`` decides), replaced
-    only once the new one is complete."""
-    out = Path(out_dir)
+    """Write the report folder ``out_dir`` (``harness.results.rundir.write_run``): the run's
+    files, its figures, then report.md. ``replace``: it holds an earlier report that may go
+    (``harness.outputs.report_target`` decides), replaced only once the new one is complete."""
     made = figures(result)
-    with atomic_dir(out, replace=replace) as tmp:  # the unit of atomicity: plain writes inside
-        _write(tmp / "results.csv", csv_text(result.measurements))
-        pause_for_test("report")
-        _write(tmp / "run.json", render_run_json(result, report_files(result, made)))
-        if result.gradcam is not None:
-            np.savez_compressed(tmp / GRADCAM_NPZ, **gradcam_arrays(result.gradcam))
-        for name, make in made.items():
-            plots.save(make(), tmp / name)
-        _write(tmp / "report.md", render_markdown(result))
-    return out
-
-
-def report_files(result: RunResult, made: Mapping[str, Callable[[], Figure]]) -> list[str]:
-    """The names ``write_report`` writes: run.json lists them (``outputs.MARKER``), so only a
-    folder holding nothing else is ever replaced."""
-    arrays = [GRADCAM_NPZ] if result.gradcam is not None else []
-    return sorted(["results.csv", "run.json", "report.md", *arrays, *made])
-
-
-def _write(path: Path, text: str) -> None:
-    path.write_text(text, encoding="utf-8", newline="")  # "\n" on every platform: stable bytes
+    files: dict[str, rundir.Writer] = {
+        name: (lambda path, make=make: plots.save(make(), path)) for name, make in made.items()
+    }
+    files["report.md"] = rundir.text_writer(lambda: render_markdown(result))
+    return rundir.write_run(result, out_dir, files, replace=replace)
 
 
 def figures(result: RunResult) -> dict[str, Callable[[], Figure]]:
@@ -123,101 +100,6 @@ def figures(result: RunResult) -> dict[str, Callable[[], Figure]]:
             title = f"{m.role}: empirical spectral density per layer"
             out[esd_file(m.role)] = lambda wa=wa, t=title: plots.esd_panels(wa, t)
     return out | defence_report.figures(result)
-
-
-# ---------------------------------------------------------------- results.csv and run.json
-
-
-def csv_text(measurements: Iterable[Measurement]) -> str:
-    """Long-format CSV; floats as ``repr`` (shortest exact round trip), so output is byte-stable."""
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    for m in measurements:
-        writer.writerow([m.model, m.attack, repr(float(m.eps)), m.metric, repr(float(m.value))])
-    return buf.getvalue()
-
-
-def write_csv(measurements: Iterable[Measurement], path: str | Path) -> None:
-    write_text(path, csv_text(measurements))
-
-
-def read_csv(path: str | Path) -> list[Measurement]:
-    """Read a ``results.csv`` back into measurements (exactly as written)."""
-    with Path(path).open(newline="", encoding="utf-8") as f:
-        rows = list(csv.reader(f))
-    if not rows or tuple(rows[0]) != CSV_COLUMNS:
-        got = ",".join(rows[0]) if rows else "an empty file"
-        raise ValueError(f"{path}: expected the header {','.join(CSV_COLUMNS)}, got {got}")
-    out = []
-    for line, row in enumerate(rows[1:], start=2):
-        if len(row) != len(CSV_COLUMNS):
-            raise ValueError(f"{path}:{line}: expected {len(CSV_COLUMNS)} fields, got {row}")
-        model, attack, eps, metric, value = row
-        out.append(Measurement(model, attack, float(eps), metric, float(value)))
-    return out
-
-
-def render_run_json(result: RunResult, files: Sequence[str] | None = None) -> str:
-    """``files``: the report's file names, recorded under ``outputs.MARKER`` (the writer's mark)."""
-    record = result.to_dict()
-    if files is not None:
-        record[MARKER] = {"kind": "run", "files": list(files)}
-    return json.dumps(record, sort_keys=True, indent=2) + "\n"
-
-
-# ---------------------------------------------------------------- gradcam.npz
-
-GRADCAM_NPZ = "gradcam.npz"
-PER_MODEL = ("adversarial", "cams_clean", "cams_adv", "preds_clean", "preds_adv")
-
-
-def gradcam_arrays(panel: GradcamPanel) -> dict[str, np.ndarray]:
-    """The Grad-CAM panel as named arrays of plain dtypes (``np.load`` needs no pickle).
-
-    ``indices`` (K,) int64, ``labels`` (K,) str, ``eps`` () float, ``attack`` () str, ``clean``
-    (K, C, H, W) in [0, 1], ``roles`` (R,) str; then for the i-th role: ``adversarial_i``
-    (K, C, H, W), ``cams_clean_i`` / ``cams_adv_i`` (K, H, W) in [0, 1], ``preds_clean_i`` /
-    ``preds_adv_i`` (K,) str. Roles go by position because a role may be any model name.
-    """
-    roles = list(panel.cams_clean)
-    out = {
-        "indices": np.asarray(panel.indices, dtype=np.int64),
-        "labels": np.asarray(panel.labels, dtype=str),
-        "eps": np.asarray(panel.eps, dtype=np.float64),
-        "attack": np.asarray(panel.attack, dtype=str),
-        "clean": np.asarray(panel.clean),
-        "roles": np.asarray(roles, dtype=str),
-    }
-    for i, role in enumerate(roles):
-        for key in PER_MODEL:
-            value = getattr(panel, key)[role]
-            out[f"{key}_{i}"] = np.asarray(value, dtype=str if key.startswith("preds") else None)
-    return out
-
-
-def gradcam_from_arrays(arrays: Mapping[str, np.ndarray]) -> GradcamPanel:
-    """Inverse of ``gradcam_arrays`` (e.g. of ``np.load("gradcam.npz")``)."""
-    roles = [str(r) for r in arrays["roles"]]
-    per_model = {
-        key: {
-            role: (
-                [str(p) for p in arrays[f"{key}_{i}"]]
-                if key.startswith("preds")
-                else np.asarray(arrays[f"{key}_{i}"])
-            )
-            for i, role in enumerate(roles)
-        }
-        for key in PER_MODEL
-    }
-    return GradcamPanel(
-        eps=float(arrays["eps"]),
-        attack=str(arrays["attack"]),
-        indices=[int(i) for i in arrays["indices"]],
-        labels=[str(label) for label in arrays["labels"]],
-        clean=np.asarray(arrays["clean"]),
-        **per_model,
-    )
 
 
 # ---------------------------------------------------------------- lookups
@@ -727,7 +609,7 @@ def section_gradcam(panel: GradcamPanel | None, models: Sequence[ModelResult]) -
         f"{panel.attack} at ε = {num(panel.eps)}. Heatmaps of each model's predicted class, "
         "blended 60/40 over the image. CAM similarity: mean cosine similarity of the clean and "
         "adversarial heatmaps (1 = unchanged). The images, heatmaps and predictions are in "
-        f"`{GRADCAM_NPZ}`."
+        f"`{rundir.GRADCAM_NPZ}`."
     )
     return "\n\n".join(["## Grad-CAM", intro, table(header, rows), "![Grad-CAM grid](gradcam.png)"])
 

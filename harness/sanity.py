@@ -26,8 +26,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -35,6 +34,7 @@ from torch import nn
 
 from harness.attacks import ATTACKS, generate
 from harness.estimator import predict_logits
+from harness.results.checks import FAIL, PASS, WARN, Check, ModelProbe, summary  # noqa: F401 (summary: public here too)
 from harness.spec import AttackSpec
 
 if TYPE_CHECKING:
@@ -42,8 +42,6 @@ if TYPE_CHECKING:
 
     from harness.results import Measurement
 
-PASS, WARN, FAIL = "PASS", "WARN", "FAIL"
-STATUSES = (PASS, WARN, FAIL)
 
 # Check names, in the order ``checks`` reports them for each model.
 TRAINED = "trained_above_chance"
@@ -83,52 +81,6 @@ UNBOUNDED_EPS = 1.0  # L-inf radius covering the whole [0, 1] pixel range
 UNBOUNDED_PGD = {"steps": 20, "step_size": 0.1, "random_start": False, "restarts": 0}
 PROBABILITY_TOL = 1e-4  # rows summing to 1 within this (and non-negative) are probabilities
 GRADIENT_BATCH = 128
-
-
-# ---------------------------------------------------------------- records
-
-
-@dataclass(frozen=True)
-class Check:
-    name: str  # one of NAMES
-    status: str  # one of STATUSES
-    model: str  # "baseline", "robust", ...
-    why: str  # one line, with the numbers that decided the status
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Check:
-        return cls(**d)
-
-
-@dataclass(frozen=True)
-class ModelProbe:
-    """What ``probe_model`` measured on one model; plain floats, ints and bools (JSON-ready)."""
-
-    n: int  # samples probed
-    zero_grad_share: float  # samples whose input gradient of the CE loss is all zero / n
-    nonfinite_grad_share: float  # samples whose input gradient has a NaN or inf / n
-    outputs_probabilities: bool  # every output row non-negative and summing to 1 (± 1e-4)
-    min_output: float  # smallest raw output value
-    max_row_sum_error: float  # max over rows of |sum of the row - 1|
-    deterministic: bool  # two forward passes of the same inputs gave identical outputs
-    max_output_diff: float  # max |difference| between those two passes
-    unbounded_eps: float  # L-inf radius of the unbounded PGD, pixel units
-    unbounded_steps: int
-    unbounded_accuracy: float  # accuracy on the n samples under that PGD (true labels)
-    num_classes: int
-    randomized: bool = False  # random by design (e.g. randomized smoothing), declared by the run
-    clean_accuracy: float | None = None  # on the n samples (None: probed before it was recorded)
-    majority_share: float | None = None  # the most frequent true label's share of the n samples
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> ModelProbe:
-        return cls(**d)
-
-
-def summary(found: Iterable[Check]) -> str:
-    """'12 PASS, 1 WARN, 0 FAIL'."""
-    statuses = [c.status for c in found]
-    return ", ".join(f"{statuses.count(s)} {s}" for s in STATUSES)
 
 
 # ---------------------------------------------------------------- probing a live model

@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness import compare, report
+from harness import compare
 from harness.cli import main
-from harness.results import Measurement
+from harness.results import Measurement, rundir
 
 FAST = ["--set", "model.train.epochs=2", "--set", "evasion.n_images=1"]
 FAST += ["--set", "gradcam.n_images=2"]
@@ -50,7 +50,7 @@ def _rows(path: Path) -> list[dict[str, str]]:
 def test_report_writes_gradcam_npz_that_loads(runs) -> None:
     for run in runs:
         with np.load(run / "gradcam.npz", allow_pickle=False) as arrays:
-            panel = report.gradcam_from_arrays(arrays)
+            panel = rundir.gradcam_from_arrays(arrays)
         assert list(panel.cams_clean) == ["baseline", "robust"]
         assert len(panel.indices) == 2 and panel.clean.shape == (2, 1, 8, 8)
         assert panel.cams_adv["robust"].shape == (2, 8, 8)
@@ -75,7 +75,7 @@ def test_leaderboard_reads_clean_accuracy_from_results_csv(runs, compared) -> No
         run = Path(row["folder"])
         clean = next(
             m.value
-            for m in report.read_csv(run / "results.csv")
+            for m in rundir.read_csv(run / "results.csv")
             if (m.model, m.metric) == (row["role"], "clean_accuracy")
         )
         assert float(row["clean_accuracy"]) == clean  # exact: repr round trip
@@ -117,14 +117,14 @@ def test_worst_case_prefers_the_runs_own_rows() -> None:
 def test_measurements_come_from_results_csv(runs, tmp_path) -> None:
     folder = tmp_path / "edited"
     shutil.copytree(runs[0], folder)
-    rows = report.read_csv(folder / "results.csv")
+    rows = rundir.read_csv(folder / "results.csv")
     edited = [
         Measurement(m.model, m.attack, m.eps, m.metric, 0.5)
         if (m.model, m.metric) == ("baseline", "clean_accuracy")
         else m
         for m in rows
     ]
-    report.write_csv(edited, folder / "results.csv")
+    rundir.write_csv(edited, folder / "results.csv")
     run = compare.load_run(folder)
     assert run.result.measurements == edited
     row = compare.make_row(compare.entries([run])[0])
@@ -134,8 +134,8 @@ def test_measurements_come_from_results_csv(runs, tmp_path) -> None:
 def test_other_eps_grids_rank_by_the_largest_common_eps(runs, tmp_path) -> None:
     folder = tmp_path / "fewer-eps"
     shutil.copytree(runs[1], folder)
-    kept = [m for m in report.read_csv(folder / "results.csv") if m.eps <= 0.15]
-    report.write_csv(kept, folder / "results.csv")
+    kept = [m for m in rundir.read_csv(folder / "results.csv") if m.eps <= 0.15]
+    rundir.write_csv(kept, folder / "results.csv")
     board = compare.leaderboard(compare.load_runs([runs[0], folder]))
     assert board.sorted_by.startswith("worst-case robust accuracy at ε = 0.15")
     at = [r.worst[0.15] for r in board.rows]
@@ -177,8 +177,8 @@ def test_refuses_an_attack_in_another_norm(runs, tmp_path, capsys) -> None:
 @pytest.mark.parametrize(
     ("damage", "message"),
     [
-        ("results.csv", "incomplete run folder: no results.csv"),
-        ("run.json", "incomplete run folder: no run.json"),
+        ("results.csv", "incomplete run folder (no results.csv)"),
+        ("run.json", "incomplete run folder (no run.json)"),
         ("garbage", "run.json is unreadable"),
         ("folder", "no such folder"),
     ],
@@ -219,13 +219,13 @@ def test_grid_skipped_when_indices_differ(runs, tmp_path) -> None:
 def test_worst_case_rows_are_used_when_a_run_has_them(runs, tmp_path) -> None:
     folder = tmp_path / "with-worst"
     shutil.copytree(runs[0], folder)
-    rows = report.read_csv(folder / "results.csv")
+    rows = rundir.read_csv(folder / "results.csv")
     worst = [
         Measurement(m.model, "worst_case", m.eps, m.metric, m.value / 2)
         for m in rows
         if (m.attack, m.metric) == ("fgsm", "robust_accuracy")
     ]
-    report.write_csv(rows + worst, folder / "results.csv")
+    rundir.write_csv(rows + worst, folder / "results.csv")
     out = compare.write_comparison(compare.load_runs([folder, runs[1]]), tmp_path / "c")
     board = {r["entry"]: r for r in _rows(out / "leaderboard.csv")}
     mine = board["digits_fgsm[with-worst]/baseline"]

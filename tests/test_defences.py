@@ -20,7 +20,7 @@ from harness.defences.purifier import ConvAutoencoder
 from harness.defences.smoothing import Smoothed, certify, curve
 from harness.defences.trainers import at_trainer, fbf_trainer, madry_trainer, trades_trainer
 from harness.errors import HarnessError
-from harness.results import RunResult
+from harness.results import RunResult, rundir
 from harness.runner import run
 from harness.spec import DefenceSpec, TrainSpec, parse_spec
 from harness.training import TrainData
@@ -134,7 +134,7 @@ def test_the_report_shows_the_comparison_naive_gap_and_certificates(defended, tm
         assert heading in md
     assert "**purifier, pgd**" in md and "overstates the defence by +" in md
     assert (out / "naive_vs_adaptive.png").is_file() and (out / "certified_accuracy.png").is_file()
-    back = RunResult.from_dict(json.loads(report.render_run_json(defended)))
+    back = RunResult.from_dict(json.loads(rundir.render_run_json(defended)))
     assert back.certified == defended.certified
 
 

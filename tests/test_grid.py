@@ -447,9 +447,9 @@ def test_compare_and_the_app_leave_a_grid_folder_alone(local_grid, tmp_path) -> 
     from harness.app.runs import load_app_run, newest_runs
 
     root, _, _ = local_grid
-    with pytest.raises(HarnessError, match="a benchmark grid's folder, not a run"):
+    with pytest.raises(HarnessError, match="a benchmark grid's folder, not a single run"):
         compare.load_run(root / "out")
-    with pytest.raises(HarnessError, match="a benchmark grid's folder; the app shows single runs"):
+    with pytest.raises(HarnessError, match="a benchmark grid's folder, not a single run"):
         load_app_run(root / "out")
     reports = tmp_path / "reports" / "grid_test"
     reports.mkdir(parents=True)

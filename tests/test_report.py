@@ -23,6 +23,7 @@ from harness.results import (
     ModelResult,
     NoiseProbe,
     RunResult,
+    rundir,
 )
 
 CLASSES = ["cat", "dog", "bird"]
@@ -160,7 +161,7 @@ def test_writes_every_file(result, tmp_path) -> None:
 def test_gradcam_npz_round_trips(result, tmp_path) -> None:
     out = report.write_report(result, tmp_path / "rep")
     with np.load(out / "gradcam.npz", allow_pickle=False) as arrays:  # plain dtypes only
-        back = report.gradcam_from_arrays(arrays)
+        back = rundir.gradcam_from_arrays(arrays)
     panel = result.gradcam
     assert (back.eps, back.attack, back.indices, back.labels) == (
         panel.eps,
@@ -192,7 +193,7 @@ def test_csv_header_round_trip_and_stability(result, tmp_path) -> None:
     text = (a / "results.csv").read_text()
     assert text.splitlines()[0] == "model,attack,eps,metric,value" == ",".join(CSV_COLUMNS)
     assert len(text.splitlines()) == 1 + len(result.measurements)
-    assert report.read_csv(a / "results.csv") == result.measurements  # exact floats, same order
+    assert rundir.read_csv(a / "results.csv") == result.measurements  # exact floats, same order
     assert (a / "results.csv").read_bytes() == (b / "results.csv").read_bytes()
     assert "baseline,fgsm,0.03137254901960784,robust_accuracy,0.4392\n" in text
     assert "baseline,none,0.0,clean_accuracy,0.9499\n" in text
@@ -202,7 +203,7 @@ def test_read_csv_rejects_a_wrong_header(tmp_path) -> None:
     path = tmp_path / "x.csv"
     path.write_text("model,attack,epsilon,metric,value\n")
     with pytest.raises(ValueError, match="expected the header model,attack,eps,metric,value"):
-        report.read_csv(path)
+        rundir.read_csv(path)
 
 
 def test_run_json_round_trips(result, tmp_path) -> None:

@@ -8,18 +8,15 @@ naming the folder and what is missing.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness import compare
 from harness.errors import HarnessError
-from harness.results import RunResult
+from harness.results import RunResult, rundir
 from harness.spec import Spec, parse_spec
 
-RUN_JSON = compare.RUN_JSON
-RESULTS_CSV = compare.RESULTS_CSV
+RUN_JSON = rundir.RUN_JSON
 REPORT_MD = "report.md"
 # The spec sections the app uses; attacks and defences are read from the run record instead,
 # so a change in how those are specified does not make older runs unreadable.
@@ -62,7 +59,7 @@ def newest_runs(root: str | Path = "reports") -> list[Path]:
         return []
     newest = []
     for bench in sorted(p for p in root.iterdir() if p.is_dir()):
-        runs = [p for p in bench.iterdir() if (p / RUN_JSON).is_file() and not _is_grid(p)]
+        runs = [p for p in bench.iterdir() if rundir.is_run_folder(p)]
         if runs:
             newest.append(max(runs, key=lambda p: (p / RUN_JSON).stat().st_mtime))
     return sorted(newest, key=lambda p: (p / RUN_JSON).stat().st_mtime, reverse=True)
@@ -70,32 +67,13 @@ def newest_runs(root: str | Path = "reports") -> list[Path]:
 
 def load_app_run(path: str | Path) -> AppRun:
     """Read a run folder; a missing, incomplete or older-format folder is a ``HarnessError``."""
-    path = Path(path)
-    if not path.is_dir():
-        what = "not a folder" if path.exists() else "no such folder"
-        raise HarnessError(f"{path}: cannot open this run: {what}")
-    missing = [n for n in (RUN_JSON, RESULTS_CSV) if not (path / n).is_file()]
-    if missing:
-        raise HarnessError(
-            f"{path}: incomplete run folder (no {' and no '.join(missing)}); "
-            "the run did not finish or this is not a run folder"
-        )
-    raw = _read_json(path)
-    if compare.is_grid_record(raw):
-        raise HarnessError(f"{path}: a benchmark grid's folder; the app shows single runs")
-    if gaps := format_gaps(raw):
+    record = rundir.open_record(path, "open")
+    if gaps := format_gaps(record):
         raise HarnessError(
             f"{path}: run.json is from an older format (no {', '.join(gaps)}); {RERUN}"
         )
-    spec = _spec(raw["spec"], path)
-    return AppRun(path, compare.load_run(path).result, spec, stamp(path))
-
-
-def _is_grid(path: Path) -> bool:
-    try:
-        return compare.is_grid_record(_read_json(path))
-    except HarnessError:
-        return False  # unreadable: load_app_run says why when it is chosen
+    spec = _spec(record["spec"], Path(path))
+    return AppRun(Path(path), rundir.run_from_record(path, record).result, spec, stamp(path))
 
 
 def stamp(path: str | Path) -> float:
@@ -116,15 +94,6 @@ def format_gaps(raw: Any) -> list[str]:
     for i, m in enumerate(raw.get("models") or []):
         gaps += [f"models[{i}].{k}" for k in ("role", "arch", "weights") if k not in m]
     return gaps
-
-
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads((path / RUN_JSON).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise HarnessError(
-            f"{path}: {RUN_JSON} is unreadable ({' '.join(str(exc).split())})"
-        ) from None
 
 
 def _spec(raw: dict[str, Any], path: Path) -> Spec:

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.sanity import Check, ModelProbe
+from harness.results.checks import Check, ModelProbe
 
 METRICS = (
     "clean_accuracy",  # correct clean predictions / all test samples
