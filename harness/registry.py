@@ -32,6 +32,10 @@ class Registry(Generic[T]):
 
         return decorate
 
+    def unregister(self, name: str) -> T:
+        """Remove ``name`` and return what it held (an extension unloaded, e.g. by a test)."""
+        return self._items.pop(name)
+
     def get(self, name: str, field: str | None = None) -> T:
         """Return the object for ``name`` or raise a one-line ``HarnessError``."""
         if name in self:

@@ -32,7 +32,9 @@ def _result() -> RunResult:
         Measurement("baseline", "none", 0.0, "clean_accuracy", 0.75),
         Measurement("baseline", "fgsm", 0.1, "robust_accuracy", 0.1 + 0.2),  # 0.30000000000000004
     ]
-    attacks = [{"name": "fgsm", "attack": "fgsm", "norm": "linf", "params": {}, "sweep": "one_step"}]
+    attacks = [
+        {"name": "fgsm", "attack": "fgsm", "norm": "linf", "params": {}, "sweep": "one_step"}
+    ]
     spec = {"name": "t", "version": 1, "seed": 0, "eps": [0.1]}
     data = {"name": "digits", "class_names": ["a", "b"], "input_shape": [1, 8, 8]}
     return RunResult("t", spec, 0, data, [model], measurements, attacks)
@@ -110,5 +112,5 @@ def test_compare_and_the_app_refuse_a_broken_folder_alike(folder, damage) -> Non
 
 def test_an_empty_results_csv_is_refused(folder) -> None:
     (folder / "results.csv").write_text(",".join(rundir.CSV_COLUMNS) + "\n")
-    with pytest.raises(HarnessError, match="results.csv has no measurements"):
+    with pytest.raises(HarnessError, match=r"results\.csv has no measurements"):
         rundir.read_run(folder)
