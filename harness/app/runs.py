@@ -16,7 +16,6 @@ from harness.errors import HarnessError
 from harness.results import RunResult, rundir
 from harness.spec import Spec, parse_spec
 
-RUN_JSON = rundir.RUN_JSON
 REPORT_MD = "report.md"
 # The spec sections the app uses; attacks and defences are read from the run record instead,
 # so a change in how those are specified does not make older runs unreadable.
@@ -61,8 +60,8 @@ def newest_runs(root: str | Path = "reports") -> list[Path]:
     for bench in sorted(p for p in root.iterdir() if p.is_dir()):
         runs = [p for p in bench.iterdir() if rundir.is_run_folder(p)]
         if runs:
-            newest.append(max(runs, key=lambda p: (p / RUN_JSON).stat().st_mtime))
-    return sorted(newest, key=lambda p: (p / RUN_JSON).stat().st_mtime, reverse=True)
+            newest.append(max(runs, key=lambda p: (p / rundir.RUN_JSON).stat().st_mtime))
+    return sorted(newest, key=lambda p: (p / rundir.RUN_JSON).stat().st_mtime, reverse=True)
 
 
 def load_app_run(path: str | Path) -> AppRun:
@@ -79,7 +78,7 @@ def load_app_run(path: str | Path) -> AppRun:
 def stamp(path: str | Path) -> float:
     """run.json's modification time (0 when absent): the cache key of a run folder."""
     try:
-        return (Path(path) / RUN_JSON).stat().st_mtime
+        return (Path(path) / rundir.RUN_JSON).stat().st_mtime
     except OSError:
         return 0.0
 

@@ -19,10 +19,11 @@ from PIL import Image
 from harness.app import inference, markdown
 from harness.app.inference import Verdict
 from harness.app.models import AppModel
-from harness.app.runs import REPORT_MD, RESULTS_CSV, AppRun
+from harness.app.runs import REPORT_MD, AppRun
 from harness.app.samples import Samples, sample_images
 from harness.app.upload import MAX_MB, UploadError, read_upload, to_input
 from harness.errors import HarnessError
+from harness.results.rundir import RESULTS_CSV
 
 DISPLAY_PX = 160  # images are upscaled (nearest neighbour) to about this width for display
 UPLOAD_HINT = (
