@@ -231,7 +231,7 @@ def _ww_fit(
 ) -> dict[str, Any]:
     """WeightWatcher's fit of one layer (None: it skipped the layer) with the harness's fields."""
     if ww is None:
-        note = f"fewer than {min_evals} eigenvalues: no fit"
+        note = f"{len(eigs)} eigenvalues < {min_evals}: no fit"  # its only reason to skip one
         ww = {"alpha": None, "xmin": None, "D": None, "n_tail": 0, "note": note}
     n_evals = int(np.sum(eigs > 0))
     keys = ("alpha", "xmin", "D", "n_tail")
