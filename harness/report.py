@@ -704,7 +704,7 @@ def section_weights(models: Sequence[ModelResult]) -> str:
     for m in analysed:
         wa = m.weight_analysis
         assert wa is not None
-        parts += [f"### {m.role}", _weights_table(wa.layers)]
+        parts += [f"### {m.role}", _weights_table(wa.layers), *_fitted_by(wa.layers)]
         if wa.epochs:
             epochs = [e["epoch"] for e in wa.epochs]
             parts.append(
@@ -740,6 +740,16 @@ def _weights_table(rows: Sequence[dict[str, Any]]) -> str:
             ]
         )
     return table(header, out)
+
+
+def _fitted_by(rows: Sequence[dict[str, Any]]) -> list[str]:
+    """Which implementation fitted α, xmin and D (none in runs older than the ``fit`` field)."""
+    fits = sorted({r["fit"] for r in rows if r.get("fit")})
+    names = [FIT_NAMES.get(f, f"`{f}`") for f in fits]
+    return [f"α, xmin and D fitted by {' and '.join(names)}."] if names else []
+
+
+FIT_NAMES = {"harness": "the harness (WeightWatcher's method, WeightWatcher not installed)"}
 
 
 def alpha_reading(alpha: float | None) -> str:

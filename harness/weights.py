@@ -1,23 +1,10 @@
 """Weight analysis (seed 003): weight/bias histograms across epochs, spectral norms, and the
 heavy-tailed ESD power-law exponent alpha of WeightWatcher (Martin & Mahoney 2019, 2021).
 
-WeightWatcher is not a dependency; its method is reimplemented here:
-
-- Each Linear weight W is a matrix; each Conv2d weight (out, in, kh, kw) gives kh*kw matrices
-  W[:, :, i, j] of shape (out, in), one per spatial position (WeightWatcher's default,
-  ``conv2d_fft=False``). A matrix is transposed so that it has N >= M (N rows, the larger
-  dimension), as WeightWatcher does.
-- The empirical spectral density (ESD) is that of the correlation matrix X = W^T W / N, i.e.
-  the squared singular values divided by N: M eigenvalues per matrix. For a Conv2d the
-  eigenvalues of all kh*kw slices are pooled into ONE ESD (WeightWatcher's default
-  ``pool=True``; ``pool=False``, formerly ``ww2x=True``, fits each slice). Dividing by N only
-  moves xmin: alpha is scale-free.
-- The tail p(lambda) ~ lambda^-alpha for lambda >= xmin is fitted by maximum likelihood,
-  alpha = 1 + n / sum(ln(lambda / xmin)), with xmin chosen among the eigenvalues to minimise the
-  Kolmogorov-Smirnov distance D between the empirical tail CDF and the fitted one (Clauset,
-  Shalizi & Newman 2009), as the ``powerlaw`` package does for WeightWatcher.
-  One difference: WeightWatcher passes ``xmax = max(lambda)`` to ``powerlaw.Fit``, which then
-  fits a power law truncated at xmax; here the tail is not truncated (the closed-form MLE).
+The ESD and its fit are ``harness.esd``'s. Where WeightWatcher (the optional extra ``esd``) is
+installed, alpha, xmin, D and the tail size come from WeightWatcher itself (``harness.esd_ww``),
+otherwise from the harness's fit of the same method; each layer's ``fit`` field says which
+("weightwatcher 0.7.7" or "harness").
 
 Reading of alpha (WeightWatcher's rule of thumb, ``harness.report.alpha_reading``): 2 < alpha < 6
 is typical of well-trained layers, alpha > 6 of under-trained ones (close to a random,
@@ -38,12 +25,13 @@ import numpy as np
 import torch
 from torch import nn
 
+from harness import esd_ww
+from harness.esd import EVALS_FLOOR, MIN_EVALS, alpha_of, eigenvalues, log_histogram, rows
 from harness.results import WeightAnalysis
 
 BINS = 30  # histogram bins per layer and epoch
 MAX_LAYERS = 8  # layers whose histograms the recorder keeps (keeps run.json small)
-MIN_EVALS = 10  # fewer eigenvalues than this: no power-law fit
-ESD_BINS = 40  # log-spaced bins of the stored ESD
+HARNESS_FIT = "harness"  # the ``fit`` of a layer fitted by harness.esd
 DIGITS = 5  # significant digits of stored floats
 
 
@@ -184,100 +172,17 @@ def conv_operator_norm(conv: nn.Conv2d, input_chw: Sequence[int], iters: int = 1
     return sigma
 
 
-# ---------------------------------------------------------------- ESD and power-law alpha
-
-
-def eigenvalues(module: nn.Module) -> np.ndarray:
-    """Sorted eigenvalues of X = W^T W / N (W transposed to N >= M); Conv2d slices pooled."""
-    w = module.weight.detach().double()
-    mats = (
-        [w]
-        if w.ndim == 2
-        else [w[:, :, i, j] for i in range(w.shape[2]) for j in range(w.shape[3])]
-    )
-    out = [esd(m.cpu().numpy()) for m in mats]
-    return np.sort(np.concatenate(out))
-
-
-def esd(matrix: np.ndarray) -> np.ndarray:
-    """Eigenvalues of W^T W / N for one matrix, N = the larger dimension (M = min eigenvalues)."""
-    w = np.asarray(matrix, dtype=np.float64)
-    n = max(w.shape)
-    return np.linalg.svd(w, compute_uv=False) ** 2 / n
-
-
-def fit_power_law(eigs: np.ndarray) -> dict[str, float | int]:
-    """Fit p(x) ~ x^-alpha on x >= xmin: MLE alpha for each candidate xmin (every distinct value
-    but the largest), keep the xmin with the smallest KS distance D (Clauset et al. 2009).
-
-    Returns alpha, xmin, D, n_tail. Values <= 0 are dropped (zero eigenvalues of rank-deficient
-    matrices; WeightWatcher drops them too).
-    """
-    x = np.sort(np.asarray(eigs, dtype=np.float64))
-    x = x[x > 0]
-    logs = np.log(x)
-    # suffix sums of log x: the tail starting at index k has sum(log x[k:]) = tail_log[k]
-    tail_log = np.cumsum(logs[::-1])[::-1]
-    best = {"alpha": math.nan, "xmin": math.nan, "D": math.inf, "n_tail": 0}
-    starts = np.unique(x[:-1], return_index=True)[1] if len(x) > 1 else []
-    for k in starts:
-        n = len(x) - k
-        denom = tail_log[k] - n * logs[k]  # sum(ln(x / xmin)) over the tail
-        if denom <= 0:
-            continue
-        alpha = 1.0 + n / denom
-        d = _ks(x[k:], x[k], alpha)
-        if d < best["D"]:
-            best = {"alpha": float(alpha), "xmin": float(x[k]), "D": d, "n_tail": int(n)}
-    return best
-
-
-def _ks(tail: np.ndarray, xmin: float, alpha: float) -> float:
-    """Two-sided KS distance between the sorted ``tail`` and the power law's CDF."""
-    n = len(tail)
-    cdf = 1.0 - (tail / xmin) ** (1.0 - alpha)
-    steps = np.arange(1, n + 1) / n
-    return float(max(np.max(steps - cdf), np.max(cdf - (steps - 1.0 / n))))
-
-
-def esd_alpha(matrix: np.ndarray | torch.Tensor, min_evals: int = MIN_EVALS) -> dict[str, Any]:
-    """WeightWatcher's alpha for one matrix: alpha, xmin, D, n_tail, n_evals, and ``note`` (why
-    it was skipped, else ""; alpha/xmin/D are None then). Pooled eigenvalues: ``alpha_of``."""
-    m = matrix.detach().cpu().numpy() if isinstance(matrix, torch.Tensor) else matrix
-    return alpha_of(esd(m), min_evals)
-
-
-def alpha_of(eigs: np.ndarray, min_evals: int = MIN_EVALS) -> dict[str, Any]:
-    """Power-law fit of a set of ESD eigenvalues, or None values and a note if too few."""
-    n = int(np.sum(np.asarray(eigs) > 0))
-    if n < min_evals:
-        note = f"{n} non-zero eigenvalues < {min_evals}: no fit"
-        return {"alpha": None, "xmin": None, "D": None, "n_tail": 0, "n_evals": n, "note": note}
-    fit = fit_power_law(eigs)
-    return {**fit, "n_evals": n, "note": ""}
-
-
-def log_histogram(eigs: np.ndarray, bins: int = ESD_BINS) -> tuple[list[int], list[float]]:
-    """Counts over log-spaced bins of the positive eigenvalues (for the log-log ESD plot)."""
-    x = np.asarray(eigs, dtype=np.float64)
-    x = x[x > 0]
-    if len(x) == 0:
-        return [], []
-    lo, hi = np.log10(x.min()), np.log10(x.max())
-    edges = np.logspace(lo, hi if hi > lo else lo + 1e-6, bins + 1)
-    counts, _ = np.histogram(x, bins=edges)
-    return [int(c) for c in counts], [_round(e) for e in edges]
-
-
 # ---------------------------------------------------------------- the whole model
 
 
 def _layer_row(
-    name: str, module: nn.Module, input_chw: Sequence[int] | None, min_evals: int
+    name: str,
+    module: nn.Module,
+    input_chw: Sequence[int] | None,
+    eigs: np.ndarray,
+    fit: dict[str, Any],
 ) -> dict[str, Any]:
     """One layer's shape, spectral norm, ESD fit and (a convolution's) operator norm."""
-    eigs = eigenvalues(module)
-    fit = alpha_of(eigs, min_evals)
     counts, edges = log_histogram(eigs)
     row = {
         "name": name,
@@ -291,6 +196,51 @@ def _layer_row(
     if input_chw is not None:
         row["operator_norm"] = _round(conv_operator_norm(module, input_chw))
     return row
+
+
+def spectra(model: nn.Module) -> dict[str, np.ndarray]:
+    """Finite layer's name -> its ESD (``harness.esd.eigenvalues``)."""
+    return {n: eigenvalues(m) for n, m in layers(model) if finite(m)}
+
+
+def esd_fits(
+    model: nn.Module,
+    min_evals: int = MIN_EVALS,
+    weightwatcher: bool | None = None,
+    esds: dict[str, np.ndarray] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Finite layer's name -> its ESD power-law fit: alpha, xmin, D, n_tail, n_evals, note, and
+    ``fit``, the implementation that fitted it. ``weightwatcher``: whether WeightWatcher fits
+    (None: where it is installed); else the harness's fit (``harness.esd``). ``esds``: the
+    layers' ``spectra`` when already computed."""
+    esds = spectra(model) if esds is None else esds
+    if not (esd_ww.available() if weightwatcher is None else weightwatcher):
+        n_rows = {n: rows(m.weight.shape) for n, m in layers(model)}
+        return {n: _harness_fit(e, n_rows[n], min_evals) for n, e in esds.items()}
+    ww, label = esd_ww.fits(model, list(esds), min_evals), esd_ww.label()
+    return {n: _ww_fit(ww.get(n), e, min_evals, label) for n, e in esds.items()}
+
+
+def _harness_fit(eigs: np.ndarray, n_rows: int, min_evals: int) -> dict[str, Any]:
+    floor = EVALS_FLOOR / n_rows  # WeightWatcher's threshold on W^T W, on the scale of W^T W / N
+    return {**alpha_of(eigs, min_evals, floor), "fit": HARNESS_FIT}
+
+
+def _ww_fit(
+    ww: dict[str, Any] | None, eigs: np.ndarray, min_evals: int, label: str
+) -> dict[str, Any]:
+    """WeightWatcher's fit of one layer (None: it skipped the layer) with the harness's fields."""
+    if ww is None:
+        note = f"{len(eigs)} eigenvalues < {min_evals}: no fit"  # its only reason to skip one
+        ww = {"alpha": None, "xmin": None, "D": None, "n_tail": 0, "note": note}
+    n_evals = int(np.sum(eigs > 0))
+    keys = ("alpha", "xmin", "D", "n_tail")
+    return {
+        **{k: ww[k] for k in keys},
+        "n_evals": n_evals,
+        "note": ww.get("note", ""),
+        "fit": label,
+    }
 
 
 def _nonfinite_row(name: str, module: nn.Module) -> dict[str, Any]:
@@ -312,17 +262,21 @@ def analyse(
     recorder: WeightRecorder | None = None,
     input_shape: Sequence[int] | None = None,
     min_evals: int = MIN_EVALS,
+    weightwatcher: bool | None = None,
 ) -> WeightAnalysis:
     """Per Conv2d/Linear layer: shape, spectral norm, ESD alpha fit; plus the recorder's epochs.
 
     ``input_shape`` (C, H, W): also the operator norm of each convolution on inputs of that size.
+    ``weightwatcher``: see ``esd_fits``.
     """
     sizes = conv_input_sizes(model, input_shape) if input_shape else {}
-    rows = [
-        _layer_row(name, module, sizes.get(name), min_evals)
-        if finite(module)
+    esds = spectra(model)
+    fits = esd_fits(model, min_evals, weightwatcher, esds)
+    out = [
+        _layer_row(name, module, sizes.get(name), esds[name], fits[name])
+        if name in fits
         else _nonfinite_row(name, module)
         for name, module in layers(model)
     ]
     bins = recorder.bins if recorder else BINS
-    return WeightAnalysis(layers=rows, epochs=list(recorder.epochs) if recorder else [], bins=bins)
+    return WeightAnalysis(layers=out, epochs=list(recorder.epochs) if recorder else [], bins=bins)

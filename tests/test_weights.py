@@ -11,7 +11,7 @@ import pytest
 import torch
 from torch import nn
 
-from harness import report, weights
+from harness import esd, esd_ww, report, weights
 from harness.results import RunResult, WeightAnalysis
 from harness.training import TrainData, run_epochs
 
@@ -53,7 +53,7 @@ def _sgd_epoch(model: nn.Module, data: TrainData):
 def test_alpha_recovered_from_pareto_samples(seed: int) -> None:
     # numpy's pareto(a) is Lomax; +1 gives density ~ x^-(a+1) on x >= 1, so alpha = a + 1 = 3
     x = np.random.default_rng(seed).pareto(2.0, 2000) + 1.0
-    fit = weights.fit_power_law(x)
+    fit = esd.fit_power_law(x)
     assert fit["alpha"] == pytest.approx(3.0, abs=0.3)
     assert fit["xmin"] == pytest.approx(1.0, abs=0.2)
     assert 0 < fit["D"] < 0.05 and fit["n_tail"] > 1000
@@ -61,8 +61,8 @@ def test_alpha_recovered_from_pareto_samples(seed: int) -> None:
 
 def test_gaussian_matrix_has_larger_alpha_than_heavy_tailed() -> None:
     rng = np.random.default_rng(0)
-    gauss = weights.esd_alpha(rng.standard_normal((512, 256)))  # Marchenko-Pastur bulk
-    heavy = weights.esd_alpha(rng.standard_t(2.0, (512, 256)))  # heavy-tailed entries
+    gauss = esd.esd_alpha(rng.standard_normal((512, 256)))  # Marchenko-Pastur bulk
+    heavy = esd.esd_alpha(rng.standard_t(2.0, (512, 256)))  # heavy-tailed entries
     assert math.isfinite(gauss["alpha"]) and math.isfinite(heavy["alpha"])
     assert gauss["alpha"] > 6 > heavy["alpha"]  # observed: about 9.9 vs 2.5
     assert gauss["n_evals"] == 256  # M = the smaller dimension
@@ -71,18 +71,18 @@ def test_gaussian_matrix_has_larger_alpha_than_heavy_tailed() -> None:
 def test_esd_is_squared_singular_values_over_the_larger_dimension() -> None:
     w = np.random.default_rng(0).standard_normal((20, 50))
     expected = np.sort(np.linalg.eigvalsh(w @ w.T / 50))  # W transposed so that N = 50 >= M = 20
-    assert np.allclose(np.sort(weights.esd(w)), expected)
-    assert np.allclose(np.sort(weights.esd(w.T)), expected)
+    assert np.allclose(np.sort(esd.esd(w)), expected)
+    assert np.allclose(np.sort(esd.esd(w.T)), expected)
 
 
 def test_small_matrices_are_skipped_with_a_reason() -> None:
-    fit = weights.esd_alpha(np.ones((30, 5)))
+    fit = esd.esd_alpha(np.ones((30, 5)))
     assert fit["alpha"] is None and "no fit" in fit["note"]
 
 
 def test_conv_eigenvalues_pool_every_spatial_slice() -> None:
     conv = nn.Conv2d(16, 12, 3)
-    eigs = weights.eigenvalues(conv)
+    eigs = esd.eigenvalues(conv)
     assert len(eigs) == 9 * 12  # 3x3 slices of shape (12, 16): 12 eigenvalues each
 
 
@@ -186,6 +186,8 @@ def test_report_section_and_figures(tmp_path) -> None:
     assert "## Weight analysis (seed 003)" in md
     assert "| `2` | 32 × 64 |" in md and "weights_baseline.png" in md and "esd_baseline.png" in md
     assert "typical of a well-trained layer" in md or "under-trained" in md
+    fitted_by = "α, xmin and D fitted by `weightwatcher " if esd_ww.available() else "the harness ("
+    assert fitted_by in md
     names = set(report.figures(result))
     assert {"weights_baseline.png", "esd_baseline.png"} <= names
     out = report.write_report(result, tmp_path / "rep")
@@ -193,6 +195,21 @@ def test_report_section_and_figures(tmp_path) -> None:
     assert (out / "esd_baseline.png").stat().st_size > 0
     back = RunResult.from_dict(json.loads((out / "run.json").read_text()))
     assert back.models[0].weight_analysis == base.weight_analysis
+
+
+def test_report_names_the_harness_fit_and_nothing_for_older_runs() -> None:
+    from tests.test_report import _model
+
+    model = nn.Sequential(nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 16))
+    base = _model("baseline", 0.9, {})
+    base.weight_analysis = weights.analyse(model, weightwatcher=False)
+    assert {r["fit"] for r in base.weight_analysis.layers} == {"harness"}
+    result = RunResult("demo", {}, 0, {}, [base], [], [])
+    harness_line = "α, xmin and D fitted by the harness (WeightWatcher's method, WeightWatcher"
+    assert harness_line in report.render_markdown(result)
+    for row in base.weight_analysis.layers:
+        del row["fit"]  # a run.json written before the field existed
+    assert "α, xmin and D fitted by" not in report.render_markdown(result)
 
 
 def test_no_analysis_no_section() -> None:
