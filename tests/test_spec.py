@@ -10,13 +10,12 @@ import pytest
 import yaml
 
 from harness.errors import HarnessError
+from harness.overrides import MAX_SET_CHARS, apply_overrides
 from harness.spec import (
     DEFAULT_SPEC,
-    MAX_SET_CHARS,
     MAX_SPEC_BYTES,
     MAX_YAML_NODES,
     DataSpec,
-    apply_overrides,
     load_spec,
     load_yaml,
     parse_float,
