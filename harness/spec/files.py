@@ -50,7 +50,9 @@ def load_spec(path: str | Path | None = None) -> Spec:
     return read_spec(path).parse()
 
 
-def _resolve(path: Path, budget: Budget, chain: tuple[Path, ...], read: list[str]) -> Any:
+def _resolve(
+    path: Path, budget: Budget, chain: tuple[Path, ...], read: list[str]
+) -> dict[str, Any]:
     """``path``'s mapping over the mappings of the files it includes (recursively)."""
     raw = read_mapping(path, budget)
     if INCLUDE not in raw:
