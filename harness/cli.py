@@ -124,10 +124,10 @@ def _interrupted(args: argparse.Namespace, signum: int) -> int:
 
 def _load(args: argparse.Namespace) -> Spec:
     """Read and fully validate the spec; errors name the spec file."""
+    from harness.overrides import load_with_overrides
     from harness.runner import validate
-    from harness.spec import load_spec
 
-    spec = load_spec(args.spec, args.overrides)
+    spec = load_with_overrides(args.spec, args.overrides)
     try:
         validate(spec)
     except HarnessError as exc:

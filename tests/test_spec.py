@@ -5,20 +5,21 @@ from __future__ import annotations
 import re
 import time
 import tracemalloc
+from pathlib import Path
 
 import pytest
 import yaml
 
 from harness.errors import HarnessError
+from harness.overrides import MAX_SET_CHARS, apply_overrides
 from harness.spec import (
     DEFAULT_SPEC,
-    MAX_SET_CHARS,
     MAX_SPEC_BYTES,
     MAX_YAML_NODES,
     DataSpec,
-    apply_overrides,
     load_spec,
     load_yaml,
+    merge,
     parse_float,
     parse_spec,
     yaml_problem,
@@ -229,9 +230,19 @@ def test_values_that_used_to_fail_later(raw: dict, field: str | None) -> None:
     assert field in str(info.value) and "\n" not in str(info.value)
 
 
+def _safe_load_with_includes(path: Path) -> dict:
+    """A spec file read by ``yaml.safe_load``, its includes merged in the same way."""
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    names = raw.pop("include", [])
+    base: dict = {}
+    for name in [names] if isinstance(names, str) else names:
+        base = merge(base, _safe_load_with_includes(path.parent / name))
+    return merge(base, raw)
+
+
 def test_every_benchmark_still_parses_to_the_same_spec() -> None:
     for path in sorted(DEFAULT_SPEC.parent.glob("*.yaml")):
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = _safe_load_with_includes(path)
         assert load_spec(path) == parse_spec(raw, source=str(path)), path.name
 
 

@@ -1,0 +1,190 @@
+"""Value checks: one raw YAML value in, a typed value out, or one line naming the field.
+
+A check is ``check(value, where) -> parsed``; ``where`` is the field's dotted path
+(``model.train.lr``). The factories below (``integer(1)``, ``fraction(0, 0.9)``, ...) make the
+checks that the schema's fields name. Strings and units are converted here, once: ``"8/255"``
+becomes 0.0313..., a pixel-unit float.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from fractions import Fraction
+from typing import Any
+
+from harness.errors import HarnessError, did_you_mean
+from harness.spec.loader import show
+
+Check = Callable[[Any, str], Any]  # (raw value, field path) -> parsed value
+
+MAX_NAME = 100  # characters of a name that becomes a folder or file name
+MAX_SEED = 2**32 - 1  # numpy's legacy seeding takes [0, 2**32 - 1]
+MAX_THREADS = 256  # torch intra-op threads; more only oversubscribes (and each has a stack)
+MAX_IMAGE_SIZE = 1024  # pixels a side: one 1024x1024 RGB image is 12 MB as float32
+_FRACTION = re.compile(r"^\s*[-+]?\d+(\.\d*)?\s*/\s*\d+(\.\d*)?\s*$")
+
+
+def parse_float(value: Any, where: str) -> float:
+    """Parse a number or a fraction string like ``"8/255"``."""
+    if isinstance(value, bool):
+        raise HarnessError(f"{where}: expected a number, got {value!r}")
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        s = value.strip()
+        try:
+            if _FRACTION.match(s):
+                num, den = (Fraction(p.strip()) for p in s.split("/"))
+                return float(num / den)
+            return float(s)
+        except (ValueError, ZeroDivisionError):
+            pass
+    raise HarnessError(f"{where}: expected a number such as 0.03 or 8/255, got {value!r}")
+
+
+def integer(minimum: int = 0, maximum: int | None = None) -> Check:
+    """An int (not a bool) in ``[minimum, maximum]``."""
+
+    def check(value: Any, where: str) -> int:
+        ok = isinstance(value, int) and not isinstance(value, bool) and value >= minimum
+        if not ok or (maximum is not None and value > maximum):
+            expected = f">= {minimum}" if maximum is None else f"in [{minimum}, {maximum}]"
+            raise HarnessError(f"{where}: expected an integer {expected}, got {show(value)}")
+        return value
+
+    return check
+
+
+def optional(check: Check) -> Check:
+    """``None`` stays ``None`` (the field's "not given"); anything else goes through ``check``."""
+    return lambda value, where: None if value is None else check(value, where)
+
+
+def positive(hi: float) -> Check:
+    """A number in (0, hi]: a learning rate of 0 trains nothing."""
+
+    def check(value: Any, where: str) -> float:
+        x = parse_float(value, where)
+        if not 0 < x <= hi:
+            raise HarnessError(f"{where}: expected a value in (0, {hi}], got {show(value)}")
+        return x
+
+    return check
+
+
+def fraction(lo: float = 0.0, hi: float = 1.0) -> Check:
+    """A number (or ``"a/b"``) in ``[lo, hi]``; the bounds print as given (0 vs 0.0)."""
+
+    def check(value: Any, where: str) -> float:
+        x = parse_float(value, where)
+        if not lo <= x <= hi:
+            raise HarnessError(f"{where}: expected a value in [{lo}, {hi}], got {show(value)}")
+        return x
+
+    return check
+
+
+epsilon = fraction(0.0, 1.0)  # a perturbation size in [0, 1] pixel units
+
+
+def string(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise HarnessError(f"{where}: expected a non-empty string, got {value!r}")
+    return value
+
+
+def text(value: Any, where: str) -> str:
+    """Free text (None: empty); a list or mapping here is a mistake, not text."""
+    if value is None:
+        return ""
+    if not isinstance(value, str | int | float) or isinstance(value, bool):
+        raise HarnessError(f"{where}: expected text, got {show(value)}")
+    return str(value)
+
+
+def boolean(value: Any, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise HarnessError(f"{where}: expected true or false, got {value!r}")
+    return value
+
+
+def choice(allowed: tuple[str, ...]) -> Check:
+    """One of ``allowed``; a near miss gets "did you mean"."""
+
+    def check(value: Any, where: str) -> str:
+        if value not in allowed:
+            hint = did_you_mean(value, allowed)
+            raise HarnessError(
+                f"{where}: expected one of {', '.join(allowed)}, got {value!r}{hint}"
+            )
+        return value
+
+    return check
+
+
+def safe_name(value: Any, where: str) -> str:
+    """Names that become file and folder names: letters, digits, '_', '-', '.' (not only dots)."""
+    if not re.match(r"^[A-Za-z0-9_.-]+$", value) or not value.strip("."):
+        raise HarnessError(f"{where}: expected letters, digits, '_', '-' or '.', got {value!r}")
+    if len(value) > MAX_NAME:
+        raise HarnessError(f"{where}: expected at most {MAX_NAME} characters, got {len(value)}")
+    return value
+
+
+def floats(value: Any, where: str) -> tuple[float, ...] | None:
+    """A non-empty list of numbers (None: not given)."""
+    if value is None:
+        return None
+    if not isinstance(value, list | tuple) or not value:
+        raise HarnessError(f"{where}: expected a list of numbers, got {value!r}")
+    return tuple(parse_float(v, f"{where}[{i}]") for i, v in enumerate(value))
+
+
+def all_finite(values: tuple[float, ...] | None, where: str) -> None:
+    """Each of ``values`` (None: not given) finite (a normalization mean)."""
+    if values is not None and not all(math.isfinite(m) for m in values):
+        raise HarnessError(f"{where}: expected finite numbers, got {list(values)}")
+
+
+def all_positive(values: tuple[float, ...] | None, where: str) -> None:
+    """Each of ``values`` (None: not given) positive and finite (a normalization std)."""
+    if values is not None and not all(0 < v < math.inf for v in values):
+        raise HarnessError(f"{where}: expected positive finite numbers, got {list(values)}")
+
+
+def units(value: Any) -> Any:
+    """Attack parameters may be written as fractions ("2/255"); convert those, keep the rest."""
+    if isinstance(value, str) and _FRACTION.match(value):
+        return parse_float(value, "")
+    if isinstance(value, dict):
+        return {k: units(v) for k, v in value.items()}
+    return value
+
+
+def parameters(value: Any, where: str) -> dict[str, Any]:
+    """A mapping of a component's own parameters (None: none)."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise HarnessError(f"{where}: expected a mapping of parameters, got {value!r}")
+    return dict(value)
+
+
+def unique(keys: list[str], where: Callable[[int], str], problem: str) -> None:
+    """Each key once; the second of a pair gets ``problem`` (``{key!r}`` filled in)."""
+    for i, key in enumerate(keys):
+        if key in keys[:i]:
+            raise HarnessError(f"{where(i)}: {problem.format(key=key)}")
+
+
+def pipe(*checks: Check) -> Check:
+    """Each check on the result of the one before: ``pipe(string, safe_name)``."""
+
+    def check(value: Any, where: str) -> Any:
+        for c in checks:
+            value = c(value, where)
+        return value
+
+    return check

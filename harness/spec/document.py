@@ -1,0 +1,158 @@
+"""The whole spec: ``Spec`` (one declaration per field) and ``parse_spec`` (a mapping in).
+
+``defence:`` (one hardened model, "robust") and ``defences:`` (a list) are two spellings of one
+field; the spec's name defaults to its file's stem.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness.errors import HarnessError
+from harness.spec.checks import (
+    MAX_SEED,
+    MAX_THREADS,
+    epsilon,
+    floats,
+    integer,
+    optional,
+    pipe,
+    safe_name,
+    string,
+    text,
+)
+from harness.spec.components import (
+    AttackSpec,
+    DefenceSpec,
+    attack_list,
+    defence_list,
+    one_defence,
+)
+from harness.spec.gridspec import GridSpec, grid
+from harness.spec.schema import identity, nested, parse, setting
+from harness.spec.sections import (
+    DataSpec,
+    EvasionSpec,
+    GradcamSpec,
+    ModelSpec,
+    Reference,
+    model_section,
+)
+
+SPEC_VERSION = 1
+DEFAULT_EPS = (0.0, 0.05, 0.1, 0.2)
+
+
+def _version(value: Any, where: str) -> int:
+    version = integer(1)(value, where)
+    if version != SPEC_VERSION:
+        raise HarnessError(
+            f"{where}: this harness reads spec version {SPEC_VERSION}, got {version}"
+        )
+    return version
+
+
+def _epsilons(value: Any, where: str) -> tuple[float, ...]:
+    """The sweep's epsilons in pixel units: each in [0, 1], each once, increasing."""
+    eps = floats(value, where) or DEFAULT_EPS
+    for i, e in enumerate(eps):
+        epsilon(e, f"{where}[{i}]")
+        if e in eps[:i]:
+            raise HarnessError(
+                f"{where}[{i}]: {e:g} is also {where}[{eps.index(e)}]; expected each epsilon once"
+            )
+    if list(eps) != sorted(eps):
+        raise HarnessError(f"{where}: expected increasing epsilons, got {list(eps)}")
+    return eps
+
+
+@dataclass(frozen=True)
+class Spec:
+    # Sections marked not_null have another experiment as their default: ``eps:`` left empty
+    # must not mean "the defaults".
+    name: str = setting(check=pipe(string, safe_name))  # default: the file's stem
+    version: int = setting(SPEC_VERSION, _version)
+    description: str = setting("", text)
+    seed: int = setting(0, integer(0, MAX_SEED))
+    dataset: DataSpec = setting(factory=DataSpec, check=nested(DataSpec), not_null=True)
+    model: ModelSpec = setting(factory=ModelSpec, check=model_section, not_null=True)
+    attacks: tuple[AttackSpec, ...] = setting(
+        (AttackSpec("fgsm"),), attack_list(required=True), not_null=True
+    )
+    # eps-free analyses: noise, minimal (harness.probes)
+    probes: tuple[AttackSpec, ...] = setting((), attack_list(required=False))
+    eps: tuple[float, ...] = setting(DEFAULT_EPS, _epsilons, not_null=True)
+    # `defence:` (one, named "robust") or `defences:` (a list, each named by its label or name)
+    defences: tuple[DefenceSpec, ...] = setting((DefenceSpec(),), defence_list)
+    evasion: EvasionSpec = setting(factory=EvasionSpec, check=nested(EvasionSpec), not_null=True)
+    gradcam: GradcamSpec = setting(factory=GradcamSpec, check=nested(GradcamSpec), not_null=True)
+    eval_batch_size: int = setting(256, integer(1))
+    # torch intra-op threads; None: leave torch's default
+    threads: int | None = setting(None, optional(integer(1, MAX_THREADS)))
+    # None: one run; else a grid of cells (``harness.grid``)
+    grid: GridSpec | None = setting(None, optional(grid(None)))
+    # the file the spec came from (not part of its identity)
+    source: str | None = setting(None, key=False)
+    # published figures to compare (not part of its identity)
+    reference: Reference | None = setting(None, optional(nested(Reference)))
+    # the files ``source`` includes, in reading order (where it came from, not what it is)
+    includes: tuple[str, ...] = setting((), key=False, provenance=True)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d.pop("source"), d.pop("includes")
+        return d
+
+    def identity(self) -> dict[str, Any]:
+        """``to_dict`` without recipe fields at their defaults: what hashes and keys are made of."""
+        d = identity(self)
+        d.pop("source"), d.pop("includes"), d.pop("reference")
+        return d
+
+    def digest(self) -> str:
+        """Content hash of the resolved spec (identity of a run's inputs)."""
+        return stable_hash(self.identity())
+
+    def cross_check(self, where: str) -> None:
+        """Each reference row names a model, attack and epsilon of this spec."""
+        rows = self.reference.rows if self.reference else ()
+        models = ["baseline", *(d.key for d in self.defences)]
+        attacks = ["none", *(a.key for a in self.attacks)]
+        for i, row in enumerate(rows):
+            at = f"reference.rows[{i}]"
+            if row.model not in models:
+                raise HarnessError(
+                    f"{at}.model: expected one of {', '.join(models)}, got {row.model!r}"
+                )
+            if row.attack not in attacks:
+                raise HarnessError(
+                    f"{at}.attack: expected one of {', '.join(attacks)}, got {row.attack!r}"
+                )
+            if row.attack != "none" and not any(abs(row.eps - e) < 1e-9 for e in self.eps):
+                raise HarnessError(f"{at}.eps: {row.eps} is not one of the spec's eps")
+
+
+def stable_hash(obj: Any, n: int = 12) -> str:
+    dumped = json.dumps(obj, sort_keys=True, default=str)
+    return hashlib.sha256(dumped.encode()).hexdigest()[:n]
+
+
+def parse_spec(raw: Any, source: str | None = None, includes: tuple[str, ...] = ()) -> Spec:
+    """Turn a raw mapping (from YAML) into a validated ``Spec``; ``source`` is its file and
+    ``includes`` the files that file includes (``harness.spec.files``)."""
+    checks = {}
+    if isinstance(raw, dict):
+        raw = {"name": Path(source).stem if source else "benchmark", **raw}
+        checks["grid"] = optional(grid(raw.get("model")))
+        if "defence" in raw:
+            if "defences" in raw:
+                raise HarnessError(
+                    "defence/defences: give one of them (a single defence or a list)"
+                )
+            raw["defences"], checks["defences"] = raw.pop("defence"), one_defence
+    return parse(Spec, raw, "", checks, source=source, includes=includes)

@@ -1,0 +1,77 @@
+"""The ``grid:`` section: seeds x models, each model a model section laid over the spec's own."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from harness.errors import HarnessError
+from harness.spec.checks import MAX_SEED, Check, integer, safe_name, string, unique
+from harness.spec.schema import parse, setting
+from harness.spec.sections import ModelSpec, model_section
+
+
+@dataclass(frozen=True)
+class GridModel:
+    """One model of a grid: a model section (over the spec's ``model:``) and its label."""
+
+    label: str
+    model: ModelSpec
+
+
+def _seeds(value: Any, where: str) -> tuple[int, ...]:
+    if not isinstance(value, list) or not value:
+        raise HarnessError(f"{where}: expected a non-empty list of integers, got {value!r}")
+    seeds = tuple(integer(0, MAX_SEED)(s, f"{where}[{i}]") for i, s in enumerate(value))
+    if len(set(seeds)) != len(seeds):
+        raise HarnessError(f"{where}: each seed once, got {list(seeds)}")
+    return seeds
+
+
+def _models(base_model: Any) -> Check:
+    """The check of ``grid.models`` in a spec whose raw ``model:`` section is ``base_model``."""
+
+    def check(entries: Any, where: str) -> tuple[GridModel, ...]:
+        if entries is None:
+            return ()
+        if not isinstance(entries, list) or not entries:
+            raise HarnessError(f"{where}: expected a non-empty list of models, got {entries!r}")
+        out = tuple(_grid_model(e, base_model, f"{where}[{i}]") for i, e in enumerate(entries))
+        problem = "label {key!r} is taken; give each model a distinct 'label'"
+        unique([m.label for m in out], lambda i: f"{where}[{i}]", problem)
+        return out
+
+    return check
+
+
+@dataclass(frozen=True)
+class GridSpec:
+    """A grid of runs (``harness.grid``): every model x seed x (baseline + each defence) x attack
+    is one cell, swept over the spec's epsilons."""
+
+    seeds: tuple[int, ...] = setting((0,), _seeds)
+    # empty: the spec's own ``model:``; each entry is laid over that section (``grid``)
+    models: tuple[GridModel, ...] = setting((), _models(None))
+
+
+def grid(base_model: Any) -> Check:
+    """The check of ``grid:`` in a spec whose raw ``model:`` section is ``base_model``."""
+    return lambda raw, where: parse(GridSpec, raw, where, {"models": _models(base_model)})
+
+
+def _grid_model(raw: Any, base_model: Any, where: str) -> GridModel:
+    """A registered architecture name, or a model section (plus ``label``) over ``base_model``."""
+    if isinstance(raw, str):
+        raw = {"arch": raw}
+    if not isinstance(raw, dict):
+        raise HarnessError(
+            f"{where}: expected an architecture name or a model section, got {raw!r}"
+        )
+    base = dict(base_model) if isinstance(base_model, dict) else {}
+    if "arch" in raw or "builder" in raw:  # its own network: only the training settings carry over
+        base = {k: v for k, v in base.items() if k == "train"}
+    entry = {k: v for k, v in raw.items() if k != "label"}
+    model = model_section(base | entry, where)
+    default = model.arch or (model.builder or "").rpartition(":")[2]
+    label = string(raw["label"], f"{where}.label") if "label" in raw else default
+    return GridModel(safe_name(label, f"{where}.label"), model)

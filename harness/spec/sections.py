@@ -1,0 +1,173 @@
+"""The plain sections of a spec: training, data, model, evasion, Grad-CAM, reference figures.
+
+Each field is declared once: its type, its default and its check (``setting``); the schema
+walker (``harness.spec.schema.parse``) reads YAML into these classes from that alone. A
+``cross_check(where)`` method holds what one field cannot check by itself.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from harness.errors import HarnessError
+from harness.spec.checks import (
+    MAX_IMAGE_SIZE,
+    all_finite,
+    all_positive,
+    boolean,
+    choice,
+    epsilon,
+    floats,
+    fraction,
+    integer,
+    optional,
+    pipe,
+    positive,
+    string,
+)
+from harness.spec.schema import nested, parse, section, setting, shown_fields
+
+OPTIMIZERS = ("adam", "sgd")
+SCHEDULES = ("none", "step", "cosine", "onecycle")
+AUGMENTS = ("none", "crop_flip")
+KEEPS = ("last", "best")
+
+
+@dataclass(frozen=True)
+class TrainSpec:
+    """Optimiser settings for one training phase (seed 000: Adam 1e-3, batch 64, 5 epochs).
+
+    The recipe fields after ``lr`` default to seed 000's plain recipe (Adam, constant lr, no
+    augmentation, the last epoch kept); at their defaults they are left out of ``repr`` and of
+    ``Spec.identity``, so weights-cache keys and spec hashes of older specs do not change.
+    """
+
+    epochs: int = setting(5, integer(0))
+    batch_size: int = setting(64, integer(1))
+    lr: float = setting(1e-3, positive(10.0))  # the peak lr for onecycle
+    optimizer: str = setting("adam", choice(OPTIMIZERS), recipe=True)
+    momentum: float = setting(0.9, fraction(), recipe=True)  # sgd only
+    nesterov: bool = setting(False, boolean, recipe=True)  # sgd only
+    weight_decay: float = setting(0.0, fraction(), recipe=True)  # L2, both optimizers
+    schedule: str = setting("none", choice(SCHEDULES), recipe=True)
+    step_size: int = setting(10, integer(1), recipe=True)  # step: epochs between decays
+    gamma: float = setting(0.1, fraction(), recipe=True)  # step: lr factor per decay
+    pct_start: float = setting(0.3, fraction(0.01, 0.99), recipe=True)  # onecycle: warm-up share
+    augment: str = setting("none", choice(AUGMENTS), recipe=True)
+    keep: str = setting("last", choice(KEEPS), recipe=True)  # last | best (validation accuracy)
+
+    def __repr__(self) -> str:
+        shown = shown_fields(self)
+        return f"TrainSpec({', '.join(f'{k}={v!r}' for k, v in shown.items())})"
+
+
+def _channels(value: Any, where: str) -> int:
+    value = integer(1)(value, where)
+    if value not in (1, 3):
+        raise HarnessError(f"{where}: expected 1 or 3, got {value!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    name: str = setting("digits", string)
+    # dataset folder; None -> the loader's default under data/
+    root: str | None = setting(None, optional(string))
+    # stratified subsets of the training and test splits (None: all)
+    n_train: int | None = setting(None, optional(integer(1)))
+    n_test: int | None = setting(None, optional(integer(1)))
+    val_fraction: float = setting(0.1, fraction(0, 0.9))  # held out of the training subset
+    # imagefolder: resize to (image_size, image_size); 1 (grayscale) or 3 (RGB) channels
+    image_size: int | None = setting(None, optional(integer(1, MAX_IMAGE_SIZE)))
+    channels: int | None = setting(None, optional(_channels))
+    download: bool = setting(False, boolean)  # torchvision loaders: allowed to download when online
+    # No training split on disk (e.g. the CIFAR-10 test set alone): train on this many stratified
+    # samples of the test split and evaluate on the rest, disjoint, fixed whatever the run seed.
+    train_from_test: int | None = setting(None, optional(integer(1)))
+
+
+def _builder(value: Any, where: str) -> str:
+    if not re.match(r"^.+\.py:[A-Za-z_]\w*$", value):
+        raise HarnessError(f"{where}: expected 'path/to/file.py:function', got {value!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    arch: str | None = setting("small_cnn", optional(string))  # a registered architecture ...
+    builder: str | None = setting(None, optional(pipe(string, _builder)))  # ... or "file.py:fn"
+    weights: str | None = setting(None, optional(string))  # load these instead of training
+    mean: tuple[float, ...] | None = setting(None, floats)  # override the arch's normalization
+    std: tuple[float, ...] | None = setting(None, floats)  # (both, one value per channel)
+    train: TrainSpec = setting(factory=TrainSpec, check=nested(TrainSpec))
+
+    def cross_check(self, where: str) -> None:
+        if self.builder and self.arch:
+            raise HarnessError(
+                f"{where}: give either 'arch' (registered) or 'builder' (file.py:function)"
+            )
+        mean, std = self.mean, self.std
+        if (mean is None) != (std is None) or (mean and len(mean) != len(std or ())):
+            raise HarnessError(f"{where}.mean/{where}.std: give both, with one value per channel")
+        all_finite(mean, f"{where}.mean")
+        all_positive(std, f"{where}.std")
+
+
+def model_section(raw: Any, where: str) -> ModelSpec:
+    """A model section; with a ``builder`` and no ``arch``, the default arch does not apply."""
+    r = section(raw, where, ModelSpec)
+    if r.get("builder") and "arch" not in r:
+        r = {**r, "arch": None}
+    return parse(ModelSpec, r, where)
+
+
+@dataclass(frozen=True)
+class EvasionSpec:
+    """Seed 000's single-image evasion: smallest eps in a fine grid that flips a prediction."""
+
+    n_images: int = setting(5, integer(0))
+    eps_max: float = setting(0.1, epsilon)
+    eps_step: float = setting(0.0025, epsilon)
+
+    def cross_check(self, where: str) -> None:
+        if not 0 < self.eps_step <= self.eps_max:
+            raise HarnessError(
+                f"{where}.eps_step: expected a value in (0, eps_max = {self.eps_max:g}], "
+                f"got {self.eps_step:g}"
+            )
+
+
+@dataclass(frozen=True)
+class GradcamSpec:
+    n_images: int = setting(4, integer(0))
+    eps: float | None = setting(None, optional(epsilon))  # None: the middle epsilon of the sweep
+
+
+@dataclass(frozen=True)
+class ReferenceRow:
+    """One published figure to show beside this run's: clean (attack "none") or robust accuracy."""
+
+    what: str = setting(check=string)  # how the report names the row, e.g. "FGSM, baseline"
+    # the published figure as the source states it, e.g. "~10-15%"
+    value: str = setting(check=lambda v, where: string(str(v), where), absent="")
+    model: str = setting("baseline", string)  # "baseline" or a defence's label
+    # "none": clean accuracy; else an attack's key, robust accuracy at eps
+    attack: str = setting("none", string)
+    eps: float = setting(0.0, epsilon)
+
+
+def _rows(value: Any, where: str) -> tuple[ReferenceRow, ...]:
+    rows = value or []
+    if not isinstance(rows, list):
+        raise HarnessError(f"{where}: expected a list of rows, got {rows!r}")
+    return tuple(parse(ReferenceRow, row, f"{where}[{i}]") for i, row in enumerate(rows))
+
+
+@dataclass(frozen=True)
+class Reference:
+    """Published figures a report shows side by side with its own (e.g. seed 001's table)."""
+
+    source: str = setting(check=string)
+    rows: tuple[ReferenceRow, ...] = setting((), _rows)
