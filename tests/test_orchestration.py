@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
+import typing
 from pathlib import Path
 
 import pytest
 from bad_inputs import TINY_RUN, run_args  # tests/ is on sys.path (rootdir conftest)
 
-from harness import runner, validation
+from harness import evaluate, runner, validation
 from harness.cli import main
 from harness.errors import HarnessError
+from harness.results import RunResult
 from harness.spec import load_spec
 
 RUNNER_MAX_LINES = 200  # issue 15: orchestration only, about 150 lines
@@ -52,3 +55,13 @@ def test_run_from_python_validates_before_reading_data(tmp_path: Path, monkeypat
 def test_runner_module_stays_small() -> None:
     lines = Path(runner.__file__).read_text(encoding="utf-8").splitlines()
     assert len(lines) <= RUNNER_MAX_LINES, f"harness/runner.py has {len(lines)} lines"
+
+
+def test_every_record_an_analysis_returns_has_its_run_result_field() -> None:
+    """A new analysis whose record type is not routed would fail only at the end of a real run."""
+    fields = {f.name for f in dataclasses.fields(RunResult)}
+    for analysis in evaluate.ANALYSES:
+        (item,) = typing.get_args(typing.get_type_hints(analysis)["return"])  # list[item]
+        for kind in typing.get_args(item) or (item,):
+            target = evaluate.FIELDS.get(kind) or evaluate.PER_ROLE.get(kind)
+            assert target in fields, f"{analysis.__name__} returns {kind.__name__}: no field"
