@@ -107,6 +107,17 @@ def load_into(
         raise HarnessError(f"{field}: {path} does not fit the model ({detail})") from None
 
 
+def load_wrapped(model: nn.Module, path: Path, field: str = "model.weights") -> str:
+    """Load a weights file into a wrapped model (``Normalize`` -> ``net``); returns its SHA-256,
+    checked against its metadata when that records one. A harness checkpoint holds the wrapped
+    model (normalize.*, net.*); a user's, the bare network, loaded into ``model.net``."""
+    state = load_state(path, field)
+    digest = verify(path, field)
+    bare = not any(k.startswith("net.") for k in state)
+    load_into(getattr(model, "net", model) if bare else model, path, field, state)
+    return digest
+
+
 def verify(path: Path, field: str = "model.weights") -> str:
     """The SHA-256 of a given weights file, checked against its metadata file when that records
     one (a file without metadata is the user's own: accepted, its hash returned)."""

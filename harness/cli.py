@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from harness.errors import HarnessError
 
 if TYPE_CHECKING:
+    from harness.plan import Plan
     from harness.spec import Spec
 
 REGISTRIES = ("datasets", "models", "attacks", "defences")
@@ -123,16 +124,20 @@ def _interrupted(args: argparse.Namespace, signum: int) -> int:
 
 
 def _load(args: argparse.Namespace) -> Spec:
-    """Read and fully validate the spec; errors name the spec file."""
+    """Read the spec (with its ``--set`` overrides)."""
     from harness.overrides import load_with_overrides
-    from harness.runner import validate
 
-    spec = load_with_overrides(args.spec, args.overrides)
+    return load_with_overrides(args.spec, args.overrides)
+
+
+def _checked(spec: Spec) -> Plan:
+    """The spec fully validated, once, before any heavy work; errors name the spec file."""
+    from harness.plan import validate
+
     try:
-        validate(spec)
+        return validate(spec)
     except HarnessError as exc:
         raise HarnessError(f"{spec.source}: {exc}") from None
-    return spec
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -140,6 +145,7 @@ def _run(args: argparse.Namespace) -> int:
     from harness.report import write_report
 
     spec = _load(args)
+    plan = _checked(spec)
     if spec.grid is not None:
         return _run_grid(args, spec)
     run_id = time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + f"-seed{spec.seed}"
@@ -151,7 +157,7 @@ def _run(args: argparse.Namespace) -> int:
         print(f"report: {out} already holds the finished report of this spec; nothing to do "
               "(--overwrite runs it again)")  # fmt: skip
         return 0
-    result = runner.run(spec, models_dir=models_dir)
+    result = runner.run(spec, models_dir=models_dir, plan=plan)
     try:
         write_report(result, out, replace=target.replace)
     except OSError as exc:
@@ -198,6 +204,7 @@ def _run_grid(args: argparse.Namespace, spec: Spec) -> int:
 
 def _validate(args: argparse.Namespace) -> int:
     spec = _load(args)
+    _checked(spec)
     grid = ""
     if spec.grid is not None:
         from harness.grid.cells import expand

@@ -46,6 +46,15 @@ def last_conv_layer(model: nn.Module) -> tuple[str, nn.Module]:
     return convs[-1]
 
 
+def cam_layer(model: nn.Module) -> tuple[str, nn.Module] | None:
+    """``last_conv_layer(model)``, or None for a model without one (e.g. a user's MLP): nothing
+    for Grad-CAM to look at."""
+    try:
+        return last_conv_layer(model)
+    except ValueError:
+        return None
+
+
 def gradcam(
     model: nn.Module,
     x: np.ndarray,  # (K, C, H, W) float32 in [0, 1]; the model normalizes internally

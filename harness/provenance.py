@@ -1,4 +1,4 @@
-"""Provenance of a run: library versions, git commit, machine."""
+"""Provenance of a run: library versions, git commit, machine, and how long each phase took."""
 
 from __future__ import annotations
 
@@ -6,10 +6,18 @@ import importlib.metadata
 import os
 import platform
 import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
+
+from harness.io import pause_for_test
+
+if TYPE_CHECKING:
+    from harness.spec import Spec
 
 PACKAGES = (
     "robustness-harness",
@@ -55,3 +63,33 @@ def machine() -> dict[str, Any]:
         "cpu_count": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
     }
+
+
+def record(spec: Spec, started: float, seed: int | None = None) -> dict[str, Any]:
+    """Where a run (or a grid) came from: its spec, the code, the libraries, the machine, and
+    when it started (``started``: ``time.time()``); ``seed`` is recorded when given."""
+    out: dict[str, Any] = {"spec_hash": spec.digest(), "spec_file": spec.source}
+    if seed is not None:
+        out["seed"] = seed
+    return out | {
+        "git_commit": git_commit(),
+        "versions": versions(),
+        "machine": machine(),
+        "started_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+    }
+
+
+class Timer:
+    """Wall-clock seconds per named phase of a run (a phase entered twice adds up)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        pause_for_test(name)  # a no-op unless a test asks (harness.io.pause_for_test)
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = round(self.seconds.get(name, 0.0) + time.perf_counter() - start, 3)

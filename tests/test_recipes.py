@@ -175,7 +175,7 @@ def test_crop_flip_is_seeded_keeps_shape_and_range_and_leaves_its_input() -> Non
 
 
 def test_defaults_leave_the_weights_cache_key_and_spec_hashes_unchanged() -> None:
-    # TrainSpec's text is part of the weights-cache key (harness.runner._cached)
+    # TrainSpec's text is part of the weights-cache key (harness.cache.cached)
     assert repr(TrainSpec(15, 64, 0.002)) == "TrainSpec(epochs=15, batch_size=64, lr=0.002)"
     record = describe(DefenceSpec(), {}, "small_cnn", TrainSpec(15, 64, 0.002))
     assert record["train"] == {"epochs": 15, "batch_size": 64, "lr": 0.002}  # the models table

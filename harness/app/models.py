@@ -23,7 +23,7 @@ from harness.build import ModelRecipe, recipe
 from harness.defences import restore
 from harness.errors import HarnessError
 from harness.estimator import build_classifier
-from harness.explain import last_conv_layer
+from harness.explain import cam_layer
 from harness.results import ModelResult
 
 # What a model's label adds to "role · run name" when that alone is ambiguous (see ``labels``).
@@ -73,7 +73,8 @@ def load_models(run: AppRun) -> list[AppModel]:
             out.append(AppModel(run, m.role, reason=" ".join(str(exc).split())))
             continue
         clf = build_classifier(model, run.input_shape, len(run.class_names))
-        out.append(AppModel(run, m.role, model, clf, _cam_layer(model)))
+        found = cam_layer(model)  # None: no conv layer, no Grad-CAM for this model
+        out.append(AppModel(run, m.role, model, clf, found[1] if found else None))
     return out
 
 
@@ -109,10 +110,7 @@ def _load(model: nn.Module, m: ModelResult) -> None:
     net.*); a user's, the bare network."""
     if not m.weights:
         raise HarnessError(f"{m.role}: no weights file recorded ({m.training or 'unknown'})")
-    path = weights_path(m.weights)
-    state = checkpoints.load_state(path, f"{m.role} weights")
-    target = model if any(k.startswith("net.") for k in state) else getattr(model, "net", model)
-    checkpoints.load_into(target, path, f"{m.role} weights")
+    checkpoints.load_wrapped(model, weights_path(m.weights), f"{m.role} weights")
 
 
 def model_recipe(run: AppRun, m: ModelResult) -> ModelRecipe:
@@ -133,13 +131,6 @@ def weights_path(recorded: str) -> Path:
     if path.is_absolute() or path.is_file():
         return path
     return provenance.REPO / path
-
-
-def _cam_layer(model: nn.Module) -> nn.Module | None:
-    try:
-        return last_conv_layer(model)[1]
-    except ValueError:  # no conv layer (e.g. an MLP): nothing for Grad-CAM to look at
-        return None
 
 
 def labels(models: Sequence[AppModel]) -> dict[str, AppModel]:

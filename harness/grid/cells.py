@@ -16,9 +16,10 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+from harness.cache import CACHE_VERSION
 from harness.defences import DEFENCES
 from harness.errors import HarnessError
-from harness.runner import CACHE_VERSION, validate
+from harness.plan import validate
 from harness.spec import (
     AttackSpec,
     DefenceSpec,

@@ -230,12 +230,4 @@ def describe_error(exc: BaseException) -> str:
 
 
 def _provenance(spec: Spec, started: float) -> dict[str, Any]:
-    return {
-        "spec_hash": spec.digest(),
-        "spec_file": spec.source,
-        "git_commit": provenance.git_commit(),
-        "versions": provenance.versions(),
-        "machine": provenance.machine(),
-        "started_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
-        "seconds": round(time.time() - started, 3),
-    }
+    return provenance.record(spec, started) | {"seconds": round(time.time() - started, 3)}

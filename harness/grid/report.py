@@ -24,10 +24,10 @@ from harness.grid.cells import NO_DEFENCE, Cell, grid_models, sub_spec
 from harness.grid.driver import BLOCKED, FAILED, RAN, REUSED, GridResult, Status
 from harness.grid.work import CellResult
 from harness.io import atomic_path, write_text
+from harness.plan import NAIVE_SUFFIX, attack_record, validate
 from harness.reading import DASH, WORST_CASE, num, pct, table
 from harness.report import section_attacks, section_sanity
 from harness.results import Measurement
-from harness.runner import NAIVE_SUFFIX, attack_record, validate
 from harness.sanity import FAIL, PASS, Check, checks
 from harness.sweep import AttackOutcome, worst_case_rows
 

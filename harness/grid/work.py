@@ -21,10 +21,14 @@ import numpy as np
 import torch
 
 from harness.estimator import build_classifier
+from harness.evaluate import attack_model
 from harness.grid.cells import Cell, Unit
 from harness.io import atomic_path
+from harness.models import build_models
+from harness.plan import validate
+from harness.prepare import prepare
 from harness.results import Measurement
-from harness.runner import attack_model, build_models, prepare, seed_everything, validate
+from harness.seeding import seed_everything
 from harness.spec import Spec
 
 Files = dict[str, bytes]  # path relative to the weights cache -> file content

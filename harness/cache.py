@@ -1,0 +1,99 @@
+"""The trained-weights cache: train a network once per content key, reuse it on every rerun.
+
+A cached file is named by the hash of everything that determines its weights (the model's
+recipe and training, the data, the seed, the thread count, ``CACHE_VERSION``), so specs that
+build the same model share it. A file that fails its SHA-256 or finiteness check is retrained.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from harness import checkpoints
+from harness.results import EpochStats
+from harness.seeding import seed_everything
+from harness.spec import Spec, stable_hash
+from harness.training import Snapshot, TrainData
+from harness.weights import WeightRecorder
+
+CACHE_VERSION = 1  # bump when training code changes what a cached model would be
+
+Fit = Callable[[nn.Module, Snapshot], list[EpochStats]]  # trains in place, returns per-epoch stats
+
+
+@dataclass
+class Fitted:
+    """A network with trained weights, trained now or read from the cache, and how."""
+
+    model: nn.Module  # eval mode
+    history: list[EpochStats]
+    training: str  # "trained" or "reused <path>"
+    weights: str  # path of the cached weights file
+    recorder: WeightRecorder  # per-epoch weight histograms
+    sha256: str  # of the weights file
+
+
+def cached(
+    spec: Spec,
+    split: TrainData,
+    key: dict[str, Any],
+    models_dir: Path,
+    role: str,
+    make: Callable[[], nn.Module],
+    fit: Fit,
+) -> Fitted:
+    """Train ``make()`` with ``fit`` unless weights for exactly this key, data and seed are cached."""
+    full_key = key | {
+        "data": spec.dataset,
+        "seed": spec.seed,
+        "n_train": len(split.x_train),
+        # CPU kernels reduce in a thread-count-dependent order: 1 and 2 threads train different
+        # weights (seed 000's CNN differs by up to 0.08), so weights are only shared alike.
+        "threads": torch.get_num_threads(),
+        "v": CACHE_VERSION,
+    }
+    digest = stable_hash(full_key)
+    path = models_dir / spec.dataset.name / f"{role}-{digest}.pt"  # shared across specs
+    torch.manual_seed(spec.seed)  # same initial weights for the same seed
+    model = make()
+    if (reused := reuse(path, digest, model)) is not None:
+        return reused
+    return _train(spec, model, fit, path, {"key": digest, "inputs": full_key})
+
+
+def _train(spec: Spec, model: nn.Module, fit: Fit, path: Path, meta: dict[str, Any]) -> Fitted:
+    """Train ``model`` from the seed, then save it with its history under ``path``."""
+    seed_everything(spec.seed)
+    recorder = WeightRecorder()
+    recorder(0, model)  # the initial weights, then one snapshot per epoch
+    history = fit(model, recorder)
+    model.eval()
+    meta = meta | {
+        "history": [dataclasses.asdict(h) for h in history],
+        "weight_epochs": recorder.epochs,
+    }
+    sha = checkpoints.save(model, path, meta)
+    return Fitted(model, history, "trained", str(path), recorder, sha)
+
+
+def reuse(path: Path, digest: str, model: nn.Module) -> Fitted | None:
+    """The cached weights at ``path`` loaded into ``model``, or None: none cached for this key, or
+    a file that fails its SHA-256 or finiteness check (then retrained and replaced)."""
+    meta = checkpoints.load_meta(path)
+    if not path.is_file() or meta is None or meta.get("key") != digest:
+        return None
+    if (loaded := checkpoints.cached_state(path, meta)) is None:
+        return None
+    state, sha = loaded
+    checkpoints.load_into(model, path, f"models/{path.name}", state)
+    history = [EpochStats(**e) for e in meta.get("history", [])]
+    recorder = WeightRecorder()
+    recorder.epochs = meta.get("weight_epochs", [])
+    return Fitted(model.eval(), history, f"reused {path}", str(path), recorder, sha)

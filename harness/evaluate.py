@@ -1,0 +1,233 @@
+"""Break: every analysis of every model, as typed records ready for a ``RunResult``.
+
+Each model is evaluated by ``ANALYSES``, an ordered list of functions ``(Context, Subject) ->
+list of records``: the attack sweep, certificates, sanity probes, the model's summary, example
+grids, the evasion table, the spec's probes. A record's type says which ``RunResult`` field it
+belongs to (``FIELDS``). The order is part of the results: attacks with random starts draw from
+the global generators, so an analysis added in the middle changes the ones after it.
+
+Adding an analysis is one function here plus one line in ``ANALYSES`` (and, for a new record
+type, one line in ``FIELDS``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from art.estimators.classification import PyTorchClassifier
+from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
+
+from harness import pictures
+from harness.datasets import Dataset
+from harness.estimator import build_classifier
+from harness.evasion import eps_grid, pick_per_class, smallest_flips
+from harness.explain import cam_layer
+from harness.models import Trained
+from harness.plan import Plan, attack_records, bind
+from harness.provenance import Timer
+from harness.results import (
+    CertifiedCurve,
+    ClassStats,
+    EvasionRow,
+    ExampleGrid,
+    Measurement,
+    MinimalPerturbation,
+    ModelResult,
+    NoiseProbe,
+    WeightAnalysis,
+)
+from harness.sanity import ModelProbe, checks, probe_model
+from harness.spec import Spec
+from harness.sweep import AttackOutcome, CleanEval, clean_eval, sweep
+from harness.weights import analyse
+
+SANITY_PROBE_SAMPLES = 256  # test samples each sanity probe (gradients, outputs) looks at
+
+
+@dataclass(frozen=True)
+class Context:
+    """What every analysis of a run sees."""
+
+    spec: Spec
+    data: Dataset
+    plan: Plan
+    classifiers: dict[str, PyTorchClassifier]  # model role -> its classifier
+    picks: list[int]  # test indices for the pictures and the evasion table, classes in turn
+
+
+@dataclass(frozen=True)
+class Subject:
+    """The model under evaluation, its classifier and its clean predictions on the test set."""
+
+    trained: Trained
+    clf: PyTorchClassifier
+    clean: CleanEval
+
+
+Analysis = Callable[[Context, Subject], list[Any]]
+
+
+def evaluate(spec: Spec, data: Dataset, plan: Plan, trained: list[Trained], timer: Timer) -> dict:
+    """Every model through ``ANALYSES`` (phase "break"), the sanity checks over all of them, then
+    the pictures (phase "explain"): ``RunResult`` fields by name."""
+    picks = pick_per_class(data.y_test, max(spec.evasion.n_images, spec.gradcam.n_images))
+    classifiers = {
+        t.role: build_classifier(t.model, data.input_shape, data.num_classes) for t in trained
+    }
+    ctx = Context(spec, data, plan, classifiers, picks)
+    fields: dict[str, Any] = {"attacks": attack_records(plan, data.num_classes)}
+    per_model = []
+    for t in trained:
+        with timer.phase("break"):
+            per_model.append((t.role, evaluate_model(ctx, t)))
+    fields |= gather(per_model)
+    k = data.num_classes
+    fields["sanity"] = checks(fields["measurements"], fields["attacks"], fields["sanity_probes"], k)
+    with timer.phase("explain"):
+        shown = pictures.Shown(spec, data, plan.attacks[0], picks[: spec.gradcam.n_images])
+        fields["gradcam"] = pictures.gradcam_panel(shown, trained, classifiers)
+        fields["attention"] = pictures.attention(shown, trained, classifiers)
+    return fields
+
+
+def evaluate_model(ctx: Context, t: Trained) -> list[Any]:
+    """Every record ``ANALYSES`` produce for model ``t``, in their order."""
+    clf = ctx.classifiers[t.role]
+    subject = Subject(t, clf, clean_eval(clf, ctx.data.x_test, ctx.spec.eval_batch_size))
+    return [record for analysis in ANALYSES for record in analysis(ctx, subject)]
+
+
+def attack_model(
+    spec: Spec, plan: Plan, t: Trained, classifiers: dict, data: Dataset
+) -> tuple[CleanEval, list[Measurement], list[AttackOutcome]]:
+    """Model ``t``'s clean predictions, then the plan's attacks over the spec's epsilons (and
+    the naive attacks, crafted on the baseline, when ``t`` puts a defence in front of it)."""
+    clean = clean_eval(classifiers[t.role], data.x_test, spec.eval_batch_size)
+    return (clean, *_swept(spec, plan, t, classifiers, data, clean))
+
+
+def _swept(
+    spec: Spec, plan: Plan, t: Trained, classifiers: dict, data: Dataset, clean: CleanEval
+) -> tuple[list[Measurement], list[AttackOutcome]]:
+    attacks = bind(plan.attacks, t.role, classifiers)
+    naive = bind(plan.naive, t.role, classifiers) if t.wraps else []
+    x, y, clf = data.x_test, data.y_test, classifiers[t.role]
+    return sweep(t.role, clf, x, y, clean, attacks + naive, spec.eps, spec.eval_batch_size)
+
+
+# ---------------------------------------------------------------- the analyses
+
+
+def attack_sweep(ctx: Context, s: Subject) -> list[Measurement]:
+    """Clean accuracy, then every attack (naive ones on a defence in front of the baseline)."""
+    return _swept(ctx.spec, ctx.plan, s.trained, ctx.classifiers, ctx.data, s.clean)[0]
+
+
+def certificate(ctx: Context, s: Subject) -> list[CertifiedCurve]:
+    """Certified accuracy over radius, for a defence that certifies (randomized smoothing)."""
+    certify = s.trained.certify
+    return [] if certify is None else [certify(ctx.data.x_test, ctx.data.y_test)]
+
+
+def sanity_probe(ctx: Context, s: Subject) -> list[ModelProbe]:
+    """Gradients, outputs and determinism of the model, for the sanity checks."""
+    t, data = s.trained, ctx.data
+    x, y, n = data.x_test, data.y_test, SANITY_PROBE_SAMPLES
+    return [probe_model(t.model, s.clf, x, y, n=n, seed=ctx.spec.seed, randomized=t.randomized)]
+
+
+def summary(ctx: Context, s: Subject) -> list[ModelResult]:
+    """The model's clean metrics (per class, confusion), how it was obtained, its weights."""
+    t, data, labels = s.trained, ctx.data, list(range(ctx.data.num_classes))
+    p, r, f, n = precision_recall_fscore_support(
+        data.y_test, s.clean.pred, labels=labels, zero_division=0
+    )
+    per_class = [
+        ClassStats(name, float(p[i]), float(r[i]), float(f[i]), int(n[i]))
+        for i, name in enumerate(data.class_names)
+    ]
+    layer = cam_layer(t.model)
+    return [
+        ModelResult(
+            role=t.role,
+            arch=t.name,
+            n_params=sum(q.numel() for q in t.model.parameters()),
+            clean_accuracy=float(np.mean(s.clean.pred == data.y_test)),
+            per_class=per_class,
+            confusion=confusion_matrix(data.y_test, s.clean.pred, labels=labels).tolist(),
+            history=t.history,
+            training=t.training,
+            weights=t.weights,
+            gradcam_layer=layer[0] if layer else "",
+            weight_analysis=_weights(t, data),
+            defence=t.defence,
+        )
+    ]
+
+
+def _weights(t: Trained, data: Dataset) -> WeightAnalysis | None:
+    """Weight analysis of the network the model's training produced (none for an untrained stage)."""
+    if t.wraps and t.core is None:
+        return None  # only the baseline's weights, analysed under its own name
+    return analyse(t.core or t.model, t.recorder, data.input_shape)
+
+
+def example_grids(ctx: Context, s: Subject) -> list[ExampleGrid]:
+    """Clean vs adversarial images of each of the spec's attacks on this model."""
+    attacks = bind(ctx.plan.attacks, s.trained.role, ctx.classifiers)
+    shown = ctx.picks[: ctx.spec.gradcam.n_images]
+    return pictures.examples(ctx.spec, ctx.data, s.trained.role, s.clf, attacks, shown)
+
+
+def evasion(ctx: Context, s: Subject) -> list[EvasionRow]:
+    """The smallest eps of the evasion grid that flips each picked image."""
+    data, picks = ctx.data, ctx.picks[: ctx.spec.evasion.n_images]
+    grid = eps_grid(ctx.spec.evasion)
+    x, y = data.x_test, data.y_test
+    return smallest_flips(s.trained.role, s.clf, x, y, picks, grid, data.class_names)
+
+
+def probes(ctx: Context, s: Subject) -> list[NoiseProbe | MinimalPerturbation]:
+    """The spec's eps-free probes (noise overconfidence, minimal perturbations), in its order."""
+    x, y, names = ctx.data.x_test, ctx.data.y_test, ctx.data.class_names
+    return [p.run(s.clf, x, y, s.clean.pred, names, s.trained.role) for p in ctx.plan.probes]
+
+
+ANALYSES: list[Analysis] = [
+    attack_sweep,
+    certificate,
+    sanity_probe,
+    summary,
+    example_grids,
+    evasion,
+    probes,
+]
+
+# ---------------------------------------------------------------- records -> RunResult fields
+
+FIELDS: dict[type, str] = {  # record type -> the RunResult list it is appended to
+    Measurement: "measurements",
+    CertifiedCurve: "certified",
+    ModelResult: "models",
+    ExampleGrid: "examples",
+    EvasionRow: "evasion",
+    NoiseProbe: "noise",
+    MinimalPerturbation: "minimal",
+}
+PER_ROLE: dict[type, str] = {ModelProbe: "sanity_probes"}  # one per model, keyed by its role
+
+
+def gather(per_model: Sequence[tuple[str, list[Any]]]) -> dict[str, Any]:
+    """Each model's records (model order, then analysis order) into ``RunResult`` fields."""
+    fields: dict[str, Any] = {name: [] for name in FIELDS.values()}
+    fields |= {name: {} for name in PER_ROLE.values()}
+    for role, records in per_model:
+        for r in records:
+            if type(r) in PER_ROLE:
+                fields[PER_ROLE[type(r)]][role] = r
+            else:
+                fields[FIELDS[type(r)]].append(r)
+    return fields

@@ -1,0 +1,162 @@
+"""The models a run attacks: the baseline (Build) and each defence's model (Improve).
+
+A model is a user's ``nn.Module``, a network loaded from ``model.weights``, or one trained from
+the spec (reused from the weights cache, ``harness.cache``, when it was trained before). A
+defence's model is its own trained network, or a stage placed in front of the baseline.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from harness import cache, checkpoints
+from harness.architectures import wrap
+from harness.build import recipe
+from harness.datasets import Dataset
+from harness.defences import DEFENCES, HardenJob, describe
+from harness.errors import HarnessError
+from harness.plan import Plan
+from harness.provenance import Timer
+from harness.results import CertifiedCurve, EpochStats
+from harness.spec import DefenceSpec, Spec
+from harness.training import Snapshot, TrainData, train_standard
+from harness.validation import arch_field, check_networks
+from harness.weights import WeightRecorder
+
+
+@dataclass
+class Trained:
+    """A model ready to be attacked, with how it was obtained."""
+
+    role: str
+    name: str
+    model: nn.Module
+    history: list[EpochStats] = field(default_factory=list)
+    training: str = ""
+    weights: str = ""
+    defence: dict = field(default_factory=dict)
+    recorder: WeightRecorder | None = None  # per-epoch weight histograms (trained or cached)
+    core: nn.Module | None = None  # the trained network inside ``model``, if not ``model`` itself
+    wraps: bool = False  # ``model`` puts a defence in front of the baseline: naive attacks too
+    randomized: bool = False  # ``model`` is random by design (randomized smoothing)
+    certify: Callable[[np.ndarray, np.ndarray], CertifiedCurve] | None = None
+    sha256: str = ""  # of the weights file read or written, recorded in the run's provenance
+
+
+def build_models(
+    spec: Spec,
+    plan: Plan,
+    data: Dataset,
+    split: TrainData,
+    models_dir: Path,
+    *,
+    model: nn.Module | None = None,
+    timer: Timer | None = None,
+) -> list[Trained]:
+    """The baseline (Build) and each of the plan's defences (Improve), trained or reused from
+    the weights cache in ``models_dir``."""
+    timer = timer or Timer()
+    check_networks(spec, plan, data, user_model=model is not None)
+    with timer.phase("build"):
+        baseline = _baseline(spec, data, split, model, models_dir)
+    trained = [baseline]
+    with timer.phase("improve"):
+        for d, params in plan.defences:
+            trained.append(_harden(spec, d, params, data, split, baseline, models_dir))
+    return trained
+
+
+def _baseline(
+    spec: Spec, data: Dataset, split: TrainData, model: nn.Module | None, models_dir: Path
+) -> Trained:
+    if model is not None:  # the Python API: a user's module, evaluated as given
+        mean, std = spec.model.mean or (0.0,), spec.model.std or (1.0,)
+        wrapped = wrap(model, mean, std, data.input_shape[0])
+        return Trained(
+            "baseline", type(model).__name__, wrapped, training="given as a Python object"
+        )
+    if not (spec.model.arch or spec.model.builder):
+        raise HarnessError(
+            "model: expected 'arch' (a registered architecture) or 'builder' (file.py:function)"
+        )
+    rec = recipe(spec.model)
+    if spec.model.weights:
+        torch.manual_seed(spec.seed)
+        wrapped = rec.make(data.input_shape, data.num_classes)
+        path = Path(spec.model.weights)
+        sha = checkpoints.load_wrapped(wrapped, path)
+        how = f"loaded {path}"
+        return Trained("baseline", rec.name, wrapped, training=how, weights=str(path), sha256=sha)
+    key = {"role": "baseline", "recipe": [rec.name, rec.mean, rec.std], "train": spec.model.train}
+    make = lambda: rec.make(data.input_shape, data.num_classes)  # noqa: E731
+    fit = _train_baseline(spec, split)
+    return _trained(
+        "baseline", rec.name, cache.cached(spec, split, key, models_dir, "baseline", make, fit)
+    )
+
+
+def _train_baseline(spec: Spec, split: TrainData) -> cache.Fit:
+    return lambda m, snap: train_standard(m, split, spec.model.train, spec.seed, snapshot=snap)
+
+
+def _trained(role: str, name: str, f: cache.Fitted) -> Trained:
+    return Trained(
+        role, name, f.model, f.history, f.training, f.weights, recorder=f.recorder, sha256=f.sha256
+    )
+
+
+def _harden(
+    spec: Spec,
+    d: DefenceSpec,
+    params: dict,
+    data: Dataset,
+    split: TrainData,
+    baseline: Trained,
+    models_dir: Path,
+) -> Trained:
+    """The model defence ``d`` produces: its network trained (or reused), then assembled."""
+    definition = DEFENCES.get(d.name)
+    rec = recipe(spec.model, d.arch, arch_field(d))
+    train = d.train or spec.model.train
+    shape, k = data.input_shape, data.num_classes
+    job = HardenJob(
+        d, params, train, split, shape, k, spec.seed, lambda: rec.make(shape, k), baseline.model
+    )
+    if definition.fit is None:  # a stage in front of the baseline, nothing to train
+        model = definition.assemble(job, None)
+        t = Trained(d.key, f"{d.name} + {baseline.name}", model, training="not trained")
+        t.history, t.weights = [], baseline.weights
+    else:
+        t = _fit_defence(spec, job, rec.name, [rec.name, rec.mean, rec.std], split, models_dir)
+        if definition.wraps_baseline:
+            t.name = f"{d.name} + {baseline.name}"
+    t.wraps, t.randomized = definition.wraps_baseline, definition.randomized
+    t.defence = describe(d, params, rec.name, train)
+    return t
+
+
+def _fit_defence(
+    spec: Spec, job: HardenJob, name: str, recipe_key: list, split: TrainData, models_dir: Path
+) -> Trained:
+    """A trained defence's network, from the cache or trained now, assembled into its model."""
+    d, definition = job.spec, DEFENCES.get(job.spec.name)
+    fit = definition.fit
+
+    def harden(m: nn.Module, snap: Snapshot) -> list[EpochStats]:
+        return fit(dataclasses.replace(job, snapshot=snap), m)
+
+    key = {"defence": d.name, "params": job.params, "recipe": recipe_key, "train": job.train}
+    make = lambda: definition.module(job)  # noqa: E731
+    t = _trained(d.key, name, cache.cached(spec, split, key, models_dir, d.name, make, harden))
+    t.core, t.model = t.model, definition.assemble(job, t.model)
+    if definition.certify is not None:
+        certify, core = definition.certify, t.core
+        t.certify = lambda x, y: certify(job, core, x, y, d.key)
+    return t

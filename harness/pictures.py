@@ -1,0 +1,124 @@
+"""The pictures of a run: example grids, the Grad-CAM panel and the attention shift.
+
+All are made on a few test images (one per class first, ``pick_per_class``) at one eps: the
+spec's ``gradcam.eps``, else the middle of its sweep.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from art.estimators.classification import PyTorchClassifier
+
+from harness.datasets import Dataset
+from harness.explain import attention_shift, cam_layer, gradcam
+from harness.results import AttentionRow, ExampleGrid, GradcamPanel
+from harness.spec import Spec
+from harness.sweep import PlannedAttack
+
+if TYPE_CHECKING:
+    from harness.models import Trained
+
+Classifiers = dict[str, PyTorchClassifier]  # model role -> its classifier
+
+
+@dataclass(frozen=True)
+class Shown:
+    """What the Grad-CAM pictures show: test images ``picks``, perturbed by ``attack``."""
+
+    spec: Spec
+    data: Dataset
+    attack: PlannedAttack
+    picks: list[int]  # indices into the test set
+
+
+def show_eps(spec: Spec) -> float:
+    """The eps of the pictures (Grad-CAM, example grids): gradcam.eps, else the middle of the sweep."""
+    return spec.gradcam.eps if spec.gradcam.eps is not None else spec.eps[len(spec.eps) // 2]
+
+
+def examples(
+    spec: Spec,
+    data: Dataset,
+    role: str,
+    clf: PyTorchClassifier,
+    attacks: Sequence[PlannedAttack],
+    picks: list[int],
+) -> list[ExampleGrid]:
+    """Clean vs adversarial images of each attack on model ``role``, at the pictures' eps."""
+    if not picks:
+        return []
+    eps, names = show_eps(spec), data.class_names
+    x, y = data.x_test[picks], data.y_test[picks]
+    clean_pred = clf.predict(x).argmax(1)
+    grids = []
+    for p in attacks:
+        x_adv = p.craft(clf, x, y, eps)
+        adv_pred = clf.predict(x_adv).argmax(1)
+        grids.append(
+            ExampleGrid(
+                p.name,
+                eps,
+                role,
+                list(picks),
+                x,
+                x_adv,
+                [names[i] for i in y],
+                [names[i] for i in clean_pred],
+                [names[i] for i in adv_pred],
+            )
+        )
+    return grids
+
+
+def gradcam_panel(
+    shown: Shown, trained: Sequence[Trained], classifiers: Classifiers
+) -> GradcamPanel | None:
+    """Grad-CAM of every model with a conv layer, on clean and adversarial images (None: none)."""
+    spec, data, planned, picks = shown.spec, shown.data, shown.attack, shown.picks
+    if not picks:
+        return None
+    eps = show_eps(spec)
+    x, y = data.x_test[picks], data.y_test[picks]
+    names = data.class_names
+    panel = GradcamPanel(
+        eps, planned.name, list(picks), [names[i] for i in y], x, {}, {}, {}, {}, {}
+    )
+    for t in trained:
+        if (found := cam_layer(t.model)) is None:
+            continue  # no conv layer (e.g. a user's MLP): nothing for Grad-CAM to look at
+        layer = found[1]
+        clf = classifiers[t.role]
+        x_adv = planned.craft(clf, x, y, eps)
+        panel.adversarial[t.role] = x_adv
+        for images, cams, preds in (
+            (x, panel.cams_clean, panel.preds_clean),
+            (x_adv, panel.cams_adv, panel.preds_adv),
+        ):
+            pred = clf.predict(images).argmax(1)
+            cams[t.role] = gradcam(t.model, images, layer, pred)
+            preds[t.role] = [names[i] for i in pred]
+    return panel if panel.adversarial else None
+
+
+def attention(
+    shown: Shown, trained: Sequence[Trained], classifiers: Classifiers
+) -> list[AttentionRow]:
+    """Grad-CAM shift per model and eps of the sweep, on the Grad-CAM images."""
+    spec, data, planned, picks = shown.spec, shown.data, shown.attack, shown.picks
+    if not picks:
+        return []
+    x, y = data.x_test[picks], data.y_test[picks]
+    rows: list[AttentionRow] = []
+    for t in trained:
+        if (found := cam_layer(t.model)) is None:
+            continue  # no conv layer: nothing for Grad-CAM to look at
+        clf = classifiers[t.role]
+        rows += attention_shift(
+            t.model, x, found[1], spec.eps,
+            lambda e, clf=clf: planned.craft(clf, x, y, e),
+            model_name=t.role, attack=planned.name,
+        )  # fmt: skip
+    return rows

@@ -1,0 +1,112 @@
+"""A spec turned into a ``Plan``: every name and parameter resolved and checked, nothing loaded.
+
+``validate(spec) -> Plan`` is the one spec-level validation of a run: it reads no data and
+builds no model, so a typo in a spec is a one-line error before any heavy work. The CLI calls it
+once and hands the plan to ``harness.runner.run``; ``run(spec)`` without a plan calls it itself.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from harness import validation
+from harness.attacks import ATTACKS
+from harness.build import recipe
+from harness.defences import DEFENCES
+from harness.defences import validate as validate_defence
+from harness.probes import PlannedProbe
+from harness.probes import plan as plan_probes
+from harness.spec import AttackSpec, DefenceSpec, Spec
+from harness.sweep import PlannedAttack
+
+NAIVE_BASES = ("fgsm", "pgd")  # white-box L-inf attacks the naive attacker runs on the baseline
+NAIVE_SUFFIX = "_naive"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The spec's attacks, probes and defences, resolved and validated."""
+
+    attacks: list[PlannedAttack]
+    probes: list[PlannedProbe]
+    defences: list[tuple[DefenceSpec, dict]]  # each with its resolved parameters
+    naive: list[PlannedAttack]  # defence-unaware attacks on defences that wrap the baseline
+
+
+def validate(spec: Spec) -> Plan:
+    """Check every name and parameter in the spec before any data or weights are loaded."""
+    validation.check_dataset_fields(spec)
+    if spec.model.arch or spec.model.builder:
+        recipe(spec.model)  # unknown architecture / unimportable builder
+    planned = [_plan_attack(a, f"attacks[{i}]") for i, a in enumerate(spec.attacks)]
+    defences = [_plan_defence(spec, i, d) for i, d in enumerate(spec.defences)]
+    validation.check_sources(planned, ["baseline"] + [d.key for d in spec.defences])
+    wraps = any(DEFENCES.get(d.name).wraps_baseline for d in spec.defences)
+    naive = naive_attacks(planned) if wraps else []
+    return Plan(planned, plan_probes(spec.probes), defences, naive)
+
+
+def _plan_attack(a: AttackSpec, where: str) -> PlannedAttack:
+    definition = ATTACKS.get(a.name, f"{where}.name")
+    return PlannedAttack(definition, definition.resolve(a, where), a.key)
+
+
+def _plan_defence(spec: Spec, i: int, d: DefenceSpec) -> tuple[DefenceSpec, dict]:
+    """Defence ``d``'s resolved parameters; its own architecture, if any, must be registered."""
+    where = "defence" if spec.defences == (d,) and d.key == "robust" else f"defences[{i}]"
+    params = validate_defence(d, where)
+    if d.arch:
+        recipe(spec.model, d.arch, f"{where}.arch")
+    return d, params
+
+
+def naive_attacks(planned: list[PlannedAttack]) -> list[PlannedAttack]:
+    """Each untargeted FGSM/PGD of the spec, crafted on the undefended baseline (a transfer)."""
+    transfer = ATTACKS.get("transfer")
+    out = []
+    for p in planned:
+        if p.definition.name in NAIVE_BASES and not p.targeted:
+            params = {"source": "baseline", "attack": p.definition.name, "params": p.params}
+            spec = AttackSpec("transfer", params, p.name + NAIVE_SUFFIX)
+            out.append(PlannedAttack(transfer, transfer.resolve(spec), spec.key))
+    return out
+
+
+def bind(planned: list[PlannedAttack], role: str, classifiers: dict) -> list[PlannedAttack]:
+    """The attacks as run against model ``role``: transfer attacks get their surrogate's classifier
+    and are skipped on the surrogate itself (that would be the white-box attack)."""
+    bound = []
+    for p in planned:
+        source = p.params.get("source")
+        if source is None:
+            bound.append(p)
+        elif source != role:
+            bound.append(dataclasses.replace(p, surrogate=classifiers[source]))
+    return bound
+
+
+def attack_record(p: PlannedAttack, num_classes: int, naive: bool = False) -> dict[str, Any]:
+    """What the report says about an attack: its name, norm, resolved parameters, how it was swept
+    (``naive_of``: the attack it repeats on the undefended baseline, for defences in front of it)."""
+    d = p.definition
+    record = {
+        "name": p.name,
+        "attack": d.name,
+        "norm": d.norm,
+        "params": p.params,
+        "sweep": d.sweep,
+    }
+    if naive:
+        record["naive_of"] = p.name.removesuffix(NAIVE_SUFFIX)
+    if d.composition is not None:
+        record["composition"] = d.composition(p.params, num_classes)
+    return record
+
+
+def attack_records(plan: Plan, num_classes: int) -> list[dict[str, Any]]:
+    """The records of every attack a run with ``plan`` sweeps: the spec's, then the naive ones."""
+    return [attack_record(p, num_classes) for p in plan.attacks] + [
+        attack_record(p, num_classes, naive=True) for p in plan.naive
+    ]

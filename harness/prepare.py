@@ -1,0 +1,44 @@
+"""A run's data: the spec's dataset loaded, checked against the spec, split, and summarised."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from harness.datasets import Dataset, load_dataset, train_val_split
+from harness.spec import Spec
+from harness.training import TrainData
+from harness.validation import check_data
+
+
+def prepare(spec: Spec, user_model: bool = False) -> tuple[Dataset, TrainData]:
+    """The spec's dataset, checked, and its training data split into train / validation."""
+    data = load_dataset(spec.dataset, spec.seed)
+    check_data(spec, data, needs_training=not user_model and spec.model.weights is None)
+    return data, split(spec, data)
+
+
+def split(spec: Spec, data: Dataset) -> TrainData:
+    """The training data split by ``dataset.val_fraction`` (empty when there is none)."""
+    if len(data.x_train) == 0:
+        empty = data.x_train[:0]
+        return TrainData(empty, data.y_train[:0], empty, data.y_train[:0])
+    x_tr, y_tr, x_val, y_val = train_val_split(
+        data.x_train, data.y_train, spec.dataset.val_fraction, spec.seed
+    )
+    return TrainData(x_tr, y_tr, x_val, y_val)
+
+
+def summary(data: Dataset, split: TrainData) -> dict[str, Any]:
+    """What ``RunResult.data`` records: name, source, classes, input shape, split sizes."""
+    return {
+        "name": data.name,
+        "source": data.source,
+        "class_names": list(data.class_names),
+        "input_shape": list(data.input_shape),
+        "n_train": len(split.x_train),
+        "n_val": len(split.x_val),
+        "n_test": len(data.x_test),
+        "test_class_counts": np.bincount(data.y_test, minlength=data.num_classes).tolist(),
+    }
