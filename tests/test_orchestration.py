@@ -43,7 +43,7 @@ def test_run_from_python_validates_before_reading_data(tmp_path: Path, monkeypat
     calls = _count_validations(monkeypatch)
     path = tmp_path / "spec.yaml"
     path.write_text(TINY_RUN.replace("attacks: [fgsm]", "attacks: [fgsn]"), encoding="utf-8")
-    spec = load_spec(str(path), [])
+    spec = load_spec(str(path))
     monkeypatch.setattr(
         runner, "prepare", lambda *a, **k: pytest.fail("data read before validation")
     )
