@@ -21,7 +21,6 @@ from harness.probes import plan as plan_probes
 from harness.spec import AttackSpec, DefenceSpec, Spec
 from harness.sweep import PlannedAttack
 
-NAIVE_BASES = ("fgsm", "pgd")  # white-box L-inf attacks the naive attacker runs on the baseline
 NAIVE_SUFFIX = "_naive"
 
 
@@ -63,11 +62,12 @@ def _plan_defence(spec: Spec, i: int, d: DefenceSpec) -> tuple[DefenceSpec, dict
 
 
 def naive_attacks(planned: list[PlannedAttack]) -> list[PlannedAttack]:
-    """Each untargeted FGSM/PGD of the spec, crafted on the undefended baseline (a transfer)."""
+    """Each untargeted attack of the spec declared ``naive`` (FGSM, PGD), crafted on the
+    undefended baseline and carried over to the defended model (a transfer)."""
     transfer = ATTACKS.get("transfer")
     out = []
     for p in planned:
-        if p.definition.name in NAIVE_BASES and not p.targeted:
+        if p.definition.naive and not p.targeted:  # declared by the attack (attacks.select)
             params = {"source": "baseline", "attack": p.definition.name, "params": p.params}
             spec = AttackSpec("transfer", params, p.name + NAIVE_SUFFIX)
             out.append(PlannedAttack(transfer, transfer.resolve(spec), spec.key))

@@ -25,6 +25,7 @@ from art.metrics import empirical_robustness
 
 from harness import metrics
 from harness.attacks import ATTACKS, AttackDef, generate
+from harness.attacks.select import names
 from harness.evasion import pick_per_class
 from harness.params import all_of, expect, ints, numbers, resolve_params
 from harness.registry import Registry
@@ -158,8 +159,8 @@ def _name(class_names: Sequence[str], k: int) -> str:
 
 
 def minimal_methods() -> list[str]:
-    """Registered attacks without an eps of their own (``sweep == "project_once"``)."""
-    return [n for n in ATTACKS.names() if ATTACKS.get(n).sweep == "project_once"]
+    """Registered attacks without an eps of their own (declared ``minimal``)."""
+    return list(names(lambda d: d.minimal))
 
 
 def _minimal_check(params: dict[str, Any], where: str) -> None:
@@ -167,7 +168,7 @@ def _minimal_check(params: dict[str, Any], where: str) -> None:
     method = params["method"]
     d = ATTACKS.get(str(method), f"{where}.method")
     expected = f"a minimal-perturbation attack ({', '.join(minimal_methods())})"
-    expect(d.sweep == "project_once", where, "method", method, expected)
+    expect(d.minimal, where, "method", method, expected)
     expect(isinstance(params["params"], dict), where, "params", params["params"], "a mapping")
     d.resolve(AttackSpec(d.name, params["params"]), f"{where}.params")
 

@@ -26,13 +26,16 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from torch import nn
 
 from harness.attacks import ATTACKS, generate
+from harness.attacks.base import AttackDef
+from harness.attacks.select import black_box, eps_bounded_white_box, iterative_white_box, one_step
+from harness.attacks.select import recorded as declared
 from harness.estimator import predict_logits
 from harness.results.checks import FAIL, PASS, WARN, Check, ModelProbe, summary  # noqa: F401 (summary: public here too)
 from harness.spec import AttackSpec
@@ -67,14 +70,12 @@ CHANCE_MARGIN = 0.05  # the unbounded attack may leave chance + 5 pp
 TRAINED_SD = 3.0
 SLACK = 1e-9  # 0.43 - 0.42 is 0.01000000000000001 in floats: not above 1 pp
 
-ONE_STEP = {"fgsm"}
-ITERATIVE_ATTACKS = {"pgd", "autoattack"}  # compared with FGSM of the same norm
-WHITE_BOX = ONE_STEP | ITERATIVE_ATTACKS
-BLACK_BOX_ATTACKS = {"square", "transfer"}
-# Parameters that only say how hard an attack tries: more of each must never help the model.
-EFFORT_KEYS = ("steps", "restarts", "apgd_iter", "square_queries", "max_queries", "nb_restarts")
+# Which attacks each check compares comes from their declared capabilities (AttackDef, see
+# harness.attacks.select): iterative white-box vs one-step of the same norm, black-box vs the
+# best eps-bounded white-box, and two runs of one attack differing only in its ``effort``.
 NOISE_KEYS = {"batch_size", "seed"}  # may differ between two runs of the same attack
 
+UNBOUNDED_ATTACK = "pgd"  # the probe's own instrument (L-inf PGD), not a choice among attacks
 UNBOUNDED_EPS = 1.0  # L-inf radius covering the whole [0, 1] pixel range
 # No random start: in an eps = 1 ball it is a uniform-noise image, which reaches chance even when
 # the gradients are fully masked; from x itself only the gradient can move the input.
@@ -144,8 +145,8 @@ def _are_probabilities(out: np.ndarray) -> bool:
 
 def _unbounded_accuracy(classifier: PyTorchClassifier, x: np.ndarray, y: np.ndarray) -> float:
     """Accuracy under L-inf PGD with eps = 1 (``UNBOUNDED_PGD``), through ``generate``."""
-    pgd = ATTACKS.get("pgd")
-    params = pgd.resolve(AttackSpec("pgd", dict(UNBOUNDED_PGD)), "sanity")
+    pgd = ATTACKS.get(UNBOUNDED_ATTACK)
+    params = pgd.resolve(AttackSpec(pgd.name, dict(UNBOUNDED_PGD)), "sanity")
     x_adv = generate(classifier, pgd, params, x, y, UNBOUNDED_EPS)
     pred = classifier.predict(x_adv).argmax(1) if len(x) else np.zeros(0, np.int64)
     return float(np.mean(pred == y)) if len(y) else 0.0
@@ -202,6 +203,17 @@ def _untargeted(a: dict[str, Any]) -> bool:
     return not a.get("params", {}).get("targeted", False)
 
 
+def _selected(attacks: list[dict], which: Callable[[AttackDef], bool]) -> list[dict]:
+    """The untargeted attack records whose registered declaration satisfies ``which``."""
+    return [a for a in attacks if _untargeted(a) and (d := declared(a)) is not None and which(d)]
+
+
+def _effort_keys(record: dict[str, Any]) -> tuple[str, ...]:
+    """The record's attack's declared effort parameters (none if it is no longer registered)."""
+    d = declared(record)
+    return d.effort if d is not None else ()
+
+
 def _worst_excess(high: Curve, low: Curve) -> tuple[float, float] | None:
     """(eps, high - low) at the eps > 0 where high exceeds low most; None if no common eps."""
     common = sorted(e for e in high.keys() & low.keys() if e > 0)
@@ -236,11 +248,12 @@ def _compare(
 
 
 def _iterative(model: str, curves: dict[str, Curve], attacks: list[dict]) -> list[Check]:
-    """Check 1: PGD / AutoAttack never leave more accuracy than FGSM of the same norm."""
+    """Check 1: iterative white-box attacks (PGD, AutoAttack) never leave more accuracy than a
+    one-step attack (FGSM) of the same norm."""
     out = []
-    for fgsm in (a for a in attacks if a["attack"] in ONE_STEP and _untargeted(a)):
-        for it in attacks:
-            if it["attack"] in ITERATIVE_ATTACKS and it["norm"] == fgsm["norm"] and _untargeted(it):
+    for fgsm in _selected(attacks, one_step):
+        for it in _selected(attacks, iterative_white_box):
+            if it["norm"] == fgsm["norm"]:
                 hint = "an iterative attack weaker than one step: too few steps or masked gradients"
                 out += _compare(
                     model, ITERATIVE, curves, it["name"], fgsm["name"], ITERATIVE_TOL, hint
@@ -286,35 +299,35 @@ def _effort(model: str, curves: dict[str, Curve], attacks: list[dict]) -> list[C
     """Check 4: of two runs of one attack, the one with more steps/restarts is not more robust."""
     out = []
     for a, b in itertools.permutations(attacks, 2):
-        if a["attack"] == b["attack"] and _more_effort(a["params"], b["params"]):
-            more = ", ".join(_effort_diff(a["params"], b["params"]))
+        effort = _effort_keys(a)
+        if a["attack"] == b["attack"] and _more_effort(a["params"], b["params"], effort):
+            more = ", ".join(_effort_diff(a["params"], b["params"], effort))
             hint = f"more effort ({more}) should never help the model"
             out += _compare(model, EFFORT, curves, a["name"], b["name"], EFFORT_TOL, hint)
     return out
 
 
-def _more_effort(strong: dict[str, Any], weak: dict[str, Any]) -> bool:
-    """True when ``strong`` has >= every effort parameter of ``weak``, more of one, and the rest
-    of the parameters equal (apart from batch size and seed)."""
-    keys = (strong.keys() | weak.keys()) - NOISE_KEYS - set(EFFORT_KEYS)
+def _more_effort(strong: dict[str, Any], weak: dict[str, Any], effort: Sequence[str]) -> bool:
+    """True when ``strong`` has >= every ``effort`` parameter of ``weak``, more of one, and the
+    rest of the parameters equal (apart from batch size and seed)."""
+    keys = (strong.keys() | weak.keys()) - NOISE_KEYS - set(effort)
     if any(strong.get(k) != weak.get(k) for k in keys):
         return False
-    pairs = [(strong[k], weak[k]) for k in EFFORT_KEYS if k in strong and k in weak]
+    pairs = [(strong[k], weak[k]) for k in effort if k in strong and k in weak]
     return all(s >= w for s, w in pairs) and any(s > w for s, w in pairs)
 
 
-def _effort_diff(strong: dict[str, Any], weak: dict[str, Any]) -> list[str]:
-    return [f"{k} {weak[k]} -> {strong[k]}" for k in EFFORT_KEYS if strong.get(k) != weak.get(k)]
+def _effort_diff(strong: dict[str, Any], weak: dict[str, Any], effort: Sequence[str]) -> list[str]:
+    return [f"{k} {weak[k]} -> {strong[k]}" for k in effort if strong.get(k) != weak.get(k)]
 
 
 def _black_box(model: str, curves: dict[str, Curve], attacks: list[dict]) -> list[Check]:
-    """Check 5: Square / transfer never leave less accuracy than the best white-box attack."""
+    """Check 5: black-box attacks (Square, transfer) never leave less accuracy than the best
+    eps-bounded white-box attack of the same norm."""
     out = []
-    for bb in (a for a in attacks if a["attack"] in BLACK_BOX_ATTACKS and _untargeted(a)):
+    for bb in _selected(attacks, black_box):
         white = [
-            a["name"]
-            for a in attacks
-            if a["attack"] in WHITE_BOX and a["norm"] == bb["norm"] and _untargeted(a)
+            a["name"] for a in _selected(attacks, eps_bounded_white_box) if a["norm"] == bb["norm"]
         ]
         if not white:
             continue

@@ -7,7 +7,17 @@ import pytest
 import torch
 from art.attacks.evasion import FastGradientMethod
 
-from harness.attacks import ATTACKS, AttackDef, attack_labels, generate, project
+from harness.attacks import (
+    ATTACKS,
+    AttackDef,
+    attack,
+    attack_labels,
+    generate,
+    naive_bases,
+    project,
+    recorded,
+)
+from harness.attacks.select import black_box, interactive, iterative_white_box, names, one_step
 from harness.errors import HarnessError
 from harness.spec import AttackSpec
 
@@ -240,3 +250,49 @@ def test_square_refuses_a_first_square_as_large_as_the_image(setup) -> None:
     _, clf, x, y = setup
     with pytest.raises(HarnessError, match=r"^square\.p_init: 0\.95 makes the first square"):
         run(clf, "square", x, y, 0.05, p_init=0.95)  # ART itself fails in np.random.randint
+
+
+# ---------------------------------------------------------------- declarations
+
+
+@pytest.mark.parametrize("name", ATTACKS.names())
+def test_every_attack_docstring_follows_the_template(name: str) -> None:
+    """STYLE.md habit 10: paper, norm, arguments with defaults and units, input range."""
+    doc = ATTACKS.get(name).make.__doc__ or ""
+    for section in ("Paper:", "Norm:", "Arguments:", "Input: pixels in [0, 1]"):
+        assert f"\n    {section}" in doc, f"{name}: no {section!r} line"
+    for key in ATTACKS.get(name).defaults:
+        assert key in doc, f"{name}: argument {key!r} undocumented"
+
+
+def test_capabilities_select_what_the_name_sets_used_to() -> None:
+    """The selections that replaced hard-coded names pick the same registered attacks."""
+    assert names(one_step) == ("fgsm",)
+    assert names(iterative_white_box) == ("autoattack", "pgd", "pgd_l2")
+    assert names(black_box) == ("square", "transfer")
+    assert naive_bases() == ("fgsm", "pgd")
+    assert names(interactive) == ("fgsm", "pgd")
+    assert names(lambda d: d.minimal) == ("cw_l2", "cw_linf", "deepfool")
+    assert ATTACKS.get("autoattack").effort == ("apgd_iter", "square_queries")
+
+
+def test_a_record_finds_its_declaration_unless_the_attack_is_gone() -> None:
+    assert recorded({"name": "pgd_50", "attack": "pgd"}) is ATTACKS.get("pgd")
+    assert recorded({"name": "old", "attack": "removed_since"}) is None
+    assert recorded({"name": "no attack field"}) is None
+
+
+@pytest.mark.parametrize(
+    "declared",
+    [
+        {"sweep": "one_step"},  # one_step needs a direction
+        {"sweep": "nested", "iterative": True, "minimal": True},  # minimal means project_once
+        {"sweep": "nested", "effort": ("steps",)},  # an effort parameter it does not have
+        {"sweep": "nested", "box": "grey"},
+        {"sweep": "nested", "ensemble": True},  # an ensemble says what it runs (composition)
+    ],
+)
+def test_a_contradictory_declaration_is_refused_at_import(declared: dict) -> None:
+    with pytest.raises(ValueError, match="'odd': contradictory declaration"):
+        attack("odd", norm="linf", defaults={"batch_size": 1}, **declared)(lambda *_: None)
+    assert "odd" not in ATTACKS

@@ -13,7 +13,13 @@ from conftest import SHAPE, fit_tiny, task
 
 from harness.architectures import ARCHITECTURES, wrap
 from harness.attacks import ATTACKS, generate, numpy_seed
-from harness.autoattack import CLEAN, NOT_BROKEN, StandardAutoAttack, describe, ranked_others
+from harness.attacks.autoattack import (
+    CLEAN,
+    NOT_BROKEN,
+    StandardAutoAttack,
+    describe,
+    ranked_others,
+)
 from harness.errors import HarnessError
 from harness.estimator import build_classifier
 from harness.spec import AttackSpec

@@ -19,15 +19,13 @@ from harness import metrics
 from harness.app.models import AppModel
 from harness.app.runs import AppRun
 from harness.attacks import ATTACKS
+from harness.attacks.select import interactive, names
 from harness.estimator import predict_logits
 from harness.evasion import eps_grid
 from harness.explain import gradcam, overlay
 from harness.spec import AttackSpec, EvasionSpec, Spec
 from harness.sweep import PlannedAttack
 
-# White-box L-inf gradient attacks, fast enough to rerun on one image at every slider move.
-# (Square needs thousands of queries, AutoAttack is an ensemble, C&W/DeepFool are eps-free.)
-ATTACK_CHOICES = ("fgsm", "pgd")
 # harness.attacks seeds numpy's global generator for each attack (PGD's random start): two
 # attacks at once, even on two models, would draw from each other's stream. Taken inside a
 # model's lock, never the other way round.
@@ -76,6 +74,13 @@ def verdict(m: AppModel, x: np.ndarray) -> Verdict:
         pred = np.array([probs.argmax()])
         cam = None if m.cam_layer is None else gradcam(model, x[None], m.cam_layer, pred)[0]
     return Verdict(probs, cam)
+
+
+def attack_choices() -> tuple[str, ...]:
+    """The attacks the page offers: those declared cheap enough to rerun at every slider move
+    (``harness.attacks.select.interactive``: white-box L-inf within eps; Square needs thousands
+    of queries, AutoAttack is an ensemble, C&W/DeepFool are eps-free)."""
+    return names(interactive)
 
 
 def planned_attack(run: AppRun, name: str) -> PlannedAttack:

@@ -173,7 +173,7 @@ def attack_tab(
     labels = [i.label for i in inputs]
     chosen = st.selectbox("Image", range(len(inputs)), format_func=lambda k: labels[k],
                           key=f"attack_input:{labels[0]}")  # fmt: skip
-    attack = st.selectbox("Attack", list(inference.ATTACK_CHOICES), key="attack")
+    attack = st.selectbox("Attack", list(inference.attack_choices()), key="attack")
     eps = round(float(st.slider("ε (L∞, pixel units in [0, 1])", **_slider(run), key="eps")), 10)
     if _need_models(models):
         st.caption(f"{attack} at ε = {eps:.4f} ({eps * 255:.1f}/255), crafted against each model "

@@ -70,9 +70,15 @@ class DefenceDef:
     description: str = ""
     module: Callable[[HardenJob], nn.Module] = _fresh
     assemble: Assemble = _itself
-    wraps_baseline: bool = False
+    # ---- capabilities (select by these, never by name): ``trains`` (below), the two flags
+    wraps_baseline: bool = False  # a stage in front of the run's baseline: naive attacks too
     randomized: bool = False  # the assembled model is random by design (EoT attacks)
     certify: Certify | None = None
+
+    @property
+    def trains(self) -> bool:
+        """Produces a trained model of its own (weights cached); False: only wraps the baseline."""
+        return self.fit is not None
 
     def resolve(self, spec: DefenceSpec, where: str = "defence") -> dict[str, Any]:
         return resolve_params("defence", self.name, self.defaults, spec.params, self.check, where)
@@ -135,7 +141,7 @@ def restore(
         spec, params, TrainSpec(), data, input_shape, num_classes, seed, fresh, baseline
     )
     module = None
-    if definition.fit is not None:
+    if definition.trains:
         module = definition.module(job)
         load(module)
         module.eval()

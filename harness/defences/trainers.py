@@ -24,6 +24,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from harness.attacks import ATTACKS
+from harness.attacks.select import names
 from harness.defences.base import HardenJob, defence
 from harness.errors import HarnessError
 from harness.estimator import build_classifier
@@ -46,10 +47,11 @@ def _eps(*keys: str):
 
 
 def _training_attack(params: dict[str, Any], where: str) -> None:
-    if params["attack"] == "transfer" or params["attack"] not in ATTACKS:
-        names = [n for n in ATTACKS.names() if n != "transfer"]
+    # a transfer attack needs a second model of the run; training has only the one it trains
+    usable = names(lambda d: not d.transfer)
+    if params["attack"] not in usable:
         raise HarnessError(
-            f"{where}.attack: expected a registered attack ({', '.join(names)}), got {params['attack']!r}"
+            f"{where}.attack: expected a registered attack ({', '.join(usable)}), got {params['attack']!r}"
         )
     expect(isinstance(params["attack_params"], dict), where, "attack_params", params, "a mapping")
     definition = ATTACKS.get(params["attack"])

@@ -41,7 +41,8 @@ from art.attacks.attack import EvasionAttack
 from art.attacks.evasion import AutoProjectedGradientDescent
 from art.estimators.classification import PyTorchClassifier
 
-from harness.attacks import ATTACKS, attack, project
+from harness.attacks import square as _square_family  # noqa: F401  registers Square, a part
+from harness.attacks.base import ATTACKS, attack, project
 from harness.params import Check, all_of, expect, ints
 from harness.spec import AttackSpec
 
@@ -213,7 +214,14 @@ CHECK: Check = all_of(
 
 
 @attack(
-    "autoattack", norm="linf", defaults=DEFAULTS, check=CHECK, sweep="nested", composition=describe
+    "autoattack",
+    norm="linf",
+    defaults=DEFAULTS,
+    check=CHECK,
+    sweep="nested",
+    composition=describe,
+    ensemble=True,
+    effort=("apgd_iter", "square_queries"),
 )
 def autoattack(classifier: PyTorchClassifier, eps: float, params: dict[str, Any]) -> Any:
     """AutoAttack standard (Croce & Hein 2020, "Reliable evaluation of ... parameter-free attacks"), L-inf.
@@ -221,12 +229,16 @@ def autoattack(classifier: PyTorchClassifier, eps: float, params: dict[str, Any]
     APGD-CE, then APGD-T (one run per target class), then Square, each on the samples all earlier
     runs failed on; a sample keeps the first adversarial example found, so robust accuracy is
     the per-sample worst case. FAB-T, the reference's third attack, is not run: ART 1.20.1 has
-    no FAB. eps in pixel units. version ("standard", the only one); apgd_iter (100): APGD
-    iterations per run, initial step 2 eps, 1 random start; n_target_classes (9): APGD-T targets,
-    the other classes with the largest clean logits, at most num_classes - 1 (DLR loss for >= 3
-    classes, targeted cross-entropy for 2); square_queries (5000, 1 restart, p_init 0.8);
-    batch_size (128); seed (0): random starts and squares come from numpy's global generator,
-    seeded per call by ``generate``. Untargeted overall, true labels; samples misclassified
-    clean are left as they are. Inputs: pixels in [0, 1]. See ``describe`` for what ran.
+    no FAB. See ``describe`` for what ran.
+    Paper: Croce & Hein 2020, arXiv:2003.01690 (reference code fra31/auto-attack).
+    Norm: L-inf; eps in pixel units.
+    Arguments: version ("standard", the only one); apgd_iter (100): APGD iterations per run,
+    initial step 2 eps, 1 random start; n_target_classes (9): APGD-T targets, the other classes
+    with the largest clean logits, at most num_classes - 1 (DLR loss for >= 3 classes, targeted
+    cross-entropy for 2); square_queries (5000, 1 restart, p_init 0.8); batch_size (128); seed
+    (0): random starts and squares come from numpy's global generator, seeded per call by
+    ``generate``.
+    Input: pixels in [0, 1]; untargeted overall, true labels; samples misclassified clean are
+    left as they are.
     """
     return StandardAutoAttack(classifier, eps, params)

@@ -1,0 +1,244 @@
+"""What every attack shares: its declaration (``AttackDef``), the registry, and how it is run.
+
+Every attack is built on the harness's ART classifier (``harness.estimator``), always receives
+labels (ART would otherwise attack the *predicted* label), and eps=0 returns the input
+unchanged. Adding an attack is one decorated function in one file of this package; every ART
+argument is pinned explicitly, in pixel units, because ART's defaults assume other scales or
+settings.
+
+Conventions shared by every attack:
+
+- labels: ``generate`` passes the true labels, or the target classes for a targeted attack;
+  ``attack_labels`` is the one place that chooses (see there).
+- randomness: ART draws random starts (PGD) and squares (Square) from numpy's *global*
+  generator; ``generate`` seeds it with the attack's ``seed`` parameter for the duration of the
+  call and restores it afterwards, so a result does not depend on what ran before.
+- minimal-perturbation attacks (C&W, DeepFool) have no eps bound of their own: their factory
+  wraps them in ``EpsBall``, which projects the result onto the eps ball of the attack's norm.
+- capabilities: an attack declares what it is (norm, white- or black-box, iterative, its effort
+  parameters, ...) on its ``AttackDef``; the sanity checks, the naive attacker and the app
+  choose attacks by those (``harness.attacks.select``), never by name.
+
+Docstring template of an attack factory (the first line is what ``harness list attacks``
+prints)::
+
+    <Name> (<authors> <year>, "<paper title>"), <norm>.
+
+    <what it does, one paragraph>
+    Paper: <authors, year, title or link>.
+    Norm: <L-inf | L2>; eps in pixel units.
+    Arguments: <name> (<default>[, unit]): <meaning>; ...
+    Input: pixels in [0, 1]; <which labels>.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from art.attacks.attack import EvasionAttack
+from art.estimators.classification import PyTorchClassifier
+
+from harness.errors import HarnessError
+from harness.params import Check, expect, ints, is_int, is_number, resolve_params
+from harness.registry import Registry
+from harness.spec import AttackSpec
+
+Factory = Callable[[PyTorchClassifier, float, dict[str, Any]], Any]  # -> ART EvasionAttack
+# (classifier, params, x, y) -> the eps-independent step direction of a one-step attack
+Direction = Callable[[PyTorchClassifier, dict[str, Any], np.ndarray, np.ndarray], np.ndarray]
+# (params, num_classes) -> lines saying exactly what runs, for the report (ensembles)
+Composition = Callable[[dict[str, Any], int], list[str]]
+SWEEPS = ("independent", "nested", "one_step", "project_once")  # see harness.sweep
+NORMS = ("linf", "l2")
+BOXES = ("white", "black")
+
+
+@dataclass(frozen=True)
+class AttackDef:
+    """A registered attack: its factory, parameters, how it is swept, and what it is."""
+
+    name: str
+    norm: str  # threat model: "linf" or "l2"; eps is measured in this norm, pixel units
+    make: Factory
+    defaults: dict[str, Any] = field(default_factory=dict)
+    description: str = ""
+    check: Check | None = None  # validates resolved parameter values before any heavy work
+    sweep: str = "independent"  # how harness.sweep runs it over increasing eps (SWEEPS)
+    direction: Direction | None = None  # one_step attacks: the step, computed once per sample
+    composition: Composition | None = None
+    # ---- capabilities (harness.attacks.select chooses attacks by these, never by name)
+    box: str = "white"  # "white": uses the model's gradients; "black": scores or a surrogate only
+    iterative: bool = True  # False: a single step (FGSM)
+    minimal: bool = False  # minimal-perturbation: no eps of its own, projected onto the ball
+    transfer: bool = False  # crafted on another model of the run (a surrogate), then evaluated
+    ensemble: bool = False  # several attacks in turn, per-sample worst case (``composition``)
+    effort: tuple[str, ...] = ()  # parameters that only say how hard it tries: more never helps
+    naive: bool = False  # the naive attacker may rerun it on the undefended baseline
+
+    def resolve(self, spec: AttackSpec, where: str = "attacks") -> dict[str, Any]:
+        """The attack's parameters: its defaults updated with the spec's, unknown names refused."""
+        return resolve_params("attack", self.name, self.defaults, spec.params, self.check, where)
+
+
+ATTACKS: Registry[AttackDef] = Registry("attack")
+
+
+def attack(name: str, *, norm: str, **declared: Any) -> Callable[[Factory], Factory]:
+    """Decorator registering an attack factory ``(classifier, eps, params) -> ART attack``.
+
+    ``declared``: the other ``AttackDef`` fields (defaults, check, sweep, direction, composition
+    and the capabilities). ``sweep``: "nested" for attacks whose success at eps implies success
+    at every larger eps (iterative, black-box), "project_once" for eps-free minimal-perturbation
+    attacks wrapped in ``EpsBall``, "one_step" with a ``direction`` for FGSM-like attacks; see
+    ``harness.sweep``. The factory's first docstring line becomes the description.
+    """
+
+    def decorate(fn: Factory) -> Factory:
+        doc = (fn.__doc__ or "").strip().splitlines()
+        declared["defaults"] = dict(declared.get("defaults") or {})
+        definition = AttackDef(name, norm, fn, description=doc[0] if doc else "", **declared)
+        _check_declaration(definition)
+        ATTACKS.register(name)(definition)
+        return fn
+
+    return decorate
+
+
+def _check_declaration(d: AttackDef) -> None:
+    """Refuse a declaration whose parts contradict each other, at import time."""
+    one_step = d.sweep == "one_step"
+    ok = (
+        d.sweep in SWEEPS
+        and d.norm in NORMS
+        and d.box in BOXES
+        and one_step == (d.direction is not None)
+        and not (one_step and d.iterative)
+        and d.minimal == (d.sweep == "project_once")
+        and d.ensemble == (d.composition is not None)
+        and set(d.effort) <= set(d.defaults)
+    )
+    if not ok:
+        raise ValueError(f"attack {d.name!r}: contradictory declaration {d}")
+
+
+def generate(
+    classifier: PyTorchClassifier,
+    attack_def: AttackDef,
+    params: dict[str, Any],
+    x: np.ndarray,
+    y: np.ndarray,
+    eps: float,
+) -> np.ndarray:
+    """Adversarial examples for x (N, C, H, W) in [0, 1] with true labels y (N,) int64.
+
+    ART receives ``attack_labels(params, y, ...)`` (the targets when targeted) and runs with
+    numpy's global generator seeded by ``params["seed"]`` when the attack has one. Returns a new
+    float32 array in [0, 1]; ``x`` is never modified. eps=0 returns an unchanged copy.
+    """
+    if eps == 0 or len(x) == 0:
+        return x.copy()
+    art_attack = attack_def.make(classifier, float(eps), params)
+    labels = attack_labels(params, y, classifier.nb_classes)
+    with numpy_seed(params.get("seed")):
+        x_adv = art_attack.generate(x=x.copy(), y=labels)
+    return np.clip(x_adv.astype(np.float32), 0.0, 1.0)
+
+
+def attack_labels(params: dict[str, Any], y: np.ndarray, num_classes: int) -> np.ndarray:
+    """The labels ART receives: the true labels y (N,), or the target classes when targeted.
+
+    ``targeted: false`` (every attack without the parameter too): y itself, so ART moves away
+    from the true class. ``targeted: true`` with ``target: k``: class k for every sample (samples
+    whose true class is k are pushed to stay there). ``target: "random"``: for each sample a class
+    drawn uniformly from the other num_classes - 1, from a numpy Generator seeded by ``seed``, so
+    the same seed gives the same targets and a target never equals the true label.
+    """
+    if not params.get("targeted", False):
+        return y
+    target = params["target"]
+    if target == "random":
+        shift = np.random.default_rng(params["seed"]).integers(1, num_classes, size=len(y))
+        return ((y + shift) % num_classes).astype(np.int64)
+    if not 0 <= target < num_classes:
+        raise HarnessError(
+            f"target: expected a class index in [0, {num_classes - 1}], got {target}"
+        )
+    return np.full(len(y), target, dtype=np.int64)
+
+
+@contextmanager
+def numpy_seed(seed: int | None) -> Iterator[None]:
+    """Seed numpy's global generator (ART's source of randomness) and restore it afterwards."""
+    if seed is None:
+        yield
+        return
+    state = np.random.get_state()
+    np.random.seed(seed)
+    try:
+        yield
+    finally:
+        np.random.set_state(state)
+
+
+def project(x: np.ndarray, x_adv: np.ndarray, eps: float, norm: str) -> np.ndarray:
+    """x_adv moved into the ``norm`` ball of radius eps around x, and into [0, 1]; a new array.
+
+    L-inf clips each pixel's change to [-eps, eps]; L2 keeps a perturbation whose norm is <= eps
+    and scales a longer one back onto the sphere. Clipping to [0, 1] afterwards only shortens
+    the perturbation (x itself is in [0, 1]), so both bounds hold up to float32 rounding.
+    """
+    delta = x_adv.astype(np.float64) - x  # (N, C, H, W)
+    if norm == "linf":
+        delta = np.clip(delta, -eps, eps)
+    else:
+        length = np.linalg.norm(delta.reshape(len(x), -1), axis=1)  # (N,)
+        scale = np.minimum(1.0, eps / np.maximum(length, 1e-12))
+        delta *= scale.reshape(-1, *[1] * (x.ndim - 1))
+    return np.clip(x + delta, 0.0, 1.0).astype(np.float32)
+
+
+class EpsBall(EvasionAttack):
+    """An ART attack whose adversarial examples are projected onto the eps ball (``project``).
+
+    Wraps minimal-perturbation attacks that have no eps of their own, so that the bound holds
+    wherever the attack is used (``generate``, or ART's ``AdversarialTrainer``).
+    """
+
+    _estimator_requirements = ()
+
+    def __init__(self, inner: EvasionAttack, eps: float, norm: str) -> None:
+        super().__init__(estimator=inner.estimator)
+        self.inner, self.eps, self.norm = inner, eps, norm
+        self._targeted = inner.targeted
+
+    def generate(self, x: np.ndarray, y: np.ndarray | None = None, **kwargs: Any) -> np.ndarray:
+        return project(x, self.inner.generate(x, y=y, **kwargs), self.eps, self.norm)
+
+
+# ---------------------------------------------------------------- shared parameter checks
+
+TARGETING = {"targeted": False, "target": None, "seed": 0}  # see attack_labels
+
+
+def targeting(params: dict[str, Any], where: str) -> None:
+    """``targeted: true`` needs a ``target`` (class index or "random"); false takes none."""
+    targeted, target = params["targeted"], params["target"]
+    expect(isinstance(targeted, bool), where, "targeted", targeted, "true or false")
+    ints(seed=0)(params, where)
+    if targeted:
+        ok = target == "random" or is_int(target, 0)
+        expect(ok, where, "target", target, "a class index >= 0 or 'random' (targeted: true)")
+    else:
+        expect(target is None, where, "target", target, "no target unless targeted: true")
+
+
+def pgd_step(params: dict[str, Any], where: str) -> None:
+    """``random_start`` is a bool; ``step_size`` a positive pixel-unit step or null (eps / 4)."""
+    start, step = params["random_start"], params["step_size"]
+    expect(isinstance(start, bool), where, "random_start", start, "true or false")
+    ok = step is None or (is_number(step) and step > 0)
+    expect(ok, where, "step_size", step, "a positive step in pixel units, or null for eps/4")

@@ -1,0 +1,65 @@
+"""FGSM: one signed-gradient step (Goodfellow et al. 2015)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from art.attacks.evasion import FastGradientMethod
+from art.estimators.classification import PyTorchClassifier
+
+from harness.attacks.base import TARGETING, attack, attack_labels, targeting
+from harness.params import all_of, ints
+
+
+def fgsm_direction(
+    classifier: PyTorchClassifier, params: dict[str, Any], x: np.ndarray, y: np.ndarray
+) -> np.ndarray:
+    """sign(grad_x loss) per sample (its negative when targeted), in ART FGSM's own batches.
+
+    FGSM's step does not depend on eps, so a sweep computes it once; x + eps * direction clipped
+    to [0, 1] is then exactly ART's ``FastGradientMethod`` output at that eps.
+    """
+    labels = np.eye(classifier.nb_classes, dtype=np.float32)[
+        attack_labels(params, y, classifier.nb_classes)
+    ]
+    sign = -1.0 if params["targeted"] else 1.0
+    bs = int(params["batch_size"])
+    grads = [
+        classifier.loss_gradient(x[i : i + bs], labels[i : i + bs]) for i in range(0, len(x), bs)
+    ]
+    grad = np.concatenate(grads) if grads else np.zeros_like(x)
+    return np.sign(np.nan_to_num(grad * sign, nan=0.0)).astype(np.float32)
+
+
+@attack(
+    "fgsm",
+    norm="linf",
+    defaults={"batch_size": 256, **TARGETING},
+    check=all_of(ints(batch_size=1), targeting),
+    sweep="one_step",
+    direction=fgsm_direction,
+    iterative=False,
+    naive=True,
+)
+def fgsm(classifier: PyTorchClassifier, eps: float, params: dict[str, Any]) -> Any:
+    """FGSM (Goodfellow et al. 2015, "Explaining and Harnessing Adversarial Examples"), L-inf.
+
+    One step x + eps * sign(grad_x loss(x, y)), clipped to [0, 1]; with targeted true, one step
+    *down* the loss of the target class (``attack_labels``).
+    Paper: Goodfellow, Shlens, Szegedy 2015, arXiv:1412.6572.
+    Norm: L-inf; eps in pixel units.
+    Arguments: batch_size (256): samples per gradient batch; targeted (false), target (null:
+    class index or "random"), seed (0): see ``attack_labels``.
+    Input: pixels in [0, 1]; true labels (or the targets).
+    """
+    return FastGradientMethod(
+        classifier,
+        norm=np.inf,
+        eps=eps,
+        eps_step=eps,
+        targeted=bool(params["targeted"]),
+        num_random_init=0,
+        batch_size=int(params["batch_size"]),
+        minimal=False,
+    )

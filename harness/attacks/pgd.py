@@ -1,0 +1,89 @@
+"""PGD in L-inf and L2 (Madry et al. 2018), on ART's PyTorch implementation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from art.attacks.evasion import ProjectedGradientDescentPyTorch
+from art.estimators.classification import PyTorchClassifier
+
+from harness.attacks.base import TARGETING, attack, pgd_step, targeting
+from harness.params import all_of, ints
+
+PGD_DEFAULTS = {
+    "steps": 30,  # seed 004
+    "step_size": None,  # None: eps / 4 (seed 004)
+    "random_start": True,
+    "restarts": 1,
+    "batch_size": 256,
+    **TARGETING,
+}
+PGD_CHECK = all_of(ints(steps=1, restarts=0, batch_size=1), targeting, pgd_step)
+PGD_EFFORT = ("steps", "restarts")  # more of either never helps the model
+
+
+def _pgd(classifier: PyTorchClassifier, eps: float, params: dict[str, Any], norm: float) -> Any:
+    """ART's PyTorch PGD (not the numpy fallback) with every default pinned."""
+    step = eps / 4 if params["step_size"] is None else float(params["step_size"])
+    return ProjectedGradientDescentPyTorch(
+        classifier,
+        norm=norm,
+        eps=eps,
+        eps_step=step,
+        decay=None,  # no momentum
+        max_iter=int(params["steps"]),
+        targeted=bool(params["targeted"]),
+        num_random_init=int(params["restarts"]) if params["random_start"] else 0,
+        batch_size=int(params["batch_size"]),
+        random_eps=False,
+        summary_writer=False,
+        verbose=False,
+    )
+
+
+@attack(
+    "pgd",
+    norm="linf",
+    defaults=PGD_DEFAULTS,
+    check=PGD_CHECK,
+    sweep="nested",
+    effort=PGD_EFFORT,
+    naive=True,
+)
+def pgd(classifier: PyTorchClassifier, eps: float, params: dict[str, Any]) -> Any:
+    """PGD (Madry et al. 2018, "Towards Deep Learning Models Resistant to Adversarial Attacks"), L-inf.
+
+    ``steps`` iterations of x <- clip_[x0 - eps, x0 + eps](x + step_size * sign(grad_x loss)),
+    clipped to [0, 1]. A later random start replaces a sample only if it succeeds; the final
+    iterate is returned, not the best one.
+    Paper: Madry, Makelov, Schmidt, Tsipras, Vladu 2018, arXiv:1706.06083.
+    Norm: L-inf; eps and step_size in pixel units.
+    Arguments: steps (30); step_size (null: eps / 4, pixel units); random_start (true): start
+    uniformly in the eps ball; restarts (1): number of random starts (ART's num_random_init; 0
+    or random_start false: start at x); batch_size (256); targeted (false), target (null), seed
+    (0) as for fgsm (seed also seeds the random starts).
+    Input: pixels in [0, 1]; true labels (or the targets).
+    """
+    return _pgd(classifier, eps, params, np.inf)
+
+
+@attack(
+    "pgd_l2",
+    norm="l2",
+    defaults=PGD_DEFAULTS,
+    check=PGD_CHECK,
+    sweep="nested",
+    effort=PGD_EFFORT,
+)
+def pgd_l2(classifier: PyTorchClassifier, eps: float, params: dict[str, Any]) -> Any:
+    """PGD (Madry et al. 2018) in L2: steps along the normalised gradient, projected on the L2 ball.
+
+    x <- x0 + P_eps(x + step_size * g / ||g||_2 - x0), clipped to [0, 1].
+    Paper: Madry, Makelov, Schmidt, Tsipras, Vladu 2018, arXiv:1706.06083.
+    Norm: L2 over all C*H*W pixels; eps and step_size in pixel units.
+    Arguments: as for ``pgd``: steps (30), step_size (null: eps / 4), random_start (true),
+    restarts (1), batch_size (256), targeted (false), target (null), seed (0).
+    Input: pixels in [0, 1]; true labels (or the targets).
+    """
+    return _pgd(classifier, eps, params, 2)
