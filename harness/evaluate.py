@@ -25,6 +25,7 @@ from harness.datasets import Dataset
 from harness.estimator import build_classifier
 from harness.evasion import eps_grid, pick_per_class, smallest_flips
 from harness.explain import cam_layer
+from harness.model_probe import probe_model
 from harness.models import Trained
 from harness.plan import Plan, attack_records, bind
 from harness.provenance import Timer
@@ -35,11 +36,12 @@ from harness.results import (
     ExampleGrid,
     Measurement,
     MinimalPerturbation,
+    ModelProbe,
     ModelResult,
     NoiseProbe,
     WeightAnalysis,
 )
-from harness.sanity import ModelProbe, checks, probe_model
+from harness.sanity import checks
 from harness.spec import Spec
 from harness.sweep import AttackOutcome, CleanEval, clean_eval, sweep
 from harness.weights import analyse
