@@ -1,7 +1,7 @@
 """Reading a ``RunResult`` for reports: its models, attacks and measurements; number formatting.
 
-Shared by the run report (``harness.report``), the defence sections (``harness.defence_report``)
-and the run comparison (``harness.compare``). Pure functions, no I/O.
+Shared by the report sections (``harness.report.sections``) and the run comparison
+(``harness.compare``). Pure functions, no I/O.
 """
 
 from __future__ import annotations
@@ -25,6 +25,29 @@ def roles(result: RunResult) -> list[str]:
     return list(
         dict.fromkeys([m.role for m in result.models] + [m.model for m in result.measurements])
     )
+
+
+def baseline_role(result: RunResult) -> str | None:
+    """The model no defence produced (its record has no ``defence``); None when there is none."""
+    return next((m.role for m in result.models if not m.defence), None)
+
+
+def hardened_roles(result: RunResult) -> list[str]:
+    """The models a defence produced (trained or placed in front of the baseline), in order."""
+    return [m.role for m in result.models if m.defence] if baseline_role(result) else []
+
+
+def improvements(
+    result: RunResult, idx: dict[Key, float], attack: str, eps: float
+) -> dict[str, float | None]:
+    """Hardened model -> its robust accuracy minus the baseline's under ``attack`` at ``eps``
+    (fractions; None where either is missing). Empty without a baseline or a hardened model."""
+    base = baseline_role(result)
+    out: dict[str, float | None] = {}
+    for role in hardened_roles(result):
+        a, b = (idx.get((r, attack, eps, "robust_accuracy")) for r in (role, base))
+        out[role] = None if a is None or b is None else a - b
+    return out
 
 
 def attack_names(result: RunResult) -> list[str]:

@@ -13,13 +13,13 @@ from scipy.stats import norm
 from torch import nn
 
 from harness import report
-from harness.defence_report import _verdict
 from harness.defences import DEFENCES, HardenJob
 from harness.defences import validate as validate_defence
 from harness.defences.purifier import ConvAutoencoder
 from harness.defences.smoothing import Smoothed, certify, curve
 from harness.defences.trainers import at_trainer, fbf_trainer, madry_trainer, trades_trainer
 from harness.errors import HarnessError
+from harness.report.sections.naive import _verdict
 from harness.results import RunResult, rundir
 from harness.runner import run
 from harness.spec import DefenceSpec, TrainSpec, parse_spec

@@ -19,8 +19,9 @@ from harness.cli import main
 from harness.errors import HarnessError
 from harness.grid import run_grid, write_grid_report
 from harness.grid.cells import expand
-from harness.grid.report import GRID_COLUMNS, _gain_text, grid_rows
+from harness.grid.report import GRID_COLUMNS, grid_rows
 from harness.grid.store import CellStore
+from harness.report.sections.grid.stats import gain_text as _gain_text
 from harness.runner import run
 from harness.spec import TrainSpec, parse_spec
 

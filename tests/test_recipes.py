@@ -16,8 +16,8 @@ from harness.architectures import ARCHITECTURES, wrap
 from harness.defences.base import describe
 from harness.errors import HarnessError
 from harness.grid.cells import _key
-from harness.reference import section_reference
 from harness.report import section_training
+from harness.report.sections.reference import section_reference
 from harness.results import Measurement, ModelResult, RunResult
 from harness.spec import DefenceSpec, TrainSpec, load_spec, parse_spec
 from harness.training import TrainData, crop_flip, make_schedule, run_epochs, train_standard

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import json
+import textwrap
 
 import numpy as np
 import pytest
@@ -11,6 +13,7 @@ import pytest
 from harness import plots, reading, report
 from harness.errors import HarnessError
 from harness.outputs import MARKER
+from harness.report import run as run_report
 from harness.results import (
     CSV_COLUMNS,
     ClassStats,
@@ -266,6 +269,79 @@ def test_sweep_without_a_robust_model_has_no_improvement(result) -> None:
     result.gradcam = None
     md = report.render_markdown(result)
     assert "improvement" not in md and "| ε | robust acc (baseline) |" in md
+
+
+def _relabel(result: RunResult, old: str, new: str) -> None:
+    for m in result.models:
+        m.role = new if m.role == old else m.role
+    result.measurements = [
+        dataclasses.replace(m, model=new if m.model == old else m.model)
+        for m in result.measurements
+    ]
+
+
+def test_improvement_is_shown_whatever_the_defence_is_labelled(result) -> None:
+    """The hardened model is the one a defence produced (its record), not the label "robust"."""
+    _relabel(result, "robust", "fgsm_at")
+    result.gradcam = None
+    md = report.render_markdown(result)
+    header = next(line for line in md.splitlines() if line.startswith("| ε |"))
+    assert "| success rate (fgsm_at) | improvement |" in header
+    row = next(line for line in md.splitlines() if line.startswith("| 0.03137 (8/255) |"))
+    assert f"| {IMPROVEMENT_AT_8_255} |" in row
+    assert f"fgsm_at 37.84% (improvement {IMPROVEMENT_AT_0_1})." in md
+    assert "*improvement*: the fgsm_at model's robust accuracy minus the baseline's" in md
+
+
+def test_each_hardened_model_gets_its_own_improvement(result) -> None:
+    second = dataclasses.replace(result.models[1], role="trades", defence={"name": "trades"})
+    result.models.append(second)
+    result.measurements += [
+        dataclasses.replace(m, model="trades", value=m.value / 2)
+        for m in result.measurements
+        if m.model == "robust"
+    ]
+    result.gradcam = None
+    md = report.render_markdown(result)
+    header = next(line for line in md.splitlines() if line.startswith("| ε |"))
+    assert "| improvement (robust) | improvement (trades) |" in header
+    row = next(line for line in md.splitlines() if line.startswith("| 0.1 |"))
+    # (0.3784 / 2 - 0.0958) * 100 = +9.34 pp
+    assert f"| {IMPROVEMENT_AT_0_1} | +9.34 pp |" in row
+    assert f"(improvement: robust {IMPROVEMENT_AT_0_1}, trades +9.34 pp)." in md
+
+
+def test_a_new_section_is_one_module_and_one_line_in_the_list(
+    result, tmp_path, monkeypatch
+) -> None:
+    """A section module (applies, markdown, figures) written to a new file and added to the run
+    report's list shows up in report.md, and its figure is written beside it."""
+    (tmp_path / "calibration_section.py").write_text(
+        textwrap.dedent(
+            """
+            from matplotlib.figure import Figure
+
+            def applies(result):
+                return bool(result.models)
+
+            def markdown(result):
+                return "## Calibration\\n\\n" + ", ".join(m.role for m in result.models)
+
+            def figures(result):
+                return {"calibration.png": Figure}
+            """
+        )
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    section = importlib.import_module("calibration_section")
+    monkeypatch.setattr(run_report, "RUN_REPORT", [*run_report.RUN_REPORT, section])
+    out = report.write_report(result, tmp_path / "rep")
+    md = (out / "report.md").read_text()
+    assert md.endswith("## Calibration\n\nbaseline, robust\n")
+    assert (out / "calibration.png").read_bytes()[:4] == b"\x89PNG"
+    assert "calibration.png" in json.loads((out / "run.json").read_text())[MARKER]["files"]
+    result.models = []
+    assert "## Calibration" not in run_report.render_markdown(result)  # applies() said no
 
 
 def test_evasion_table(result) -> None:

@@ -25,21 +25,17 @@ from harness.grid.driver import BLOCKED, FAILED, RAN, REUSED, GridResult, Status
 from harness.grid.work import CellResult
 from harness.io import atomic_path, write_text
 from harness.plan import NAIVE_SUFFIX, attack_record, validate
-from harness.reading import DASH, WORST_CASE, num, pct, table
-from harness.report import section_attacks, section_sanity
+from harness.reading import WORST_CASE, pct
+from harness.report import grid as grid_sections
+from harness.report.grid_view import GridReport
 from harness.results import Measurement
 from harness.sanity import FAIL, PASS, Check, checks
 from harness.sweep import AttackOutcome, worst_case_rows
 
 GRID_COLUMNS = ("model", "defence", "seed", "attack", "eps", "metric", "value")
-RESULTS_CSV, REPORT_MD, RUN_JSON, CURVES_PNG = "results.csv", "report.md", "run.json", "curves.png"
+RESULTS_CSV, REPORT_MD, RUN_JSON = "results.csv", "report.md", "run.json"
 SAME_MODEL = "same_model_in_every_cell"
-PROBES_NOTE = (
-    "\n\nA grid runs the checks that need only measurements; the ones that probe the live "
-    "model (unbounded attack, gradients, logits, determinism) are in `harness run` reports."
-)
 Group = tuple[str, int, str]  # (grid model, seed, role)
-Series = tuple[str, str]  # (grid model, defence)
 
 
 @dataclass(frozen=True)
@@ -114,10 +110,12 @@ def write_grid_report(result: GridResult, out: str | Path) -> Path:
     """Write the report files into ``out`` (beside ``cells/``), each atomically."""
     out = Path(out)
     rows = grid_rows(result)
-    with atomic_path(out / CURVES_PNG) as tmp:
-        plots.save(curves_figure(result, rows), tmp)
+    report = grid_report(result, rows)
+    for name, make in grid_sections.figures(report).items():
+        with atomic_path(out / name) as tmp:
+            plots.save(make(), tmp)
     write_text(out / RUN_JSON, render_run_json(result))
-    write_text(out / REPORT_MD, render_markdown(result, rows))
+    write_text(out / REPORT_MD, grid_sections.render_markdown(report))
     write_text(out / RESULTS_CSV, csv_text(rows))
     return out
 
@@ -157,83 +155,38 @@ def _unit_record(s: Status) -> dict[str, Any]:
     return record | ({"error": s.error} if s.error else {})
 
 
-# ---------------------------------------------------------------- report.md
+# ---------------------------------------------------------------- report.md (harness.report.grid)
 
 
-def render_markdown(result: GridResult, rows: Sequence[GridRow]) -> str:
+def grid_report(result: GridResult, rows: Sequence[GridRow]) -> GridReport:
+    """What the grid report's sections read: every number computed here, from the cells."""
     values, records = seed_values(rows), _attack_records(result)
-    parts = [
-        section_title(result),
-        section_failures(result),
-        section_attacks(records),
-        section_clean(result, values),
-        section_gain(result, rows, values),
-        *section_attack_tables(result, values),
-        section_sanity(grid_checks(result, rows, records)) + PROBES_NOTE,
-        section_reproduce(result),
-    ]
-    return "\n\n".join(p for p in parts if p) + "\n"
-
-
-def section_title(result: GridResult) -> str:
-    spec, grid = result.spec, result.spec.grid
-    assert grid is not None
     statuses = [s.status for s in result.cells]
-    models = list(dict.fromkeys(c.model for c in result.expansion.cells))
-    roles = list(dict.fromkeys(c.role for c in result.expansion.cells))
     cell_seconds = {RAN: 0.0, REUSED: 0.0}  # each finished cell's own time, by status
     for s in result.cells:
         if isinstance(s.value, CellResult):
             cell_seconds[s.status] += s.value.seconds
-    lines = [
-        f"# Grid: {spec.name}",
-        spec.description,
-        f"- dataset: **{spec.dataset.name}**; ε ({len(spec.eps)}, swept inside each cell, "
-        f"[0, 1] pixel units): {', '.join(num(e) for e in spec.eps)}",
-        f"- {len(result.cells)} cells = {len(models)} model(s) ({', '.join(models)}) × "
-        f"{len(grid.seeds)} seed(s) ({', '.join(map(str, grid.seeds))}) × {len(roles)} "
-        f"baseline/defence(s) ({', '.join(roles)}) × {len(spec.attacks)} attack(s), less "
-        "transfer attacks on their own source model",
-        f"- this run: {statuses.count(REUSED)} cell(s) reused from an earlier run "
-        f"({cell_seconds[REUSED]:,.1f} s of cell time then), {statuses.count(RAN)} ran "
-        f"({cell_seconds[RAN]:,.1f} s of cell time), {statuses.count(FAILED)} failed, "
-        f"{statuses.count(BLOCKED)} blocked by a failed model; "
-        f"{len(result.units)} model(s) built or loaded; executor {result.executor}; "
-        f"{result.provenance.get('seconds', 0):,.1f} s wall",
-        "- *clean accuracy*: correct clean predictions over all test samples; *robust accuracy*: "
-        "correct under attack over all test samples; *attack success rate*: broken by the attack "
-        "over the clean-correct (attacked) samples. Each table cell: mean ± sample standard "
-        "deviation over seeds, in %, and the number of seeds.",
-    ]
-    return "\n".join(line for line in lines if line)
+    return GridReport(
+        result=result,
+        rows=list(rows),
+        values=values,
+        records=records,
+        checks=grid_checks(result, rows, records),
+        series=_series(result),
+        attacks=attack_order(result, values),
+        naive_suffix=NAIVE_SUFFIX,
+        no_defence=NO_DEFENCE,
+        counts={k: statuses.count(k) for k in (RAN, REUSED, FAILED, BLOCKED)},
+        cell_seconds=cell_seconds,
+        failed=[(_what(s), s.attempts, s.error) for s in result.failed()],
+        blocked=[(_what(s), isinstance(s.item, Cell)) for s in result.blocked()],
+        n_classes=_n_classes(result),
+    )
 
 
-def section_failures(result: GridResult) -> str:
-    failed, blocked = result.failed(), result.blocked()
-    if not failed and not blocked:
-        return ""
-    parts = [f"## Failed ({len(failed)} raised, {len(blocked)} blocked)"]
-    if failed:
-        parts.append(
-            f"Each raised on {result.retries + 1} attempt(s) ({result.retries} retries) and was "
-            "given up; the other cells went on. A rerun of the same spec runs them again "
-            "(finished cells are kept)."
-        )
-        parts.append(
-            table(
-                ("cell or model", "attempts", "last error"),
-                [(_what(s), s.attempts, s.error) for s in failed],
-            )
-        )
-    if blocked:
-        cells = [s for s in blocked if isinstance(s.item, Cell)]
-        parts.append(
-            f"Not run because a model they need failed: {len(cells)} cell(s) and "
-            f"{len(blocked) - len(cells)} model(s): "
-            + "; ".join(_what(s) for s in blocked)
-            + f" (each with its reason in `{RUN_JSON}`)."
-        )
-    return "\n\n".join(parts)
+def render_markdown(result: GridResult, rows: Sequence[GridRow]) -> str:
+    """The grid's report.md."""
+    return grid_sections.render_markdown(grid_report(result, rows))
 
 
 def _what(s: Status) -> str:
@@ -250,77 +203,8 @@ def seed_values(rows: Iterable[GridRow]) -> dict[tuple, list[float]]:
     return out
 
 
-def mean_std(values: Sequence[float] | None) -> str:
-    if not values:
-        return DASH
-    mean = float(np.mean(values))
-    if len(values) == 1:
-        return f"{pct(mean)} (1)"
-    return f"{pct(mean)} ± {100 * _std(values):.2f} ({len(values)})"
-
-
-def _series(result: GridResult) -> list[Series]:
+def _series(result: GridResult) -> list[tuple[str, str]]:
     return list(dict.fromkeys((c.model, c.defence) for c in result.expansion.cells))
-
-
-def section_clean(result: GridResult, values: dict[tuple, list[float]]) -> str:
-    rows = [
-        (m, d, mean_std(values.get((m, d, "none", 0.0, "clean_accuracy"))))
-        for m, d in _series(result)
-    ]
-    return "## Clean accuracy\n\n" + table(("model", "defence", "clean accuracy"), rows)
-
-
-def section_gain(
-    result: GridResult, rows: Sequence[GridRow], values: dict[tuple, list[float]]
-) -> str:
-    """Robust accuracy of each defence minus its own baseline's (same model and seed, so the
-    same test subset and initial weights), mean ± std over seeds: what the hardening bought."""
-    robust = {
-        (r.model, r.defence, r.seed, r.attack, r.eps): r.value
-        for r in rows
-        if r.metric == "robust_accuracy" or r.attack == "none"
-    }
-    attacks = main_attacks(result, values)
-    eps = [0.0] + [e for e in result.spec.eps if e > 0]
-    seeds = result.spec.grid.seeds if result.spec.grid else ()
-    parts = []
-    for attack in attacks:
-        lines = []
-        for m, d in _series(result):
-            if d == NO_DEFENCE:
-                continue
-            cells = []
-            for e in eps:
-                a = "none" if e == 0 else attack
-                diffs = [
-                    robust[(m, d, s, a, e)] - robust[(m, NO_DEFENCE, s, a, e)]
-                    for s in seeds
-                    if (m, d, s, a, e) in robust and (m, NO_DEFENCE, s, a, e) in robust
-                ]
-                cells.append(_gain_text(diffs))
-            lines.append((m, d, *cells))
-        if lines:
-            header = ("model", "defence", "clean", *(f"ε={num(e)}" for e in eps[1:]))
-            parts.append(f"### {attack}\n\n" + table(header, lines))
-    if not parts:
-        return ""
-    intro = (
-        "Each defence's robust accuracy minus its own baseline's (clean accuracy in the *clean* "
-        "column), paired by seed: the same model, test subset and initial weights on both "
-        "sides. Percentage points, mean ± sample standard deviation over seeds (number of seeds)."
-    )
-    return "\n\n".join(
-        ["## What hardening bought (defence − baseline, paired by seed)", intro, *parts]
-    )
-
-
-def _gain_text(diffs: Sequence[float]) -> str:
-    if not diffs:
-        return DASH
-    mean = 100 * float(np.mean(diffs))
-    spread = f" ± {100 * _std(diffs):.2f}" if len(diffs) > 1 else ""
-    return f"{mean:+.2f} pp{spread} ({len(diffs)})"
 
 
 def attack_order(result: GridResult, values: dict[tuple, list[float]]) -> list[str]:
@@ -328,60 +212,6 @@ def attack_order(result: GridResult, values: dict[tuple, list[float]]) -> list[s
     measured = {k[2] for k in values}
     order = [name for a in result.spec.attacks for name in (a.key, a.key + NAIVE_SUFFIX)]
     return [a for a in [*order, WORST_CASE] if a in measured]
-
-
-def main_attacks(result: GridResult, values: dict[tuple, list[float]]) -> list[str]:
-    """The measured attacks without the naive twins (the spec's, then the worst case)."""
-    return [a for a in attack_order(result, values) if not a.endswith(NAIVE_SUFFIX)]
-
-
-def attack_heading(name: str) -> str:
-    if name == WORST_CASE:
-        return f"{name}: over all untargeted attacks, per sample"
-    if name.endswith(NAIVE_SUFFIX):
-        base = name.removesuffix(NAIVE_SUFFIX)
-        return (
-            f"{name}: {base} crafted on the undefended baseline, fed through the defence "
-            f"(the naive attacker; the adaptive one is {base})"
-        )
-    return name
-
-
-def section_attack_tables(result: GridResult, values: dict[tuple, list[float]]) -> list[str]:
-    parts = []
-    attacks = attack_order(result, values)
-    eps = [e for e in result.spec.eps if e > 0]
-    for attack in attacks:
-        parts.append(f"## {attack_heading(attack)}")
-        for metric, title in (
-            ("robust_accuracy", "Robust accuracy"),
-            ("attack_success_rate", "Attack success rate"),
-        ):
-            rows = [
-                (m, d, *(mean_std(values.get((m, d, attack, e, metric))) for e in eps))
-                for m, d in _series(result)
-                if any((m, d, attack, e, metric) in values for e in eps)
-            ]
-            if rows:
-                header = ("model", "defence", *(f"ε={num(e)}" for e in eps))
-                parts.append(f"### {title}\n\n" + table(header, rows))
-    if attacks:
-        parts.append(
-            f"![Robust accuracy vs ε, mean over seeds (band: ± one standard deviation; dashed: "
-            f"the naive attacker)]({CURVES_PNG})"
-        )
-    return parts
-
-
-def section_reproduce(result: GridResult) -> str:
-    source = result.spec.source or "SPEC"
-    return (
-        "## Reproduce\n\n"
-        f"`harness run {source}` (add `--executor ray` to run the cells on Ray). A rerun skips "
-        "the cells already in `cells/` and gives the same `results.csv`, byte for byte. "
-        f"Spec hash {result.provenance.get('spec_hash', DASH)}, git "
-        f"{result.provenance.get('git_commit', DASH)}; versions and timings in `{RUN_JSON}`."
-    )
 
 
 # ---------------------------------------------------------------- sanity checks
@@ -440,46 +270,3 @@ def _class_names(result: GridResult) -> list[str]:
 
 def _n_classes(result: GridResult) -> int | None:
     return len(_class_names(result)) or None
-
-
-# ---------------------------------------------------------------- figure
-
-
-def curves_figure(result: GridResult, rows: Sequence[GridRow]):
-    """Robust accuracy vs ε per attack (and the worst case), one line per model and defence:
-    the mean over seeds (ε = 0: clean accuracy) with a band of ± one sample standard deviation;
-    a defence's naive twin of the attack dashed, in the defence's colour."""
-    values = seed_values(rows)
-    attacks = main_attacks(result, values)
-    series = _series(result)
-    panels: dict[str, dict[str, tuple[list[float], list[float]]]] = {}
-    spread: dict[str, dict[str, list[float]]] = {}
-    styles: dict[str, tuple[str, str]] = {}
-    for attack in attacks:
-        for i, (m, d) in enumerate(series):
-            for name, entry, dash in (
-                (attack, f"{m} / {d}", "-"),
-                (attack + NAIVE_SUFFIX, f"{m} / {d}, naive", "--"),
-            ):
-                points = [(0.0, values.get((m, d, "none", 0.0, "clean_accuracy")))]
-                points += [
-                    (e, values.get((m, d, name, e, "robust_accuracy")))
-                    for e in result.spec.eps
-                    if e > 0
-                ]
-                known = [(e, v) for e, v in points if v]
-                if len(known) > 1:
-                    mean = [float(np.mean(v)) for _, v in known]
-                    panels.setdefault(attack, {})[entry] = ([e for e, _ in known], mean)
-                    spread.setdefault(attack, {})[entry] = [_std(v) for _, v in known]
-                    styles[entry] = (f"C{i % 10}", dash)
-    titles = {
-        a: f"{a if a != WORST_CASE else 'worst case (per sample)'}: mean over seeds"
-        for a in attacks
-    }
-    xlabels = {a: "ε ([0, 1] pixel units)" for a in attacks}
-    return plots.compare_curves(panels, titles, xlabels, styles, _n_classes(result), spread)
-
-
-def _std(values: Sequence[float]) -> float:
-    return float(np.std(values, ddof=1)) if len(values) > 1 else 0.0

@@ -1,25 +1,31 @@
-"""Report section: a study's published figures beside this run's (the spec's ``reference:``)."""
+"""``## Reference figures``: a study's published figures beside this run's (the spec's
+``reference:``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from harness.reading import DASH, clean_accuracy, index, num, pct, table
+from harness.report.templates import prose
 from harness.results import RunResult
 
 
-def section_reference(result: RunResult) -> str:
-    """``## Reference figures``: one row per ``reference.rows`` entry, theirs and ours."""
+def applies(result: RunResult) -> bool:
     ref = result.spec.get("reference")
-    if not ref or not ref.get("rows"):
-        return ""
+    return bool(ref and ref.get("rows"))
+
+
+def markdown(result: RunResult) -> str:
+    """One row per ``reference.rows`` entry, theirs and ours."""
+    ref = result.spec["reference"]
     header = ["figure", "model", "attack", "ε", ref["source"], "this run"]
     rows = [_row(result, r) for r in ref["rows"]]
-    intro = (
-        f"Figures of {ref['source']} beside this run's: clean accuracy, or robust accuracy "
-        "(over all test samples) at the attack's ε in [0, 1] pixel units."
-    )
-    return "## Reference figures\n\n" + intro + "\n\n" + table(header, rows)
+    return prose("reference", source=ref["source"], table=table(header, rows))
+
+
+def section_reference(result: RunResult) -> str:
+    """The section, or "" when the spec has no reference rows."""
+    return markdown(result) if applies(result) else ""
 
 
 def _row(result: RunResult, r: dict[str, Any]) -> tuple[str, ...]:

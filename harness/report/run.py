@@ -1,0 +1,83 @@
+"""The run report: the ordered sections of a run's report.md, and its folder writer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import ModuleType
+
+from harness import plots
+from harness.report import engine
+from harness.report.sections import (
+    attacks,
+    attention,
+    certified,
+    clean,
+    data,
+    defences,
+    evasion,
+    examples,
+    gradcam,
+    metrics,
+    minimal,
+    models,
+    naive,
+    noise,
+    provenance,
+    reference,
+    sanity,
+    spec,
+    summary,
+    sweep,
+    title,
+    training,
+    weights,
+)
+from harness.results import RunResult, rundir
+
+RUN_REPORT: list[ModuleType] = [  # the order of report.md
+    title,
+    metrics,
+    summary,
+    spec,
+    data,
+    models,
+    training,
+    clean,
+    attacks,
+    sweep,
+    reference,
+    defences,
+    naive,
+    certified,
+    sanity,
+    noise,
+    minimal,
+    examples,
+    gradcam,
+    attention,
+    evasion,
+    weights,
+    provenance,
+]
+
+
+def render_markdown(result: RunResult) -> str:
+    """report.md of a run."""
+    return engine.render_markdown(RUN_REPORT, result)
+
+
+def figures(result: RunResult) -> engine.Figures:
+    """File name -> figure builder; built one at a time so only one figure is alive."""
+    return engine.figures(RUN_REPORT, result)
+
+
+def write_report(result: RunResult, out_dir: str | Path, *, replace: bool = False) -> Path:
+    """Write the report folder ``out_dir`` (``harness.results.rundir.write_run``): the run's
+    files, its figures, then report.md. It must be missing or empty, or ``replace`` an earlier
+    report (``harness.outputs.report_target`` decides), replaced once the new one is complete."""
+    files: dict[str, rundir.Writer] = {
+        name: (lambda path, make=make: plots.save(make(), path))
+        for name, make in figures(result).items()
+    }
+    files["report.md"] = rundir.text_writer(lambda: render_markdown(result))
+    return rundir.write_run(result, out_dir, files, replace=replace)

@@ -1,0 +1,43 @@
+"""``## Leaderboard``: the entries best first, with worst-case accuracy, AUCs and training."""
+
+from __future__ import annotations
+
+import math
+
+from harness.reading import DASH, num, pct, table
+from harness.report.leaderboard import WORST, Comparison, Row
+from harness.report.templates import prose
+
+LEADERBOARD_CSV = "leaderboard.csv"
+
+
+def markdown(c: Comparison) -> str:
+    board = c.board
+    worst_eps = board.eps[WORST]
+    header = ["rank", "entry", "clean acc"]
+    header += [f"worst case ε={num(e)}" for e in worst_eps]
+    header += ["worst case from", "worst-case AUC"]
+    header += [f"AUC {a}" for a in board.attacks] + ["training"]
+    rows = []
+    for rank, r in enumerate(board.rows, start=1):
+        line = [rank, r.entry, pct(r.clean_accuracy)]
+        line += [pct(r.worst.get(e)) for e in worst_eps]
+        line += [r.worst_source, auc_text(r.worst_auc)]
+        line += [auc_text(r.auc.get(a)) for a in board.attacks] + [_training_text(r)]
+        rows.append(line)
+    return prose(
+        "comparison/leaderboard",
+        sorted_by=board.sorted_by,
+        csv=LEADERBOARD_CSV,
+        table=table(header, rows),
+    )
+
+
+def auc_text(v: float | None) -> str:
+    return DASH if v is None or math.isnan(v) else f"{v:.4f}"
+
+
+def _training_text(r: Row) -> str:
+    if r.train_seconds is None:
+        return f"{DASH} ({r.training})" if r.training else DASH
+    return f"{r.train_seconds:.1f} s ({r.epochs} epoch{'s' if r.epochs != 1 else ''})"

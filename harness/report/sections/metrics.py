@@ -1,0 +1,13 @@
+"""**Metrics.**: what clean accuracy, robust accuracy and success rate count; ε's units."""
+
+from __future__ import annotations
+
+from harness.reading import NORMS
+from harness.report.templates import prose
+from harness.results import RunResult
+
+
+def markdown(result: RunResult) -> str:
+    attacks = result.attacks
+    norms = {NORMS.get(str(a.get("norm", "linf")), str(a.get("norm"))) for a in attacks} or {"L∞"}
+    return prose("metrics", norms=sorted(norms))

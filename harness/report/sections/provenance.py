@@ -1,0 +1,38 @@
+"""``## Provenance``: spec hash, git commit, seed, versions, timings, weights files' hashes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from harness.reading import DASH, table
+from harness.results import RunResult
+
+PROVENANCE_TABLES = {  # key -> (heading, table header)
+    "versions": ("Versions", ("package", "version")),
+    "timings_seconds": ("Timings", ("phase", "seconds")),
+    "weights_sha256": ("Weights files (SHA-256)", ("model", "SHA-256")),
+}
+
+
+def markdown(result: RunResult) -> str:
+    prov = dict(result.provenance)
+    prov.setdefault("seed", result.seed)
+    scalars = [
+        (k.replace("_", " "), _prov_value(v)) for k, v in prov.items() if not isinstance(v, dict)
+    ]
+    parts = ["## Provenance", table(["", "value"], scalars)]
+    for key, sub in prov.items():
+        if isinstance(sub, dict):
+            title, header = PROVENANCE_TABLES.get(
+                key, (key.replace("_", " ").capitalize(), ("", "value"))
+            )
+            rows = [
+                (k, f"{v:.2f}" if key == "timings_seconds" and isinstance(v, float | int) else v)
+                for k, v in sub.items()
+            ]
+            parts += [f"### {title}", table(header, rows)]
+    return "\n\n".join(parts)
+
+
+def _prov_value(v: Any) -> str:
+    return f"`{v}`" if isinstance(v, str) else DASH if v is None else str(v)
