@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any
 
 from harness import validation
 from harness.attacks import ATTACKS
@@ -18,6 +17,7 @@ from harness.defences import DEFENCES
 from harness.defences import validate as validate_defence
 from harness.probes import PlannedProbe
 from harness.probes import plan as plan_probes
+from harness.results import AttackRecord
 from harness.spec import AttackSpec, DefenceSpec, Spec
 from harness.sweep import PlannedAttack
 
@@ -87,25 +87,22 @@ def bind(planned: list[PlannedAttack], role: str, classifiers: dict) -> list[Pla
     return bound
 
 
-def attack_record(p: PlannedAttack, num_classes: int, naive: bool = False) -> dict[str, Any]:
+def attack_record(p: PlannedAttack, num_classes: int, naive: bool = False) -> AttackRecord:
     """What the report says about an attack: its name, norm, resolved parameters, how it was swept
     (``naive_of``: the attack it repeats on the undefended baseline, for defences in front of it)."""
     d = p.definition
-    record = {
-        "name": p.name,
-        "attack": d.name,
-        "norm": d.norm,
-        "params": p.params,
-        "sweep": d.sweep,
-    }
-    if naive:
-        record["naive_of"] = p.name.removesuffix(NAIVE_SUFFIX)
-    if d.composition is not None:
-        record["composition"] = d.composition(p.params, num_classes)
-    return record
+    return AttackRecord(
+        name=p.name,
+        attack=d.name,
+        norm=d.norm,
+        params=p.params,
+        sweep=d.sweep,
+        naive_of=p.name.removesuffix(NAIVE_SUFFIX) if naive else None,
+        composition=d.composition(p.params, num_classes) if d.composition else None,
+    )
 
 
-def attack_records(plan: Plan, num_classes: int) -> list[dict[str, Any]]:
+def attack_records(plan: Plan, num_classes: int) -> list[AttackRecord]:
     """The records of every attack a run with ``plan`` sweeps: the spec's, then the naive ones."""
     return [attack_record(p, num_classes) for p in plan.attacks] + [
         attack_record(p, num_classes, naive=True) for p in plan.naive

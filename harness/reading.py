@@ -51,7 +51,7 @@ def improvements(
 
 
 def attack_names(result: RunResult) -> list[str]:
-    listed = [str(a.get("name")) for a in result.attacks]
+    listed = [a.name for a in result.attacks]
     measured = [m.attack for m in result.measurements if m.attack != "none"]
     return list(dict.fromkeys(listed + measured))
 
@@ -62,13 +62,8 @@ def attack_norms(result: RunResult) -> dict[str, str]:
     The worst case is in the norm of the untargeted attacks it combines, or in "each attack's
     norm" when they differ (every attack is run at the same ε numbers).
     """
-    norms = {str(a.get("name")): str(a.get("norm", "linf")) for a in result.attacks}
-    labels = {name: NORMS.get(norm, norm) for name, norm in norms.items()}
-    untargeted = {
-        labels[str(a.get("name"))]
-        for a in result.attacks
-        if not a.get("params", {}).get("targeted", False)
-    }
+    labels = {a.name: NORMS.get(a.norm, a.norm) for a in result.attacks}
+    untargeted = {labels[a.name] for a in result.attacks if not a.targeted}
     if len(untargeted) > 1:
         labels.setdefault(WORST_CASE, "each attack's norm")
     elif untargeted:

@@ -40,7 +40,7 @@ from harness.model_probe import probe_model  # noqa: F401 (public here: the prob
 from harness.results.checks import FAIL, PASS, WARN, Check, ModelProbe, summary  # noqa: F401 (summary: public here too)
 
 if TYPE_CHECKING:
-    from harness.results import Measurement
+    from harness.results import AttackRecord, Measurement
 
 
 # Check names, in the order ``checks`` reports them for each model.
@@ -77,7 +77,7 @@ NOISE_KEYS = {"batch_size", "seed"}  # may differ between two runs of the same a
 
 def checks(
     measurements: Sequence[Measurement],
-    attacks: Sequence[dict[str, Any]],
+    attacks: Sequence[AttackRecord],
     probes: dict[str, ModelProbe],
     num_classes: int,
 ) -> list[Check]:
@@ -89,7 +89,7 @@ def checks(
     out: list[Check] = []
     for model in models:
         curves = _curves(measurements, model)
-        present = [a for a in attacks if a["name"] in curves]
+        present = [a for a in attacks if a.name in curves]
         out += _probe_checks(model, probes.get(model), num_classes, TRAINED)
         out += _iterative(model, curves, present)
         out += _monotone(model, curves)
@@ -119,16 +119,14 @@ def _grade(excess: float, tol: tuple[float, float]) -> str:
     return WARN if excess <= tol[1] + SLACK else FAIL
 
 
-def _untargeted(a: dict[str, Any]) -> bool:
-    return not a.get("params", {}).get("targeted", False)
-
-
-def _selected(attacks: list[dict], which: Callable[[AttackDef], bool]) -> list[dict]:
+def _selected(
+    attacks: Sequence[AttackRecord], which: Callable[[AttackDef], bool]
+) -> list[AttackRecord]:
     """The untargeted attack records whose registered declaration satisfies ``which``."""
-    return [a for a in attacks if _untargeted(a) and (d := declared(a)) is not None and which(d)]
+    return [a for a in attacks if not a.targeted and (d := declared(a)) is not None and which(d)]
 
 
-def _effort_keys(record: dict[str, Any]) -> tuple[str, ...]:
+def _effort_keys(record: AttackRecord) -> tuple[str, ...]:
     """The record's attack's declared effort parameters (none if it is no longer registered)."""
     d = declared(record)
     return d.effort if d is not None else ()
@@ -167,17 +165,17 @@ def _compare(
     return [Check(name, status, model, why + (f": {hint}" if status != PASS else ""))]
 
 
-def _iterative(model: str, curves: dict[str, Curve], attacks: list[dict]) -> list[Check]:
+def _iterative(
+    model: str, curves: dict[str, Curve], attacks: Sequence[AttackRecord]
+) -> list[Check]:
     """Check 1: iterative white-box attacks (PGD, AutoAttack) never leave more accuracy than a
     one-step attack (FGSM) of the same norm."""
     out = []
     for fgsm in _selected(attacks, one_step):
         for it in _selected(attacks, iterative_white_box):
-            if it["norm"] == fgsm["norm"]:
+            if it.norm == fgsm.norm:
                 hint = "an iterative attack weaker than one step: too few steps or masked gradients"
-                out += _compare(
-                    model, ITERATIVE, curves, it["name"], fgsm["name"], ITERATIVE_TOL, hint
-                )
+                out += _compare(model, ITERATIVE, curves, it.name, fgsm.name, ITERATIVE_TOL, hint)
     return out
 
 
@@ -215,15 +213,15 @@ def _largest_rise(curve: Curve) -> tuple[float, float, float]:
     return best
 
 
-def _effort(model: str, curves: dict[str, Curve], attacks: list[dict]) -> list[Check]:
+def _effort(model: str, curves: dict[str, Curve], attacks: Sequence[AttackRecord]) -> list[Check]:
     """Check 4: of two runs of one attack, the one with more steps/restarts is not more robust."""
     out = []
     for a, b in itertools.permutations(attacks, 2):
         effort = _effort_keys(a)
-        if a["attack"] == b["attack"] and _more_effort(a["params"], b["params"], effort):
-            more = ", ".join(_effort_diff(a["params"], b["params"], effort))
+        if a.attack == b.attack and _more_effort(a.params, b.params, effort):
+            more = ", ".join(_effort_diff(a.params, b.params, effort))
             hint = f"more effort ({more}) should never help the model"
-            out += _compare(model, EFFORT, curves, a["name"], b["name"], EFFORT_TOL, hint)
+            out += _compare(model, EFFORT, curves, a.name, b.name, EFFORT_TOL, hint)
     return out
 
 
@@ -241,14 +239,14 @@ def _effort_diff(strong: dict[str, Any], weak: dict[str, Any], effort: Sequence[
     return [f"{k} {weak[k]} -> {strong[k]}" for k in effort if strong.get(k) != weak.get(k)]
 
 
-def _black_box(model: str, curves: dict[str, Curve], attacks: list[dict]) -> list[Check]:
+def _black_box(
+    model: str, curves: dict[str, Curve], attacks: Sequence[AttackRecord]
+) -> list[Check]:
     """Check 5: black-box attacks (Square, transfer) never leave less accuracy than the best
     eps-bounded white-box attack of the same norm."""
     out = []
     for bb in _selected(attacks, black_box):
-        white = [
-            a["name"] for a in _selected(attacks, eps_bounded_white_box) if a["norm"] == bb["norm"]
-        ]
+        white = [a.name for a in _selected(attacks, eps_bounded_white_box) if a.norm == bb.norm]
         if not white:
             continue
         best = {
@@ -258,7 +256,7 @@ def _black_box(model: str, curves: dict[str, Curve], attacks: list[dict]) -> lis
         label = "best white-box (" + "/".join(white) + ")"
         hint = "a black-box attack beating gradient attacks points to masked gradients"
         out += _compare(
-            model, BLACK_BOX, {**curves, label: best}, label, bb["name"], BLACK_BOX_TOL, hint
+            model, BLACK_BOX, {**curves, label: best}, label, bb.name, BLACK_BOX_TOL, hint
         )
     return out
 

@@ -103,7 +103,7 @@ def test_the_purifier_attacked_through_the_pipeline_is_weaker_than_naively(defen
 def test_naive_attacks_run_only_on_defences_in_front_of_the_baseline(defended) -> None:
     naive_models = {m.model for m in defended.measurements if m.attack.endswith("_naive")}
     assert naive_models == set(WRAPPERS)
-    twins = {a["name"]: a.get("naive_of") for a in defended.attacks}
+    twins = {a.name: a.naive_of for a in defended.attacks}
     assert twins == {"fgsm": None, "pgd": None, "fgsm_naive": "fgsm", "pgd_naive": "pgd"}
 
 

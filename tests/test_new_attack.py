@@ -12,7 +12,7 @@ import pytest
 from harness.app.inference import attack_choices
 from harness.attacks import ATTACKS, AttackDef, naive_bases
 from harness.attacks.select import black_box, iterative_white_box, names, one_step
-from harness.results import Measurement
+from harness.results import AttackRecord, Measurement
 from harness.sanity import BLACK_BOX, EFFORT, FAIL, ITERATIVE, PASS, checks
 from harness.spec import AttackSpec
 from harness.sweep import PlannedAttack, clean_eval, sweep
@@ -32,10 +32,10 @@ def momentum(monkeypatch: pytest.MonkeyPatch) -> Iterator[AttackDef]:
     sys.modules.pop(MODULE, None)
 
 
-def record(d: AttackDef, label: str = "", **params) -> dict:
-    """An attack record as a run writes it (``harness.runner.attack_record``)."""
+def record(d: AttackDef, label: str = "", **params) -> AttackRecord:
+    """An attack record as a run writes it (``harness.plan.attack_record``)."""
     resolved = d.resolve(AttackSpec(d.name, params))
-    return {"name": label or d.name, "attack": d.name, "norm": d.norm, "params": resolved}
+    return AttackRecord(name=label or d.name, attack=d.name, norm=d.norm, params=resolved)
 
 
 def rows(name: str, values: dict[float, float]) -> list[Measurement]:

@@ -16,6 +16,7 @@ from harness.outputs import MARKER
 from harness.report import run as run_report
 from harness.results import (
     CSV_COLUMNS,
+    AttackRecord,
     ClassStats,
     EpochStats,
     EvasionRow,
@@ -126,7 +127,7 @@ def result() -> RunResult:
         },
         models=[_model("baseline", 0.9499, {}), _model("robust", 0.9366, defence)],
         measurements=_measurements(),
-        attacks=[{"name": "fgsm", "norm": "linf", "params": {"batch_size": 256}}],
+        attacks=[AttackRecord(name="fgsm", attack="fgsm", norm="linf", params={"batch_size": 256})],
         evasion=[
             EvasionRow("baseline", 4, "cat", "cat", 0.98, 0.0125, "dog", 0.61),
             EvasionRow("robust", 4, "cat", "cat", 0.95, None, "cat", 0.72),
@@ -452,7 +453,9 @@ def full(result) -> RunResult:
             ):
                 result.measurements.append(Measurement(model, "fgsm_to_cat", eps, metric, value))
     params = {"batch_size": 256, "targeted": True, "target": 0, "seed": 0}
-    result.attacks.append({"name": "fgsm_to_cat", "norm": "linf", "params": params})
+    result.attacks.append(
+        AttackRecord(name="fgsm_to_cat", attack="fgsm_to_cat", norm="linf", params=params)
+    )
     result.noise = [
         NoiseProbe("baseline", 1000, 0.9, 0.703, 0.812, {"cat": 498, "dog": 0, "bird": 205}),
         NoiseProbe("robust", 1000, 0.9, 0.0, 0.412, {"cat": 0, "dog": 0, "bird": 0}),
@@ -498,7 +501,7 @@ def test_worst_case_table_has_no_perturbation_columns(full) -> None:
         "Robust accuracy under worst case over all untargeted attacks (per sample) at ε = 0.1" in md
     )
     assert reading.attack_norms(full)["worst_case"] == "L∞"
-    full.attacks.append({"name": "deepfool", "norm": "l2", "params": {}})
+    full.attacks.append(AttackRecord(name="deepfool", attack="deepfool", norm="l2", params={}))
     assert reading.attack_norms(full)["worst_case"] == "each attack's norm"
 
 

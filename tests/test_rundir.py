@@ -13,9 +13,9 @@ from harness.app.runs import load_app_run
 from harness.compare import load_run
 from harness.errors import HarnessError
 from harness.outputs import MARKER
-from harness.results import ClassStats, Measurement, ModelResult, RunResult, rundir
+from harness.results import AttackRecord, ClassStats, Measurement, ModelResult, RunResult, rundir
 
-HEAVY = ("torch", "torchvision", "art", "matplotlib", "sklearn")
+HEAVY = ("torch", "torchvision", "art", "sklearn")
 
 
 def _result() -> RunResult:
@@ -32,9 +32,7 @@ def _result() -> RunResult:
         Measurement("baseline", "none", 0.0, "clean_accuracy", 0.75),
         Measurement("baseline", "fgsm", 0.1, "robust_accuracy", 0.1 + 0.2),  # 0.30000000000000004
     ]
-    attacks = [
-        {"name": "fgsm", "attack": "fgsm", "norm": "linf", "params": {}, "sweep": "one_step"}
-    ]
+    attacks = [AttackRecord(name="fgsm", attack="fgsm", norm="linf", params={}, sweep="one_step")]
     spec = {"name": "t", "version": 1, "seed": 0, "eps": [0.1]}
     data = {"name": "digits", "class_names": ["a", "b"], "input_shape": [1, 8, 8]}
     return RunResult("t", spec, 0, data, [model], measurements, attacks)
@@ -54,6 +52,23 @@ def test_write_run_lists_every_file_it_wrote(folder) -> None:
     assert (folder / "notes.md").read_bytes() == b"hello\n"
 
 
+def test_attack_records_round_trip_typed_and_keep_old_run_json(folder) -> None:
+    record = json.loads((folder / rundir.RUN_JSON).read_text())["attacks"][0]
+    assert record == {
+        "name": "fgsm",
+        "attack": "fgsm",
+        "norm": "linf",
+        "params": {},
+        "sweep": "one_step",
+    }
+    (attack,) = rundir.read_run(folder).result.attacks
+    assert attack == _result().attacks[0] and not attack.targeted
+    early = AttackRecord.from_dict({"name": "pgd", "norm": "l2", "params": {"targeted": True}})
+    assert (early.attack, early.sweep, early.targeted) == ("pgd", "", True)
+    twin = AttackRecord("pgd_naive", "transfer", naive_of="pgd")
+    assert AttackRecord.from_dict(twin.to_dict()) == twin
+
+
 def test_read_run_round_trips_exact_floats(folder) -> None:
     run = rundir.read_run(folder)
     assert run.result.measurements == _result().measurements
@@ -62,9 +77,11 @@ def test_read_run_round_trips_exact_floats(folder) -> None:
     assert run.record["name"] == "t"
 
 
-def test_reading_a_run_needs_neither_torch_nor_art(folder) -> None:
+def test_reading_and_reporting_a_run_need_neither_torch_nor_art(folder) -> None:
+    """compare, the report engine and the app's run reader import no torch, ART or sklearn."""
     code = (
-        "import sys; from harness.results import rundir; "
+        "import sys; import harness.compare, harness.report, harness.app.runs; "
+        "from harness.results import rundir; "
         f"run = rundir.read_run({str(folder)!r}); "
         f"print(run.result.models[0].clean_accuracy, sorted(m for m in sys.modules "
         f"if m.split('.')[0] in {HEAVY!r}))"

@@ -15,7 +15,7 @@ from harness.architectures import ARCHITECTURES, wrap
 from harness.attacks import ATTACKS
 from harness.estimator import build_classifier
 from harness.report import section_sanity
-from harness.results import Measurement
+from harness.results import AttackRecord, Measurement
 from harness.runner import run
 from harness.sanity import (
     BLACK_BOX,
@@ -62,9 +62,9 @@ def attack(name: str, **params) -> PlannedAttack:
     return PlannedAttack(d, d.resolve(AttackSpec(name, params)))
 
 
-def record(p: PlannedAttack) -> dict:
+def record(p: PlannedAttack) -> AttackRecord:
     d = p.definition
-    return {"name": p.name, "attack": d.name, "norm": d.norm, "params": p.params, "sweep": d.sweep}
+    return AttackRecord(name=p.name, attack=d.name, norm=d.norm, params=p.params, sweep=d.sweep)
 
 
 def evaluate(model: nn.Module, x: np.ndarray, y: np.ndarray):
@@ -165,9 +165,9 @@ def test_probe_and_checks_round_trip_through_json(normal) -> None:
 
 # ---------------------------------------------------------------- result-level checks, by hand
 
-FGSM = {"name": "fgsm", "attack": "fgsm", "norm": "linf", "params": {}, "sweep": "one_step"}
-PGD = {"name": "pgd", "attack": "pgd", "norm": "linf", "params": {"steps": 10}, "sweep": "nested"}
-SQUARE = {"name": "square", "attack": "square", "norm": "linf", "params": {}, "sweep": "nested"}
+FGSM = AttackRecord(name="fgsm", attack="fgsm", norm="linf", params={}, sweep="one_step")
+PGD = AttackRecord(name="pgd", attack="pgd", norm="linf", params={"steps": 10}, sweep="nested")
+SQUARE = AttackRecord(name="square", attack="square", norm="linf", params={}, sweep="nested")
 
 
 def rows(attack: str, values: dict[float, float], model: str = "m") -> list[Measurement]:
@@ -193,8 +193,8 @@ def test_pgd_above_fgsm_within_one_to_three_pp_warns() -> None:
 
 
 def test_pgd_l2_and_targeted_attacks_are_not_compared_with_fgsm() -> None:
-    l2 = {**PGD, "name": "pgd_l2", "attack": "pgd_l2", "norm": "l2"}
-    targeted = {**PGD, "name": "pgd_t", "params": {"targeted": True}}
+    l2 = dataclasses.replace(PGD, name="pgd_l2", attack="pgd_l2", norm="l2")
+    targeted = dataclasses.replace(PGD, name="pgd_t", params={"targeted": True})
     ms = rows("fgsm", {0.1: 0.1}) + rows("pgd_l2", {0.1: 0.9}) + rows("pgd_t", {0.1: 0.9})
     assert status(checks(ms, [FGSM, l2, targeted], {}, 3), ITERATIVE) == set()
 
@@ -221,7 +221,7 @@ def test_square_below_pgd_by_10_pp_fails_and_above_passes() -> None:
 
 
 def test_more_steps_more_robust_fails_and_less_robust_passes() -> None:
-    more = {**PGD, "name": "pgd_100", "params": {"steps": 100}}
+    more = dataclasses.replace(PGD, name="pgd_100", params={"steps": 100})
     few = rows("pgd", {0.0: 0.9, 0.1: 0.30})
     bad = checks(few + rows("pgd_100", {0.0: 0.9, 0.1: 0.40}), [PGD, more], {}, 3)
     assert status(bad, EFFORT) == {FAIL}
@@ -231,11 +231,11 @@ def test_more_steps_more_robust_fails_and_less_robust_passes() -> None:
 
 
 def test_more_restarts_count_as_more_effort_but_other_changes_do_not() -> None:
-    restarts = {**PGD, "name": "pgd_r5", "params": {"steps": 10, "restarts": 5}}
-    one = {**PGD, "params": {"steps": 10, "restarts": 1}}
+    restarts = dataclasses.replace(PGD, name="pgd_r5", params={"steps": 10, "restarts": 5})
+    one = dataclasses.replace(PGD, params={"steps": 10, "restarts": 1})
     ms = rows("pgd", {0.1: 0.30}) + rows("pgd_r5", {0.1: 0.32})
     assert status(checks(ms, [one, restarts], {}, 3), EFFORT) == {WARN}
-    other = {**restarts, "params": {"steps": 10, "restarts": 5, "step_size": 0.01}}
+    other = dataclasses.replace(restarts, params={"steps": 10, "restarts": 5, "step_size": 0.01})
     assert status(checks(ms, [one, other], {}, 3), EFFORT) == set()  # not comparable: no check
 
 

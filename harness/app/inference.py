@@ -88,9 +88,8 @@ def planned_attack(run: AppRun, name: str) -> PlannedAttack:
     registered defaults (pixel units)."""
     definition = ATTACKS.get(name, "attack")
     for record in run.result.attacks:
-        params = record.get("params", {})
-        if record.get("attack") == name and not params.get("targeted") and "source" not in params:
-            return PlannedAttack(definition, dict(params), name)
+        if record.attack == name and not record.targeted and "source" not in record.params:
+            return PlannedAttack(definition, dict(record.params), name)
     return PlannedAttack(definition, definition.resolve(AttackSpec(name)), name)
 
 

@@ -2,23 +2,22 @@
 
 Each predicate says which attacks take part in a comparison or a menu; a newly registered
 attack joins every selection its declaration fits, without editing a list. The sanity checks
-read finished runs too, whose attack records carry the registered name under ``"attack"``:
+read finished runs too, whose attack records carry the registered name in ``attack``:
 ``recorded`` is the one place that turns such a record back into its declaration.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from harness.attacks.base import ATTACKS, AttackDef
+from harness.results import AttackRecord
 
 
-def recorded(record: Mapping[str, Any]) -> AttackDef | None:
-    """The registered declaration behind a run's attack record (its ``"attack"`` field);
+def recorded(record: AttackRecord) -> AttackDef | None:
+    """The registered declaration behind a run's attack record (its ``attack`` field);
     None when that attack is no longer registered (it then takes part in no comparison)."""
-    name = record.get("attack")
-    return ATTACKS.get(name) if name in ATTACKS else None
+    return ATTACKS.get(record.attack) if record.attack in ATTACKS else None
 
 
 def eps_bounded_white_box(d: AttackDef) -> bool:

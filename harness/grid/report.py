@@ -24,12 +24,12 @@ from harness.grid.cells import NO_DEFENCE, Cell, grid_models, sub_spec
 from harness.grid.driver import BLOCKED, FAILED, RAN, REUSED, GridResult, Status
 from harness.grid.work import CellResult
 from harness.io import atomic_path, write_text
-from harness.plan import NAIVE_SUFFIX, attack_record, validate
+from harness.plan import NAIVE_SUFFIX, attack_records, validate
 from harness.reading import WORST_CASE, pct
 from harness.report import grid as grid_sections
 from harness.report.grid_view import GridReport
-from harness.results import Measurement
-from harness.sanity import FAIL, PASS, Check, checks
+from harness.results import FAIL, PASS, AttackRecord, Check, Measurement
+from harness.sanity import checks
 from harness.sweep import AttackOutcome, worst_case_rows
 
 GRID_COLUMNS = ("model", "defence", "seed", "attack", "eps", "metric", "value")
@@ -218,7 +218,7 @@ def attack_order(result: GridResult, values: dict[tuple, list[float]]) -> list[s
 
 
 def grid_checks(
-    result: GridResult, rows: Sequence[GridRow], records: list[dict[str, Any]]
+    result: GridResult, rows: Sequence[GridRow], records: list[AttackRecord]
 ) -> list[Check]:
     """Carlini et al.'s measurement checks for each model and seed (the probe checks need the
     live model, which a grid does not keep), and that every cell saw the same model;
@@ -252,16 +252,13 @@ def _same_model(name: str, finished: Sequence[CellResult]) -> Check:
     return Check(SAME_MODEL, FAIL, name, why)
 
 
-def _attack_records(result: GridResult) -> list[dict[str, Any]]:
+def _attack_records(result: GridResult) -> list[AttackRecord]:
     """The spec's attacks as a run records them (norm, resolved parameters, sweep)."""
     spec = result.spec
     first = result.expansion.cells[0]
     model = next(g for g in grid_models(spec) if g.label == first.model)
     plan = validate(sub_spec(spec, model, spec.seed, spec.defences, spec.attacks))
-    k = len(_class_names(result)) or 2
-    return [attack_record(p, k) for p in plan.attacks] + [
-        attack_record(p, k, naive=True) for p in plan.naive
-    ]
+    return attack_records(plan, len(_class_names(result)) or 2)
 
 
 def _class_names(result: GridResult) -> list[str]:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
-from harness.explain import overlay
+from harness.cams import overlay
 from harness.plots.canvas import CELL, hwc, new_figure, show_image
 from harness.results import (
     AttentionRow,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from harness.sanity import Check
+from harness.results import AttackRecord, Check
 
 
 @dataclass(frozen=True)
@@ -16,7 +16,7 @@ class GridReport:
     result: Any  # harness.grid.driver.GridResult: its spec, provenance, cells and units
     rows: list[Any]  # harness.grid.report.GridRow, in the grid's order
     values: dict[tuple, list[float]]  # (model, defence, attack, eps, metric) -> over seeds
-    records: list[dict[str, Any]]  # the attacks as a run records them
+    records: list[AttackRecord]  # the attacks as a run records them
     checks: list[Check]  # the measurement checks per model and seed
     series: list[tuple[str, str]]  # (grid model, defence) in the grid's order
     attacks: list[str]  # measured attacks: each followed by its naive twin, then the worst case

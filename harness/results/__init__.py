@@ -12,6 +12,7 @@ from harness.results.checks import FAIL, PASS, STATUSES, WARN, Check, ModelProbe
 from harness.results.records import (
     CSV_COLUMNS,
     METRICS,
+    AttackRecord,
     AttentionRow,
     CertifiedCurve,
     ClassStats,
@@ -34,6 +35,7 @@ __all__ = [
     "PASS",
     "STATUSES",
     "WARN",
+    "AttackRecord",
     "AttentionRow",
     "CertifiedCurve",
     "Check",

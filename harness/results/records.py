@@ -37,6 +37,35 @@ class Measurement:
 
 
 @dataclass(frozen=True)
+class AttackRecord:
+    """What a run records about one attack it swept (run.json ``attacks``): enough to read the
+    report, re-grade the sanity checks and compare runs without the attack's code."""
+
+    name: str  # the run's name for it: the spec's label (e.g. "pgd50x10"), or "<label>_naive"
+    attack: str  # the registered attack it ran (harness.attacks)
+    norm: str = "linf"  # threat model: "linf" or "l2"; eps in this norm, pixel units
+    params: dict[str, Any] = field(default_factory=dict)  # resolved parameters, pixel units
+    sweep: str = ""  # how it was run over eps (harness.sweep.SWEEPS; "": an early run's record)
+    naive_of: str | None = None  # a naive twin: the attack it repeats, crafted on the baseline
+    composition: list[str] | None = None  # an ensemble: exactly what runs, one line a part
+
+    @property
+    def targeted(self) -> bool:
+        return bool(self.params.get("targeted", False))
+
+    def to_dict(self) -> dict[str, Any]:
+        """run.json's form: the optional fields only when set (older runs read the same)."""
+        d = {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
+        return {k: v for k, v in d.items() if v is not None}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> AttackRecord:
+        """A record from run.json; one without ``attack`` (early runs) names its own attack."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**({"attack": d["name"]} | {k: v for k, v in d.items() if k in known}))
+
+
+@dataclass(frozen=True)
 class EpochStats:
     epoch: int
     train_loss: float
@@ -210,7 +239,7 @@ class RunResult:
     data: dict[str, Any]  # dataset summary: name, source, class names, sizes, input shape
     models: list[ModelResult]
     measurements: list[Measurement]
-    attacks: list[dict[str, Any]]  # each attack's name and its resolved parameters (pixel units)
+    attacks: list[AttackRecord]  # every attack swept, with its resolved parameters
     evasion: list[EvasionRow] = field(default_factory=list)
     gradcam: GradcamPanel | None = None
     provenance: dict[str, Any] = field(default_factory=dict)  # versions, git, timings, hashes
@@ -257,7 +286,7 @@ class RunResult:
             data=d["data"],
             models=models,
             measurements=[Measurement(**m) for m in d["measurements"]],
-            attacks=d["attacks"],
+            attacks=[AttackRecord.from_dict(a) for a in d["attacks"]],
             evasion=[EvasionRow(**e) for e in d.get("evasion", [])],
             provenance=d.get("provenance", {}),
             noise=[NoiseProbe(**p) for p in d.get("noise", [])],
@@ -273,6 +302,8 @@ class RunResult:
 
 def _plain(obj: Any) -> Any:
     """Dataclasses, tuples and numpy scalars -> JSON-ready Python values."""
+    if isinstance(obj, AttackRecord):
+        return obj.to_dict()
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         return {f.name: _plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
     if isinstance(obj, dict):

@@ -54,7 +54,7 @@ def training_seconds(m: ModelResult) -> float | None:
 
 def _main_attacks(result: RunResult) -> list[str]:
     """Untargeted attacks of the spec (not the naive twins, not the worst case)."""
-    targeted = {str(a["name"]) for a in result.attacks if a.get("params", {}).get("targeted")}
+    targeted = {a.name for a in result.attacks if a.targeted}
     skip = targeted | set(naive_twins(result)) | {WORST_CASE}
     return [a for a in attack_names(result) if a not in skip]
 

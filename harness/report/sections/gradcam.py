@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from harness import plots
-from harness.explain import cam_similarity
+from harness.cams import cam_similarity
 from harness.reading import DASH, num, table
 from harness.report.engine import Figures
 from harness.report.templates import prose

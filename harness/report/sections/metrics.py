@@ -9,5 +9,5 @@ from harness.results import RunResult
 
 def markdown(result: RunResult) -> str:
     attacks = result.attacks
-    norms = {NORMS.get(str(a.get("norm", "linf")), str(a.get("norm"))) for a in attacks} or {"L∞"}
+    norms = {NORMS.get(a.norm, a.norm) for a in attacks} or {"L∞"}
     return prose("metrics", norms=sorted(norms))

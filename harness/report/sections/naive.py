@@ -37,7 +37,7 @@ Point = tuple[float, float, float, float]  # (eps, naive, adaptive, naive - adap
 
 def naive_twins(result: RunResult) -> dict[str, str]:
     """Naive attack name -> the adaptive attack it repeats on the baseline."""
-    return {str(a["name"]): str(a["naive_of"]) for a in result.attacks if a.get("naive_of")}
+    return {a.name: a.naive_of for a in result.attacks if a.naive_of}
 
 
 def panels(result: RunResult) -> list[tuple[str, str, str]]:

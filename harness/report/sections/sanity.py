@@ -6,8 +6,7 @@ from collections.abc import Sequence
 
 from harness.reading import table
 from harness.report.templates import prose
-from harness.results import RunResult
-from harness.sanity import Check, summary
+from harness.results import Check, RunResult, summary
 
 
 def applies(result: RunResult) -> bool:

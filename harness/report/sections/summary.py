@@ -18,8 +18,7 @@ from harness.reading import (
     roles,
 )
 from harness.report.templates import prose
-from harness.results import RunResult
-from harness.sanity import summary
+from harness.results import RunResult, summary
 
 
 def markdown(result: RunResult) -> str:
