@@ -31,6 +31,8 @@ PACKAGES = (
     "grad-cam",
     "PyYAML",
     "ray",
+    "Jinja2",
+    "weightwatcher",
 )
 REPO = Path(__file__).resolve().parent.parent
 
@@ -69,6 +71,8 @@ def record(spec: Spec, started: float, seed: int | None = None) -> dict[str, Any
     """Where a run (or a grid) came from: its spec, the code, the libraries, the machine, and
     when it started (``started``: ``time.time()``); ``seed`` is recorded when given."""
     out: dict[str, Any] = {"spec_hash": spec.digest(), "spec_file": spec.source}
+    if spec.includes:  # the files the spec starts from (``include:``), in reading order
+        out["spec_includes"] = list(spec.includes)
     if seed is not None:
         out["seed"] = seed
     return out | {

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from harness import provenance
 from harness.cli import main
 from harness.errors import HarnessError
 from harness.spec import MAX_SPEC_BYTES, load_spec, read_spec, stable_hash
@@ -47,6 +48,15 @@ def test_every_benchmark_is_recorded_and_the_cifake_ones_share_a_base() -> None:
         spec = load_spec(BENCHMARKS / f"{name}.yaml")
         assert str(BENCHMARKS / "include" / "cifake.yaml") in spec.includes, name
     assert load_spec(BENCHMARKS / "digits_fgsm.yaml").includes == ()
+
+
+def test_a_run_records_the_files_its_spec_included() -> None:
+    cifake = provenance.record(load_spec(BENCHMARKS / "cifake_pgd.yaml"), 0.0)
+    assert cifake["spec_includes"] == [
+        str(BENCHMARKS / "cifake_fgsm.yaml"),  # in reading order: cifake_pgd includes it, and it
+        str(BENCHMARKS / "include" / "cifake.yaml"),  # includes the shared base
+    ]
+    assert "spec_includes" not in provenance.record(load_spec(BENCHMARKS / "digits_fgsm.yaml"), 0.0)
 
 
 # ---------------------------------------------------------------- include
