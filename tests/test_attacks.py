@@ -19,6 +19,7 @@ from harness.attacks import (
 )
 from harness.attacks.select import black_box, interactive, iterative_white_box, names, one_step
 from harness.errors import HarnessError
+from harness.results import AttackRecord
 from harness.spec import AttackSpec
 
 # Cheap settings for the slow attacks, so the registry-wide invariants stay fast (a few
@@ -277,9 +278,11 @@ def test_capabilities_select_what_the_name_sets_used_to() -> None:
 
 
 def test_a_record_finds_its_declaration_unless_the_attack_is_gone() -> None:
-    assert recorded({"name": "pgd_50", "attack": "pgd"}) is ATTACKS.get("pgd")
-    assert recorded({"name": "old", "attack": "removed_since"}) is None
-    assert recorded({"name": "no attack field"}) is None
+    assert recorded(AttackRecord("pgd_50", "pgd")) is ATTACKS.get("pgd")
+    assert recorded(AttackRecord("old", "removed_since")) is None
+    # an early run's record had no "attack": its name was the registered attack's
+    assert recorded(AttackRecord.from_dict({"name": "fgsm"})) is ATTACKS.get("fgsm")
+    assert recorded(AttackRecord.from_dict({"name": "fgsm_strong"})) is None
 
 
 @pytest.mark.parametrize(
