@@ -28,7 +28,7 @@ from pytorch_grad_cam import GradCAM
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 from torch import nn
 
-from harness.cams import cam_similarity, overlay  # noqa: F401 (public here too)
+from harness.cams import cam_similarity
 from harness.results import AttentionRow
 
 BATCH_SIZE = 64  # images per Grad-CAM pass: bounds the retained autograd graph's memory

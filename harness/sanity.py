@@ -36,8 +36,7 @@ import numpy as np
 from harness.attacks.base import AttackDef
 from harness.attacks.select import black_box, eps_bounded_white_box, iterative_white_box, one_step
 from harness.attacks.select import recorded as declared
-from harness.model_probe import probe_model  # noqa: F401 (public here: the probe these checks grade)
-from harness.results.checks import FAIL, PASS, WARN, Check, ModelProbe, summary  # noqa: F401 (summary: public here too)
+from harness.results.checks import FAIL, PASS, WARN, Check, ModelProbe
 
 if TYPE_CHECKING:
     from harness.results import AttackRecord, Measurement

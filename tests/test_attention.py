@@ -11,12 +11,12 @@ from pytorch_grad_cam.utils.image import scale_cam_image
 
 from harness import plots, report
 from harness.attacks import ATTACKS, generate
+from harness.cams import cam_similarity
 from harness.explain import (
     attention_row,
     attention_shift,
     blank,
     cam_mass,
-    cam_similarity,
     cams_of,
     gradcam,
     gradcam_raw,

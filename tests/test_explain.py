@@ -7,7 +7,8 @@ import pytest
 import torch
 from torch import nn
 
-from harness.explain import cam_similarity, gradcam, last_conv_layer, overlay
+from harness.cams import cam_similarity, overlay
+from harness.explain import gradcam, last_conv_layer
 
 
 def tiny_cnn(channels: int, pools: int = 1, classes: int = 3) -> nn.Sequential:

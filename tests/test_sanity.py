@@ -14,8 +14,9 @@ from torch import nn
 from harness.architectures import ARCHITECTURES, wrap
 from harness.attacks import ATTACKS
 from harness.estimator import build_classifier
+from harness.model_probe import probe_model
 from harness.report import section_sanity
-from harness.results import AttackRecord, Measurement
+from harness.results import AttackRecord, Check, Measurement, ModelProbe, summary
 from harness.runner import run
 from harness.sanity import (
     BLACK_BOX,
@@ -30,11 +31,7 @@ from harness.sanity import (
     TRAINED,
     UNBOUNDED,
     WARN,
-    Check,
-    ModelProbe,
     checks,
-    probe_model,
-    summary,
 )
 from harness.spec import AttackSpec, parse_spec
 from harness.sweep import PlannedAttack, clean_eval, sweep

@@ -20,9 +20,10 @@ from harness.app.models import AppModel
 from harness.app.runs import AppRun
 from harness.attacks import ATTACKS
 from harness.attacks.select import interactive, names
+from harness.cams import overlay
 from harness.estimator import predict_logits
 from harness.evasion import eps_grid
-from harness.explain import gradcam, overlay
+from harness.explain import gradcam
 from harness.spec import AttackSpec, EvasionSpec, Spec
 from harness.sweep import PlannedAttack
 
