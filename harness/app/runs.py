@@ -83,10 +83,8 @@ def stamp(path: str | Path) -> float:
         return 0.0
 
 
-def format_gaps(raw: Any) -> list[str]:
-    """The fields the app needs that ``raw`` (a parsed run.json) lacks."""
-    if not isinstance(raw, dict):
-        return ["top-level mapping"]
+def format_gaps(raw: dict[str, Any]) -> list[str]:
+    """The fields the app needs that ``raw`` (a run.json mapping, ``rundir.open_record``) lacks."""
     gaps = [k for k in ("spec", "data", "models") if not isinstance(raw.get(k), dict | list)]
     data = raw.get("data") if isinstance(raw.get("data"), dict) else {}
     gaps += [f"data.{k}" for k in ("class_names", "input_shape") if k not in data]
