@@ -88,11 +88,11 @@ def load_runs(paths: Iterable[str | Path]) -> list[Run]:
 
 
 def _dataset(r: RunResult) -> object:
-    return r.data.get("name")
+    return r.data.name or None
 
 
 def _input_shape(r: RunResult) -> object:
-    return [int(n) for n in r.data.get("input_shape") or []]
+    return [int(n) for n in r.data.input_shape]
 
 
 CHECKS: tuple[tuple[str, Callable[[RunResult], object]], ...] = (

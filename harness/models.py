@@ -24,7 +24,7 @@ from harness.defences import DEFENCES, HardenJob, describe
 from harness.errors import HarnessError
 from harness.plan import Plan
 from harness.provenance import Timer
-from harness.results import CertifiedCurve, EpochStats
+from harness.results import CertifiedCurve, DefenceRecord, EpochStats
 from harness.spec import DefenceSpec, Spec
 from harness.training import Snapshot, TrainData, train_standard
 from harness.validation import arch_field, check_networks
@@ -41,7 +41,7 @@ class Trained:
     history: list[EpochStats] = field(default_factory=list)
     training: str = ""
     weights: str = ""
-    defence: dict = field(default_factory=dict)
+    defence: DefenceRecord | None = None  # None: the baseline
     recorder: WeightRecorder | None = None  # per-epoch weight histograms (trained or cached)
     core: nn.Module | None = None  # the trained network inside ``model``, if not ``model`` itself
     wraps: bool = False  # ``model`` puts a defence in front of the baseline: naive attacks too

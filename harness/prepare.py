@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from harness.datasets import Dataset, load_dataset, train_val_split
+from harness.results import DataSummary
 from harness.spec import Spec
 from harness.training import TrainData
 from harness.validation import check_data
@@ -30,15 +29,15 @@ def split(spec: Spec, data: Dataset) -> TrainData:
     return TrainData(x_tr, y_tr, x_val, y_val)
 
 
-def summary(data: Dataset, split: TrainData) -> dict[str, Any]:
+def summary(data: Dataset, split: TrainData) -> DataSummary:
     """What ``RunResult.data`` records: name, source, classes, input shape, split sizes."""
-    return {
-        "name": data.name,
-        "source": data.source,
-        "class_names": list(data.class_names),
-        "input_shape": list(data.input_shape),
-        "n_train": len(split.x_train),
-        "n_val": len(split.x_val),
-        "n_test": len(data.x_test),
-        "test_class_counts": np.bincount(data.y_test, minlength=data.num_classes).tolist(),
-    }
+    return DataSummary(
+        name=data.name,
+        source=data.source,
+        class_names=list(data.class_names),
+        input_shape=list(data.input_shape),
+        n_train=len(split.x_train),
+        n_val=len(split.x_val),
+        n_test=len(data.x_test),
+        test_class_counts=np.bincount(data.y_test, minlength=data.num_classes).tolist(),
+    )

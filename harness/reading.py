@@ -77,7 +77,7 @@ def attack_title(name: str) -> str:
 
 
 def class_names(result: RunResult) -> list[str]:
-    return [str(c) for c in result.data.get("class_names", [])]
+    return [str(c) for c in result.data.class_names]
 
 
 def index(measurements: Iterable[Measurement]) -> dict[Key, float]:

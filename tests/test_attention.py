@@ -23,7 +23,7 @@ from harness.explain import (
     last_conv_layer,
     predict,
 )
-from harness.results import AttentionRow, RunResult
+from harness.results import AttentionRow, DataSummary, RunResult
 from harness.spec import AttackSpec
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -212,7 +212,7 @@ def _result() -> RunResult:
         name="demo",
         spec={"name": "demo"},
         seed=0,
-        data={"class_names": ["a", "b"]},
+        data=DataSummary(class_names=["a", "b"]),
         models=[],
         measurements=[],
         attacks=[],

@@ -85,7 +85,7 @@ def test_python_api_benchmarks_a_user_module() -> None:
     assert result.models[0].training == "given as a Python object"
     eps = sorted({m.eps for m in result.measurements if m.attack == "fgsm"})
     assert eps == pytest.approx([0, 8 / 255, 0.1])
-    assert result.data["n_test"] == 100
+    assert result.data.n_test == 100
     assert {m.metric for m in result.measurements} <= set(harness.results.METRICS)
     assert tuple(harness.results.Measurement.__dataclass_fields__) == CSV_COLUMNS
 

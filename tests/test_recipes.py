@@ -18,7 +18,7 @@ from harness.errors import HarnessError
 from harness.grid.cells import _key
 from harness.report import section_training
 from harness.report.sections.reference import section_reference
-from harness.results import Measurement, ModelResult, RunResult
+from harness.results import DataSummary, Measurement, ModelResult, RunResult
 from harness.spec import DefenceSpec, TrainSpec, load_spec, parse_spec
 from harness.training import TrainData, crop_flip, make_schedule, run_epochs, train_standard
 
@@ -178,7 +178,7 @@ def test_defaults_leave_the_weights_cache_key_and_spec_hashes_unchanged() -> Non
     # TrainSpec's text is part of the weights-cache key (harness.cache.cached)
     assert repr(TrainSpec(15, 64, 0.002)) == "TrainSpec(epochs=15, batch_size=64, lr=0.002)"
     record = describe(DefenceSpec(), {}, "small_cnn", TrainSpec(15, 64, 0.002))
-    assert record["train"] == {"epochs": 15, "batch_size": 64, "lr": 0.002}  # the models table
+    assert record.train == {"epochs": 15, "batch_size": 64, "lr": 0.002}  # the models table
     # digests computed before the recipe fields existed
     for name, digest, cell in [
         ("digits_fgsm", "9a19aa3b51f5", "d86e60c8c841f8c9"),
@@ -220,7 +220,7 @@ def test_reference_rows_render_beside_the_runs_figures() -> None:
         Measurement("baseline", "none", 0.0, "clean_accuracy", 0.991),
         Measurement("baseline", "fgsm", 0.2, "robust_accuracy", 0.123),
     ]
-    result = RunResult("r", spec.to_dict(), 0, {}, [], measurements, [])
+    result = RunResult("r", spec.to_dict(), 0, DataSummary(), [], measurements, [])
     text = section_reference(result)
     assert "| baseline | baseline | clean | — | ~99% | 99.10% |" in text
     assert "| FGSM | baseline | fgsm | 0.2 | ~10-15% | 12.30% |" in text

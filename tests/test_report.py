@@ -18,6 +18,8 @@ from harness.results import (
     CSV_COLUMNS,
     AttackRecord,
     ClassStats,
+    DataSummary,
+    DefenceRecord,
     EpochStats,
     EvasionRow,
     ExampleGrid,
@@ -52,7 +54,7 @@ def _measurements() -> list[Measurement]:
     return rows
 
 
-def _model(role: str, acc: float, defence: dict) -> ModelResult:
+def _model(role: str, acc: float, defence: DefenceRecord | None) -> ModelResult:
     per_class = [
         ClassStats(name, 0.9 + 0.01 * i, 0.92 - 0.02 * i, 0.91 - 0.005 * i, 100 + i)
         for i, name in enumerate(CLASSES)
@@ -97,13 +99,13 @@ def _panel(rng: np.random.Generator) -> GradcamPanel:
 
 @pytest.fixture
 def result() -> RunResult:
-    defence = {
-        "name": "adversarial_training",
-        "attack": "fgsm",
-        "eps_train": 0.1,
-        "ratio": 0.5,
-        "train": {"epochs": 3, "batch_size": 64, "lr": 0.001},
-    }
+    defence = DefenceRecord(
+        "adversarial_training",
+        "robust",
+        "small_cnn",
+        {"attack": "fgsm", "eps_train": 0.1, "ratio": 0.5},
+        {"epochs": 3, "batch_size": 64, "lr": 0.001},
+    )
     return RunResult(
         name="demo",
         spec={
@@ -115,17 +117,17 @@ def result() -> RunResult:
             "evasion": {"n_images": 1, "eps_max": 0.1, "eps_step": 0.0025},
         },
         seed=3,
-        data={
-            "name": "toy",
-            "source": "/data/toy",
-            "class_names": CLASSES,
-            "input_shape": [3, 8, 8],
-            "n_train": 900,
-            "n_val": 100,
-            "n_test": 303,
-            "test_class_counts": [100, 101, 102],
-        },
-        models=[_model("baseline", 0.9499, {}), _model("robust", 0.9366, defence)],
+        data=DataSummary(
+            name="toy",
+            source="/data/toy",
+            class_names=CLASSES,
+            input_shape=[3, 8, 8],
+            n_train=900,
+            n_val=100,
+            n_test=303,
+            test_class_counts=[100, 101, 102],
+        ),
+        models=[_model("baseline", 0.9499, None), _model("robust", 0.9366, defence)],
         measurements=_measurements(),
         attacks=[AttackRecord(name="fgsm", attack="fgsm", norm="linf", params={"batch_size": 256})],
         evasion=[
@@ -295,7 +297,9 @@ def test_improvement_is_shown_whatever_the_defence_is_labelled(result) -> None:
 
 
 def test_each_hardened_model_gets_its_own_improvement(result) -> None:
-    second = dataclasses.replace(result.models[1], role="trades", defence={"name": "trades"})
+    second = dataclasses.replace(
+        result.models[1], role="trades", defence=DefenceRecord("trades", "trades", None)
+    )
     result.models.append(second)
     result.measurements += [
         dataclasses.replace(m, model="trades", value=m.value / 2)

@@ -13,7 +13,16 @@ from harness.app.runs import load_app_run
 from harness.compare import load_run
 from harness.errors import HarnessError
 from harness.outputs import MARKER
-from harness.results import AttackRecord, ClassStats, Measurement, ModelResult, RunResult, rundir
+from harness.results import (
+    AttackRecord,
+    ClassStats,
+    DataSummary,
+    DefenceRecord,
+    Measurement,
+    ModelResult,
+    RunResult,
+    rundir,
+)
 
 HEAVY = ("torch", "torchvision", "art", "sklearn")
 
@@ -34,7 +43,7 @@ def _result() -> RunResult:
     ]
     attacks = [AttackRecord(name="fgsm", attack="fgsm", norm="linf", params={}, sweep="one_step")]
     spec = {"name": "t", "version": 1, "seed": 0, "eps": [0.1]}
-    data = {"name": "digits", "class_names": ["a", "b"], "input_shape": [1, 8, 8]}
+    data = DataSummary("digits", class_names=["a", "b"], input_shape=[1, 8, 8])
     return RunResult("t", spec, 0, data, [model], measurements, attacks)
 
 
@@ -69,12 +78,30 @@ def test_attack_records_round_trip_typed_and_keep_old_run_json(folder) -> None:
     assert AttackRecord.from_dict(twin.to_dict()) == twin
 
 
+def test_defence_and_data_records_keep_run_json_flat_and_read_older_forms() -> None:
+    defence = DefenceRecord("trades", "robust", "small_cnn", {"beta": 6.0}, {"epochs": 2})
+    assert defence.to_dict() == {
+        "name": "trades",
+        "label": "robust",
+        "arch": "small_cnn",
+        "params": {"beta": 6.0},
+        "train": {"epochs": 2},
+    }
+    assert DefenceRecord.from_dict(defence.to_dict()) == defence
+    assert "train" not in DefenceRecord("jpeg", "jpeg", None).to_dict()
+    assert DefenceRecord.from_dict({}) is None  # an undefended model in older runs
+    data = {"name": "toy", "class_names": ["a"], "n_test": 3, "augmented_by": "a plugin"}
+    summary = DataSummary.from_dict(data)
+    assert (summary.n_test, summary.extra) == (3, {"augmented_by": "a plugin"})
+    assert summary.to_dict() == DataSummary().to_dict() | data  # extra keys written back flat
+
+
 def test_read_run_round_trips_exact_floats(folder) -> None:
     run = rundir.read_run(folder)
     assert run.result.measurements == _result().measurements
     assert run.result.measurements[1].value == 0.30000000000000004
     assert run.gradcam is None and run.gradcam_note == "no gradcam.npz"
-    assert run.record["name"] == "t"
+    assert run.result.name == "t"
 
 
 def test_reading_and_reporting_a_run_need_neither_torch_nor_art(folder) -> None:

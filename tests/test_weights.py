@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from harness import esd, esd_ww, report, weights
-from harness.results import RunResult, WeightAnalysis
+from harness.results import DataSummary, RunResult, WeightAnalysis
 from harness.training import TrainData, run_epochs
 
 
@@ -179,9 +179,9 @@ def _analysis() -> WeightAnalysis:
 def test_report_section_and_figures(tmp_path) -> None:
     from tests.test_report import _model
 
-    base = _model("baseline", 0.9, {})
+    base = _model("baseline", 0.9, None)
     base.weight_analysis = _analysis()
-    result = RunResult("demo", {}, 0, {"class_names": ["a", "b", "c"]}, [base], [], [])
+    result = RunResult("demo", {}, 0, DataSummary(class_names=["a", "b", "c"]), [base], [], [])
     md = report.render_markdown(result)
     assert "## Weight analysis (seed 003)" in md
     assert "| `2` | 32 × 64 |" in md and "weights_baseline.png" in md and "esd_baseline.png" in md
@@ -201,10 +201,10 @@ def test_report_names_the_harness_fit_and_nothing_for_older_runs() -> None:
     from tests.test_report import _model
 
     model = nn.Sequential(nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 16))
-    base = _model("baseline", 0.9, {})
+    base = _model("baseline", 0.9, None)
     base.weight_analysis = weights.analyse(model, weightwatcher=False)
     assert {r["fit"] for r in base.weight_analysis.layers} == {"harness"}
-    result = RunResult("demo", {}, 0, {}, [base], [], [])
+    result = RunResult("demo", {}, 0, DataSummary(), [base], [], [])
     harness_line = "α, xmin and D fitted by the harness (WeightWatcher's method, WeightWatcher"
     assert harness_line in report.render_markdown(result)
     for row in base.weight_analysis.layers:
@@ -215,6 +215,6 @@ def test_report_names_the_harness_fit_and_nothing_for_older_runs() -> None:
 def test_no_analysis_no_section() -> None:
     from tests.test_report import _model
 
-    result = RunResult("demo", {}, 0, {}, [_model("baseline", 0.9, {})], [], [])
+    result = RunResult("demo", {}, 0, DataSummary(), [_model("baseline", 0.9, None)], [], [])
     assert "Weight analysis" not in report.render_markdown(result)
     assert not any(n.startswith(("weights_", "esd_")) for n in report.figures(result))

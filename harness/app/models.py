@@ -86,7 +86,7 @@ def rebuild(run: AppRun, m: ModelResult) -> nn.Module:
     """
     if m.defence:
         baseline = rebuild(run, run.result.model("baseline"))
-        rec = recipe(run.spec.model, m.defence.get("arch"))
+        rec = recipe(run.spec.model, m.defence.arch)
         shape, k = run.input_shape, len(run.class_names)
         return restore(
             m.defence,

@@ -79,7 +79,7 @@ def sidebar(runs: list[AppRun]) -> tuple[AppRun, dict[str, AppModel]]:
         default=default,
         key=f"models:{primary.label}",
     )
-    bar.caption(f"{primary.result.data.get('name')}: classes {', '.join(primary.class_names)}; "
+    bar.caption(f"{primary.result.data.name}: classes {', '.join(primary.class_names)}; "
                 f"input {'x'.join(map(str, primary.input_shape))}")  # fmt: skip
     return primary, {k: available[k] for k in chosen}
 

@@ -38,17 +38,17 @@ class AppRun:
 
     @property
     def class_names(self) -> list[str]:
-        return list(self.result.data["class_names"])
+        return list(self.result.data.class_names)
 
     @property
     def input_shape(self) -> tuple[int, int, int]:  # (C, H, W)
-        c, h, w = self.result.data["input_shape"]
+        c, h, w = self.result.data.input_shape
         return int(c), int(h), int(w)
 
     def compatible(self, other: AppRun) -> bool:
         """Same dataset, classes and input shape: their models can be shown side by side."""
-        key = (self.result.data.get("name"), self.class_names, self.input_shape)
-        return key == (other.result.data.get("name"), other.class_names, other.input_shape)
+        key = (self.result.data.name, self.class_names, self.input_shape)
+        return key == (other.result.data.name, other.class_names, other.input_shape)
 
 
 def newest_runs(root: str | Path = "reports") -> list[Path]:

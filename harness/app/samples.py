@@ -25,7 +25,7 @@ class Samples:
 def data_spec(run: AppRun) -> DataSpec:
     """The run's dataset spec, its root replaced by the folder the run actually read when that
     still exists (a relative root was relative to wherever ``harness run`` was started)."""
-    source = run.result.data.get("source")
+    source = run.result.data.source
     if source and Path(source).is_dir():
         return dataclasses.replace(run.spec.dataset, root=str(source))
     return run.spec.dataset

@@ -112,7 +112,7 @@ def _need_models(models: Mapping[str, AppModel]) -> bool:
 
 def samples_tab(run: AppRun) -> Samples | None:
     """A grid of test images per class; returns them for the Attack tab (None: data missing)."""
-    st.subheader(f"Test images of {run.result.data.get('name')}")
+    st.subheader(f"Test images of {run.result.data.name}")
     try:
         samples = _samples(str(run.path), run.stamp, run)
     except HarnessError as exc:

@@ -28,7 +28,7 @@ from torch import nn
 from harness.architectures import Shape
 from harness.params import Check, resolve_params
 from harness.registry import Registry
-from harness.results import CertifiedCurve, EpochStats
+from harness.results import CertifiedCurve, DefenceRecord, EpochStats
 from harness.spec import DefenceSpec, TrainSpec, identity
 from harness.training import Snapshot, TrainData
 
@@ -109,17 +109,16 @@ def validate(spec: DefenceSpec, where: str = "defence") -> dict[str, Any]:
 
 def describe(
     spec: DefenceSpec, params: dict[str, Any], arch: str, train: TrainSpec | None = None
-) -> dict[str, Any]:
+) -> DefenceRecord:
     """What a run records about a defence: enough for the report and for ``restore``
     (``train``: the training settings it got, its own or the baseline's)."""
     train = spec.train or train
-    record = {"name": spec.name, "label": spec.key, "arch": arch, "params": params}
     # recipe fields at their defaults are left out (older runs' records, and the models table)
-    return record | ({"train": identity(train)} if train else {})
+    return DefenceRecord(spec.name, spec.key, arch, params, identity(train) if train else None)
 
 
 def restore(
-    record: dict[str, Any],
+    record: DefenceRecord,
     fresh: Callable[[], nn.Module],
     baseline: nn.Module,
     load: Callable[[nn.Module], None],
@@ -132,9 +131,9 @@ def restore(
     ``fresh()``: a new classifier of the defence's architecture; ``load(module)``: puts the
     recorded trained weights into the defence's module (not called when it trains nothing).
     """
-    definition = DEFENCES.get(str(record.get("name")), "defence.name")
-    params = dict(record.get("params", {}))
-    spec = DefenceSpec(definition.name, str(record.get("label", "")), record.get("arch"), params)
+    definition = DEFENCES.get(record.name, "defence.name")
+    params = dict(record.params)
+    spec = DefenceSpec(definition.name, record.label, record.arch, params)
     empty = np.zeros((0, *input_shape), np.float32)
     data = TrainData(empty, np.zeros(0, np.int64), empty, np.zeros(0, np.int64))
     job = HardenJob(

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
-from harness.cams import overlay
-from harness.plots.canvas import CELL, hwc, new_figure, show_image
+from harness.plots.camgrid import cam_cells, image_rows, show_cell
+from harness.plots.canvas import new_figure
 from harness.results import (
     GradcamPanel,
 )
@@ -96,21 +96,13 @@ def gradcam_compare(columns: Sequence[tuple[str, GradcamPanel, str]]) -> Figure:
     entry (label, its run's panel, role): the CAM on the clean input and on its adversarial input.
     The clean images, labels and indices are the first panel's (the caller checked they agree)."""
     first = columns[0][1]
-    k, cols = len(first.indices), 1 + 2 * len(columns)
-    fig = new_figure(CELL * cols, CELL * k + 1.0)
-    axes = fig.subplots(max(k, 1), cols, squeeze=False)
-    for row in range(k):
-        true = first.labels[row]
-        show_image(
-            axes[row, 0], hwc(first.clean[row]), f"#{first.indices[row]} clean\ntrue: {true}"
-        )
+    fig, axes = image_rows(first, 1 + 2 * len(columns), 1.0)
+    for row in range(len(first.indices)):
         for c, (label, panel, role) in enumerate(columns):
-            pred_c, pred_a = panel.preds_clean[role][row], panel.preds_adv[role][row]
-            cam_c = overlay(panel.clean[row], panel.cams_clean[role][row])
-            cam_a = overlay(panel.adversarial[role][row], panel.cams_adv[role][row])
+            clean, adversarial = cam_cells(panel, role, row)
             head_c = f"{label}\nclean CAM\n" if row == 0 else ""
             head_a = f"{label}\n{panel.attack} ε={panel.eps:.3g} CAM\n" if row == 0 else ""
-            show_image(axes[row, 1 + 2 * c], cam_c, f"{head_c}pred: {pred_c}", pred_c != true)
-            show_image(axes[row, 2 + 2 * c], cam_a, f"{head_a}pred: {pred_a}", pred_a != true)
+            show_cell(axes[row, 1 + 2 * c], clean, head_c)
+            show_cell(axes[row, 2 + 2 * c], adversarial, head_a)
     fig.suptitle("Grad-CAM of the same test images across models; red: prediction ≠ true label")
     return fig

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
-from harness.cams import overlay
+from harness.plots.camgrid import cam_cells, image_rows, show_cell
 from harness.plots.canvas import CELL, hwc, new_figure, show_image
 from harness.results import (
     AttentionRow,
@@ -96,22 +96,14 @@ def confusion(model: ModelResult, class_names: Sequence[str]) -> Figure:
 def gradcam_grid(panel: GradcamPanel) -> Figure:
     """Rows: images. Columns: clean input, then per model: CAM on clean, adversarial, CAM on adv."""
     roles = list(panel.cams_clean)
-    k, cols = len(panel.indices), 1 + 3 * len(roles)
-    fig = new_figure(CELL * cols, CELL * k + 0.6)
-    axes = fig.subplots(max(k, 1), cols, squeeze=False)
-    for row in range(k):
-        true = panel.labels[row]
-        show_image(
-            axes[row, 0], hwc(panel.clean[row]), f"#{panel.indices[row]} clean\ntrue: {true}"
-        )
+    fig, axes = image_rows(panel, 1 + 3 * len(roles), 0.6)
+    for row in range(len(panel.indices)):
         for r, role in enumerate(roles):
             c = 1 + 3 * r
-            pred_c, pred_a = panel.preds_clean[role][row], panel.preds_adv[role][row]
-            cam_c = overlay(panel.clean[row], panel.cams_clean[role][row])
-            cam_a = overlay(panel.adversarial[role][row], panel.cams_adv[role][row])
-            show_image(axes[row, c], cam_c, f"{role} CAM\npred: {pred_c}", pred_c != true)
+            clean, adversarial = cam_cells(panel, role, row)
+            show_cell(axes[row, c], clean, f"{role} CAM\n")
             show_image(axes[row, c + 1], hwc(panel.adversarial[role][row]), f"{role} adversarial")
-            show_image(axes[row, c + 2], cam_a, f"{role} adv CAM\npred: {pred_a}", pred_a != true)
+            show_cell(axes[row, c + 2], adversarial, f"{role} adv CAM\n")
     fig.suptitle(
         f"Grad-CAM on clean and {panel.attack} adversarial inputs (ε = {panel.eps:.4g}); "
         "red: prediction ≠ true label"

@@ -66,6 +66,59 @@ class AttackRecord:
 
 
 @dataclass(frozen=True)
+class DefenceRecord:
+    """What a run records about the defence that produced a model (run.json ``models[].defence``):
+    enough for the report, and for ``harness.defences.restore`` to rebuild it without training."""
+
+    name: str  # the registered defence (harness.defences)
+    label: str  # the spec's key for the model it produced, e.g. "robust"
+    arch: str | None  # the architecture of its network (None: the baseline's)
+    params: dict[str, Any] = field(default_factory=dict)  # resolved parameters, pixel units
+    train: dict[str, Any] | None = None  # the training settings it got (recipe defaults left out)
+
+    def to_dict(self) -> dict[str, Any]:
+        """run.json's form; ``train`` only when set (older runs read the same)."""
+        d = {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
+        return {k: v for k, v in d.items() if k != "train" or v is not None}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any] | None) -> DefenceRecord | None:
+        """A record from run.json; an undefended model's (``{}`` or missing) is None."""
+        if not d:
+            return None
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**({"label": "", "arch": None} | {k: v for k, v in d.items() if k in known}))
+
+
+@dataclass(frozen=True)
+class DataSummary:
+    """What a run records about its data (run.json ``data``): the dataset, its classes, input
+    shape and split sizes. Keys an older or extended record holds beyond these stay in ``extra``
+    and are written back as they were."""
+
+    name: str = ""
+    source: str = ""  # where the files came from (a folder, or e.g. "sklearn.datasets.load_digits")
+    class_names: list[str] = field(default_factory=list)
+    input_shape: list[int] = field(default_factory=list)  # (C, H, W)
+    n_train: int | None = None
+    n_val: int | None = None
+    n_test: int | None = None
+    test_class_counts: list[int] = field(default_factory=list)  # test samples per class
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """run.json's form: one flat mapping, ``extra``'s keys beside the named ones."""
+        named = {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
+        return {k: v for k, v in named.items() if k != "extra"} | _plain(self.extra)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> DataSummary:
+        known = {f.name for f in dataclasses.fields(cls)} - {"extra"}
+        extra = {k: v for k, v in d.items() if k not in known}
+        return cls(**{k: v for k, v in d.items() if k in known}, extra=extra)
+
+
+@dataclass(frozen=True)
 class EpochStats:
     epoch: int
     train_loss: float
@@ -113,7 +166,7 @@ class ModelResult:
     training: str = ""  # how it was obtained: "trained", "reused <path>", "loaded <path>"
     weights: str = ""  # path of the weights file
     gradcam_layer: str = ""  # name of the layer Grad-CAM used
-    defence: dict[str, Any] = field(default_factory=dict)  # defence parameters, if hardened
+    defence: DefenceRecord | None = None  # the defence that produced it; None: the baseline
     weight_analysis: WeightAnalysis | None = None  # seed 003: histograms, norms, ESD alpha
 
 
@@ -236,7 +289,7 @@ class RunResult:
     name: str
     spec: dict[str, Any]  # the resolved spec
     seed: int
-    data: dict[str, Any]  # dataset summary: name, source, class names, sizes, input shape
+    data: DataSummary  # the dataset: name, source, class names, split sizes, input shape
     models: list[ModelResult]
     measurements: list[Measurement]
     attacks: list[AttackRecord]  # every attack swept, with its resolved parameters
@@ -276,6 +329,7 @@ class RunResult:
             m = dict(m)
             m["per_class"] = [ClassStats(**c) for c in m["per_class"]]
             m["history"] = [EpochStats(**e) for e in m["history"]]
+            m["defence"] = DefenceRecord.from_dict(m.get("defence"))
             if m.get("weight_analysis") is not None:
                 m["weight_analysis"] = WeightAnalysis(**m["weight_analysis"])
             models.append(ModelResult(**m))
@@ -283,7 +337,7 @@ class RunResult:
             name=d["name"],
             spec=d["spec"],
             seed=d["seed"],
-            data=d["data"],
+            data=DataSummary.from_dict(d["data"]),
             models=models,
             measurements=[Measurement(**m) for m in d["measurements"]],
             attacks=[AttackRecord.from_dict(a) for a in d["attacks"]],
@@ -301,8 +355,9 @@ class RunResult:
 
 
 def _plain(obj: Any) -> Any:
-    """Dataclasses, tuples and numpy scalars -> JSON-ready Python values."""
-    if isinstance(obj, AttackRecord):
+    """Dataclasses, tuples and numpy scalars -> JSON-ready Python values; a record with its own
+    run.json form (``to_dict``) gives that."""
+    if callable(getattr(obj, "to_dict", None)) and not isinstance(obj, type):
         return obj.to_dict()
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         return {f.name: _plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}

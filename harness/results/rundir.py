@@ -126,7 +126,6 @@ class Run:
     result: RunResult
     gradcam: GradcamPanel | None = None  # from gradcam.npz
     gradcam_note: str = ""  # why ``gradcam`` is None
-    record: dict[str, Any] = dataclasses.field(default_factory=dict, repr=False)  # run.json
 
 
 def read_run(path: str | Path, purpose: str = "read") -> Run:
@@ -165,7 +164,7 @@ def run_from_record(path: str | Path, record: dict[str, Any]) -> Run:
     path = Path(path)
     result = dataclasses.replace(_run_result(record, path), measurements=_measurements(path))
     gradcam, note = read_gradcam(path)
-    return Run(path, result, gradcam, note, record)
+    return Run(path, result, gradcam, note)
 
 
 def read_record(path: str | Path) -> Any:

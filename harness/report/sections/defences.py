@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from harness.reading import (
     DASH,
     WORST_CASE,
@@ -18,7 +16,7 @@ from harness.reading import (
 )
 from harness.report.sections.naive import naive_twins
 from harness.report.templates import prose
-from harness.results import ModelResult, RunResult
+from harness.results import DefenceRecord, ModelResult, RunResult
 
 
 def applies(result: RunResult) -> bool:
@@ -59,8 +57,8 @@ def _main_attacks(result: RunResult) -> list[str]:
     return [a for a in attack_names(result) if a not in skip]
 
 
-def _defence_text(d: dict[str, Any]) -> str:
-    if not d:
+def _defence_text(d: DefenceRecord | None) -> str:
+    if d is None:
         return "none (baseline)"
-    text = params_text(d.get("params", {}))
-    return f"{d['name']} ({text})" if text else str(d["name"])
+    text = params_text(d.params)
+    return f"{d.name} ({text})" if text else d.name

@@ -16,7 +16,7 @@ def markdown(result: RunResult) -> str:
             f"{m.n_params:,}",
             m.training or DASH,
             f"`{m.weights}`" if m.weights else DASH,
-            params_text(m.defence) or DASH,
+            params_text(m.defence.to_dict()) if m.defence else DASH,
             f"`{m.gradcam_layer}`" if m.gradcam_layer else DASH,
         )
         for m in result.models

@@ -23,7 +23,7 @@ def render(models: Sequence[ModelResult], spec: Mapping[str, Any] | None = None)
         if not m.history:
             parts.append(f"No training in this run ({m.training or 'weights given'}).")
             continue
-        train = m.defence.get("train") if m.defence else (spec or {}).get("model", {}).get("train")
+        train = m.defence.train if m.defence else (spec or {}).get("model", {}).get("train")
         if train:
             parts.append(recipe_text(train))
         parts.append(table(HEADER, [_epoch_row(e) for e in m.history]))

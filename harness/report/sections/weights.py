@@ -1,6 +1,5 @@
 """``## Weight analysis (seed 003)``: per layer spectral norms and the ESD's power-law α, the
-per-epoch weight histograms and the ESD panels. Moved verbatim from the former
-``harness/report.py`` (``section_weights``, ``_weights_table``, ``alpha_reading``)."""
+per-epoch weight histograms and the ESD panels; the words are ``templates/weights.md.j2``."""
 
 from __future__ import annotations
 
@@ -12,6 +11,7 @@ from harness import plots
 from harness.reading import DASH, table
 from harness.report.engine import Figures
 from harness.report.files import esd_file, weights_file
+from harness.report.templates import prose
 from harness.results import ModelResult, RunResult
 
 
@@ -36,40 +36,24 @@ def figures(result: RunResult) -> Figures:
     return out
 
 
-WEIGHTS_INTRO = (
-    "Per Conv2d / Linear layer. *spectral norm*: the largest singular value of the weight "
-    "matrix; for a Conv2d, of the weight reshaped to (out, in·kh·kw), not the operator norm of "
-    "the convolution on images (*operator norm*, by power iteration, when given). "
-    "*α*: WeightWatcher's power-law exponent (Martin & Mahoney 2019, 2021) of the empirical "
-    "spectral density (ESD) of X = WᵀW / N (W with N ≥ M; a Conv2d's kh·kw slices of shape "
-    "(out, in) pooled into one ESD), fitted by maximum likelihood on the tail λ ≥ xmin with xmin "
-    "minimising the Kolmogorov-Smirnov distance *D* (Clauset et al. 2009); *tail*: eigenvalues "
-    "in the tail / all. Rule of thumb: 2 < α < 6 is typical of well-trained layers, α > 6 of "
-    "under-trained ones (close to random), α < 2 of very heavy-tailed, possibly over-fitted ones; "
-    "a large D means the tail is not much of a power law."
-)
-
-
 def section_weights(models: Sequence[ModelResult]) -> str:
     analysed = [m for m in models if m.weight_analysis is not None]
-    if not analysed:
-        return ""
-    parts = ["## Weight analysis (seed 003)", WEIGHTS_INTRO]
-    for m in analysed:
-        wa = m.weight_analysis
-        assert wa is not None
-        parts += [f"### {m.role}", _weights_table(wa.layers), *_fitted_by(wa.layers)]
-        if wa.epochs:
-            epochs = [e["epoch"] for e in wa.epochs]
-            parts.append(
-                f"Histograms ({wa.bins} bins) after epochs {', '.join(map(str, epochs))}: "
-                f"![{m.role} weight histograms]({weights_file(m.role)})"
-            )
-        else:
-            parts.append("No per-epoch histograms (the model was not trained in this run).")
-        if any(r.get("esd_counts") for r in wa.layers):
-            parts.append(f"![{m.role} ESD]({esd_file(m.role)})")
-    return "\n\n".join(parts)
+    return prose("weights", models=[_model(m) for m in analysed]) if analysed else ""
+
+
+def _model(m: ModelResult) -> dict[str, Any]:
+    """What the template says about one analysed model."""
+    wa = m.weight_analysis
+    assert wa is not None
+    return {
+        "role": m.role,
+        "table": _weights_table(wa.layers),
+        "fits": sorted({r["fit"] for r in wa.layers if r.get("fit")}),  # none in older runs
+        "bins": wa.bins,
+        "epochs": [e["epoch"] for e in wa.epochs],
+        "histograms": weights_file(m.role),
+        "esd": esd_file(m.role) if any(r.get("esd_counts") for r in wa.layers) else "",
+    }
 
 
 def _weights_table(rows: Sequence[dict[str, Any]]) -> str:
@@ -94,16 +78,6 @@ def _weights_table(rows: Sequence[dict[str, Any]]) -> str:
             ]
         )
     return table(header, out)
-
-
-def _fitted_by(rows: Sequence[dict[str, Any]]) -> list[str]:
-    """Which implementation fitted α, xmin and D (none in runs older than the ``fit`` field)."""
-    fits = sorted({r["fit"] for r in rows if r.get("fit")})
-    names = [FIT_NAMES.get(f, f"`{f}`") for f in fits]
-    return [f"α, xmin and D fitted by {' and '.join(names)}."] if names else []
-
-
-FIT_NAMES = {"harness": "the harness (WeightWatcher's method, WeightWatcher not installed)"}
 
 
 def alpha_reading(alpha: float | None) -> str:

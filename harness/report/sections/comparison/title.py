@@ -16,7 +16,7 @@ def markdown(c: Comparison) -> str:
         "comparison/title",
         n_models=len(c.board.rows),
         n_runs=len(c.runs),
-        dataset=data.get("name", DASH),
+        dataset=data.name or DASH,
         classes=class_names(c.runs[0].result),
         shape=" × ".join(map(str, data.get("input_shape") or [])) or DASH,
         attacks=", ".join(f"{a} ({n})" for a, n in c.board.attacks.items()) or "none",
