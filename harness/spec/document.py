@@ -17,6 +17,8 @@ from harness.errors import HarnessError
 from harness.spec.checks import (
     MAX_SEED,
     MAX_THREADS,
+    boolean,
+    device_request,
     epsilon,
     floats,
     integer,
@@ -94,6 +96,11 @@ class Spec:
     eval_batch_size: int = setting(256, integer(1))
     # torch intra-op threads; None: leave torch's default
     threads: int | None = setting(None, optional(integer(1, MAX_THREADS)))
+    # where the run computes (``harness.device.resolve``); auto: CUDA, then MPS, then the CPU.
+    # Not part of the spec's identity: caches key on the device it resolves to (``harness.cache``)
+    device: str = setting("auto", device_request, recipe=True)
+    # mixed precision for evaluation (CUDA only); at its default, left out of hashes and keys
+    amp: bool = setting(False, boolean, recipe=True)
     # None: one run; else a grid of cells (``harness.grid``)
     grid: GridSpec | None = setting(None, optional(grid(None)))
     # the file the spec came from (not part of its identity)
@@ -111,7 +118,7 @@ class Spec:
     def identity(self) -> dict[str, Any]:
         """``to_dict`` without recipe fields at their defaults: what hashes and keys are made of."""
         d = identity(self)
-        d.pop("source"), d.pop("includes"), d.pop("reference")
+        d.pop("source"), d.pop("includes"), d.pop("reference"), d.pop("device", None)
         return d
 
     def digest(self) -> str:
