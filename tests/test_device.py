@@ -124,7 +124,7 @@ TINY = {
     "name": "tiny",
     "dataset": {"name": "digits", "n_train": 200, "n_test": 60},
     "model": {"arch": "small_cnn", "train": {"epochs": 1}},
-    "attacks": ["fgsm", {"name": "pgd", "max_iter": 3}],
+    "attacks": ["fgsm", {"name": "pgd", "steps": 3}],
     "eps": [0.0, 0.1],
     "defence": None,
     "evasion": {"n_images": 0},

@@ -47,7 +47,9 @@ def _models(base_model: Any) -> Check:
 def _gpus(value: Any, where: str) -> float:
     gpus = parse_float(value, where)
     if not gpus >= 0:
-        raise HarnessError(f"{where}: expected GPUs per cell >= 0 (fractions allowed), got {value!r}")
+        raise HarnessError(
+            f"{where}: expected GPUs per cell >= 0 (fractions allowed), got {value!r}"
+        )
     return gpus
 
 
