@@ -37,7 +37,7 @@ def resolve(request: str = "auto", where: str = "device") -> torch.device:
     dev = torch.device(request)
     if dev.type == CUDA:
         count = torch.cuda.device_count() if _cuda() else 0
-        if dev.index is not None and dev.index >= count or count == 0:
+        if (dev.index is not None and dev.index >= count) or count == 0:
             raise HarnessError(f"{where}: {request!r} is not available here ({available()})")
         return torch.device(CUDA, torch.cuda.current_device() if dev.index is None else dev.index)
     if dev.type == MPS and not _mps():

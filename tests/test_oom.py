@@ -9,6 +9,7 @@ import json
 import numpy as np
 import pytest
 import torch
+from conftest import SHAPE, fit_tiny
 from torch import nn
 
 from harness import oom
@@ -21,7 +22,6 @@ from harness.report import write_report
 from harness.results import BatchFallback, RunResult, rundir
 from harness.spec import AttackSpec, DataSpec
 from harness.sweep import PlannedAttack, attack_sweep, clean_eval
-from conftest import SHAPE, fit_tiny
 
 
 class OutOfMemoryAbove(nn.Module):
@@ -82,7 +82,7 @@ def test_down_to_one_sample_then_the_error_propagates(held_out) -> None:
 
 
 def test_other_errors_are_not_retried(held_out) -> None:
-    model, _, x, _ = held_out
+    _, _, x, _ = held_out
 
     class Broken(nn.Module):
         def forward(self, x: torch.Tensor) -> torch.Tensor:

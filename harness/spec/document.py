@@ -113,6 +113,14 @@ class Spec:
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
         d.pop("source"), d.pop("includes")
+        # Where it runs, at the defaults, is left out: run.json's spec reads as before (the
+        # device a run resolved to is in its provenance).
+        if d["device"] == "auto":
+            d.pop("device")
+        if not d["amp"]:
+            d.pop("amp")
+        if d["grid"] is not None and not d["grid"]["gpus_per_cell"]:
+            d["grid"].pop("gpus_per_cell")
         return d
 
     def identity(self) -> dict[str, Any]:
