@@ -29,7 +29,7 @@ class Classifier(PyTorchClassifier):
 
     def predict(self, x: np.ndarray, batch_size: int = 128, **kwargs) -> np.ndarray:
         def part(xb: np.ndarray) -> np.ndarray:
-            return super(Classifier, self).predict(xb, batch_size=len(xb), **kwargs)
+            return super(Classifier, self).predict(xb, batch_size=max(1, len(xb)), **kwargs)
 
         return self._batches.run("predict", part, [x], batch_size)
 

@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from harness import device
+from harness.api import benchmark
 from harness.cli import main
 from harness.errors import HarnessError
 from harness.plan import validate
@@ -118,6 +119,14 @@ def test_cli_device_option_gives_one_line_and_exit_2(capsys) -> None:
             assert code == 2, (command, request, err)
             assert len(err.splitlines()) == 1 and "device: " in err and expected in err
     assert main(["validate", spec, "--device", "cpu"]) == 0
+
+
+def test_the_python_api_takes_a_device() -> None:
+    net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 10))
+    with pytest.raises(HarnessError, match=r"^device: 'cuda:999' is not available here"):
+        benchmark(net, device="cuda:999")
+    with pytest.raises(HarnessError, match=r"^device: expected one of"):
+        benchmark(net, device="tpu")
 
 
 TINY = {
