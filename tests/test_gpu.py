@@ -110,3 +110,15 @@ def test_a_real_out_of_memory_halves_the_batch(model_pair) -> None:
     with oom.recording() as fallbacks:
         out = oom.Batches(dev).run("hungry", hungry, [torch.zeros(64)], 64)
     assert len(out) == 64 and fallbacks and fallbacks[-1].retried_with < 8
+
+
+def test_a_mixed_precision_run_is_recorded_and_agrees(tmp_path) -> None:
+    spec = TINY | {"device": "cuda", "amp": True, "gradcam": {"n_images": 0}}
+    amp = run(parse_spec(spec), models_dir=tmp_path)
+    full = run(parse_spec(spec | {"amp": False}), models_dir=tmp_path)  # the same cached weights
+    assert amp.provenance["device"]["amp"] is True and full.provenance["device"]["amp"] is False
+    assert amp.spec["amp"] is True
+    a, f = _values(amp), _values(full)
+    for key in f:
+        if key[-1].endswith("accuracy"):
+            assert abs(a[key] - f[key]) <= TOLERANCE, (key, a[key], f[key])
