@@ -23,12 +23,14 @@ def benchmark(
     n_test: int | None = None,
     seed: int = 0,
     name: str = "custom",
+    device: str = "auto",
     **spec_fields: Any,
 ) -> RunResult:
     """Break a user's model: clean accuracy, then every attack at every eps (pixel units).
 
     ``model`` takes inputs normalized with ``mean``/``std`` (None: raw [0, 1] pixels) and returns
     logits; the harness puts the normalization in front of it, so eps stays in [0, 1] units.
+    ``device``: auto | cpu | cuda | cuda:N | mps (``harness.device``); the model is moved there.
     Extra keyword arguments are spec fields (e.g. ``evasion={"n_images": 0}``).
     Returns the same ``RunResult`` as a spec run; ``harness.report.write_report`` renders it.
     """
@@ -40,6 +42,7 @@ def benchmark(
         "attacks": list(attacks),
         "eps": list(eps),
         "defence": None,
+        "device": device,
         **spec_fields,
     }
     from harness.runner import run  # heavy imports only when used

@@ -16,7 +16,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from harness import checkpoints
+from harness import checkpoints, device
 from harness.results import EpochStats
 from harness.seeding import seed_everything
 from harness.spec import Spec, stable_hash
@@ -50,6 +50,7 @@ def cached(
     fit: Fit,
 ) -> Fitted:
     """Train ``make()`` with ``fit`` unless weights for exactly this key, data and seed are cached."""
+    dev = device.resolve(spec.device)
     full_key = key | {
         "data": spec.dataset,
         "seed": spec.seed,
@@ -59,10 +60,12 @@ def cached(
         "threads": torch.get_num_threads(),
         "v": CACHE_VERSION,
     }
+    if device.is_accelerator(dev):  # an accelerator trains other weights; CPU keys unchanged
+        full_key["device"] = dev.type
     digest = stable_hash(full_key)
     path = models_dir / spec.dataset.name / f"{role}-{digest}.pt"  # shared across specs
     torch.manual_seed(spec.seed)  # same initial weights for the same seed
-    model = make()
+    model = make().to(dev)  # initialised on the host from the seed: the same start everywhere
     if (reused := reuse(path, digest, model)) is not None:
         return reused
     return _train(spec, model, fit, path, {"key": digest, "inputs": full_key})

@@ -17,6 +17,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from harness import device
 from harness.errors import HarnessError
 from harness.io import atomic_path, write_text
 
@@ -55,7 +56,7 @@ def load_state(path: Path, field: str = "model.weights") -> dict[str, torch.Tens
     try:
         with warnings.catch_warnings():  # e.g. pickle protocol notes: the error says enough
             warnings.simplefilter("ignore")
-            state = torch.load(path, map_location="cpu", weights_only=True)
+            state = torch.load(path, map_location=device.HOST, weights_only=True)
     except Exception as exc:  # torch raises many types for corrupt files
         raise HarnessError(f"{field}: {path} is not a readable state_dict ({_why(exc)})") from None
     if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):

@@ -35,6 +35,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--out", help="report folder (default: reports/<name>/<run-id>; a grid: "
                      "reports/<name>/grid, where a rerun finds its finished cells)")  # fmt: skip
     run.add_argument("--models-dir", help="trained-weights cache (default: models/)")
+    run.add_argument("--device", help="auto | cpu | cuda | cuda:N | mps (as --set device=...)")
     run.add_argument("--overwrite", action="store_true",
                      help="replace an earlier harness report in --out (never any other folder)")  # fmt: skip
     grid = run.add_argument_group("grids (specs with a grid: section)")
@@ -48,6 +49,7 @@ def _parser() -> argparse.ArgumentParser:
     val = sub.add_parser("validate", help="check a spec without running it")
     val.add_argument("spec")
     val.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    val.add_argument("--device", help="auto | cpu | cuda | cuda:N | mps (as --set device=...)")
     lst = sub.add_parser("list", help="list registered components")
     lst.add_argument("what", choices=REGISTRIES)
     cmp = sub.add_parser("compare", help="compare finished run folders side by side")
@@ -127,7 +129,9 @@ def _load(args: argparse.Namespace) -> Spec:
     """Read the spec (with its ``--set`` overrides)."""
     from harness.overrides import load_with_overrides
 
-    return load_with_overrides(args.spec, args.overrides)
+    device = getattr(args, "device", None)  # the spec field, with its checks
+    device = [f"device={device}"] if device else []
+    return load_with_overrides(args.spec, [*args.overrides, *device])
 
 
 def _checked(spec: Spec) -> Plan:

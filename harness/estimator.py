@@ -5,6 +5,9 @@
 - the model returns logits; the loss is cross-entropy on logits.
 - the model is put in eval mode: ART's ``loss_gradient``/``predict`` keep it there
   (``training_mode=False``), so BatchNorm statistics never move while attacking.
+- the device is the model's (``harness.device``): ART's ``device_type`` and CUDA index follow it.
+- out of memory on a batch halves that batch and retries it (``harness.oom``): predictions and
+  gradients go through ``Classifier``, a ``PyTorchClassifier`` that splits what ART receives.
 """
 
 from __future__ import annotations
@@ -14,7 +17,42 @@ import torch
 from art.estimators.classification import PyTorchClassifier
 from torch import nn
 
+from harness import device
 from harness.architectures import Shape
+from harness.oom import Batches
+
+
+class Classifier(PyTorchClassifier):
+    """ART's ``PyTorchClassifier``; ``predict``, ``loss_gradient`` and ``class_gradient`` run in
+    parts that are halved on out of memory (``harness.oom.Batches``), each part exactly as ART
+    would run it alone."""
+
+    def predict(self, x: np.ndarray, batch_size: int = 128, **kwargs) -> np.ndarray:
+        def part(xb: np.ndarray) -> np.ndarray:
+            return super(Classifier, self).predict(xb, batch_size=max(1, len(xb)), **kwargs)
+
+        return self._batches.run("predict", part, [x], batch_size)
+
+    def loss_gradient(self, x, y, **kwargs):  # arrays or tensors (ART's PyTorch attacks)
+        def part(xb, yb):
+            return super(Classifier, self).loss_gradient(xb, yb, **kwargs)
+
+        return self._batches.run("loss_gradient", part, [x, y], len(x))
+
+    def class_gradient(self, x: np.ndarray, label=None, **kwargs) -> np.ndarray:
+        per_sample = isinstance(label, list | np.ndarray) and len(label) == len(x) > 1
+
+        def part(xb, lb=label):
+            return super(Classifier, self).class_gradient(xb, label=lb, **kwargs)
+
+        inputs = [x, np.asarray(label)] if per_sample else [x]
+        return self._batches.run("class_gradient", part, inputs, len(x))
+
+    @property
+    def _batches(self) -> Batches:
+        if getattr(self, "_oom_batches", None) is None:  # also after ART's unpickling
+            self._oom_batches = Batches(self.device)
+        return self._oom_batches
 
 
 def build_classifier(
@@ -24,7 +62,8 @@ def build_classifier(
     lr: float | None = None,
     optimizer: torch.optim.Optimizer | None = None,
 ) -> PyTorchClassifier:
-    """Wrap ``model`` ([0, 1] pixels in, logits out) as an ART ``PyTorchClassifier`` on the CPU.
+    """Wrap ``model`` ([0, 1] pixels in, logits out) as an ART ``PyTorchClassifier`` on the
+    model's device.
 
     ``lr`` attaches an Adam optimizer, needed only when ART trains the model (adversarial
     training); ``optimizer``, when given, is attached instead.
@@ -32,26 +71,33 @@ def build_classifier(
     model.eval()
     if optimizer is None and lr is not None:
         optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    return PyTorchClassifier(
-        model=model,
-        loss=nn.CrossEntropyLoss(),
-        input_shape=tuple(input_shape),
-        nb_classes=num_classes,
-        optimizer=optimizer,
-        clip_values=(0.0, 1.0),
-        preprocessing=(0.0, 1.0),  # identity: normalization is inside the model
-        channels_first=True,
-        device_type="cpu",
-    )
+    dev = device.of(model)
+    with device.art_context(dev):
+        classifier = Classifier(
+            model=model,
+            loss=nn.CrossEntropyLoss(),
+            input_shape=tuple(input_shape),
+            nb_classes=num_classes,
+            optimizer=optimizer,
+            clip_values=(0.0, 1.0),
+            preprocessing=(0.0, 1.0),  # identity: normalization is inside the model
+            channels_first=True,
+            device_type=device.art_type(dev),
+        )
+    return device.pin(classifier, dev)
 
 
 @torch.no_grad()
 def predict_logits(model: nn.Module, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
-    """Logits (N, K) for x (N, C, H, W) in [0, 1], in eval mode, without gradients."""
+    """Logits (N, K) for x (N, C, H, W) in [0, 1], in eval mode, without gradients, on the
+    model's device (batches halved on out of memory)."""
+    if len(x) == 0:
+        return np.zeros((0, 0), np.float32)
     was_training = model.training
     model.eval()
+    dev = device.of(model)
     try:
-        out = [model(torch.from_numpy(x[i : i + batch_size])) for i in range(0, len(x), batch_size)]
-        return torch.cat(out).numpy() if out else np.zeros((0, 0), np.float32)
+        forward = lambda xb: model(torch.from_numpy(xb).to(dev)).cpu().numpy()  # noqa: E731
+        return Batches(dev).run("predict", forward, [x], batch_size)
     finally:
         model.train(was_training)

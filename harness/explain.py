@@ -3,7 +3,8 @@
 Grad-CAM (Selvaraju et al., 2017, https://arxiv.org/abs/1610.02391) weights a conv layer's
 feature maps by the spatial mean of the class score's gradient, sums them and keeps the positive
 part. The heavy lifting is pytorch-grad-cam's ``GradCAM``; this module pins how it is called:
-eval mode, gradients enabled, no side effects on the model, CPU, hooks always removed.
+eval mode, gradients enabled, no side effects on the model, the model's device, hooks always
+removed.
 
 pytorch-grad-cam min-max scales each map and resizes it bilinearly (OpenCV) to the input size.
 For 8x8 digits the last conv layer is 4x4 (``small_cnn``) or 2x2 (three pooled blocks); both
@@ -28,6 +29,7 @@ from pytorch_grad_cam import GradCAM
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 from torch import nn
 
+from harness import device
 from harness.cams import cam_similarity
 from harness.results import AttentionRow
 
@@ -92,9 +94,7 @@ def gradcam(
 def _gradcam_batch(
     model: nn.Module, x: np.ndarray, layer: nn.Module, targets: np.ndarray | None
 ) -> np.ndarray:
-    # A copy on the CPU: the caller's array (possibly read-only) is never touched. It requires
-    # grad so the layer's output has a graph even when every parameter is frozen.
-    inputs = torch.tensor(np.asarray(x, dtype=np.float32), device="cpu", requires_grad=True)
+    inputs = _inputs(model, x)
     cam_targets = None if targets is None else [ClassifierOutputTarget(int(t)) for t in targets]
     cam = GradCAM(model=model, target_layers=[layer])
     # Not ``with GradCAM(...)``: its __exit__ prints and swallows IndexError (e.g. a class index
@@ -161,7 +161,7 @@ def gradcam_raw(
 def _raw_batch(
     model: nn.Module, x: np.ndarray, layer: nn.Module, targets: np.ndarray
 ) -> np.ndarray:
-    inputs = torch.tensor(np.asarray(x, dtype=np.float32), device="cpu", requires_grad=True)
+    inputs = _inputs(model, x)
     seen: list[torch.Tensor] = []
 
     def keep(_module: nn.Module, _args: object, output: torch.Tensor) -> torch.Tensor:
@@ -175,23 +175,32 @@ def _raw_batch(
         handle.remove()
     if len(seen) != 1:
         raise ValueError(f"gradcam_raw: the layer ran {len(seen)} times in one forward pass")
-    index = torch.as_tensor(targets, dtype=torch.long)
+    index = torch.as_tensor(targets, dtype=torch.long, device=inputs.device)
     score = logits.gather(1, index[:, None]).sum()  # samples are independent in eval mode
     # autograd.grad, not backward(): no parameter's .grad is touched
     (grads,) = torch.autograd.grad(score, seen[0])  # (K, k, h, w)
     weights = grads.mean(dim=(2, 3), keepdim=True)  # (K, k, 1, 1)
     cam = torch.relu((weights * seen[0]).sum(dim=1))  # (K, h, w)
-    return cam.detach().numpy().astype(np.float32)
+    return cam.detach().cpu().numpy().astype(np.float32)
+
+
+def _inputs(model: nn.Module, x: np.ndarray) -> torch.Tensor:
+    """A copy of ``x`` on the model's device: the caller's array (possibly read-only) is never
+    touched. It requires grad so the layer's output has a graph even when every parameter is
+    frozen."""
+    inputs = torch.tensor(np.asarray(x, dtype=np.float32), device=device.of(model))
+    return inputs.requires_grad_(True)
 
 
 def predict(model: nn.Module, x: np.ndarray) -> np.ndarray:
     """Predicted classes (K,) int64 of ``model`` in eval mode; the model is left as it was."""
+    dev = device.of(model)
     with _untouched(model), torch.no_grad():
         logits = [
-            model(torch.tensor(np.asarray(x[i : i + BATCH_SIZE], dtype=np.float32)))
+            model(torch.tensor(np.asarray(x[i : i + BATCH_SIZE], dtype=np.float32), device=dev))
             for i in range(0, len(x), BATCH_SIZE)
         ]
-    return torch.cat(logits).argmax(1).numpy().astype(np.int64)
+    return torch.cat(logits).argmax(1).cpu().numpy().astype(np.int64)
 
 
 def cam_mass(raw: np.ndarray) -> np.ndarray:

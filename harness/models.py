@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from harness import cache, checkpoints
+from harness import cache, checkpoints, device
 from harness.architectures import wrap
 from harness.build import recipe
 from harness.datasets import Dataset
@@ -70,6 +70,8 @@ def build_models(
     with timer.phase("improve"):
         for d, params in plan.defences:
             trained.append(_harden(spec, d, params, data, split, baseline, models_dir))
+    for t in trained:  # a defence's stages join its network on the run's device; amp wraps last
+        t.model = device.autocast(t.model.to(device.resolve(spec.device)), spec.amp)
     return trained
 
 
@@ -78,7 +80,7 @@ def _baseline(
 ) -> Trained:
     if model is not None:  # the Python API: a user's module, evaluated as given
         mean, std = spec.model.mean or (0.0,), spec.model.std or (1.0,)
-        wrapped = wrap(model, mean, std, data.input_shape[0])
+        wrapped = wrap(model, mean, std, data.input_shape[0]).to(device.resolve(spec.device))
         return Trained(
             "baseline", type(model).__name__, wrapped, training="given as a Python object"
         )
@@ -89,7 +91,7 @@ def _baseline(
     rec = recipe(spec.model)
     if spec.model.weights:
         torch.manual_seed(spec.seed)
-        wrapped = rec.make(data.input_shape, data.num_classes)
+        wrapped = rec.make(data.input_shape, data.num_classes).to(device.resolve(spec.device))
         path = Path(spec.model.weights)
         sha = checkpoints.load_wrapped(wrapped, path)
         how = f"loaded {path}"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from harness import validation
+from harness import device, validation
 from harness.attacks import ATTACKS
 from harness.build import recipe
 from harness.defences import DEFENCES
@@ -37,6 +37,7 @@ class Plan:
 def validate(spec: Spec) -> Plan:
     """Check every name and parameter in the spec before any data or weights are loaded."""
     validation.check_dataset_fields(spec)
+    device.check_amp(spec.amp, device.resolve(spec.device))  # an unavailable device: one line
     if spec.model.arch or spec.model.builder:
         recipe(spec.model)  # unknown architecture / unimportable builder
     planned = [_plan_attack(a, f"attacks[{i}]") for i, a in enumerate(spec.attacks)]

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from harness import device
 from harness.io import pause_for_test
 
 if TYPE_CHECKING:
@@ -79,6 +80,7 @@ def record(spec: Spec, started: float, seed: int | None = None) -> dict[str, Any
         "git_commit": git_commit(),
         "versions": versions(),
         "machine": machine(),
+        "device": device.describe(device.resolve(spec.device), spec.amp),
         "started_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
     }
 

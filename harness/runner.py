@@ -16,7 +16,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from harness import provenance
+from harness import device, oom, provenance
 from harness.cache import CACHE_VERSION
 from harness.evaluate import attack_model, evaluate
 from harness.models import Trained, build_models
@@ -66,18 +66,21 @@ def run(
     if spec.threads:
         torch.set_num_threads(spec.threads)
     seed_everything(spec.seed)
+    device.deterministic(device.resolve(spec.device))
     timer, started = Timer(), time.time()
     with timer.phase("data"):
         data, split = prepare(spec, user_model=model is not None)
     models_dir = MODELS_DIR if models_dir is None else models_dir
-    trained = build_models(spec, plan, data, split, models_dir, model=model, timer=timer)
-    fields = evaluate(spec, data, plan, trained, timer)
+    with oom.recording() as fallbacks:
+        trained = build_models(spec, plan, data, split, models_dir, model=model, timer=timer)
+        fields = evaluate(spec, data, plan, trained, timer)
     return RunResult(
         name=spec.name,
         spec=spec.to_dict(),
         seed=spec.seed,
         data=summary(data, split),
         provenance=_provenance(spec, timer, started, trained),
+        batch_fallbacks=fallbacks,
         **fields,
     )
 

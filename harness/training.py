@@ -22,6 +22,7 @@ from torch.optim.lr_scheduler import CosineAnnealingLR, LRScheduler, OneCycleLR,
 from torchvision import transforms
 from tqdm.auto import tqdm
 
+from harness import device
 from harness.results import EpochStats
 from harness.spec import TrainSpec
 
@@ -43,9 +44,10 @@ def evaluate(
         return float("nan"), float("nan")
     was_training = model.training
     model.eval()
-    loss_sum, correct = 0.0, 0
+    loss_sum, correct, dev = 0.0, 0, device.of(model)
     for i in range(0, len(x), batch_size):
         xb, yb = torch.from_numpy(x[i : i + batch_size]), torch.from_numpy(y[i : i + batch_size])
+        xb, yb = xb.to(dev), yb.to(dev)
         logits = model(xb)
         loss_sum += float(nn.functional.cross_entropy(logits, yb, reduction="sum"))
         correct += int((logits.argmax(1) == yb).sum())
@@ -187,6 +189,7 @@ def train_standard(
     generator = torch.Generator().manual_seed(seed)
     augment = _augmenter(train, seed)
     x, y = torch.from_numpy(data.x_train), torch.from_numpy(data.y_train)
+    dev = device.of(model)  # batches are drawn and augmented on the host, then moved
 
     def fit_epoch(epoch: int) -> None:
         model.train()
@@ -194,7 +197,7 @@ def train_standard(
         for i in tqdm(batches, desc=f"{desc} epoch {epoch}", leave=False, unit="batch"):
             idx = order[i : i + train.batch_size]
             optimizer.zero_grad()
-            loss = nn.functional.cross_entropy(model(augment(x[idx])), y[idx])
+            loss = nn.functional.cross_entropy(model(augment(x[idx]).to(dev)), y[idx].to(dev))
             loss.backward()
             optimizer.step()
             if schedule is not None:

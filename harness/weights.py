@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from harness import esd_ww
+from harness import device, esd_ww
 from harness.esd import EVALS_FLOOR, MIN_EVALS, alpha_of, eigenvalues, log_histogram, rows
 from harness.results import WeightAnalysis
 
@@ -145,7 +145,7 @@ def conv_input_sizes(model: nn.Module, input_shape: Sequence[int]) -> dict[str, 
     was_training = model.training
     try:
         with torch.no_grad():
-            model.eval()(torch.zeros(1, *input_shape))
+            model.eval()(torch.zeros(1, *input_shape, device=device.of(model)))
     finally:
         model.train(was_training)
         for h in hooks:
@@ -162,6 +162,7 @@ def conv_operator_norm(conv: nn.Conv2d, input_chw: Sequence[int], iters: int = 1
     w = conv.weight.detach().double()
     apply = lambda x: conv._conv_forward(x, w, None)  # noqa: E731
     x = torch.randn(1, *input_chw, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    x = x.to(w.device)  # drawn on the host: the same start on every device
     sigma = 0.0
     for _ in range(iters):
         x = (x / x.norm()).requires_grad_(True)

@@ -16,7 +16,7 @@ from pathlib import Path
 from art.estimators.classification import PyTorchClassifier
 from torch import nn
 
-from harness import checkpoints, provenance
+from harness import checkpoints, device, provenance
 from harness.app.runs import AppRun
 from harness.architectures import ARCHITECTURES
 from harness.build import ModelRecipe, recipe
@@ -68,7 +68,7 @@ def load_models(run: AppRun) -> list[AppModel]:
     out = []
     for m in run.result.models:
         try:
-            model = rebuild(run, m)
+            model = rebuild(run, m).to(device.resolve())  # this machine's best: auto
         except (HarnessError, ValueError, RuntimeError) as exc:  # e.g. a builder that fails
             out.append(AppModel(run, m.role, reason=" ".join(str(exc).split())))
             continue

@@ -44,7 +44,7 @@ class BPDA(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out, _ = self.preprocessor(x.detach().cpu().numpy())
-        return _StraightThrough.apply(x, torch.from_numpy(out).to(x.dtype))
+        return _StraightThrough.apply(x, torch.from_numpy(out).to(x.device, x.dtype))
 
 
 def _wrapper(make: Callable[[dict[str, Any]], Preprocessor]):

@@ -15,6 +15,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from harness import device
 from harness.defences.base import HardenJob, defence
 from harness.errors import HarnessError
 from harness.params import all_of, expect, ints, numbers
@@ -104,7 +105,7 @@ def purifier(job: HardenJob, ae: nn.Module) -> list[EpochStats]:
     p, train = job.params, job.train
     optimizer = torch.optim.Adam(ae.parameters(), lr=train.lr)
     generator = torch.Generator().manual_seed(job.seed)
-    x = torch.from_numpy(job.data.x_train)
+    x, dev = torch.from_numpy(job.data.x_train), device.of(ae)
 
     def fit_epoch(epoch: int) -> None:
         ae.train()
@@ -113,6 +114,7 @@ def purifier(job: HardenJob, ae: nn.Module) -> list[EpochStats]:
         for i in tqdm(batches, desc=f"purifier epoch {epoch}", leave=False, unit="batch"):
             clean = x[order[i : i + train.batch_size]]
             noisy = (clean + p["noise"] * torch.randn(clean.shape, generator=generator)).clamp(0, 1)
+            clean, noisy = clean.to(dev), noisy.to(dev)  # noise drawn on the host: same everywhere
             optimizer.zero_grad()
             loss = nn.functional.mse_loss(ae(noisy), clean, reduction="sum") / len(clean)
             if ae.variational:

@@ -23,6 +23,7 @@ from art.estimators.certification.randomized_smoothing import PyTorchRandomizedS
 from scipy.stats import norm
 from torch import nn
 
+from harness import device
 from harness.attacks import numpy_seed
 from harness.datasets.subset import stratified_indices
 from harness.defences.base import HardenJob, defence
@@ -34,8 +35,8 @@ from harness.training import run_epochs
 class Smoothed(nn.Module):
     """log E[softmax(base(x + N(0, sigma^2)))] over ``samples`` draws: logits of the smoothed model.
 
-    The noise comes from the module's own generator (seeded), so a run is reproducible while
-    every forward pass draws fresh noise.
+    The noise comes from the module's own generator (seeded, on the host), so a run is
+    reproducible, and the same on every device, while every forward pass draws fresh noise.
     """
 
     def __init__(self, base: nn.Module, sigma: float, samples: int, seed: int) -> None:
@@ -46,28 +47,31 @@ class Smoothed(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n = len(x)
         noisy = x.repeat(self.samples, 1, 1, 1)
-        noise = torch.randn(noisy.shape, generator=self.generator, dtype=x.dtype)
+        noise = torch.randn(noisy.shape, generator=self.generator, dtype=x.dtype).to(x.device)
         probs = self.base(noisy + self.sigma * noise).softmax(1)
         return probs.view(self.samples, n, -1).mean(0).clamp_min(1e-12).log()
 
 
 def smoothing_estimator(job: HardenJob, base: nn.Module, lr: float | None = None):
-    """ART's randomized-smoothing classifier around ``base`` with the job's sigma and sample counts."""
-    p = job.params
-    return PyTorchRandomizedSmoothing(
-        model=base,
-        loss=nn.CrossEntropyLoss(),
-        input_shape=tuple(job.input_shape),
-        nb_classes=job.num_classes,
-        optimizer=torch.optim.Adam(base.parameters(), lr=lr) if lr is not None else None,
-        clip_values=(0.0, 1.0),
-        preprocessing=(0.0, 1.0),  # identity: normalization is inside the model
-        channels_first=True,
-        device_type="cpu",
-        sample_size=p["n_select"],
-        scale=p["sigma"],
-        alpha=p["alpha"],
-    )
+    """ART's randomized-smoothing classifier around ``base`` with the job's sigma and sample
+    counts, on ``base``'s device."""
+    p, dev = job.params, device.of(base)
+    with device.art_context(dev):
+        estimator = PyTorchRandomizedSmoothing(
+            model=base,
+            loss=nn.CrossEntropyLoss(),
+            input_shape=tuple(job.input_shape),
+            nb_classes=job.num_classes,
+            optimizer=torch.optim.Adam(base.parameters(), lr=lr) if lr is not None else None,
+            clip_values=(0.0, 1.0),
+            preprocessing=(0.0, 1.0),  # identity: normalization is inside the model
+            channels_first=True,
+            device_type=device.art_type(dev),
+            sample_size=p["n_select"],
+            scale=p["sigma"],
+            alpha=p["alpha"],
+        )
+    return device.pin(estimator, dev)
 
 
 def certify(

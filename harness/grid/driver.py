@@ -110,6 +110,7 @@ def run_grid(
     description = "nothing to run"
     if todo:
         options = {"address": address, "num_cpus": num_cpus} if executor == "ray" else {}
+        options |= {"gpus": spec.grid.gpus_per_cell} if executor == "ray" else {}  # type: ignore[union-attr]
         pool = make_executor(executor, threads=spec.threads or 1, **options)
         description = pool.description
         try:

@@ -3,7 +3,11 @@
 - ``local`` runs each task in this process at submission, one at a time, in order.
 - ``ray`` runs each task as a Ray task (``pip install -e '.[ray]'``): on a local Ray instance,
   or on an existing cluster (``address``). Each task asks Ray for ``threads`` CPUs, the torch
-  threads it will use, so Ray never puts more tasks on a node than it has cores.
+  threads it will use, so Ray never puts more tasks on a node than it has cores, and for
+  ``gpus`` GPUs (``grid.gpus_per_cell``; a fraction shares one GPU between tasks; Ray sets
+  ``CUDA_VISIBLE_DEVICES`` so the spec's ``device: auto`` or ``cuda`` lands on the GPU given).
+
+Both run a cell on the spec's ``device`` (``harness.device``): the cell's models are built there.
 
 Retries are the driver's (``harness.grid.driver``), the same for every executor: Ray's own are
 off, and a task whose worker or node was lost is reported like a task that raised.
@@ -60,7 +64,11 @@ class RayExecutor:
     name = "ray"
 
     def __init__(
-        self, threads: int = 1, address: str | None = None, num_cpus: int | None = None
+        self,
+        threads: int = 1,
+        address: str | None = None,
+        num_cpus: int | None = None,
+        gpus: float = 0.0,
     ) -> None:
         try:
             import ray
@@ -68,7 +76,7 @@ class RayExecutor:
             raise HarnessError(
                 "--executor ray: Ray is not installed; pip install -e '.[ray]'"
             ) from None
-        self._ray = ray
+        self._ray, self.gpus = ray, gpus
         self._remote: dict[Callable[..., Any], Any] = {}
         env = {"env_vars": {"TQDM_DISABLE": "1"}}  # a worker's progress bars would interleave
         if address:
@@ -80,14 +88,16 @@ class RayExecutor:
         self.threads = min(threads, total)
         self.capacity = max(1, 2 * total // self.threads)  # keep every core busy, not more
         where = f"the cluster at {address}" if address else "a local Ray instance"
-        self.description = f"ray: {where}, {total} CPUs, {self.threads} per task"
+        per_task = f"{self.threads} per task" + (f", {gpus:g} GPU per task" if gpus else "")
+        self.description = f"ray: {where}, {total} CPUs, {per_task}"
         log.info(self.description)
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> Future:
         """``fn(*args)`` as a Ray task; arguments that are object references (``share``)
         arrive as their values."""
         if fn not in self._remote:
-            self._remote[fn] = self._ray.remote(num_cpus=self.threads, max_retries=0)(fn)
+            options = {"num_cpus": self.threads, "num_gpus": self.gpus, "max_retries": 0}
+            self._remote[fn] = self._ray.remote(**options)(fn)
         return self._remote[fn].remote(*args).future()
 
     def share(self, value: Any) -> Any:

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from harness import device
 from harness.estimator import build_classifier
 from harness.evaluate import attack_model
 from harness.grid.cells import Cell, Unit
@@ -138,6 +139,7 @@ def _setup(spec: Spec, models_dir: str, deps: tuple[Files, ...], cwd: str) -> Pa
         os.chdir(cwd)  # the spec's relative paths are the driver's
     torch.set_num_threads(spec.threads or 1)
     seed_everything(spec.seed)
+    device.deterministic(device.resolve(spec.device))
     cache = Path(models_dir)
     for files in deps:
         materialize(files, cache)

@@ -16,6 +16,7 @@ from harness.report.sections import (
     defences,
     evasion,
     examples,
+    fallbacks,
     gradcam,
     metrics,
     minimal,
@@ -57,6 +58,7 @@ RUN_REPORT: list[ModuleType] = [  # the order of report.md
     attention,
     evasion,
     weights,
+    fallbacks,
     provenance,
 ]
 

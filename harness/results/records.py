@@ -284,6 +284,16 @@ class CertifiedCurve:
     max_radius: float = float("nan")  # the largest radius n samples at alpha can certify
 
 
+@dataclass(frozen=True)
+class BatchFallback:
+    """An out-of-memory error on a batch, retried at half its size (``harness.oom``)."""
+
+    where: str  # what ran out of memory: "predict", "loss_gradient", "class_gradient", ...
+    device: str  # the device it ran on, e.g. "cuda:0"
+    batch_size: int  # samples in the batch that failed
+    retried_with: int  # samples per batch from then on (halved, at least 1)
+
+
 @dataclass
 class RunResult:
     name: str
@@ -303,6 +313,7 @@ class RunResult:
     sanity: list[Check] = field(default_factory=list)
     attention: list[AttentionRow] = field(default_factory=list)  # Grad-CAM shift per model, eps
     certified: list[CertifiedCurve] = field(default_factory=list)  # randomized smoothing
+    batch_fallbacks: list[BatchFallback] = field(default_factory=list)  # out of memory: halved
 
     def model(self, role: str) -> ModelResult:
         return next(m for m in self.models if m.role == role)
@@ -351,6 +362,7 @@ class RunResult:
             sanity=[Check.from_dict(c) for c in d.get("sanity", [])],
             attention=[AttentionRow(**a) for a in d.get("attention", [])],
             certified=[CertifiedCurve(**c) for c in d.get("certified", [])],
+            batch_fallbacks=[BatchFallback(**b) for b in d.get("batch_fallbacks", [])],
         )
 
 

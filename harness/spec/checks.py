@@ -124,6 +124,21 @@ def choice(allowed: tuple[str, ...]) -> Check:
     return check
 
 
+# The requests ``device:`` takes; ``harness.device.resolve`` turns one into a torch device (this
+# is the spec's vocabulary, checked without torch: reading a spec never imports it).
+DEVICE_REQUESTS = ("auto", "cpu", "cuda", "cuda:N", "mps")
+
+
+def device_request(value: Any, where: str) -> str:
+    """A device request: auto | cpu | cuda | cuda:N (N a CUDA index) | mps."""
+    if not isinstance(value, str) or not re.match(r"^(auto|cpu|mps|cuda(:\d+)?)$", value):
+        hint = did_you_mean(value, DEVICE_REQUESTS)
+        raise HarnessError(
+            f"{where}: expected one of {', '.join(DEVICE_REQUESTS)}, got {value!r}{hint}"
+        )
+    return value
+
+
 def safe_name(value: Any, where: str) -> str:
     """Names that become file and folder names: letters, digits, '_', '-', '.' (not only dots)."""
     if not re.match(r"^[A-Za-z0-9_.-]+$", value) or not value.strip("."):

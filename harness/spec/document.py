@@ -17,6 +17,8 @@ from harness.errors import HarnessError
 from harness.spec.checks import (
     MAX_SEED,
     MAX_THREADS,
+    boolean,
+    device_request,
     epsilon,
     floats,
     integer,
@@ -94,6 +96,11 @@ class Spec:
     eval_batch_size: int = setting(256, integer(1))
     # torch intra-op threads; None: leave torch's default
     threads: int | None = setting(None, optional(integer(1, MAX_THREADS)))
+    # where the run computes (``harness.device.resolve``); auto: CUDA, then MPS, then the CPU.
+    # Not part of the spec's identity: caches key on the device it resolves to (``harness.cache``)
+    device: str = setting("auto", device_request, recipe=True)
+    # mixed precision for evaluation (CUDA only); at its default, left out of hashes and keys
+    amp: bool = setting(False, boolean, recipe=True)
     # None: one run; else a grid of cells (``harness.grid``)
     grid: GridSpec | None = setting(None, optional(grid(None)))
     # the file the spec came from (not part of its identity)
@@ -106,12 +113,20 @@ class Spec:
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
         d.pop("source"), d.pop("includes")
+        # Where it runs, at the defaults, is left out: run.json's spec reads as before (the
+        # device a run resolved to is in its provenance).
+        if d["device"] == "auto":
+            d.pop("device")
+        if not d["amp"]:
+            d.pop("amp")
+        if d["grid"] is not None and not d["grid"]["gpus_per_cell"]:
+            d["grid"].pop("gpus_per_cell")
         return d
 
     def identity(self) -> dict[str, Any]:
         """``to_dict`` without recipe fields at their defaults: what hashes and keys are made of."""
         d = identity(self)
-        d.pop("source"), d.pop("includes"), d.pop("reference")
+        d.pop("source"), d.pop("includes"), d.pop("reference"), d.pop("device", None)
         return d
 
     def digest(self) -> str:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.errors import HarnessError
-from harness.spec.checks import MAX_SEED, Check, integer, safe_name, string, unique
+from harness.spec.checks import MAX_SEED, Check, integer, parse_float, safe_name, string, unique
 from harness.spec.schema import parse, setting
 from harness.spec.sections import ModelSpec, model_section
 
@@ -44,6 +44,15 @@ def _models(base_model: Any) -> Check:
     return check
 
 
+def _gpus(value: Any, where: str) -> float:
+    gpus = parse_float(value, where)
+    if not gpus >= 0:
+        raise HarnessError(
+            f"{where}: expected GPUs per cell >= 0 (fractions allowed), got {value!r}"
+        )
+    return gpus
+
+
 @dataclass(frozen=True)
 class GridSpec:
     """A grid of runs (``harness.grid``): every model x seed x (baseline + each defence) x attack
@@ -52,6 +61,9 @@ class GridSpec:
     seeds: tuple[int, ...] = setting((0,), _seeds)
     # empty: the spec's own ``model:``; each entry is laid over that section (``grid``)
     models: tuple[GridModel, ...] = setting((), _models(None))
+    # GPUs each Ray task asks for (fractions share one GPU); 0: none. Where the work runs, not
+    # what it is: left out of hashes and keys at its default
+    gpus_per_cell: float = setting(0.0, _gpus, recipe=True)
 
 
 def grid(base_model: Any) -> Check:

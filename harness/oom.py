@@ -1,0 +1,91 @@
+"""Out of memory on a batch: halve the batch and retry that batch, down to one sample.
+
+``Batches`` runs a function over consecutive parts of its inputs; when a part raises an
+out-of-memory error it frees the accelerator's cached memory, halves the part and runs it again,
+and keeps the smaller size for every later call, so the numbers are those of a run made with
+the smaller batch from the start. Each halving is a ``BatchFallback``, collected for the run by
+``recording()`` (``harness.runner``) and shown in run.json and the report.
+
+Not gated on the device: a ``torch.OutOfMemoryError`` is handled wherever it is raised (tests
+raise it on the CPU); the CPU allocator's own failure is not one and propagates.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from harness import device
+from harness.results import BatchFallback
+
+log = logging.getLogger(__name__)
+_LOG: contextvars.ContextVar[list[BatchFallback] | None] = contextvars.ContextVar(
+    "batch_fallbacks", default=None
+)
+
+
+@contextlib.contextmanager
+def recording() -> Iterator[list[BatchFallback]]:
+    """Collect every ``BatchFallback`` made inside the block into the list it yields."""
+    fallbacks: list[BatchFallback] = []
+    token = _LOG.set(fallbacks)
+    try:
+        yield fallbacks
+    finally:
+        _LOG.reset(token)
+
+
+def is_oom(exc: BaseException) -> bool:
+    """torch's out-of-memory error (CUDA, and what tests raise), or MPS's RuntimeError."""
+    return isinstance(exc, torch.OutOfMemoryError) or (
+        isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower()
+    )
+
+
+class Batches:
+    """Run ``fn`` on parts of at most ``size`` samples; halve ``size`` on out of memory."""
+
+    def __init__(self, dev: torch.device) -> None:
+        self.dev = dev
+        self.limits: dict[str, int] = {}  # what -> the largest part that fitted after a fallback
+
+    def run(self, what: str, fn: Callable[..., Any], inputs: Sequence[Any], size: int) -> Any:
+        """``fn`` applied to consecutive slices of ``inputs`` (arrays or tensors, same length),
+        outputs concatenated along the first axis."""
+        n, size = len(inputs[0]), max(1, min(size, self.limits.get(what, size)))
+        if n == 0:
+            return fn(*inputs)
+        out, start = [], 0
+        while start < n:
+            part = [a[start : start + size] for a in inputs]
+            try:
+                out.append(fn(*part))
+            except Exception as exc:  # only an out-of-memory error is retried
+                if not is_oom(exc) or size == 1:
+                    raise
+                size = self._halve(what, size)
+                continue
+            start += len(part[0])
+        return _concat(out)
+
+    def _halve(self, what: str, size: int) -> int:
+        device.release(self.dev)
+        smaller = max(1, size // 2)
+        self.limits[what] = smaller
+        note = BatchFallback(what, str(self.dev), size, smaller)
+        log.warning("out of memory in %s on %s: batch %d -> %d", what, self.dev, size, smaller)
+        if (fallbacks := _LOG.get()) is not None:
+            fallbacks.append(note)
+        return smaller
+
+
+def _concat(parts: list[Any]) -> Any:
+    if parts and isinstance(parts[0], torch.Tensor):
+        return torch.cat(parts)
+    return np.concatenate(parts)

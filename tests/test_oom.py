@@ -1,0 +1,140 @@
+"""Out of memory on a batch: the batch is halved and retried down to one sample, every fallback
+is recorded (run.json, the report), and the numbers are those of a run made with the smaller
+batch. The model here raises ``torch.OutOfMemoryError`` as a GPU would, on the CPU."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from conftest import SHAPE, fit_tiny
+from torch import nn
+
+from harness import oom
+from harness.api import benchmark
+from harness.architectures import ARCHITECTURES
+from harness.attacks import ATTACKS
+from harness.datasets import load_dataset
+from harness.estimator import build_classifier, predict_logits
+from harness.report import write_report
+from harness.results import BatchFallback, RunResult, rundir
+from harness.spec import AttackSpec, DataSpec
+from harness.sweep import PlannedAttack, attack_sweep, clean_eval
+
+
+class OutOfMemoryAbove(nn.Module):
+    """``inner``, except that a batch of more than ``limit`` samples runs out of memory."""
+
+    def __init__(self, inner: nn.Module, limit: int) -> None:
+        super().__init__()
+        self.inner, self.limit = inner, limit
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if len(x) > self.limit:
+            raise torch.OutOfMemoryError(f"out of memory: {len(x)} samples > {self.limit} (test)")
+        return self.inner(x)
+
+
+def planned(name: str, batch_size: int, **params) -> PlannedAttack:
+    d = ATTACKS.get(name)
+    return PlannedAttack(d, d.resolve(AttackSpec(name, params | {"batch_size": batch_size})))
+
+
+def test_halving_gives_the_numbers_of_the_smaller_batch(held_out, one_thread) -> None:
+    model, small, x, y = held_out
+    flaky = build_classifier(OutOfMemoryAbove(model, 12), SHAPE, 3)
+    eps = [0.0, 0.05, 0.1]
+    with oom.recording() as fallbacks:
+        clean = clean_eval(flaky, x, 100)
+        got = [
+            attack_sweep(flaky, planned(a, 100, **p), x, y, clean, eps, 100) for a, p in ATTACKS_RUN
+        ]
+    want_clean = clean_eval(small, x, 12)
+    want = [
+        attack_sweep(small, planned(a, 12, **p), x, y, want_clean, eps, 12) for a, p in ATTACKS_RUN
+    ]
+    np.testing.assert_array_equal(clean.pred, want_clean.pred)
+    for g, w in zip(got, want, strict=True):
+        np.testing.assert_array_equal(g.robust, w.robust)
+        np.testing.assert_array_equal(g.linf, w.linf)
+        assert g.robust[1:].sum() < g.robust[0].sum()  # the attacks did break something
+    # 100 -> 50 -> 25 -> 12, once per kind of call: the smaller size is kept afterwards
+    assert [(f.where, f.batch_size, f.retried_with) for f in fallbacks] == [
+        *(("predict", a, b) for a, b in ((100, 50), (50, 25), (25, 12))),
+        *(("loss_gradient", a, b) for a, b in ((100, 50), (50, 25), (25, 12))),
+    ]
+    assert {f.device for f in fallbacks} == {"cpu"}
+
+
+ATTACKS_RUN = [("fgsm", {}), ("pgd", {"steps": 3})]
+
+
+def test_down_to_one_sample_then_the_error_propagates(held_out) -> None:
+    model, _, x, _ = held_out
+    with oom.recording() as fallbacks:
+        one = predict_logits(OutOfMemoryAbove(model, 1), x[:5], batch_size=4)
+        with pytest.raises(torch.OutOfMemoryError):
+            predict_logits(OutOfMemoryAbove(model, 0), x[:5], batch_size=4)
+    np.testing.assert_allclose(one, predict_logits(model, x[:5]), rtol=1e-5, atol=1e-6)
+    assert [(f.batch_size, f.retried_with) for f in fallbacks] == [(4, 2), (2, 1), (4, 2), (2, 1)]
+
+
+def test_other_errors_are_not_retried(held_out) -> None:
+    _, _, x, _ = held_out
+
+    class Broken(nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            raise RuntimeError("shape mismatch")
+
+    with oom.recording() as fallbacks, pytest.raises(RuntimeError, match="shape mismatch"):
+        predict_logits(Broken(), x[:4])
+    assert fallbacks == []
+
+
+@pytest.fixture(scope="module")
+def digits_net():
+    """A small_cnn fitted to 300 digits images on raw [0, 1] pixels."""
+    data = load_dataset(DataSpec(n_train=300), 0)
+    torch.manual_seed(0)
+    net = ARCHITECTURES.get("small_cnn").build(data.input_shape, data.num_classes)
+    fit_tiny(net, data.x_train, data.y_train)
+    return net
+
+
+def _run(model: nn.Module, batch: int) -> RunResult:
+    attacks = [
+        {"name": "fgsm", "batch_size": batch},
+        {"name": "pgd", "steps": 3, "batch_size": batch},
+    ]
+    return benchmark(
+        model,
+        attacks=attacks,
+        eps=[0.0, 0.1],
+        n_test=60,
+        eval_batch_size=batch,
+        evasion={"n_images": 0},
+        gradcam={"n_images": 0},
+        threads=1,
+    )
+
+
+def test_a_run_records_its_fallbacks_in_run_json_and_the_report(digits_net, tmp_path) -> None:
+    result = _run(OutOfMemoryAbove(digits_net, 16), 64)
+    reference = _run(digits_net, 16)
+    assert rundir.csv_text(result.measurements) == rundir.csv_text(reference.measurements)
+    assert reference.batch_fallbacks == []
+    assert result.batch_fallbacks[0] == BatchFallback("predict", "cpu", 64, 32)
+    assert all(f.retried_with == f.batch_size // 2 for f in result.batch_fallbacks)
+    out = write_report(result, tmp_path / "run")
+    recorded = json.loads((out / "run.json").read_text())["batch_fallbacks"]
+    assert recorded[0] == {
+        "where": "predict",
+        "device": "cpu",
+        "batch_size": 64,
+        "retried_with": 32,
+    }
+    assert rundir.read_run(out).result.batch_fallbacks == result.batch_fallbacks
+    report = (out / "report.md").read_text()
+    assert "## Out-of-memory fallbacks" in report and "| `predict` | `cpu` | 64 | 32 |" in report
