@@ -33,10 +33,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from harness import masking
 from harness.attacks.base import AttackDef
 from harness.attacks.select import black_box, eps_bounded_white_box, iterative_white_box, one_step
 from harness.attacks.select import recorded as declared
-from harness.results.checks import FAIL, PASS, WARN, Check, ModelProbe
+from harness.results.checks import FAIL, PASS, WARN, Check, ModelProbe, PartBreaks
 
 if TYPE_CHECKING:
     from harness.results import AttackRecord, Measurement
@@ -49,10 +50,22 @@ MONOTONE = "monotone_in_eps"
 UNBOUNDED = "unbounded_reaches_chance"
 EFFORT = "more_effort_not_more_robust"
 BLACK_BOX = "black_box_not_stronger"
+BLACK_BOX_SAMPLES = masking.NAME  # per sample: black-box attacks break nothing white-box left
 GRADIENTS = "gradients_healthy"
 LOGITS = "logits_not_probabilities"
 DETERMINISM = "deterministic"
-NAMES = (TRAINED, ITERATIVE, MONOTONE, UNBOUNDED, EFFORT, BLACK_BOX, GRADIENTS, LOGITS, DETERMINISM)
+NAMES = (
+    TRAINED,
+    ITERATIVE,
+    MONOTONE,
+    UNBOUNDED,
+    EFFORT,
+    BLACK_BOX,
+    BLACK_BOX_SAMPLES,
+    GRADIENTS,
+    LOGITS,
+    DETERMINISM,
+)
 
 # Tolerances, fractions of the test set (1 pp = 0.01): (largest PASS, largest WARN).
 ITERATIVE_TOL = (0.01, 0.03)
@@ -79,12 +92,15 @@ def checks(
     attacks: Sequence[AttackRecord],
     probes: dict[str, ModelProbe],
     num_classes: int,
+    breaks: Sequence[PartBreaks] = (),
 ) -> list[Check]:
     """Every applicable check for every model in ``measurements`` or ``probes``, in NAMES order.
 
     ``attacks``: the run's attack records (``name``, ``attack`` (registered name), ``norm``,
-    ``params``); measurements are matched to them by ``name``."""
-    models = list(dict.fromkeys([m.model for m in measurements] + list(probes)))
+    ``params``); measurements are matched to them by ``name``. ``breaks``: what ordered attacks
+    broke per sample (``harness.masking``), graded after the curve-level black-box check."""
+    found = [m.model for m in measurements] + list(probes) + [b.model for b in breaks]
+    models = list(dict.fromkeys(found))
     out: list[Check] = []
     for model in models:
         curves = _curves(measurements, model)
@@ -95,6 +111,7 @@ def checks(
         out += _probe_checks(model, probes.get(model), num_classes, UNBOUNDED)
         out += _effort(model, curves, present)
         out += _black_box(model, curves, present)
+        out += masking.grade([b for b in breaks if b.model == model])
         out += _probe_checks(model, probes.get(model), num_classes, GRADIENTS, LOGITS, DETERMINISM)
     return out
 
