@@ -145,7 +145,9 @@ def sanity_probe(ctx: Context, s: Subject) -> list[ModelProbe]:
     """Gradients, outputs and determinism of the model, for the sanity checks."""
     t, data = s.trained, ctx.data
     x, y, n = data.x_test, data.y_test, SANITY_PROBE_SAMPLES
-    return [probe_model(t.model, s.clf, x, y, n=n, seed=ctx.spec.seed, randomized=t.randomized)]
+    eps = max(ctx.spec.eps, default=None)  # the DLR gradient's random start, as AutoAttack's
+    probe = probe_model(t.model, s.clf, x, y, n, ctx.spec.seed, t.randomized, eps)
+    return [probe]
 
 
 def summary(ctx: Context, s: Subject) -> list[ModelResult]:

@@ -14,6 +14,7 @@ from typing import Any
 
 PASS, WARN, FAIL = "PASS", "WARN", "FAIL"
 STATUSES = (PASS, WARN, FAIL)
+RANDOM_TOL = 1e-4  # fra31's check_randomized alpha: L2 distance of L2-normalised output rows
 
 
 @dataclass(frozen=True)
@@ -35,10 +36,10 @@ class ModelProbe:
     n: int  # samples probed
     zero_grad_share: float  # samples whose input gradient of the CE loss is all zero / n
     nonfinite_grad_share: float  # samples whose input gradient has a NaN or inf / n
-    outputs_probabilities: bool  # every output row non-negative and summing to 1 (± 1e-4)
+    outputs_probabilities: bool  # outputs in (-1e-5, 1 + 1e-5), rows summing to 1 (± 1e-5)
     min_output: float  # smallest raw output value
     max_row_sum_error: float  # max over rows of |sum of the row - 1|
-    deterministic: bool  # two forward passes of the same inputs gave identical outputs
+    deterministic: bool  # not random by fra31's check_randomized (older runs: 2 identical passes)
     max_output_diff: float  # max |difference| between those two passes
     unbounded_eps: float  # L-inf radius of the unbounded PGD, pixel units
     unbounded_steps: int
@@ -47,6 +48,16 @@ class ModelProbe:
     randomized: bool = False  # random by design (e.g. randomized smoothing), declared by the run
     clean_accuracy: float | None = None  # on the n samples (None: probed before it was recorded)
     majority_share: float | None = None  # the most frequent true label's share of the n samples
+    # fra31/auto-attack's flags (harness.model_probe); None/defaults in runs probed before them
+    passes: int = 2  # forward passes compared for ``deterministic``
+    max_normalized_diff: float | None = (
+        None  # max L2 distance of L2-normalised rows, any two passes
+    )
+    correct_counts_differ: bool = False  # the number of correct predictions changed across passes
+    max_output: float | None = None  # largest raw output value
+    dlr_zero_grads: int | None = None  # of dlr_samples, those with an all-zero DLR input gradient
+    dlr_samples: int | None = None  # samples correct at the random start (None: < 3 classes)
+    dlr_eps: float | None = None  # L-inf radius of the random start of that gradient, pixel units
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ModelProbe:
