@@ -89,8 +89,14 @@ def evaluate(spec: Spec, data: Dataset, plan: Plan, trained: list[Trained], time
             per_model.append((t.role, evaluate_model(ctx, t)))
     fields |= gather(per_model)
     k = data.num_classes
+    histories = {m.role: m.history for m in fields["models"]}
     fields["sanity"] = checks(
-        fields["measurements"], fields["attacks"], fields["sanity_probes"], k, fields["part_breaks"]
+        fields["measurements"],
+        fields["attacks"],
+        fields["sanity_probes"],
+        k,
+        fields["part_breaks"],
+        histories,
     )
     with timer.phase("explain"):
         shown = pictures.Shown(spec, data, plan.attacks[0], picks[: spec.gradcam.n_images])

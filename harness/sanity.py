@@ -30,12 +30,12 @@ How a run calls it (``harness.evaluate``)::
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from harness import masking
+from harness import masking, overfitting
 from harness.attacks.base import AttackDef
 from harness.attacks.select import black_box, eps_bounded_white_box, iterative_white_box, one_step
 from harness.attacks.select import recorded as declared
@@ -53,7 +53,7 @@ from harness.probe_checks import pp as _pp
 from harness.results.checks import FAIL, PASS, WARN, Check, ModelProbe, PartBreaks
 
 if TYPE_CHECKING:
-    from harness.results import AttackRecord, Measurement
+    from harness.results import AttackRecord, EpochStats, Measurement
 
 
 __all__ = [  # the check names and statuses tests and callers import from here, and ``checks``
@@ -67,6 +67,7 @@ __all__ = [  # the check names and statuses tests and callers import from here, 
     "LOGITS",
     "MONOTONE",
     "NAMES",
+    "OVERFITTING",
     "PASS",
     "TRAINED",
     "UNBOUNDED",
@@ -79,6 +80,7 @@ ITERATIVE = "iterative_vs_one_step"
 MONOTONE = "monotone_in_eps"
 EFFORT = "more_effort_not_more_robust"
 BLACK_BOX = "black_box_not_stronger"
+OVERFITTING = overfitting.NAME  # FGSM-based training: PGD accuracy collapsing (Wong et al.)
 BLACK_BOX_SAMPLES = masking.NAME  # per sample: black-box attacks break nothing white-box left
 NAMES = (
     TRAINED,
@@ -91,6 +93,7 @@ NAMES = (
     GRADIENTS,
     LOGITS,
     DETERMINISM,
+    OVERFITTING,
 )
 
 # Tolerances, fractions of the test set (1 pp = 0.01): (largest PASS, largest WARN).
@@ -113,13 +116,18 @@ def checks(
     probes: dict[str, ModelProbe],
     num_classes: int,
     breaks: Sequence[PartBreaks] = (),
+    histories: Mapping[str, Sequence[EpochStats]] | None = None,
 ) -> list[Check]:
     """Every applicable check for every model in ``measurements`` or ``probes``, in NAMES order.
 
     ``attacks``: the run's attack records (``name``, ``attack`` (registered name), ``norm``,
     ``params``); measurements are matched to them by ``name``. ``breaks``: what ordered attacks
-    broke per sample (``harness.masking``), graded after the curve-level black-box check."""
+    broke per sample (``harness.masking``), graded after the curve-level black-box check.
+    ``histories``: each model's training table, graded for catastrophic overfitting when it
+    records PGD accuracy per epoch (``harness.overfitting``)."""
+    histories = histories or {}
     found = [m.model for m in measurements] + list(probes) + [b.model for b in breaks]
+    found += [role for role, history in histories.items() if history]
     models = list(dict.fromkeys(found))
     out: list[Check] = []
     for model in models:
@@ -133,6 +141,7 @@ def checks(
         out += _black_box(model, curves, present)
         out += masking.grade([b for b in breaks if b.model == model])
         out += probe_checks(model, probes.get(model), num_classes, GRADIENTS, LOGITS, DETERMINISM)
+        out += overfitting.grade(model, histories.get(model, []))
     return out
 
 

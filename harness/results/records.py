@@ -74,6 +74,10 @@ class EpochStats:
     val_acc: float
     seconds: float = 0.0
     kept: bool = False  # train.keep: best -- the epoch whose weights the model ends with
+    # FGSM-based training (harness.defences.overfitting): accuracy under PGD and FGSM at the
+    # training eps on a held-out minibatch after the epoch (None: not monitored)
+    pgd_acc: float | None = None
+    fgsm_acc: float | None = None
 
 
 @dataclass(frozen=True)
