@@ -13,7 +13,10 @@ from torch import nn
 from harness.attacks import ATTACKS
 from harness.estimator import build_classifier
 from harness.masking import NAME, broken_first, grade, part_breaks
-from harness.results import FAIL, PASS, WARN
+from harness.report.leaderboard import Comparison
+from harness.report.sections.comparison import sanity
+from harness.results import FAIL, PASS, WARN, Check, ModelResult, RunResult
+from harness.results.rundir import Run
 from harness.results.checks import PartBreaks, PartCount
 from harness.sanity import checks
 from harness.spec import AttackSpec
@@ -97,3 +100,16 @@ def test_part_breaks_round_trip_through_json() -> None:
     b = PartBreaks("m", "attacks (linf)", 0.1, 10, 2, [PartCount("pgd", False, 3)])
     back = PartBreaks.from_dict(json.loads(json.dumps(__import__("dataclasses").asdict(b))))
     assert back == b
+
+
+def test_compare_lists_each_entrys_tally_and_its_flagged_checks(tmp_path) -> None:
+    def run(name: str, status: str) -> Run:
+        models = [ModelResult("robust", "small_cnn", 1, 0.9, [], [])]
+        found = [Check(NAME, status, "robust", f"{name} line"), Check("x", PASS, "robust", "ok")]
+        result = RunResult(name, {}, 0, {}, models, [], [], sanity=found)
+        return Run(tmp_path / name, result)
+
+    text = sanity.markdown(Comparison([run("a", PASS), run("b", FAIL)], None))
+    assert "| a/robust | 2 PASS, 0 WARN, 0 FAIL |" in text
+    assert "| b/robust | 1 PASS, 0 WARN, 1 FAIL |" in text
+    assert f"| b/robust | {NAME} | FAIL | b line |" in text and "a line" not in text
