@@ -16,8 +16,8 @@ from harness.masking import NAME, broken_first, grade, part_breaks
 from harness.report.leaderboard import Comparison
 from harness.report.sections.comparison import sanity
 from harness.results import FAIL, PASS, WARN, Check, ModelResult, RunResult
-from harness.results.rundir import Run
 from harness.results.checks import PartBreaks, PartCount
+from harness.results.rundir import Run
 from harness.sanity import checks
 from harness.spec import AttackSpec
 from harness.sweep import PlannedAttack, clean_eval, sweep
