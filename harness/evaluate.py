@@ -25,6 +25,7 @@ from harness.datasets import Dataset
 from harness.estimator import build_classifier
 from harness.evasion import eps_grid, pick_per_class, smallest_flips
 from harness.explain import cam_layer
+from harness.masking import part_breaks
 from harness.model_probe import probe_model
 from harness.models import Trained
 from harness.plan import Plan, attack_records, bind
@@ -41,6 +42,7 @@ from harness.results import (
     NoiseProbe,
     WeightAnalysis,
 )
+from harness.results.checks import PartBreaks
 from harness.sanity import checks
 from harness.spec import Spec
 from harness.sweep import AttackOutcome, CleanEval, clean_eval, sweep
@@ -87,7 +89,15 @@ def evaluate(spec: Spec, data: Dataset, plan: Plan, trained: list[Trained], time
             per_model.append((t.role, evaluate_model(ctx, t)))
     fields |= gather(per_model)
     k = data.num_classes
-    fields["sanity"] = checks(fields["measurements"], fields["attacks"], fields["sanity_probes"], k)
+    histories = {m.role: m.history for m in fields["models"]}
+    fields["sanity"] = checks(
+        fields["measurements"],
+        fields["attacks"],
+        fields["sanity_probes"],
+        k,
+        fields["part_breaks"],
+        histories,
+    )
     with timer.phase("explain"):
         shown = pictures.Shown(spec, data, plan.attacks[0], picks[: spec.gradcam.n_images])
         fields["gradcam"] = pictures.gradcam_panel(shown, trained, classifiers)
@@ -123,9 +133,12 @@ def _swept(
 # ---------------------------------------------------------------- the analyses
 
 
-def attack_sweep(ctx: Context, s: Subject) -> list[Measurement]:
-    """Clean accuracy, then every attack (naive ones on a defence in front of the baseline)."""
-    return _swept(ctx.spec, ctx.plan, s.trained, ctx.classifiers, ctx.data, s.clean)[0]
+def attack_sweep(ctx: Context, s: Subject) -> list[Measurement | PartBreaks]:
+    """Clean accuracy, then every attack (naive ones on a defence in front of the baseline);
+    then what each of the spec's attacks broke that the others left (``harness.masking``)."""
+    rows, outcomes = _swept(ctx.spec, ctx.plan, s.trained, ctx.classifiers, ctx.data, s.clean)
+    declared = {p.name: p.definition for p in ctx.plan.attacks}
+    return [*rows, *part_breaks(s.trained.role, outcomes, declared)]
 
 
 def certificate(ctx: Context, s: Subject) -> list[CertifiedCurve]:
@@ -138,7 +151,9 @@ def sanity_probe(ctx: Context, s: Subject) -> list[ModelProbe]:
     """Gradients, outputs and determinism of the model, for the sanity checks."""
     t, data = s.trained, ctx.data
     x, y, n = data.x_test, data.y_test, SANITY_PROBE_SAMPLES
-    return [probe_model(t.model, s.clf, x, y, n=n, seed=ctx.spec.seed, randomized=t.randomized)]
+    eps = max(ctx.spec.eps, default=None)  # the DLR gradient's random start, as AutoAttack's
+    probe = probe_model(t.model, s.clf, x, y, n, ctx.spec.seed, t.randomized, eps)
+    return [probe]
 
 
 def summary(ctx: Context, s: Subject) -> list[ModelResult]:
@@ -218,6 +233,7 @@ FIELDS: dict[type, str] = {  # record type -> the RunResult list it is appended 
     EvasionRow: "evasion",
     NoiseProbe: "noise",
     MinimalPerturbation: "minimal",
+    PartBreaks: "part_breaks",
 }
 PER_ROLE: dict[type, str] = {ModelProbe: "sanity_probes"}  # one per model, keyed by its role
 

@@ -3,6 +3,14 @@
 On a few hundred samples: input gradients that are all zero or not finite, probabilities
 instead of logits out, non-deterministic outputs, clean accuracy, and the accuracy left by an
 *unbounded* PGD (eps = 1 covers the whole [0, 1] pixel range; Carlini et al. 2019, §5).
+
+Three of these repeat fra31/auto-attack's own flags (``autoattack/checks.py``) with its
+thresholds: ``check_randomized`` (5 forward passes; random if the count of correct predictions
+changes or two L2-normalised output rows differ by more than 1e-4 in L2), ``check_range_output``
+(every output in (-1e-5, 1 + 1e-5) and every row summing to 1 within 1e-5: probabilities) and
+``check_zero_gradients`` (the DLR loss's input gradient at APGD's random start is all zero for
+some sample). The extra passes and the random start run on a forked torch generator and a
+local numpy one, so probing leaves the global generators as two passes always left them.
 """
 
 from __future__ import annotations
@@ -10,11 +18,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
+import torch
 from torch import nn
 
 from harness.attacks import ATTACKS, generate
 from harness.estimator import predict_logits
-from harness.results.checks import ModelProbe
+from harness.results.checks import RANDOM_TOL, ModelProbe
 from harness.spec import AttackSpec
 
 if TYPE_CHECKING:
@@ -25,7 +34,8 @@ UNBOUNDED_EPS = 1.0  # L-inf radius covering the whole [0, 1] pixel range
 # No random start: in an eps = 1 ball it is a uniform-noise image, which reaches chance even when
 # the gradients are fully masked; from x itself only the gradient can move the input.
 UNBOUNDED_PGD = {"steps": 20, "step_size": 0.1, "random_start": False, "restarts": 0}
-PROBABILITY_TOL = 1e-4  # rows summing to 1 within this (and non-negative) are probabilities
+PROBABILITY_TOL = 1e-5  # fra31's check_range_output alpha: outputs in (-tol, 1 + tol), rows sum 1
+RANDOM_PASSES = 5  # fra31's check_randomized: n = 5 forward passes (tolerance: RANDOM_TOL)
 GRADIENT_BATCH = 128
 
 
@@ -37,16 +47,22 @@ def probe_model(
     n: int = 256,
     seed: int = 0,
     randomized: bool = False,
+    eps: float | None = None,
 ) -> ModelProbe:
     """Probe ``model`` (and its ART ``classifier``) on up to ``n`` samples of x (N, C, H, W) in
     [0, 1] with labels y (N,), drawn without replacement by a generator seeded with ``seed``.
     x is not modified. ``randomized``: the model is random by design (graded WARN, not FAIL, if
-    its outputs vary)."""
+    its outputs vary). ``eps``: L-inf radius (pixel units) of the random start at which the DLR
+    gradient is taken, the run's largest eps as the reference takes its attack's (None: x itself)."""
     pick = np.sort(np.random.default_rng(seed).permutation(len(x))[:n])
     xs, ys = x[pick].astype(np.float32), y[pick].astype(np.int64)  # fancy indexing: a copy
     grads = _input_gradients(classifier, xs, ys)  # (n, C, H, W)
     flat = grads.reshape(len(xs), -1)
     first, second = predict_logits(model, xs), predict_logits(model, xs)  # (n, K) raw outputs
+    with torch.random.fork_rng():  # the extra passes must not move the global torch generator
+        more = [predict_logits(model, xs) for _ in range(RANDOM_PASSES - 2)]
+        dlr_zero = _dlr_zero_gradients(model, xs, ys, eps, seed)
+    passes = [first, second, *more]
     return ModelProbe(
         n=len(xs),
         zero_grad_share=_share(np.all(flat == 0, axis=1)),
@@ -54,7 +70,7 @@ def probe_model(
         outputs_probabilities=_are_probabilities(first),
         min_output=float(first.min()) if first.size else 0.0,
         max_row_sum_error=float(np.abs(first.sum(1) - 1).max()) if first.size else 0.0,
-        deterministic=bool(np.array_equal(first, second, equal_nan=True)),
+        deterministic=not _random_by_reference(passes, ys),
         max_output_diff=float(np.nan_to_num(np.abs(first - second)).max()) if first.size else 0.0,
         unbounded_eps=UNBOUNDED_EPS,
         unbounded_steps=int(UNBOUNDED_PGD["steps"]),
@@ -63,6 +79,13 @@ def probe_model(
         randomized=randomized,
         clean_accuracy=_share(first.argmax(1) == ys) if first.size else None,
         majority_share=float(np.bincount(ys).max() / len(ys)) if len(ys) else None,
+        passes=len(passes),
+        max_normalized_diff=_max_normalized_diff(passes),
+        correct_counts_differ=len({int((p.argmax(1) == ys).sum()) for p in passes}) > 1,
+        max_output=float(first.max()) if first.size else 0.0,
+        dlr_zero_grads=dlr_zero[0] if dlr_zero else None,
+        dlr_samples=dlr_zero[1] if dlr_zero else None,
+        dlr_eps=eps if dlr_zero else None,
     )
 
 
@@ -81,8 +104,74 @@ def _input_gradients(classifier: PyTorchClassifier, x: np.ndarray, y: np.ndarray
 
 
 def _are_probabilities(out: np.ndarray) -> bool:
-    rows_sum_to_one = np.abs(out.sum(axis=1) - 1) <= PROBABILITY_TOL
-    return bool(out.size and (out >= 0).all() and rows_sum_to_one.all())
+    """fra31's check_range_output: all outputs in (-tol, 1 + tol), every row summing to 1."""
+    if not out.size:
+        return False
+    rows_sum_to_one = np.abs(out.sum(axis=1) - 1) < PROBABILITY_TOL
+    in_range = out.max() < 1 + PROBABILITY_TOL and out.min() > -PROBABILITY_TOL
+    return bool(in_range and rows_sum_to_one.all())
+
+
+def _max_normalized_diff(passes: list[np.ndarray]) -> float:
+    """Largest L2 distance between the same row of two passes, each row scaled to unit L2 norm."""
+    unit = [p / (np.linalg.norm(p, axis=1, keepdims=True) + 1e-10) for p in passes]
+    diffs = [np.linalg.norm(a - b, axis=1).max() for i, a in enumerate(unit) for b in unit[i + 1 :]]
+    return float(np.nan_to_num(max(diffs, default=0.0))) if passes[0].size else 0.0
+
+
+def _random_by_reference(passes: list[np.ndarray], y: np.ndarray) -> bool:
+    """fra31's check_randomized: the correct count changes, or some row moves by > RANDOM_TOL."""
+    counts = {int((p.argmax(1) == y).sum()) for p in passes}
+    return len(counts) > 1 or _max_normalized_diff(passes) > RANDOM_TOL
+
+
+def _dlr_zero_gradients(
+    model: nn.Module, x: np.ndarray, y: np.ndarray, eps: float | None, seed: int
+) -> tuple[int, int] | None:
+    """(samples with an all-zero DLR-loss input gradient, samples looked at) at APGD's L-inf
+    random start (x + eps t / ||t||_inf, t uniform in [-1, 1], clipped to [0, 1]).
+
+    Only samples still correct at the start count, as APGD attacks only those: where the true
+    class ranks exactly third, DLR = -(z_pi3 - z_pi1) / (z_pi1 - z_pi3) = 1 whatever the input,
+    a zero gradient by construction, not masking. None under 3 classes or without samples."""
+    if len(x) == 0:
+        return None
+    t = np.random.default_rng(seed).uniform(-1, 1, x.shape).astype(np.float32)
+    scale = np.abs(t.reshape(len(x), -1)).max(1).reshape(-1, *[1] * (x.ndim - 1))
+    start = np.clip(x + (eps or 0.0) * t / scale, 0, 1).astype(np.float32)
+    batches = range(0, len(x), GRADIENT_BATCH)
+    parts = [
+        _dlr_gradient(model, start[i : i + GRADIENT_BATCH], y[i : i + GRADIENT_BATCH])
+        for i in batches
+    ]
+    if any(p is None for p in parts):
+        return None
+    grads = np.concatenate([g for g, _ in parts]).reshape(len(x), -1)
+    correct = np.concatenate([c for _, c in parts])
+    zero = np.abs(grads).sum(1) == 0
+    return int(np.count_nonzero(zero & correct)), int(np.count_nonzero(correct))
+
+
+def _dlr_gradient(
+    model: nn.Module, x: np.ndarray, y: np.ndarray
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Gradient of Croce & Hein's DLR loss, -(z_y - max_{i != y} z_i) / (z_pi1 - z_pi3), in eval
+    mode, and which samples are predicted correctly (None when there are fewer than 3 outputs)."""
+    was_training = model.training
+    model.eval()
+    try:
+        xt = torch.from_numpy(x).requires_grad_(True)
+        z = model(xt)
+        if z.shape[1] < 3:
+            return None
+        zs, _ = z.sort(dim=1)
+        zy = z.gather(1, torch.from_numpy(y)[:, None])[:, 0]
+        other = z.masked_fill(nn.functional.one_hot(torch.from_numpy(y), z.shape[1]).bool(), -1e9)
+        loss = -(zy - other.max(1).values) / (zs[:, -1] - zs[:, -3] + 1e-12)
+        (grad,) = torch.autograd.grad(loss.sum(), xt)
+        return grad.numpy(), (z.argmax(1) == torch.from_numpy(y)).numpy()
+    finally:
+        model.train(was_training)
 
 
 def _unbounded_accuracy(classifier: PyTorchClassifier, x: np.ndarray, y: np.ndarray) -> float:

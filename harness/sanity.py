@@ -8,6 +8,9 @@ line saying which numbers decided it (and, first, that there is a trained model 
   gradients that are all zero or not finite, probabilities instead of logits out,
   non-deterministic outputs, and the accuracy left by an *unbounded* PGD (eps = 1 covers the
   whole [0, 1] pixel range).
+- ``harness.probe_checks`` grades the probes (gradients, outputs and randomness as fra31's
+  AutoAttack flags them); ``harness.masking`` counts, per sample, what black-box attacks broke
+  that every white-box attack left (the reference's "Square improves the evaluation" flag).
 - ``checks`` grades those probes together with the run's measurements: clean accuracy clearly
   above chance (an untrained model's robustness numbers mean nothing), iterative attacks at least
   as strong as FGSM, robust accuracy not rising with eps, the unbounded attack reaching chance,
@@ -21,50 +24,83 @@ attack with different effort, no probe for a model) yields no ``Check`` at all.
 How a run calls it (``harness.evaluate``)::
 
     probes[t.role] = probe_model(t.model, clf, x_test, y_test)     # per model
-    found = checks(measurements, attack_records, probes, num_classes)
+    found = checks(measurements, attack_records, probes, num_classes, part_breaks)
 """
 
 from __future__ import annotations
 
 import itertools
-import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from harness import masking, overfitting
 from harness.attacks.base import AttackDef
 from harness.attacks.select import black_box, eps_bounded_white_box, iterative_white_box, one_step
 from harness.attacks.select import recorded as declared
-from harness.results.checks import FAIL, PASS, WARN, Check, ModelProbe
+from harness.probe_checks import (
+    DETERMINISM,
+    GRADIENTS,
+    LOGITS,
+    TRAINED,
+    UNBOUNDED,
+    probe_checks,
+)
+from harness.probe_checks import grade as _grade
+from harness.probe_checks import pct as _pct
+from harness.probe_checks import pp as _pp
+from harness.results.checks import FAIL, PASS, WARN, Check, ModelProbe, PartBreaks
 
 if TYPE_CHECKING:
-    from harness.results import AttackRecord, Measurement
+    from harness.results import AttackRecord, EpochStats, Measurement
 
+
+__all__ = [  # the check names and statuses tests and callers import from here, and ``checks``
+    "BLACK_BOX",
+    "BLACK_BOX_SAMPLES",
+    "DETERMINISM",
+    "EFFORT",
+    "FAIL",
+    "GRADIENTS",
+    "ITERATIVE",
+    "LOGITS",
+    "MONOTONE",
+    "NAMES",
+    "OVERFITTING",
+    "PASS",
+    "TRAINED",
+    "UNBOUNDED",
+    "WARN",
+    "checks",
+]
 
 # Check names, in the order ``checks`` reports them for each model.
-TRAINED = "trained_above_chance"
 ITERATIVE = "iterative_vs_one_step"
 MONOTONE = "monotone_in_eps"
-UNBOUNDED = "unbounded_reaches_chance"
 EFFORT = "more_effort_not_more_robust"
 BLACK_BOX = "black_box_not_stronger"
-GRADIENTS = "gradients_healthy"
-LOGITS = "logits_not_probabilities"
-DETERMINISM = "deterministic"
-NAMES = (TRAINED, ITERATIVE, MONOTONE, UNBOUNDED, EFFORT, BLACK_BOX, GRADIENTS, LOGITS, DETERMINISM)
+OVERFITTING = overfitting.NAME  # FGSM-based training: PGD accuracy collapsing (Wong et al.)
+BLACK_BOX_SAMPLES = masking.NAME  # per sample: black-box attacks break nothing white-box left
+NAMES = (
+    TRAINED,
+    ITERATIVE,
+    MONOTONE,
+    UNBOUNDED,
+    EFFORT,
+    BLACK_BOX,
+    BLACK_BOX_SAMPLES,
+    GRADIENTS,
+    LOGITS,
+    DETERMINISM,
+    OVERFITTING,
+)
 
 # Tolerances, fractions of the test set (1 pp = 0.01): (largest PASS, largest WARN).
 ITERATIVE_TOL = (0.01, 0.03)
 MONOTONE_TOL = (0.0, 0.01)  # any rise is suspicious; more than 1 pp is more than noise
 EFFORT_TOL = (0.01, 0.03)
 BLACK_BOX_TOL = (0.01, 0.05)
-GRADIENT_TOL = (0.01, 0.05)  # share of samples with all-zero or NaN/inf input gradients
-CHANCE_MARGIN = 0.05  # the unbounded attack may leave chance + 5 pp
-# Clean accuracy within this many binomial standard deviations of chance (sqrt(p (1 - p) / n),
-# p = chance) is "not trained": an untrained model is above it with probability ~0.1%.
-TRAINED_SD = 3.0
-SLACK = 1e-9  # 0.43 - 0.42 is 0.01000000000000001 in floats: not above 1 pp
 
 # Which attacks each check compares comes from their declared capabilities (AttackDef, see
 # harness.attacks.select): iterative white-box vs one-step of the same norm, black-box vs the
@@ -79,23 +115,33 @@ def checks(
     attacks: Sequence[AttackRecord],
     probes: dict[str, ModelProbe],
     num_classes: int,
+    breaks: Sequence[PartBreaks] = (),
+    histories: Mapping[str, Sequence[EpochStats]] | None = None,
 ) -> list[Check]:
     """Every applicable check for every model in ``measurements`` or ``probes``, in NAMES order.
 
     ``attacks``: the run's attack records (``name``, ``attack`` (registered name), ``norm``,
-    ``params``); measurements are matched to them by ``name``."""
-    models = list(dict.fromkeys([m.model for m in measurements] + list(probes)))
+    ``params``); measurements are matched to them by ``name``. ``breaks``: what ordered attacks
+    broke per sample (``harness.masking``), graded after the curve-level black-box check.
+    ``histories``: each model's training table, graded for catastrophic overfitting when it
+    records PGD accuracy per epoch (``harness.overfitting``)."""
+    histories = histories or {}
+    found = [m.model for m in measurements] + list(probes) + [b.model for b in breaks]
+    found += [role for role, history in histories.items() if history]
+    models = list(dict.fromkeys(found))
     out: list[Check] = []
     for model in models:
         curves = _curves(measurements, model)
         present = [a for a in attacks if a.name in curves]
-        out += _probe_checks(model, probes.get(model), num_classes, TRAINED)
+        out += probe_checks(model, probes.get(model), num_classes, TRAINED)
         out += _iterative(model, curves, present)
         out += _monotone(model, curves)
-        out += _probe_checks(model, probes.get(model), num_classes, UNBOUNDED)
+        out += probe_checks(model, probes.get(model), num_classes, UNBOUNDED)
         out += _effort(model, curves, present)
         out += _black_box(model, curves, present)
-        out += _probe_checks(model, probes.get(model), num_classes, GRADIENTS, LOGITS, DETERMINISM)
+        out += masking.grade([b for b in breaks if b.model == model])
+        out += probe_checks(model, probes.get(model), num_classes, GRADIENTS, LOGITS, DETERMINISM)
+        out += overfitting.grade(model, histories.get(model, []))
     return out
 
 
@@ -109,13 +155,6 @@ def _curves(measurements: Sequence[Measurement], model: str) -> dict[str, Curve]
         if m.model == model and m.metric == "robust_accuracy" and m.attack != "none":
             curves.setdefault(m.attack, {})[m.eps] = m.value
     return curves
-
-
-def _grade(excess: float, tol: tuple[float, float]) -> str:
-    """PASS up to tol[0], WARN up to tol[1], FAIL beyond."""
-    if excess <= tol[0] + SLACK:
-        return PASS
-    return WARN if excess <= tol[1] + SLACK else FAIL
 
 
 def _selected(
@@ -138,14 +177,6 @@ def _worst_excess(high: Curve, low: Curve) -> tuple[float, float] | None:
         return None
     eps = max(common, key=lambda e: high[e] - low[e])
     return eps, high[eps] - low[eps]
-
-
-def _pct(v: float) -> str:
-    return f"{100 * v:.1f}%"
-
-
-def _pp(v: float) -> str:
-    return f"{100 * v:+.1f} pp"
 
 
 def _compare(
@@ -258,90 +289,3 @@ def _black_box(
             model, BLACK_BOX, {**curves, label: best}, label, bb.name, BLACK_BOX_TOL, hint
         )
     return out
-
-
-def _probe_checks(
-    model: str, probe: ModelProbe | None, num_classes: int, *names: str
-) -> list[Check]:
-    """Checks 0, 3, 6 and 7, from the probe of ``model`` (none without a probe, or when the
-    probe lacks what a check needs)."""
-    if probe is None:
-        return []
-    graders = {
-        TRAINED: _trained,
-        UNBOUNDED: _unbounded,
-        GRADIENTS: _gradients,
-        LOGITS: _logits,
-        DETERMINISM: _determinism,
-    }
-    out = []
-    for name in names:
-        graded = graders[name](probe, num_classes)
-        if graded is not None:
-            status, why = graded
-            out.append(Check(name, status, model, why))
-    return out
-
-
-def _trained(p: ModelProbe, num_classes: int) -> tuple[str, str] | None:
-    """Check 0: clean accuracy more than TRAINED_SD binomial SDs above chance, chance being the
-    larger of 1 / classes and the majority class's share (what always guessing it scores)."""
-    if p.clean_accuracy is None or p.majority_share is None or p.n == 0:
-        return None
-    chance = max(1 / num_classes, p.majority_share)
-    bar = chance + TRAINED_SD * math.sqrt(chance * (1 - chance) / p.n)
-    status = PASS if p.clean_accuracy > bar + SLACK else FAIL
-    why = (
-        f"clean accuracy {_pct(p.clean_accuracy)} on {p.n} samples vs chance {_pct(chance)} "
-        f"(max of 1/{num_classes} and the majority class); PASS above {_pct(bar)} "
-        f"(chance + {TRAINED_SD:g} binomial SD)"
-    )
-    return status, why + (": the model looks untrained" if status != PASS else "")
-
-
-def _unbounded(p: ModelProbe, num_classes: int) -> tuple[str, str]:
-    chance = 1 / num_classes
-    status = PASS if p.unbounded_accuracy <= chance + CHANCE_MARGIN + SLACK else FAIL
-    why = (
-        f"PGD at eps {p.unbounded_eps:g} ({p.unbounded_steps} steps) leaves "
-        f"{_pct(p.unbounded_accuracy)} of {p.n} samples accurate (PASS <= chance "
-        f"{_pct(chance)} {_pp(CHANCE_MARGIN)})"
-    )
-    hint = ": an unbounded attack should reach chance; gradient masking?"
-    return status, why + (hint if status != PASS else "")
-
-
-def _gradients(p: ModelProbe, num_classes: int) -> tuple[str, str]:
-    status = _grade(max(p.zero_grad_share, p.nonfinite_grad_share), GRADIENT_TOL)
-    why = (
-        f"{_pct(p.zero_grad_share)} of {p.n} samples have an all-zero input gradient, "
-        f"{_pct(p.nonfinite_grad_share)} a NaN/inf one (WARN > {_pct(GRADIENT_TOL[0])}, "
-        f"FAIL > {_pct(GRADIENT_TOL[1])})"
-    )
-    hint = ": gradient attacks cannot move these inputs (non-differentiable layer or saturation?)"
-    return status, why + (hint if status != PASS else "")
-
-
-def _logits(p: ModelProbe, num_classes: int) -> tuple[str, str]:
-    numbers = f"min output {p.min_output:.3g}, max |row sum - 1| {p.max_row_sum_error:.2g}"
-    if p.outputs_probabilities:
-        return (
-            FAIL,
-            f"outputs are probabilities ({numbers}): softmax before the loss hides gradients",
-        )
-    return PASS, f"outputs are not probabilities ({numbers})"
-
-
-def _determinism(p: ModelProbe, num_classes: int) -> tuple[str, str]:
-    if p.deterministic:
-        return PASS, f"two forward passes of {p.n} samples gave identical outputs"
-    if p.randomized:
-        return WARN, (
-            f"random by design: two forward passes of {p.n} samples differ by up to "
-            f"{p.max_output_diff:.3g}; its accuracies carry Monte Carlo noise and its gradients "
-            "are expectations over the randomness (EoT)"
-        )
-    return FAIL, (
-        f"two forward passes of {p.n} samples differ by up to {p.max_output_diff:.3g}: "
-        "randomness in the model makes attacks and accuracies noisy"
-    )

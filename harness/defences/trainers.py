@@ -24,7 +24,8 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from harness.attacks import ATTACKS
-from harness.attacks.select import names
+from harness.attacks.select import names, one_step
+from harness.defences import overfitting
 from harness.defences.base import HardenJob, defence
 from harness.errors import HarnessError
 from harness.estimator import build_classifier
@@ -160,8 +161,8 @@ def trades_trainer(job: HardenJob, model: nn.Module) -> AdversarialTrainerTRADES
 
 @defence(
     "adversarial_training",
-    defaults={"attack": "fgsm", "attack_params": {}, "eps": 0.1, "ratio": 0.5},
-    check=all_of(_eps("eps"), _training_attack),
+    defaults={"attack": "fgsm", "attack_params": {}, "eps": 0.1, "ratio": 0.5, "keep": "last"},
+    check=all_of(_eps("eps"), _training_attack, overfitting.check_keep),
 )
 def adversarial_training(job: HardenJob, model: nn.Module) -> list[EpochStats]:
     """Adversarial training with ART's ``AdversarialTrainer`` (Goodfellow et al. 2015; seeds 000, 004).
@@ -169,9 +170,16 @@ def adversarial_training(job: HardenJob, model: nn.Module) -> list[EpochStats]:
     Each batch has ``ratio`` of its samples replaced by adversarial examples crafted on the
     current model with ``attack`` (any registered attack, its own ``attack_params``) at ``eps``
     (pixel units); ratio 0.5 is seed 000's average of clean and adversarial loss, 1.0 seed 004's
-    alpha = 0. Adam with the training spec's lr.
+    alpha = 0. Adam with the training spec's lr. With a one-step attack (FGSM) every epoch's PGD
+    accuracy is recorded (catastrophic overfitting, ``harness.defences.overfitting``);
+    ``keep``: "last" or "best_pgd", the epoch of highest PGD accuracy.
     """
-    return _fit_epochs(job, model, at_trainer(job, model), "adversarial training")
+
+    def fit(j: HardenJob) -> list[EpochStats]:
+        return _fit_epochs(j, model, at_trainer(j, model), "adversarial training")
+
+    watched = one_step(ATTACKS.get(job.params["attack"])) or job.params["keep"] != "last"
+    return overfitting.watch(job, model, fit) if watched else fit(job)
 
 
 @defence(
@@ -196,8 +204,8 @@ def cyclic_lr(step: float, epochs: int, lr_max: float) -> float:
 
 @defence(
     "fast_fgsm",
-    defaults={"eps": 8 / 255, "lr_max": 0.005},
-    check=all_of(_eps("eps"), numbers(lr_max=0)),
+    defaults={"eps": 8 / 255, "lr_max": 0.005, "keep": "last"},
+    check=all_of(_eps("eps"), numbers(lr_max=0), overfitting.check_keep),
 )
 def fast_fgsm(job: HardenJob, model: nn.Module) -> list[EpochStats]:
     """ "Fast is better than free" (Wong et al. 2020) with ART's ``AdversarialTrainerFBFPyTorch``.
@@ -206,8 +214,13 @@ def fast_fgsm(job: HardenJob, model: nn.Module) -> list[EpochStats]:
     1.25 eps (ART's fixed ratio: 0.375 at eps 0.3), projection, a training step on the result.
     The cyclic learning rate is driven here per batch, 0 -> ``lr_max`` -> 0 over the training
     spec's epochs, on Adam (Wong et al.'s MNIST setting: Adam, lr_max 5e-3); ART's own ``fit``
-    fixes the peak at 0.21 for SGD on CIFAR-10 and restarts the cycle at every call.
+    fixes the peak at 0.21 for SGD on CIFAR-10 and restarts the cycle at every call. Every
+    epoch's PGD accuracy is recorded; ``keep``: "last" or "best_pgd" (Wong et al.'s early stop).
     """
+    return overfitting.watch(job, model, lambda j: _fast_fgsm(j, model))
+
+
+def _fast_fgsm(job: HardenJob, model: nn.Module) -> list[EpochStats]:
     trainer, lr_max = fbf_trainer(job, model), job.params["lr_max"]
     x = job.data.x_train
     y = np.eye(job.num_classes, dtype=np.float32)[job.data.y_train]  # ART's fit does this first

@@ -14,6 +14,7 @@ from harness.report.sections.comparison import (
     leaderboard,
     metrics,
     runs,
+    sanity,
     title,
 )
 
@@ -22,6 +23,7 @@ COMPARISON: list[ModuleType] = [  # the order of compare.md
     runs,
     metrics,
     leaderboard,
+    sanity,
     attacks,
     confusion,
     gradcam,

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.results.checks import Check, ModelProbe
+from harness.results.checks import Check, ModelProbe, PartBreaks
 
 METRICS = (
     "clean_accuracy",  # correct clean predictions / all test samples
@@ -127,6 +127,10 @@ class EpochStats:
     val_acc: float
     seconds: float = 0.0
     kept: bool = False  # train.keep: best -- the epoch whose weights the model ends with
+    # FGSM-based training (harness.defences.overfitting): accuracy under PGD and FGSM at the
+    # training eps on a held-out minibatch after the epoch (None: not monitored)
+    pgd_acc: float | None = None
+    fgsm_acc: float | None = None
 
 
 @dataclass(frozen=True)
@@ -314,6 +318,7 @@ class RunResult:
     attention: list[AttentionRow] = field(default_factory=list)  # Grad-CAM shift per model, eps
     certified: list[CertifiedCurve] = field(default_factory=list)  # randomized smoothing
     batch_fallbacks: list[BatchFallback] = field(default_factory=list)  # out of memory: halved
+    part_breaks: list[PartBreaks] = field(default_factory=list)  # per-sample masking evidence
 
     def model(self, role: str) -> ModelResult:
         return next(m for m in self.models if m.role == role)
@@ -363,6 +368,7 @@ class RunResult:
             attention=[AttentionRow(**a) for a in d.get("attention", [])],
             certified=[CertifiedCurve(**c) for c in d.get("certified", [])],
             batch_fallbacks=[BatchFallback(**b) for b in d.get("batch_fallbacks", [])],
+            part_breaks=[PartBreaks.from_dict(b) for b in d.get("part_breaks", [])],
         )
 
 

@@ -1,4 +1,6 @@
-"""``## Training``: per model, its recipe and the per-epoch loss, accuracy and time."""
+"""``## Training``: per model, its recipe and the per-epoch loss, accuracy and time (and, for
+FGSM-based training, the PGD and FGSM accuracy on a held-out minibatch: catastrophic
+overfitting shows there first; ``harness.defences.overfitting``)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from harness.report.templates import prose
 from harness.results import ModelResult, RunResult
 
 HEADER = ["epoch", "train loss", "train acc", "val loss", "val acc", "seconds"]
+WATCHED = ["PGD acc (held out)", "FGSM acc (held out)"]  # only when an epoch recorded them
 
 
 def markdown(result: RunResult) -> str:
@@ -26,12 +29,15 @@ def render(models: Sequence[ModelResult], spec: Mapping[str, Any] | None = None)
         train = m.defence.train if m.defence else (spec or {}).get("model", {}).get("train")
         if train:
             parts.append(recipe_text(train))
-        parts.append(table(HEADER, [_epoch_row(e) for e in m.history]))
+        watched = any(e.pgd_acc is not None for e in m.history)
+        header = HEADER + WATCHED if watched else HEADER
+        parts.append(table(header, [_epoch_row(e, watched) for e in m.history]))
     return "\n\n".join(parts)
 
 
-def _epoch_row(e: Any) -> tuple[Any, ...]:
+def _epoch_row(e: Any, watched: bool = False) -> tuple[Any, ...]:
     epoch = f"{e.epoch} (kept)" if e.kept else e.epoch
+    extra = (pct(e.pgd_acc), pct(e.fgsm_acc)) if watched else ()
     return (
         epoch,
         f"{e.train_loss:.4f}",
@@ -39,6 +45,7 @@ def _epoch_row(e: Any) -> tuple[Any, ...]:
         f"{e.val_loss:.4f}",
         pct(e.val_acc),
         f"{e.seconds:.1f}",
+        *extra,
     )
 
 

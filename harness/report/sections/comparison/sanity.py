@@ -1,0 +1,31 @@
+"""``## Evaluation sanity checks``: every entry's checks side by side, WARN and FAIL first.
+
+A leaderboard row is only as trustworthy as its checks (gradient masking, probabilities out,
+random outputs, catastrophic overfitting, a black-box attack breaking what white-box ones left):
+the comparison repeats each entry's tally and every check that did not PASS, with its line.
+"""
+
+from __future__ import annotations
+
+from harness.reading import table
+from harness.report.leaderboard import Comparison, entries
+from harness.report.templates import prose
+from harness.results import PASS, STATUSES, summary
+
+
+def applies(c: Comparison) -> bool:
+    return any(run.result.sanity for run in c.runs)
+
+
+def markdown(c: Comparison) -> str:
+    tallies, flagged = [], []
+    for e in entries(c.runs):
+        found = [k for k in e.run.result.sanity if k.model == e.role]
+        tallies.append((e.label, summary(found) if found else "no checks recorded"))
+        flagged += [(e.label, k.name, k.status, k.why) for k in found if k.status != PASS]
+    flagged.sort(key=lambda r: -STATUSES.index(r[2]))  # FAIL first, then WARN
+    return prose(
+        "comparison/sanity",
+        tallies=table(("entry", "checks"), tallies),
+        flagged=table(("entry", "check", "status", "why"), flagged) if flagged else "",
+    )
