@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from harness.results.checks import Check, ModelProbe
+from harness.results.corruption import CorruptionAccuracy
 
 METRICS = (
     "clean_accuracy",  # correct clean predictions / all test samples
@@ -250,6 +251,7 @@ class RunResult:
     sanity: list[Check] = field(default_factory=list)
     attention: list[AttentionRow] = field(default_factory=list)  # Grad-CAM shift per model, eps
     certified: list[CertifiedCurve] = field(default_factory=list)  # randomized smoothing
+    corruptions: list[CorruptionAccuracy] = field(default_factory=list)  # common corruptions
 
     def model(self, role: str) -> ModelResult:
         return next(m for m in self.models if m.role == role)
@@ -297,6 +299,7 @@ class RunResult:
             sanity=[Check.from_dict(c) for c in d.get("sanity", [])],
             attention=[AttentionRow(**a) for a in d.get("attention", [])],
             certified=[CertifiedCurve(**c) for c in d.get("certified", [])],
+            corruptions=[CorruptionAccuracy(**c) for c in d.get("corruptions", [])],
         )
 
 
