@@ -54,6 +54,11 @@ def _resource_filename(package: str, relative: str) -> str:
     return str(Path(origin).parent / relative)
 
 
+def require() -> None:
+    """Raise the one-line error naming the extra when imagecorruptions is not installed."""
+    _module()
+
+
 @cache
 def _module() -> types.ModuleType:
     """imagecorruptions' corruption functions, or a one-line error naming the extra."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 from art.estimators.classification import PyTorchClassifier
@@ -10,6 +11,7 @@ from art.estimators.classification import PyTorchClassifier
 from harness.corruptions import backend, cifar_c, generate
 from harness.corruptions.catalog import family
 from harness.datasets import Dataset
+from harness.errors import HarnessError
 from harness.results.corruption import CorruptionAccuracy
 from harness.spec import Spec
 from harness.spec.corruption import CorruptionSpec
@@ -70,3 +72,23 @@ def provenance(spec: Spec) -> dict[str, str]:
     return {
         "corruptions": f"cifar-c {cs.root}" if cs.root else f"imagecorruptions {backend.version()}"
     }
+
+
+def check(spec: Spec) -> None:
+    """Before any data is read: the extra is installed, or the CIFAR-C folder has every file."""
+    cs = spec.corruptions
+    if cs is None:
+        return
+    if not cs.root:
+        backend.require()
+        return
+    missing = [
+        f"{n}.npy"
+        for n in (*cs.corruptions, "labels")
+        if not (Path(cs.root) / f"{n}.npy").is_file()
+    ]
+    if missing:
+        raise HarnessError(
+            f"corruptions.root: {cs.root} lacks {', '.join(missing)}; expected the CIFAR-10-C layout"
+            " (<corruption>.npy, labels.npy)"
+        )

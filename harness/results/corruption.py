@@ -121,3 +121,31 @@ def csv_rows(rows: Iterable[CorruptionAccuracy]) -> list[tuple[str, str, float, 
 def is_corruption_row(attack: str) -> bool:
     """A results.csv row written by ``csv_rows`` (read back from run.json, not as an attack)."""
     return attack.startswith(CSV_PREFIX)
+
+
+def accuracy_grid(
+    rows: Sequence[CorruptionAccuracy], model: str
+) -> tuple[list[str], list[int], np.ndarray]:
+    """``model``'s accuracies as (corruptions, severities, array[corruption, severity]); NaN
+    where a pair was not evaluated."""
+    mine = [r for r in rows if r.model == model]
+    names = list(dict.fromkeys(r.corruption for r in mine))
+    severities = sorted({r.severity for r in mine})
+    grid = np.full((len(names), len(severities)), np.nan)
+    for r in mine:
+        grid[names.index(r.corruption), severities.index(r.severity)] = r.accuracy
+    return names, severities, grid
+
+
+def family_means(rows: Sequence[CorruptionAccuracy]) -> dict[str, dict[str, float]]:
+    """model -> family -> mean accuracy over the family's corruptions and severities."""
+    acc: dict[str, dict[str, list[float]]] = {}
+    for r in rows:
+        acc.setdefault(r.model, {}).setdefault(r.family, []).append(r.accuracy)
+    return {m: {f: float(np.mean(v)) for f, v in fams.items()} for m, fams in acc.items()}
+
+
+def corruption_means(rows: Sequence[CorruptionAccuracy], model: str) -> dict[str, float]:
+    """corruption -> ``model``'s mean accuracy over the severities evaluated."""
+    names, _, grid = accuracy_grid(rows, model)
+    return {c: float(np.nanmean(grid[i])) for i, c in enumerate(names)}
