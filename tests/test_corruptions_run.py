@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from bad_inputs import TINY_RUN, run_args  # tests/ is on sys.path (rootdir conftest)
 
+from harness import compare
 from harness.cli import main
 from harness.corruptions import backend
 from harness.results import rundir
@@ -74,3 +75,15 @@ def test_a_missing_extra_is_one_line_naming_it(tmp_path, monkeypatch, capsys) ->
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "robustness-harness[corruptions]" in err[0]
     assert not (tmp_path / "out").exists()
+
+
+def test_compare_carries_mean_corruption_accuracy_and_mce(run_dir: Path) -> None:
+    board = compare.leaderboard([compare.load_run(run_dir)])
+    lines = compare.leaderboard_csv(board).splitlines()
+    header = lines[0].split(",")
+    assert header[-2:] == ["mean_corruption_accuracy", "mce"]
+    rows = {line.split(",")[4]: line.split(",") for line in lines[1:]}
+    assert float(rows["baseline"][-1]) == pytest.approx(100.0)
+    record = json.loads((run_dir / "run.json").read_text())
+    accs = [c["accuracy"] for c in record["corruptions"] if c["model"] == "robust"]
+    assert float(rows["robust"][-2]) == pytest.approx(sum(accs) / len(accs))

@@ -149,3 +149,16 @@ def corruption_means(rows: Sequence[CorruptionAccuracy], model: str) -> dict[str
     """corruption -> ``model``'s mean accuracy over the severities evaluated."""
     names, _, grid = accuracy_grid(rows, model)
     return {c: float(np.nanmean(grid[i])) for i, c in enumerate(names)}
+
+
+def compare_columns(
+    rows: Sequence[CorruptionAccuracy], clean: dict[str, float], role: str
+) -> dict[str, float]:
+    """``harness compare``'s columns for ``role`` of one run (none without corruption rows):
+    mean corruption accuracy and mCE relative to that run's baseline (else its first model)."""
+    models = _models(rows)
+    if role not in models:
+        return {}
+    ref = "baseline" if "baseline" in models else models[0]
+    s = next(s for s in summarize(rows, clean, ref) if s.model == role)
+    return {"mean_corruption_accuracy": s.mean_corruption_accuracy, "mce": s.mce}
