@@ -21,6 +21,7 @@ from art.estimators.classification import PyTorchClassifier
 from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
 from harness import pictures
+from harness.corruptions import evaluate as corruptions
 from harness.datasets import Dataset
 from harness.estimator import build_classifier
 from harness.evasion import eps_grid, pick_per_class, smallest_flips
@@ -43,6 +44,7 @@ from harness.results import (
     WeightAnalysis,
 )
 from harness.results.checks import PartBreaks
+from harness.results.corruption import CorruptionAccuracy
 from harness.sanity import checks
 from harness.spec import Spec
 from harness.sweep import AttackOutcome, CleanEval, clean_eval, sweep
@@ -213,6 +215,11 @@ def probes(ctx: Context, s: Subject) -> list[NoiseProbe | MinimalPerturbation]:
     return [p.run(s.clf, x, y, s.clean.pred, names, s.trained.role) for p in ctx.plan.probes]
 
 
+def corruption(ctx: Context, s: Subject) -> list[CorruptionAccuracy]:
+    """Accuracy under each common corruption and severity (the spec's ``corruptions:``)."""
+    return corruptions.records(ctx.spec, ctx.data, s.trained.role, s.clf)
+
+
 ANALYSES: list[Analysis] = [
     attack_sweep,
     certificate,
@@ -221,6 +228,7 @@ ANALYSES: list[Analysis] = [
     example_grids,
     evasion,
     probes,
+    corruption,  # last: it may draw from a randomized model's generators
 ]
 
 # ---------------------------------------------------------------- records -> RunResult fields
@@ -234,6 +242,7 @@ FIELDS: dict[type, str] = {  # record type -> the RunResult list it is appended 
     NoiseProbe: "noise",
     MinimalPerturbation: "minimal",
     PartBreaks: "part_breaks",
+    CorruptionAccuracy: "corruptions",
 }
 PER_ROLE: dict[type, str] = {ModelProbe: "sanity_probes"}  # one per model, keyed by its role
 

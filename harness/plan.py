@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from harness import device, validation
 from harness.attacks import ATTACKS
 from harness.build import recipe
+from harness.corruptions.evaluate import check as check_corruptions
 from harness.defences import DEFENCES
 from harness.defences import validate as validate_defence
 from harness.probes import PlannedProbe
@@ -43,6 +44,7 @@ def validate(spec: Spec) -> Plan:
     planned = [_plan_attack(a, f"attacks[{i}]") for i, a in enumerate(spec.attacks)]
     defences = [_plan_defence(spec, i, d) for i, d in enumerate(spec.defences)]
     validation.check_sources(planned, ["baseline"] + [d.key for d in spec.defences])
+    check_corruptions(spec)  # the optional extra, or the CIFAR-C folder's files
     wraps = any(DEFENCES.get(d.name).wraps_baseline for d in spec.defences)
     naive = naive_attacks(planned) if wraps else []
     return Plan(planned, plan_probes(spec.probes), defences, naive)

@@ -18,6 +18,7 @@ from torch import nn
 
 from harness import device, oom, provenance
 from harness.cache import CACHE_VERSION
+from harness.corruptions.evaluate import provenance as corruption_provenance
 from harness.evaluate import attack_model, evaluate
 from harness.models import Trained, build_models
 from harness.plan import NAIVE_SUFFIX, Plan, attack_record, naive_attacks, validate
@@ -87,7 +88,11 @@ def run(
 
 def _provenance(spec: Spec, timer: Timer, started: float, trained: list[Trained]) -> dict[str, Any]:
     """Where the run came from, how long each phase took, and the hashes of its weights files."""
-    return provenance.record(spec, started, seed=spec.seed) | {
-        "timings_seconds": dict(timer.seconds) | {"total": round(time.time() - started, 3)},
-        "weights_sha256": {t.role: t.sha256 for t in trained if t.sha256},
-    }
+    return (
+        provenance.record(spec, started, seed=spec.seed)
+        | {
+            "timings_seconds": dict(timer.seconds) | {"total": round(time.time() - started, 3)},
+            "weights_sha256": {t.role: t.sha256 for t in trained if t.sha256},
+        }
+        | corruption_provenance(spec)
+    )

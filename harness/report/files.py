@@ -27,6 +27,11 @@ def _safe(name: str) -> str:
 NOISE_PNG = "noise_probe.png"
 MINIMAL_PNG = "minimal_cdf.png"
 ATTENTION_PNG = "attention_shift.png"
+CORRUPTION_FAMILIES_PNG = "corruption_families.png"
+
+
+def corruption_heatmap_file(role: str) -> str:
+    return f"corruptions_{_safe(role)}.png"
 
 
 def example_files(grids: Sequence[ExampleGrid]) -> list[str]:

@@ -11,13 +11,14 @@ import csv
 import io
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
 from typing import Protocol
 
 from harness import reading
 from harness.results import GradcamPanel, RunResult
+from harness.results.corruption import compare_columns
 
 WORST = reading.WORST_CASE
 FROM_ROWS = "per sample"  # the run's own ``worst_case`` rows (harness.sweep)
@@ -98,6 +99,8 @@ class Row:
     train_seconds: float | None  # sum of the per-epoch seconds; None: not trained in that run
     epochs: int
     training: str  # how the run obtained the model ("trained", "reused <path>", ...)
+    # common corruptions (harness.results.corruption.compare_columns); empty without them
+    corruption: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -161,6 +164,9 @@ def make_row(entry: Entry) -> Row:
         train_seconds=sum(e.seconds for e in history) if history else None,
         epochs=len(history),
         training=model.training if model else "",
+        corruption=compare_columns(
+            result.corruptions, {m.role: m.clean_accuracy for m in result.models}, entry.role
+        ),
     )
 
 
@@ -207,7 +213,8 @@ def leaderboard_csv(board: Leaderboard) -> str:
 
     Columns: rank, entry, folder, run, role, clean_accuracy, ``robust:<attack>@<eps>`` per
     attack and ε, ``worst_case@<eps>``, worst_case_source, ``auc:<attack>``, ``auc:worst_case``,
-    train_seconds, epochs, training.
+    train_seconds, epochs, training; then mean_corruption_accuracy and mce (%, relative to the
+    run's baseline) when a run evaluated common corruptions.
     """
     robust_cols = [(a, e) for a in board.attacks for e in board.eps[a]]
     header = ["rank", "entry", "folder", "run", "role", "clean_accuracy"]
@@ -215,6 +222,8 @@ def leaderboard_csv(board: Leaderboard) -> str:
     header += [f"{WORST}@{e!r}" for e in board.eps[WORST]] + ["worst_case_source"]
     header += [f"auc:{a}" for a in board.attacks] + [f"auc:{WORST}"]
     header += ["train_seconds", "epochs", "training"]
+    corruption_cols = list(dict.fromkeys(k for r in board.rows for k in r.corruption))
+    header += corruption_cols  # only when a run has corruptions: other boards read as before
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(header)
@@ -224,6 +233,7 @@ def leaderboard_csv(board: Leaderboard) -> str:
         line += [_f(r.worst.get(e)) for e in board.eps[WORST]] + [r.worst_source]
         line += [_f(r.auc.get(a)) for a in board.attacks] + [_f(r.worst_auc)]
         line += [_f(r.train_seconds), r.epochs if r.train_seconds is not None else "", r.training]
+        line += [_f(r.corruption.get(k)) for k in corruption_cols]
         writer.writerow(line)
     return buf.getvalue()
 

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from harness.results.checks import Check, ModelProbe, PartBreaks
+from harness.results.corruption import CorruptionAccuracy
 
 METRICS = (
     "clean_accuracy",  # correct clean predictions / all test samples
@@ -319,6 +320,7 @@ class RunResult:
     certified: list[CertifiedCurve] = field(default_factory=list)  # randomized smoothing
     batch_fallbacks: list[BatchFallback] = field(default_factory=list)  # out of memory: halved
     part_breaks: list[PartBreaks] = field(default_factory=list)  # per-sample masking evidence
+    corruptions: list[CorruptionAccuracy] = field(default_factory=list)  # common corruptions
 
     def model(self, role: str) -> ModelResult:
         return next(m for m in self.models if m.role == role)
@@ -369,6 +371,7 @@ class RunResult:
             certified=[CertifiedCurve(**c) for c in d.get("certified", [])],
             batch_fallbacks=[BatchFallback(**b) for b in d.get("batch_fallbacks", [])],
             part_breaks=[PartBreaks.from_dict(b) for b in d.get("part_breaks", [])],
+            corruptions=[CorruptionAccuracy(**c) for c in d.get("corruptions", [])],
         )
 
 

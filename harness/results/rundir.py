@@ -26,6 +26,7 @@ import numpy as np
 from harness.errors import HarnessError
 from harness.io import atomic_dir, pause_for_test, write_text
 from harness.outputs import MARKER
+from harness.results.corruption import csv_rows, is_corruption_row
 from harness.results.records import CSV_COLUMNS, GradcamPanel, Measurement, RunResult
 
 RESULTS_CSV = "results.csv"
@@ -50,7 +51,8 @@ def write_run(
     arrays = [GRADCAM_NPZ] if result.gradcam is not None else []
     names = sorted([RESULTS_CSV, RUN_JSON, *arrays, *files])
     with atomic_dir(out, replace=replace) as tmp:  # the unit of atomicity: plain writes inside
-        _write(tmp / RESULTS_CSV, csv_text(result.measurements))
+        rows = [*result.measurements, *(Measurement(*r) for r in csv_rows(result.corruptions))]
+        _write(tmp / RESULTS_CSV, csv_text(rows))
         pause_for_test("report")
         _write(tmp / RUN_JSON, render_run_json(result, names))
         if result.gradcam is not None:
@@ -209,7 +211,7 @@ def _measurements(path: Path) -> list[Measurement]:
         raise HarnessError(f"{path}: {RESULTS_CSV} is unreadable: {_line(exc)}") from None
     if not measurements:
         raise HarnessError(f"{path}: {RESULTS_CSV} has no measurements")
-    return measurements
+    return [m for m in measurements if not is_corruption_row(m.attack)]  # run.json has those
 
 
 def read_csv(path: str | Path) -> list[Measurement]:

@@ -35,6 +35,7 @@ from harness.spec.components import (
     defence_list,
     one_defence,
 )
+from harness.spec.corruption import CorruptionSpec
 from harness.spec.gridspec import GridSpec, grid
 from harness.spec.schema import identity, nested, parse, setting
 from harness.spec.sections import (
@@ -107,6 +108,10 @@ class Spec:
     source: str | None = setting(None, key=False)
     # published figures to compare (not part of its identity)
     reference: Reference | None = setting(None, optional(nested(Reference)))
+    # common corruptions of the test set (``harness.corruptions``); absent: none, hashes unchanged
+    corruptions: CorruptionSpec | None = setting(
+        None, optional(nested(CorruptionSpec)), recipe=True
+    )
     # the files ``source`` includes, in reading order (where it came from, not what it is)
     includes: tuple[str, ...] = setting((), key=False, provenance=True)
 
@@ -121,6 +126,8 @@ class Spec:
             d.pop("amp")
         if d["grid"] is not None and not d["grid"]["gpus_per_cell"]:
             d["grid"].pop("gpus_per_cell")
+        if d["corruptions"] is None:
+            d.pop("corruptions")  # run.json of a spec without the section reads as before
         return d
 
     def identity(self) -> dict[str, Any]:

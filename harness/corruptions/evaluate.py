@@ -1,0 +1,94 @@
+"""The corruption analysis of one model: its accuracy under each corruption and severity."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from art.estimators.classification import PyTorchClassifier
+
+from harness.corruptions import backend, cifar_c, generate
+from harness.corruptions.catalog import family
+from harness.datasets import Dataset
+from harness.errors import HarnessError
+from harness.results.corruption import CorruptionAccuracy
+from harness.spec import Spec
+from harness.spec.corruption import CorruptionSpec
+
+
+def corrupted_sets(
+    cs: CorruptionSpec, x: np.ndarray, y: np.ndarray, seed: int
+) -> list[tuple[str, int, np.ndarray, np.ndarray]]:
+    """(corruption, severity, images, labels) for every pair the section asks for: read from
+    ``cs.root`` (a CIFAR-C folder) or generated from the first ``n_images`` of (x, y)."""
+    x, y = x[: cs.n_images], y[: cs.n_images]
+    out = []
+    for name in cs.corruptions:
+        for s in cs.severities:
+            if cs.root:
+                out.append((name, s, *cifar_c.load(cs.root, name, s, cs.n_images)))
+            else:
+                out.append((name, s, generate.cached(x, name, s, seed), y))
+    return out
+
+
+def accuracies(
+    role: str,
+    predict: Callable[[np.ndarray], np.ndarray],
+    sets: list[tuple[str, int, np.ndarray, np.ndarray]],
+    source: str,
+) -> list[CorruptionAccuracy]:
+    """``role``'s accuracy on every corrupted set; ``predict``: images -> predicted classes."""
+    return [
+        CorruptionAccuracy(
+            role, name, family(name), s, float(np.mean(predict(xc) == yc)), len(yc), source
+        )
+        for name, s, xc, yc in sets
+    ]
+
+
+def records(
+    spec: Spec, data: Dataset, role: str, clf: PyTorchClassifier
+) -> list[CorruptionAccuracy]:
+    """Model ``role``'s corruption accuracies for the spec's ``corruptions:`` (none: [])."""
+    cs = spec.corruptions
+    if cs is None:
+        return []
+    sets = corrupted_sets(cs, data.x_test, data.y_test, spec.seed)
+    source = f"cifar-c {cs.root}" if cs.root else f"imagecorruptions {backend.version()}"
+
+    def predict(x: np.ndarray) -> np.ndarray:
+        return clf.predict(x, batch_size=spec.eval_batch_size).argmax(1)
+
+    return accuracies(role, predict, sets, source)
+
+
+def provenance(spec: Spec) -> dict[str, str]:
+    """run.json provenance of the corruptions: the package version or the folder read."""
+    cs = spec.corruptions
+    if cs is None:
+        return {}
+    return {
+        "corruptions": f"cifar-c {cs.root}" if cs.root else f"imagecorruptions {backend.version()}"
+    }
+
+
+def check(spec: Spec) -> None:
+    """Before any data is read: the extra is installed, or the CIFAR-C folder has every file."""
+    cs = spec.corruptions
+    if cs is None:
+        return
+    if not cs.root:
+        backend.require()
+        return
+    missing = [
+        f"{n}.npy"
+        for n in (*cs.corruptions, "labels")
+        if not (Path(cs.root) / f"{n}.npy").is_file()
+    ]
+    if missing:
+        raise HarnessError(
+            f"corruptions.root: {cs.root} lacks {', '.join(missing)}; expected the CIFAR-10-C layout"
+            " (<corruption>.npy, labels.npy)"
+        )

@@ -1,0 +1,92 @@
+"""``## Common corruptions``: accuracy under Hendrycks & Dietterich's corruptions, mCE, heatmaps."""
+
+from __future__ import annotations
+
+from harness.plots import corruptions as plots
+from harness.reading import pct, table
+from harness.report.engine import Figures
+from harness.report.files import CORRUPTION_FAMILIES_PNG, corruption_heatmap_file
+from harness.report.templates import prose
+from harness.results import RunResult
+from harness.results.corruption import (
+    CorruptionSummary,
+    accuracy_grid,
+    corruption_means,
+    summarize,
+)
+
+SUMMARY_HEADER = ["model", "clean accuracy", "mean corruption accuracy", "mCE", "relative mCE"]
+
+
+def applies(result: RunResult) -> bool:
+    return bool(result.corruptions)
+
+
+def reference(result: RunResult) -> str:
+    """The model errors are relative to: the baseline (its mCE is 100), else the first model."""
+    models = list(dict.fromkeys(r.model for r in result.corruptions))
+    return "baseline" if "baseline" in models else models[0]
+
+
+def summaries(result: RunResult) -> list[CorruptionSummary]:
+    clean = {m.role: m.clean_accuracy for m in result.models}
+    return summarize(result.corruptions, clean, reference(result))
+
+
+def markdown(result: RunResult) -> str:
+    ref, rows = reference(result), result.corruptions
+    models = list(dict.fromkeys(r.model for r in rows))
+    return prose(
+        "corruptions",
+        summary=table(SUMMARY_HEADER, [_summary_row(s) for s in summaries(result)]),
+        per_model=[(m, _grid_table(result, m), corruption_heatmap_file(m)) for m in models],
+        change=_change_table(result, ref, [m for m in models if m != ref]),
+        reference=ref,
+        source=rows[0].source,
+        n=rows[0].n,
+        families_image=CORRUPTION_FAMILIES_PNG,
+    )
+
+
+def _summary_row(s: CorruptionSummary) -> list[str]:
+    return [
+        s.model,
+        pct(s.clean_accuracy),
+        pct(s.mean_corruption_accuracy),
+        _percent(s.mce),
+        _percent(s.relative_mce),
+    ]
+
+
+def _percent(v: float) -> str:
+    return "—" if v != v else f"{v:.1f}"
+
+
+def _grid_table(result: RunResult, model: str) -> str:
+    names, severities, grid = accuracy_grid(result.corruptions, model)
+    header = ["corruption", *(f"severity {s}" for s in severities)]
+    return table(header, [[c, *(pct(v) for v in grid[i])] for i, c in enumerate(names)])
+
+
+def _change_table(result: RunResult, ref: str, others: list[str]) -> str:
+    """Per corruption: the reference's mean accuracy and each other model's change (points)."""
+    if not others:
+        return ""
+    base = corruption_means(result.corruptions, ref)
+    theirs = {m: corruption_means(result.corruptions, m) for m in others}
+    header = ["corruption", ref, *(f"{m} − {ref}" for m in others)]
+    rows = [
+        [c, pct(a), *(f"{100 * (theirs[m].get(c, float('nan')) - a):+.1f} pp" for m in others)]
+        for c, a in base.items()
+    ]
+    return table(header, rows)
+
+
+def figures(result: RunResult) -> Figures:
+    models = list(dict.fromkeys(r.model for r in result.corruptions))
+    out: Figures = {
+        corruption_heatmap_file(m): (lambda m=m: plots.heatmap(result.corruptions, m))
+        for m in models
+    }
+    out[CORRUPTION_FAMILIES_PNG] = lambda: plots.families(result.corruptions)
+    return out

@@ -1,0 +1,164 @@
+"""Common-corruption results and their standard metrics (Hendrycks & Dietterich, ICLR 2019).
+
+E_{s,c} is a model's top-1 error under corruption c at severity s, E_clean its clean error,
+E^ref the reference model's (the run's baseline: its mCE is 100 by construction).
+
+- corruption accuracy: 1 - E_{s,c}, one per (corruption, severity);
+- mean corruption accuracy: their mean over every corruption and severity evaluated
+  (RobustBench's "common corruptions" number; over all 75 for the full benchmark);
+- corruption error CE_c = sum_s E_{s,c} / sum_s E^ref_{s,c}; mCE: the mean of CE_c, in %;
+- relative CE_c = sum_s (E_{s,c} - E_clean) / sum_s (E^ref_{s,c} - E^ref_clean); relative mCE:
+  their mean, in %; how much a model degrades relative to the reference's degradation.
+
+Nothing here imports torch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+CSV_PREFIX = "corruption:"  # results.csv: attack "corruption:<name>", eps = severity (integer)
+CSV_METRIC = "corruption_accuracy"
+
+
+@dataclass(frozen=True)
+class CorruptionAccuracy:
+    """One model's accuracy on the test set under one corruption at one severity."""
+
+    model: str
+    corruption: str  # imagecorruptions' name, e.g. "gaussian_noise"
+    family: str  # noise, blur, weather, digital, extra
+    severity: int  # 1-5
+    accuracy: float  # correct / all corrupted test samples
+    n: int  # corrupted test samples
+    source: str = "generated"  # "generated" (imagecorruptions) or the CIFAR-C folder read
+
+
+@dataclass(frozen=True)
+class CorruptionSummary:
+    """A model's corruption metrics against the reference model ``reference``."""
+
+    model: str
+    reference: str
+    clean_accuracy: float
+    mean_corruption_accuracy: float
+    mce: float  # %, 100 for the reference itself
+    relative_mce: float  # %, NaN when the reference does not degrade on any corruption
+    ce: dict[str, float]  # corruption -> CE_c in %
+    relative_ce: dict[str, float]  # corruption -> relative CE_c in %
+
+
+def errors(rows: Iterable[CorruptionAccuracy], model: str) -> dict[str, dict[int, float]]:
+    """corruption -> severity -> top-1 error of ``model``."""
+    out: dict[str, dict[int, float]] = {}
+    for r in rows:
+        if r.model == model:
+            out.setdefault(r.corruption, {})[r.severity] = 1.0 - r.accuracy
+    return out
+
+
+def corruption_error(
+    err: dict[int, float], ref: dict[int, float], clean: float = 0.0, ref_clean: float = 0.0
+) -> float:
+    """CE_c in % over the severities both share (``clean``/``ref_clean`` given: relative CE_c)."""
+    shared = sorted(set(err) & set(ref))
+    den = sum(ref[s] - ref_clean for s in shared)
+    num = sum(err[s] - clean for s in shared)
+    return 100.0 * num / den if den > 0 else float("nan")
+
+
+def summarize(
+    rows: Sequence[CorruptionAccuracy], clean: dict[str, float], reference: str
+) -> list[CorruptionSummary]:
+    """Every model's summary against ``reference``; ``clean``: model -> clean accuracy."""
+    ref = errors(rows, reference)
+    ref_clean = 1.0 - clean[reference]
+    return [_summary(rows, m, clean[m], reference, ref, ref_clean) for m in _models(rows)]
+
+
+def _summary(
+    rows: Sequence[CorruptionAccuracy],
+    model: str,
+    clean_acc: float,
+    reference: str,
+    ref: dict[str, dict[int, float]],
+    ref_clean: float,
+) -> CorruptionSummary:
+    err = errors(rows, model)
+    ce = {c: corruption_error(e, ref.get(c, {})) for c, e in err.items()}
+    rel = {c: corruption_error(e, ref.get(c, {}), 1 - clean_acc, ref_clean) for c, e in err.items()}
+    accs = [r.accuracy for r in rows if r.model == model]
+    return CorruptionSummary(
+        model=model,
+        reference=reference,
+        clean_accuracy=clean_acc,
+        mean_corruption_accuracy=float(np.mean(accs)) if accs else float("nan"),
+        mce=_mean(ce.values()),
+        relative_mce=_mean(rel.values()),
+        ce=ce,
+        relative_ce=rel,
+    )
+
+
+def _mean(values: Iterable[float]) -> float:
+    v = [x for x in values if not np.isnan(x)]
+    return float(np.mean(v)) if v else float("nan")
+
+
+def _models(rows: Iterable[CorruptionAccuracy]) -> list[str]:
+    return list(dict.fromkeys(r.model for r in rows))
+
+
+def csv_rows(rows: Iterable[CorruptionAccuracy]) -> list[tuple[str, str, float, str, float]]:
+    """``results.csv`` rows (model, attack, eps, metric, value), appended after the attacks':
+    attack ``corruption:<name>``, eps column = the severity, metric ``corruption_accuracy``."""
+    return [(r.model, CSV_PREFIX + r.corruption, r.severity, CSV_METRIC, r.accuracy) for r in rows]
+
+
+def is_corruption_row(attack: str) -> bool:
+    """A results.csv row written by ``csv_rows`` (read back from run.json, not as an attack)."""
+    return attack.startswith(CSV_PREFIX)
+
+
+def accuracy_grid(
+    rows: Sequence[CorruptionAccuracy], model: str
+) -> tuple[list[str], list[int], np.ndarray]:
+    """``model``'s accuracies as (corruptions, severities, array[corruption, severity]); NaN
+    where a pair was not evaluated."""
+    mine = [r for r in rows if r.model == model]
+    names = list(dict.fromkeys(r.corruption for r in mine))
+    severities = sorted({r.severity for r in mine})
+    grid = np.full((len(names), len(severities)), np.nan)
+    for r in mine:
+        grid[names.index(r.corruption), severities.index(r.severity)] = r.accuracy
+    return names, severities, grid
+
+
+def family_means(rows: Sequence[CorruptionAccuracy]) -> dict[str, dict[str, float]]:
+    """model -> family -> mean accuracy over the family's corruptions and severities."""
+    acc: dict[str, dict[str, list[float]]] = {}
+    for r in rows:
+        acc.setdefault(r.model, {}).setdefault(r.family, []).append(r.accuracy)
+    return {m: {f: float(np.mean(v)) for f, v in fams.items()} for m, fams in acc.items()}
+
+
+def corruption_means(rows: Sequence[CorruptionAccuracy], model: str) -> dict[str, float]:
+    """corruption -> ``model``'s mean accuracy over the severities evaluated."""
+    names, _, grid = accuracy_grid(rows, model)
+    return {c: float(np.nanmean(grid[i])) for i, c in enumerate(names)}
+
+
+def compare_columns(
+    rows: Sequence[CorruptionAccuracy], clean: dict[str, float], role: str
+) -> dict[str, float]:
+    """``harness compare``'s columns for ``role`` of one run (none without corruption rows):
+    mean corruption accuracy and mCE relative to that run's baseline (else its first model)."""
+    models = _models(rows)
+    if role not in models:
+        return {}
+    ref = "baseline" if "baseline" in models else models[0]
+    s = next(s for s in summarize(rows, clean, ref) if s.model == role)
+    return {"mean_corruption_accuracy": s.mean_corruption_accuracy, "mce": s.mce}

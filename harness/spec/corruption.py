@@ -1,0 +1,48 @@
+"""The ``corruptions:`` section: the common-corruption evaluation (``harness.corruptions``).
+
+Absent (the default), nothing is evaluated and the spec's hashes and results are unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from harness.corruptions.catalog import ALL, CORRUPTIONS, EXTRAS, SEVERITIES
+from harness.errors import HarnessError
+from harness.spec.checks import boolean, choice, integer, optional, string
+from harness.spec.schema import setting
+
+
+def _listed(check: Any, name: str) -> Any:
+    """A non-empty list, each item through ``check``, each once, kept in the given order."""
+
+    def listed(value: Any, where: str) -> tuple[Any, ...]:
+        if not isinstance(value, list) or not value:
+            raise HarnessError(f"{where}: expected a non-empty list of {name}, got {value!r}")
+        items = tuple(check(v, f"{where}[{i}]") for i, v in enumerate(value))
+        if len(set(items)) != len(items):
+            raise HarnessError(f"{where}: expected each of the {name} once, got {list(items)}")
+        return items
+
+    return listed
+
+
+@dataclass(frozen=True)
+class CorruptionSpec:
+    """Hendrycks & Dietterich's corruptions of the test set, evaluated for every model."""
+
+    # default: the 15 benchmark corruptions; any of them and of the 4 held-out ones may be listed
+    names: tuple[str, ...] = setting(CORRUPTIONS, _listed(choice(ALL), "corruptions"))
+    extras: bool = setting(False, boolean)  # add the 4 held-out ones (speckle_noise, ...)
+    severities: tuple[int, ...] = setting(SEVERITIES, _listed(integer(1, 5), "severities"))
+    # the first n_images test samples are corrupted (None: the whole test set)
+    n_images: int | None = setting(None, optional(integer(1)))
+    # a CIFAR-10-C / CIFAR-100-C folder (<corruption>.npy, labels.npy): read, not generated
+    root: str | None = setting(None, optional(string))
+
+    @property
+    def corruptions(self) -> tuple[str, ...]:
+        """The corruptions to evaluate: ``names``, then the extras not already listed."""
+        extra = tuple(e for e in EXTRAS if e not in self.names) if self.extras else ()
+        return self.names + extra

@@ -1,0 +1,126 @@
+"""Common corruptions: generation, the CIFAR-C layout, the standard metrics, the spec section."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import numpy as np
+import pytest
+
+from harness.corruptions import cifar_c, generate
+from harness.corruptions.catalog import ALL, CORRUPTIONS, FAMILIES
+from harness.errors import HarnessError
+from harness.results.corruption import CorruptionAccuracy, corruption_error, summarize
+from harness.spec import load_spec, parse_spec
+
+if importlib.util.find_spec("imagecorruptions") is None:  # the optional extra "corruptions"
+    pytest.skip("imagecorruptions is not installed", allow_module_level=True)
+
+
+def images(n: int, c: int, size: int) -> np.ndarray:
+    """Smooth images in [0, 1] with some texture: blurs and contrast have something to change."""
+    rng = np.random.default_rng(size + c)
+    base = np.linspace(0.1, 0.9, size, dtype=np.float32)[None, None, :, None]
+    noise = rng.random((n, c, size, size), dtype=np.float32) * 0.3
+    return np.clip(base + noise - 0.15, 0, 1).astype(np.float32)
+
+
+@pytest.mark.parametrize("name", ALL)
+@pytest.mark.parametrize(("c", "size"), [(1, 8), (3, 32)])
+def test_every_corruption_changes_the_image_and_keeps_shape_and_range(name, c, size) -> None:
+    x = images(2, c, size)
+    out = generate.corrupt(x, name, 3, seed=0)
+    assert out.shape == x.shape and out.dtype == np.float32
+    assert out.min() >= 0.0 and out.max() <= 1.0
+    q = np.round(x * 255) / 255  # the uint8 round trip imagecorruptions works in
+    if (name, c) == ("saturate", 1):  # a grey image has no saturation to change
+        assert np.allclose(out, q, atol=1.5 / 255)
+    else:
+        assert np.abs(out - q).max() > 1.5 / 255
+
+
+def test_severity_zero_is_the_identity() -> None:
+    x = images(3, 3, 32)
+    assert np.array_equal(generate.corrupt(x, "gaussian_noise", 0, seed=0), x)
+
+
+def test_generation_is_deterministic_per_image_and_leaves_numpy_state() -> None:
+    x = images(4, 3, 32)
+    np.random.seed(7)
+    before = np.random.get_state()[1].copy()
+    a = generate.corrupt(x, "shot_noise", 2, seed=1)
+    assert np.array_equal(np.random.get_state()[1], before)
+    assert np.array_equal(a, generate.corrupt(x, "shot_noise", 2, seed=1))
+    # image i's corruption depends on its index, not on the other images
+    assert np.array_equal(a[:2], generate.corrupt(x[:2], "shot_noise", 2, seed=1))
+    assert not np.array_equal(a, generate.corrupt(x, "shot_noise", 2, seed=2))
+
+
+def test_the_cache_returns_what_was_generated(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("HARNESS_CACHE", str(tmp_path))
+    x = images(2, 1, 8)
+    first = generate.cached(x, "fog", 4, seed=0)
+    files = list((tmp_path / "corruptions").glob("fog-4-*.npz"))
+    assert len(files) == 1
+    assert np.array_equal(generate.cached(x, "fog", 4, seed=0), first)
+    assert np.array_equal(first, generate.corrupt(x, "fog", 4, seed=0))
+
+
+def test_cifar_c_loader_reads_the_official_layout(tmp_path) -> None:
+    per = 4  # 5 severities x 4 images, as CIFAR-10-C's 5 x 10,000
+    data = np.arange(5 * per * 32 * 32 * 3, dtype=np.int64).reshape(5 * per, 32, 32, 3) % 256
+    np.save(tmp_path / "fog.npy", data.astype(np.uint8))
+    np.save(tmp_path / "labels.npy", np.tile(np.arange(per), 5).astype(np.uint8))
+    x, y = cifar_c.load(tmp_path, "fog", 3, n=3)
+    assert x.shape == (3, 3, 32, 32) and x.dtype == np.float32
+    expected = data[2 * per : 2 * per + 3].transpose(0, 3, 1, 2) / 255
+    assert np.allclose(x, expected)
+    assert y.tolist() == [0, 1, 2]
+    with pytest.raises(HarnessError, match=r"snow\.npy does not exist"):
+        cifar_c.load(tmp_path, "snow", 1)
+
+
+def rows(model: str, err: dict[str, list[float]]) -> list[CorruptionAccuracy]:
+    return [
+        CorruptionAccuracy(model, c, "noise", s + 1, 1 - e, 10)
+        for c, errs in err.items()
+        for s, e in enumerate(errs)
+    ]
+
+
+def test_mce_of_the_baseline_is_100_and_others_scale_by_errors() -> None:
+    base = {"fog": [0.2, 0.4], "snow": [0.3, 0.5]}
+    robust = {"fog": [0.1, 0.2], "snow": [0.6, 1.0]}
+    clean = {"baseline": 0.9, "robust": 0.8}
+    out = {
+        s.model: s
+        for s in summarize(rows("baseline", base) + rows("robust", robust), clean, "baseline")
+    }
+    assert out["baseline"].mce == pytest.approx(100.0)
+    assert out["baseline"].relative_mce == pytest.approx(100.0)
+    assert out["robust"].ce == pytest.approx({"fog": 50.0, "snow": 200.0})
+    assert out["robust"].mce == pytest.approx(125.0)
+    # relative CE: (0.1-0.2 + 0.2-0.2) / (0.2-0.1 + 0.4-0.1) = -25 %; snow (0.4+0.8)/(0.2+0.4)
+    assert out["robust"].relative_ce["fog"] == pytest.approx(-25.0)
+    assert out["robust"].relative_ce["snow"] == pytest.approx(200.0)
+    assert out["robust"].mean_corruption_accuracy == pytest.approx(
+        1 - np.mean([0.1, 0.2, 0.6, 1.0])
+    )
+
+
+def test_corruption_error_of_a_reference_that_never_errs_is_nan() -> None:
+    assert np.isnan(corruption_error({1: 0.2}, {1: 0.0}))
+
+
+def test_spec_section_is_optional_and_checked() -> None:
+    plain = load_spec("benchmarks/digits_fgsm.yaml")
+    assert plain.corruptions is None and "corruptions" not in plain.to_dict()
+    assert "corruptions" not in plain.identity()
+    spec = parse_spec({"corruptions": {"severities": [1, 3], "extras": True}})
+    assert spec.corruptions.corruptions[: len(CORRUPTIONS)] == CORRUPTIONS
+    assert len(spec.corruptions.corruptions) == 19 and spec.corruptions.severities == (1, 3)
+    assert sum(len(v) for v in FAMILIES.values()) == 15
+    with pytest.raises(HarnessError, match=r"corruptions.names\[0\]: expected one of .*fog"):
+        parse_spec({"corruptions": {"names": ["fogg"]}})
+    with pytest.raises(HarnessError, match=r"corruptions.severities\[0\]: expected an integer"):
+        parse_spec({"corruptions": {"severities": [6]}})

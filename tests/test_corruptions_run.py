@@ -1,0 +1,89 @@
+"""A tiny digits run with two corruptions: records, results.csv rows, the report section."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+from bad_inputs import TINY_RUN, run_args  # tests/ is on sys.path (rootdir conftest)
+
+from harness import compare
+from harness.cli import main
+from harness.corruptions import backend
+from harness.results import rundir
+
+if importlib.util.find_spec("imagecorruptions") is None:  # the optional extra "corruptions"
+    pytest.skip("imagecorruptions is not installed", allow_module_level=True)
+
+CORRUPTED = """corruptions: {names: [gaussian_noise, fog], severities: [1, 5], n_images: 30}
+defence: {name: adversarial_training, attack: fgsm, eps: 0.1}
+"""
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    tmp = tmp_path_factory.mktemp("corrupt-run")
+    text = TINY_RUN.replace("defence: null\n", "") + CORRUPTED
+    (tmp / "spec.yaml").write_text(text, encoding="utf-8")
+    assert main(run_args(tmp, tmp / "spec.yaml")) == 0
+    return tmp / "out"
+
+
+def test_the_run_records_every_model_corruption_and_severity(run_dir: Path) -> None:
+    record = json.loads((run_dir / "run.json").read_text())
+    got = {(c["model"], c["corruption"], c["severity"]) for c in record["corruptions"]}
+    assert got == {
+        (m, c, s) for m in ("baseline", "robust") for c in ("gaussian_noise", "fog") for s in (1, 5)
+    }
+    assert all(c["n"] == 30 and 0 <= c["accuracy"] <= 1 for c in record["corruptions"])
+    assert record["provenance"]["corruptions"] == f"imagecorruptions {backend.version()}"
+
+
+def test_results_csv_appends_corruption_rows_and_reading_back_keeps_attacks(run_dir) -> None:
+    lines = (run_dir / "results.csv").read_text().splitlines()
+    rows = [line for line in lines if ",corruption:" in line]
+    assert len(rows) == 8 and lines[-8:] == rows  # after every attack row
+    assert rows[0].startswith("baseline,corruption:gaussian_noise,1.0,corruption_accuracy,")
+    run = rundir.read_run(run_dir)
+    assert not any(m.attack.startswith("corruption:") for m in run.result.measurements)
+    assert len(run.result.corruptions) == 8
+
+
+def test_the_report_has_the_section_with_the_baseline_at_mce_100(run_dir: Path) -> None:
+    md = (run_dir / "report.md").read_text()
+    section = md.split("## Common corruptions", 1)[1].split("\n## ", 1)[0]
+    assert "| baseline |" in section and "| 100.0 | 100.0 |" in section
+    assert "### robust: accuracy per corruption and severity" in section
+    assert "robust − baseline" in section
+    for name in ("corruptions_baseline.png", "corruptions_robust.png", "corruption_families.png"):
+        assert (run_dir / name).is_file() and name in section
+
+
+def test_a_missing_extra_is_one_line_naming_it(tmp_path, monkeypatch, capsys) -> None:
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda n, *a: None if n == "imagecorruptions" else real(n, *a)
+    )
+    backend._module.cache_clear()
+    (tmp_path / "spec.yaml").write_text(TINY_RUN + CORRUPTED.splitlines()[0], encoding="utf-8")
+    try:
+        assert main(run_args(tmp_path, tmp_path / "spec.yaml")) == 2
+    finally:
+        backend._module.cache_clear()
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "robustness-harness[corruptions]" in err[0]
+    assert not (tmp_path / "out").exists()
+
+
+def test_compare_carries_mean_corruption_accuracy_and_mce(run_dir: Path) -> None:
+    board = compare.leaderboard([compare.load_run(run_dir)])
+    lines = compare.leaderboard_csv(board).splitlines()
+    header = lines[0].split(",")
+    assert header[-2:] == ["mean_corruption_accuracy", "mce"]
+    rows = {line.split(",")[4]: line.split(",") for line in lines[1:]}
+    assert float(rows["baseline"][-1]) == pytest.approx(100.0)
+    record = json.loads((run_dir / "run.json").read_text())
+    accs = [c["accuracy"] for c in record["corruptions"] if c["model"] == "robust"]
+    assert float(rows["robust"][-2]) == pytest.approx(sum(accs) / len(accs))
