@@ -70,6 +70,8 @@ def test_a_path_wins_over_a_name_and_a_missing_path_is_named(tmp_path, monkeypat
     assert read_spec("digits_fgsm").raw["name"] == "mine"  # an existing file is read as a file
     with pytest.raises(HarnessError, match=r"nothere\.yaml: cannot read spec file"):
         read_spec("nothere.yaml")  # a path, reported as today, not looked up as a name
+    with pytest.raises(HarnessError, match=r"the shipped benchmark .* `harness run cifake_pgd`"):
+        read_spec("benchmarks/cifake_pgd.yaml")  # a checkout's path, outside the checkout
 
 
 def test_an_unknown_name_is_one_line_with_a_suggestion(tmp_path, monkeypatch, capsys) -> None:

@@ -39,6 +39,11 @@ def resolve(spec: str | Path | None) -> Path:
     if spec is None or str(spec) == "":
         return benchmarks_dir() / f"{DEFAULT}{SUFFIX}"
     path = Path(spec)
+    if not path.exists() and path.suffix == SUFFIX and path.stem in names():
+        raise HarnessError(
+            f"{spec}: no such file; the shipped benchmark of that name runs from anywhere as "
+            f"`harness run {path.stem}`"
+        )
     if path.exists() or not is_name(str(spec)):
         return path  # a missing path is reported by the reader, naming the file
     found = benchmarks_dir() / f"{spec}{SUFFIX}"
