@@ -1,4 +1,4 @@
-# `make run`: set up a venv and run the default benchmark (digits, no download).
+# `make run`: set up a venv and run the default benchmark (digits, no download); SPEC=NAME|PATH for another.
 # `make test`: set up a venv and run lint, format check and the test suite (what CI runs).
 PYTHON ?= python3
 VENV ?= .venv
@@ -9,7 +9,7 @@ SPEC ?=
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: setup.cfg pyproject.toml
+$(VENV)/.installed: setup.cfg setup.py pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
@@ -26,4 +26,4 @@ test: lint
 	$(BIN)/python -m pytest
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build dist *.egg-info

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from harness.spec import Spec
 
 REGISTRIES = ("datasets", "models", "attacks", "defences")
+LISTS = ("benchmarks", *REGISTRIES)  # ``harness list WHAT``
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -29,12 +30,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub = p.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run a benchmark spec and write its report")
-    run.add_argument("spec", nargs="?", help="spec file (default: benchmarks/digits_fgsm.yaml)")
+    run.add_argument("spec", nargs="?", help="spec file or shipped benchmark name "
+                     "(harness list benchmarks; default: digits_fgsm)")  # fmt: skip
     run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                      help="override a spec field, e.g. --set seed=1 --set dataset.n_test=500")  # fmt: skip
     run.add_argument("--out", help="report folder (default: reports/<name>/<run-id>; a grid: "
-                     "reports/<name>/grid, where a rerun finds its finished cells)")  # fmt: skip
-    run.add_argument("--models-dir", help="trained-weights cache (default: models/)")
+                     "reports/<name>/grid, where a rerun finds its finished cells; under "
+                     "$HARNESS_HOME when set, else the working directory)")  # fmt: skip
+    run.add_argument("--models-dir", help="trained-weights cache (default: models/ under "
+                     "$HARNESS_HOME or the working directory)")  # fmt: skip
     run.add_argument("--device", help="auto | cpu | cuda | cuda:N | mps (as --set device=...)")
     run.add_argument("--overwrite", action="store_true",
                      help="replace an earlier harness report in --out (never any other folder)")  # fmt: skip
@@ -47,11 +51,11 @@ def _parser() -> argparse.ArgumentParser:
     grid.add_argument("--retries", type=int, default=2,
                       help="retries of a cell that fails before it is reported (default 2)")  # fmt: skip
     val = sub.add_parser("validate", help="check a spec without running it")
-    val.add_argument("spec")
+    val.add_argument("spec", help="spec file or shipped benchmark name")
     val.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     val.add_argument("--device", help="auto | cpu | cuda | cuda:N | mps (as --set device=...)")
-    lst = sub.add_parser("list", help="list registered components")
-    lst.add_argument("what", choices=REGISTRIES)
+    lst = sub.add_parser("list", help="list the shipped benchmarks or registered components")
+    lst.add_argument("what", choices=LISTS)
     cmp = sub.add_parser("compare", help="compare finished run folders side by side")
     cmp.add_argument("runs", nargs="+", metavar="RUN_DIR", help="report folders of earlier runs")
     cmp.add_argument("--out", help="output folder (default: reports/compare/<timestamp>)")
@@ -145,7 +149,7 @@ def _checked(spec: Spec) -> Plan:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from harness import outputs, runner
+    from harness import home, outputs, runner
     from harness.report import write_report
 
     spec = _load(args)
@@ -153,10 +157,10 @@ def _run(args: argparse.Namespace) -> int:
     if spec.grid is not None:
         return _run_grid(args, spec)
     run_id = time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + f"-seed{spec.seed}"
-    out = Path(args.out) if args.out else Path("reports") / spec.name / run_id
+    out = Path(args.out) if args.out else home.reports_dir() / spec.name / run_id
     target = outputs.report_target(out, spec.digest(), args.overwrite)
     models_dir = Path(args.models_dir) if args.models_dir else None
-    outputs.check_models_dir(models_dir or runner.MODELS_DIR, out)
+    outputs.check_models_dir(models_dir or runner.default_models_dir(), out)
     if target.done:
         print(f"report: {out} already holds the finished report of this spec; nothing to do "
               "(--overwrite runs it again)")  # fmt: skip
@@ -177,10 +181,10 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _run_grid(args: argparse.Namespace, spec: Spec) -> int:
-    from harness import outputs
+    from harness import home, outputs
     from harness.grid import run_grid, write_grid_report
 
-    out = Path(args.out) if args.out else Path("reports") / spec.name / "grid"
+    out = Path(args.out) if args.out else home.reports_dir() / spec.name / "grid"
     outputs.grid_target(out, args.overwrite)
     if args.models_dir:
         outputs.check_models_dir(args.models_dir, None)
@@ -221,6 +225,8 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
+    if args.what == "benchmarks":
+        return _list_benchmarks()
     from harness.architectures import ARCHITECTURES
     from harness.attacks import ATTACKS
     from harness.datasets import DATASETS
@@ -239,12 +245,23 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _list_benchmarks() -> int:
+    """Each shipped spec's name and the first line of its ``description``."""
+    from harness.spec import catalog, read_spec
+
+    for name in catalog.names():
+        text = str(read_spec(name).raw.get("description") or "").strip()
+        print(f"{name:<24} {text.splitlines()[0] if text else ''}".rstrip())
+    return 0
+
+
 def _compare(args: argparse.Namespace) -> int:
     from harness.compare import leaderboard, load_runs, write_comparison
+    from harness.home import reports_dir
     from harness.outputs import comparison_target
 
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
-    target = comparison_target(args.out or Path("reports") / "compare" / stamp, args.overwrite)
+    target = comparison_target(args.out or reports_dir() / "compare" / stamp, args.overwrite)
     runs = load_runs(args.runs)
     out = write_comparison(runs, target.path, replace=target.replace)
     board = leaderboard(runs)
@@ -261,10 +278,11 @@ def _app(args: argparse.Namespace) -> int:
 
     from harness.app.launch import streamlit_command
     from harness.app.runs import newest_runs
+    from harness.home import reports_dir
 
     if importlib.util.find_spec("streamlit") is None:
         raise HarnessError("app: streamlit is not installed; pip install -e '.[app]'")
-    runs = args.runs or newest_runs(Path("reports"))
+    runs = args.runs or newest_runs(reports_dir())
     print(f"app: http://{args.address}:{args.port}  ({len(runs)} run folder(s))", flush=True)
     cmd = streamlit_command(runs, args.port, args.address)
     os.execv(cmd[0], cmd)  # become the server: signals (Ctrl-C, terminate) reach it directly

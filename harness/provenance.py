@@ -35,7 +35,7 @@ PACKAGES = (
     "Jinja2",
     "weightwatcher",
 )
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parent.parent  # a checkout's root; for git only, never written to
 
 
 def versions() -> dict[str, str]:
@@ -49,7 +49,11 @@ def versions() -> dict[str, str]:
 
 
 def git_commit() -> str:
-    """The repo's commit, with ``+dirty`` when the work tree has changes; "unknown" outside git."""
+    """The repo's commit, with ``+dirty`` when the work tree has changes; "unknown" outside git.
+    An installed package is not a checkout: git would report whatever repository encloses the
+    environment's site-packages, so only a folder with its own ``.git`` is asked."""
+    if not (REPO / ".git").exists():
+        return "unknown"
     try:
         run = lambda *a: subprocess.run(  # noqa: E731
             ["git", "-C", str(REPO), *a], capture_output=True, text=True, timeout=10, check=True

@@ -16,7 +16,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from harness import device, oom, provenance
+from harness import device, home, oom, provenance
 from harness.cache import CACHE_VERSION
 from harness.corruptions.evaluate import provenance as corruption_provenance
 from harness.evaluate import attack_model, evaluate
@@ -38,6 +38,7 @@ __all__ = [  # the names other modules and tests import from here
     "attack_model",
     "attack_record",
     "build_models",
+    "default_models_dir",
     "naive_attacks",
     "prepare",
     "run",
@@ -45,7 +46,13 @@ __all__ = [  # the names other modules and tests import from here
     "validate",
 ]
 
-MODELS_DIR = provenance.REPO / "models"  # the weights cache; read by ``run`` at call time
+# The weights cache; None: ``<home>/models`` (``harness.home``). Read by ``run`` at call time.
+MODELS_DIR: Path | None = None
+
+
+def default_models_dir() -> Path:
+    """``MODELS_DIR`` when set (tests point it elsewhere), else ``<home>/models``."""
+    return MODELS_DIR if MODELS_DIR is not None else home.models_dir()
 
 
 def run(
@@ -59,7 +66,7 @@ def run(
 
     ``model``: a user's ``nn.Module`` (logits out, taking inputs normalized with the spec's
     mean/std) to evaluate as the baseline instead of building one from the spec.
-    ``models_dir``: where trained weights are cached (default ``MODELS_DIR``, read at call time).
+    ``models_dir``: where trained weights are cached (default ``default_models_dir()``).
     ``plan``: ``validate(spec)``, when the caller has already validated the spec (the CLI);
     without it the spec is validated here, before any data is read.
     """
@@ -71,7 +78,7 @@ def run(
     timer, started = Timer(), time.time()
     with timer.phase("data"):
         data, split = prepare(spec, user_model=model is not None)
-    models_dir = MODELS_DIR if models_dir is None else models_dir
+    models_dir = default_models_dir() if models_dir is None else models_dir
     with oom.recording() as fallbacks:
         trained = build_models(spec, plan, data, split, models_dir, model=model, timer=timer)
         fields = evaluate(spec, data, plan, trained, timer)

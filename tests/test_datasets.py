@@ -19,7 +19,7 @@ from PIL import Image
 from sklearn.datasets import load_digits
 
 from harness.datasets import DATASETS, Dataset, folders, load_dataset, train_val_split
-from harness.datasets.paths import REPO, root_path
+from harness.datasets.paths import root_path
 from harness.datasets.subset import stratified_indices, stratified_subset
 from harness.errors import HarnessError
 from harness.spec import DataSpec
@@ -118,9 +118,12 @@ def test_unknown_dataset_suggests_a_name() -> None:
         load_dataset(DataSpec(name="cifak"), seed=0)
 
 
-def test_default_root_is_under_repo_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    assert root_path(DataSpec(name="cifake")) == REPO / "data" / "cifake"
-    monkeypatch.chdir(tmp_path)
+def test_default_root_is_under_the_working_directorys_data(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("HARNESS_HOME", raising=False)
+    monkeypatch.chdir(tmp_path)  # not beside the package: an installed one is in site-packages
+    assert root_path(DataSpec(name="cifake")) == tmp_path.resolve() / "data" / "cifake"
     assert root_path(DataSpec(name="cifake", root="rel/dir")) == tmp_path / "rel" / "dir"
 
 

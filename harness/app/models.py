@@ -16,7 +16,7 @@ from pathlib import Path
 from art.estimators.classification import PyTorchClassifier
 from torch import nn
 
-from harness import checkpoints, device, provenance
+from harness import checkpoints, device, home
 from harness.app.runs import AppRun
 from harness.architectures import ARCHITECTURES
 from harness.build import ModelRecipe, recipe
@@ -126,11 +126,12 @@ def model_recipe(run: AppRun, m: ModelResult) -> ModelRecipe:
 
 
 def weights_path(recorded: str) -> Path:
-    """A recorded weights path; a relative one is tried from here, then from the repository."""
+    """A recorded weights path; a relative one is tried from here, then from the home
+    (``$HARNESS_HOME``)."""
     path = Path(recorded).expanduser()
     if path.is_absolute() or path.is_file():
         return path
-    return provenance.REPO / path
+    return home.home() / path
 
 
 def labels(models: Sequence[AppModel]) -> dict[str, AppModel]:

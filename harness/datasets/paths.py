@@ -1,26 +1,27 @@
-"""Where dataset files live: default roots under ``<repo>/data`` and the decoded-array cache."""
+"""Where dataset files live: default roots under ``<home>/data`` (``harness.home``: the working
+directory or ``$HARNESS_HOME``) and the decoded-array cache."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
+from harness import home
 from harness.errors import HarnessError
 from harness.spec import DataSpec
 
-REPO = Path(__file__).resolve().parents[2]  # the folder holding the ``harness`` package
-CACHE_ENV = "HARNESS_CACHE"  # overrides the cache folder (default <repo>/data/.cache)
+CACHE_ENV = "HARNESS_CACHE"  # overrides the cache folder (default <home>/data/.cache)
 
 
 def cache_dir() -> Path:
     """The cache folder, read from the environment at call time (tests redirect it)."""
     env = os.environ.get(CACHE_ENV)
-    return Path(env).expanduser().resolve() if env else REPO / "data" / ".cache"
+    return Path(env).expanduser().resolve() if env else home.data_dir() / ".cache"
 
 
 def root_path(spec: DataSpec) -> Path:
-    """``spec.root`` (relative to the working directory) or ``<repo>/data/<name>``."""
-    root = Path(spec.root).expanduser() if spec.root else REPO / "data" / spec.name
+    """``spec.root`` (relative to the working directory) or ``<home>/data/<name>``."""
+    root = Path(spec.root).expanduser() if spec.root else home.data_dir() / spec.name
     return root.resolve()
 
 

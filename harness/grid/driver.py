@@ -87,7 +87,7 @@ def run_grid(
     """Every cell of ``spec``'s grid finished in ``out/cells`` (those already there are reused).
 
     ``executor``: "local" or "ray" (``address``: an existing cluster; else a local instance with
-    ``num_cpus``). ``models_dir``: the weights cache (default ``harness.runner.MODELS_DIR``).
+    ``num_cpus``). ``models_dir``: the weights cache (default ``harness.runner.default_models_dir()``).
     """
     started = time.time()
     EXECUTORS.get(executor, "--executor")
@@ -106,7 +106,7 @@ def run_grid(
             s.status, s.value = REUSED, stored
     todo = [s for s in cells if not s.status]
     units = _needed_units(expansion, todo)
-    cache = Path(models_dir if models_dir is not None else runner.MODELS_DIR).resolve()
+    cache = Path(models_dir if models_dir is not None else runner.default_models_dir()).resolve()
     description = "nothing to run"
     if todo:
         options = {"address": address, "num_cpus": num_cpus} if executor == "ray" else {}

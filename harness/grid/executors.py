@@ -80,7 +80,7 @@ class RayExecutor:
         self._remote: dict[Callable[..., Any], Any] = {}
         env = {"env_vars": {"TQDM_DISABLE": "1"}}  # a worker's progress bars would interleave
         if address:
-            ray.init(address=address, runtime_env=env, log_to_driver=False)
+            _join(ray, address, env)
         else:
             cpus = num_cpus or os.cpu_count() or 1
             ray.init(num_cpus=cpus, include_dashboard=False, runtime_env=env, log_to_driver=False)
@@ -106,6 +106,43 @@ class RayExecutor:
 
     def close(self) -> None:
         self._ray.shutdown()
+
+
+# What a cluster started with token authentication (Ray >= 2.52; ``ray start`` turns it on when a
+# token exists) needs from a driver that joins it by address: Ray only enables the token by itself
+# for ``address="auto"``, never for an explicit address, so that a token is not sent to a
+# cluster unasked (ray/_private/worker.py, ``init``).
+AUTH_HINT = (
+    "set RAY_AUTH_MODE=token for this command and give it the cluster's token "
+    "(~/.ray/auth_token, RAY_AUTH_TOKEN_PATH=FILE or RAY_AUTH_TOKEN), as on the cluster's nodes"
+)
+
+
+def _join(ray: Any, address: str, env: dict[str, Any]) -> None:
+    """Connect to the cluster at ``address``; a refused token or a failed connection is one line."""
+    try:
+        ray.init(address=address, runtime_env=env, log_to_driver=False)
+    except (ConnectionError, RuntimeError, ray.exceptions.RayError) as exc:
+        if _refused_token(exc, ray):
+            raise HarnessError(
+                f"--address {address}: the Ray cluster refused this driver's authentication "
+                f"token; {AUTH_HINT}"
+            ) from None
+        problem = " ".join(str(exc).split())
+        raise HarnessError(
+            f"--address {address}: cannot join the Ray cluster ({problem})"
+        ) from None
+
+
+def _refused_token(exc: BaseException | None, ray: Any) -> bool:
+    """Whether ``exc`` or an exception it came from is Ray's authentication error. Ray retries
+    the connection and then raises ``ConnectionError`` from a ``RuntimeError`` that carries the
+    last attempt's traceback as text, so the text is read too."""
+    while exc is not None:
+        if isinstance(exc, ray.exceptions.AuthenticationError) or "InvalidAuthToken" in str(exc):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 EXECUTORS: Registry[Callable[..., Any]] = Registry("executor")

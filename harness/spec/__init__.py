@@ -6,6 +6,7 @@ or weights are loaded, and a bad value gives one line naming the field.
 
 - ``loader``: bounded YAML (``yaml.safe_load`` semantics, no aliases, size and node limits).
 - ``files``: a spec file and the files it ``include:``s, merged; ``load_spec``.
+- ``catalog``: the shipped benchmark specs by name (``harness run cifake_fgsm``).
 - ``schema``: the walker that parses a mapping into any spec dataclass from its fields.
 - ``checks``: the value checks the fields name (``integer(1)``, ``fraction(0, 0.9)``, ...).
 - ``sections``, ``components``, ``gridspec``, ``document``: the dataclasses, one declaration

@@ -14,10 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import HarnessError
+from harness.spec import catalog
 from harness.spec.document import Spec, parse_spec
 from harness.spec.loader import Budget, read_mapping
 
-DEFAULT_SPEC = Path(__file__).resolve().parents[2] / "benchmarks" / "digits_fgsm.yaml"
+# benchmarks/digits_fgsm.yaml (in an installed wheel: harness/benchmarks/digits_fgsm.yaml)
+DEFAULT_SPEC = catalog.resolve(None)
 INCLUDE = "include"
 
 
@@ -38,15 +40,16 @@ class SpecFile:
 
 
 def read_spec(path: str | Path | None = None) -> SpecFile:
-    """Read a YAML spec file (default: the digits benchmark) and the files it includes."""
-    path = Path(path) if path else DEFAULT_SPEC
+    """Read a YAML spec file, or a shipped benchmark by name (default: the digits benchmark),
+    and the files it includes."""
+    path = catalog.resolve(path)
     included: list[str] = []
     raw = _resolve(path, Budget(), (), included)
     return SpecFile(path, raw, tuple(included))
 
 
 def load_spec(path: str | Path | None = None) -> Spec:
-    """Read, merge and validate a spec file (default: the digits benchmark)."""
+    """Read, merge and validate a spec file or shipped benchmark (default: the digits one)."""
     return read_spec(path).parse()
 
 

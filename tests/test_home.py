@@ -1,0 +1,99 @@
+"""Where the harness writes (the working directory or ``$HARNESS_HOME``, never beside the
+package) and the shipped benchmark specs by name (``harness run cifake_fgsm``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from harness import home, runner
+from harness.cli import main
+from harness.datasets import paths
+from harness.errors import HarnessError
+from harness.spec import DataSpec, catalog, load_spec, read_spec
+
+REPO = Path(__file__).resolve().parents[1]
+PACKAGE = REPO / "harness"
+
+
+def test_everything_written_goes_under_the_working_directory(tmp_path, monkeypatch) -> None:
+    monkeypatch.delenv(home.HOME_ENV, raising=False)
+    monkeypatch.delenv(paths.CACHE_ENV, raising=False)
+    monkeypatch.chdir(tmp_path)
+    here = tmp_path.resolve()
+    assert runner.default_models_dir() == here / "models"
+    assert paths.cache_dir() == here / "data" / ".cache"
+    assert paths.root_path(DataSpec(name="cifake")) == here / "data" / "cifake"
+    assert home.reports_dir() == Path("reports")  # printed as given: short
+    monkeypatch.setenv(paths.CACHE_ENV, str(tmp_path / "elsewhere"))
+    assert paths.cache_dir() == here / "elsewhere"  # $HARNESS_CACHE still wins for the cache
+
+
+def test_harness_home_moves_all_of_it(tmp_path, monkeypatch) -> None:
+    monkeypatch.delenv(paths.CACHE_ENV, raising=False)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(home.HOME_ENV, str(tmp_path / "h"))
+    h = (tmp_path / "h").resolve()
+    assert runner.default_models_dir() == h / "models"
+    assert paths.cache_dir() == h / "data" / ".cache"
+    assert paths.root_path(DataSpec(name="mnist")) == h / "data" / "mnist"
+    assert home.reports_dir().resolve() == h / "reports"
+    for where in (runner.default_models_dir(), paths.cache_dir(), home.reports_dir()):
+        assert PACKAGE not in where.resolve().parents
+
+
+def test_a_relative_dataset_root_stays_relative_to_the_working_directory(
+    tmp_path, monkeypatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(home.HOME_ENV, str(tmp_path / "h"))
+    root = paths.root_path(DataSpec(name="cifake", root="../shared/data/cifake"))
+    assert root == (tmp_path / ".." / "shared" / "data" / "cifake").resolve()
+
+
+def test_every_shipped_benchmark_resolves_by_name(tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)  # not the checkout: names do not depend on the working directory
+    shipped = sorted(p.stem for p in (REPO / "benchmarks").glob("*.yaml"))
+    assert catalog.names() == shipped and "digits_fgsm" in shipped
+    for name in shipped:
+        assert catalog.resolve(name) == REPO / "benchmarks" / f"{name}.yaml"
+    spec = load_spec("cifake_fgsm")  # its include: include/cifake.yaml is found beside it
+    assert spec.name == "cifake_fgsm" and spec.includes
+    assert load_spec(None).name == "digits_fgsm"
+
+
+def test_a_path_wins_over_a_name_and_a_missing_path_is_named(tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("digits_fgsm").write_text("version: 1\nname: mine\ndataset: {name: digits}\n")
+    assert read_spec("digits_fgsm").raw["name"] == "mine"  # an existing file is read as a file
+    with pytest.raises(HarnessError, match=r"nothere\.yaml: cannot read spec file"):
+        read_spec("nothere.yaml")  # a path, reported as today, not looked up as a name
+    with pytest.raises(HarnessError, match=r"the shipped benchmark .* `harness run cifake_pgd`"):
+        read_spec("benchmarks/cifake_pgd.yaml")  # a checkout's path, outside the checkout
+
+
+def test_an_unknown_name_is_one_line_with_a_suggestion(tmp_path, monkeypatch, capsys) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["validate", "cifake_fsgm"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0
+    assert "cifake_fsgm: no such spec file or benchmark (did you mean 'cifake_fgsm'?)" in err
+    assert "digits_fgsm" in err
+
+
+def test_list_benchmarks_gives_each_name_and_its_description(capsys) -> None:
+    assert main(["list", "benchmarks"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines] == catalog.names()
+    for line in lines:
+        name = line.split()[0]
+        raw = yaml.safe_load((REPO / "benchmarks" / f"{name}.yaml").read_text())
+        assert line.split(None, 1)[1] == raw["description"].splitlines()[0]
+
+
+def test_validate_takes_a_name(tmp_path, monkeypatch, capsys) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["validate", "digits_grid"]) == 0
+    assert "a grid of 36 cells" in capsys.readouterr().out
