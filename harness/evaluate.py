@@ -21,6 +21,8 @@ from art.estimators.classification import PyTorchClassifier
 from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
 from harness import pictures
+from harness.attacks.autoattack_parts import recording
+from harness.breakdown import breakdowns
 from harness.datasets import Dataset
 from harness.estimator import build_classifier
 from harness.evasion import eps_grid, pick_per_class, smallest_flips
@@ -32,6 +34,7 @@ from harness.provenance import Timer
 from harness.results import (
     CertifiedCurve,
     ClassStats,
+    EnsembleBreakdown,
     EvasionRow,
     ExampleGrid,
     Measurement,
@@ -43,7 +46,7 @@ from harness.results import (
 )
 from harness.sanity import checks
 from harness.spec import Spec
-from harness.sweep import AttackOutcome, CleanEval, clean_eval, sweep
+from harness.sweep import AttackOutcome, CleanEval, PlannedAttack, clean_eval, sweep
 from harness.weights import analyse
 
 SANITY_PROBE_SAMPLES = 256  # test samples each sanity probe (gradients, outputs) looks at
@@ -112,20 +115,37 @@ def attack_model(
 
 
 def _swept(
-    spec: Spec, plan: Plan, t: Trained, classifiers: dict, data: Dataset, clean: CleanEval
+    spec: Spec,
+    plan: Plan,
+    t: Trained,
+    classifiers: dict,
+    data: Dataset,
+    clean: CleanEval,
+    planned: list[PlannedAttack] | None = None,
 ) -> tuple[list[Measurement], list[AttackOutcome]]:
-    attacks = bind(plan.attacks, t.role, classifiers)
-    naive = bind(plan.naive, t.role, classifiers) if t.wraps else []
+    planned = _planned(plan, t, classifiers) if planned is None else planned
     x, y, clf = data.x_test, data.y_test, classifiers[t.role]
-    return sweep(t.role, clf, x, y, clean, attacks + naive, spec.eps, spec.eval_batch_size)
+    return sweep(t.role, clf, x, y, clean, planned, spec.eps, spec.eval_batch_size)
+
+
+def _planned(plan: Plan, t: Trained, classifiers: dict) -> list[PlannedAttack]:
+    """The plan's attacks bound to model ``t`` (naive ones too when ``t`` wraps the baseline)."""
+    naive = bind(plan.naive, t.role, classifiers) if t.wraps else []
+    return bind(plan.attacks, t.role, classifiers) + naive
 
 
 # ---------------------------------------------------------------- the analyses
 
 
-def attack_sweep(ctx: Context, s: Subject) -> list[Measurement]:
-    """Clean accuracy, then every attack (naive ones on a defence in front of the baseline)."""
-    return _swept(ctx.spec, ctx.plan, s.trained, ctx.classifiers, ctx.data, s.clean)[0]
+def attack_sweep(ctx: Context, s: Subject) -> list[Measurement | EnsembleBreakdown]:
+    """Clean accuracy, then every attack (naive ones on a defence in front of the baseline),
+    then what each part of every ensemble broke first (``harness.breakdown``)."""
+    planned = _planned(ctx.plan, s.trained, ctx.classifiers)
+    with recording() as log:
+        rows, outcomes = _swept(
+            ctx.spec, ctx.plan, s.trained, ctx.classifiers, ctx.data, s.clean, planned
+        )
+    return [*rows, *breakdowns(s.trained.role, planned, outcomes, log)]
 
 
 def certificate(ctx: Context, s: Subject) -> list[CertifiedCurve]:
@@ -218,6 +238,7 @@ FIELDS: dict[type, str] = {  # record type -> the RunResult list it is appended 
     EvasionRow: "evasion",
     NoiseProbe: "noise",
     MinimalPerturbation: "minimal",
+    EnsembleBreakdown: "breakdowns",
 }
 PER_ROLE: dict[type, str] = {ModelProbe: "sanity_probes"}  # one per model, keyed by its role
 

@@ -10,6 +10,7 @@ from harness.report import engine
 from harness.report.sections import (
     attacks,
     attention,
+    breakdown,
     certified,
     clean,
     data,
@@ -45,6 +46,7 @@ RUN_REPORT: list[ModuleType] = [  # the order of report.md
     clean,
     attacks,
     sweep,
+    breakdown,
     reference,
     defences,
     naive,

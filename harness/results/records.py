@@ -231,6 +231,47 @@ class CertifiedCurve:
     max_radius: float = float("nan")  # the largest radius n samples at alpha can certify
 
 
+@dataclass(frozen=True)
+class BreakdownPart:
+    """One part of an ensemble at one eps, in the order the parts ran."""
+
+    name: str  # "APGD-CE", ..., or, for the spec's worst case, the attack's run name
+    implementation: str  # "art", "harness" (the harness's own code) or "reference" (fra31's)
+    black_box: bool  # the part uses only scores (declared capability), no gradients
+    broke_first: int  # samples it broke that every earlier part had left correct
+    robust_accuracy_after: float  # still correct after this and every earlier part / all samples
+
+
+@dataclass(frozen=True)
+class EnsembleBreakdown:
+    """What each part of an ensemble broke first at one eps, as AutoAttack's own log reports.
+
+    ``ensemble``: an ``autoattack`` run's name, or "worst_case" (the spec's untargeted attacks in
+    spec order). The parts' ``broke_first`` add up to ``clean_correct`` minus the samples no part
+    broke; a nested sweep counts a sample broken at a smaller eps for the part that broke it there.
+    """
+
+    model: str  # the model's role
+    ensemble: str
+    eps: float  # pixel units
+    n_samples: int  # every test sample (robust accuracy is over these)
+    clean_correct: int  # the samples any part was run on
+    parts: tuple[BreakdownPart, ...]
+
+    @property
+    def robust_accuracy(self) -> float:
+        """After every part (the ensemble's robust accuracy)."""
+        return self.parts[-1].robust_accuracy_after if self.parts else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> EnsembleBreakdown:
+        parts = tuple(BreakdownPart(**p) for p in d["parts"])
+        return cls(**{**d, "parts": parts})
+
+
 @dataclass
 class RunResult:
     name: str
@@ -250,6 +291,7 @@ class RunResult:
     sanity: list[Check] = field(default_factory=list)
     attention: list[AttentionRow] = field(default_factory=list)  # Grad-CAM shift per model, eps
     certified: list[CertifiedCurve] = field(default_factory=list)  # randomized smoothing
+    breakdowns: list[EnsembleBreakdown] = field(default_factory=list)  # per ensemble, model, eps
 
     def model(self, role: str) -> ModelResult:
         return next(m for m in self.models if m.role == role)
@@ -297,6 +339,7 @@ class RunResult:
             sanity=[Check.from_dict(c) for c in d.get("sanity", [])],
             attention=[AttentionRow(**a) for a in d.get("attention", [])],
             certified=[CertifiedCurve(**c) for c in d.get("certified", [])],
+            breakdowns=[EnsembleBreakdown.from_dict(b) for b in d.get("breakdowns", [])],
         )
 
 
