@@ -9,6 +9,7 @@ after it. Pure: records in, records out.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 import numpy as np
@@ -50,7 +51,8 @@ def autoattack_breakdown(
     for eps in outcome.eps:
         counts = np.sum([r.broke for r in runs if r.eps <= eps] or [[0] * len(parts)], axis=0)
         rows = [(p.name, p.implementation, p.black_box) for p in parts]
-        records.append(_record(model, name, eps, n, correct, rows, counts))
+        record = _record(model, name, eps, n, correct, rows, counts)
+        records.append(dataclasses.replace(record, version=str(runs[0].params["version"])))
     return records
 
 

@@ -12,6 +12,7 @@ type, one line in ``FIELDS``).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -131,7 +132,16 @@ def _swept(
 def _planned(plan: Plan, t: Trained, classifiers: dict) -> list[PlannedAttack]:
     """The plan's attacks bound to model ``t`` (naive ones too when ``t`` wraps the baseline)."""
     naive = bind(plan.naive, t.role, classifiers) if t.wraps else []
-    return bind(plan.attacks, t.role, classifiers) + naive
+    planned = bind(plan.attacks, t.role, classifiers) + naive
+    return [_rand_version(p) for p in planned] if t.randomized else planned
+
+
+def _rand_version(p: PlannedAttack) -> PlannedAttack:
+    """On a randomized model an ensemble with versions runs its "rand" one (AutoAttack's EoT
+    version, Croce & Hein 2020), as the reference prescribes for randomized defences."""
+    if not (p.definition.ensemble and p.params.get("version") == "standard"):
+        return p
+    return dataclasses.replace(p, params={**p.params, "version": "rand"})
 
 
 # ---------------------------------------------------------------- the analyses

@@ -179,3 +179,31 @@ def test_breakdown_round_trips_through_run_json(tmp_path) -> None:
     assert isinstance(RunResult.from_dict(record).breakdowns[0], EnsembleBreakdown)
     del record["breakdowns"]  # a run.json written before breakdowns existed still loads
     assert RunResult.from_dict(record).breakdowns == []
+
+
+# ---------------------------------------------------------------- the rand version
+
+
+def test_randomized_models_get_the_rand_version() -> None:
+    from harness.evaluate import _rand_version
+
+    planned = PlannedAttack(ATTACKS.get("autoattack"), params())
+    assert _rand_version(planned).params["version"] == "rand"
+    assert planned.params["version"] == "standard"  # the plan's own stays as it was
+    pgd = PlannedAttack(ATTACKS.get("pgd"), ATTACKS.get("pgd").resolve(AttackSpec("pgd", {})))
+    assert _rand_version(pgd) is pgd  # not an ensemble with versions
+
+
+@pytest.mark.parametrize("implementation", ["art", "reference"])
+def test_rand_version_runs_apgd_ce_and_dlr(digits, implementation: str) -> None:
+    if implementation == "reference":
+        pytest.importorskip("autoattack")
+    _, clf, x, y = digits
+    p = params(version="rand", apgd_iter=5, implementation=implementation)
+    assert "EoT 20" in ATTACKS.get("autoattack").composition(p, 10)[0]
+    with recording() as log:
+        x_adv = generate(clf, ATTACKS.get("autoattack"), p, x[:12], y[:12], EPS)
+    (noted,) = log
+    assert [part.name for part in noted.parts] == ["APGD-CE", "APGD-DLR"]
+    survivors = int(np.sum(clf.predict(x_adv).argmax(1) == y[:12]))
+    assert sum(noted.broke) == noted.attacked - survivors

@@ -46,7 +46,14 @@ from art.estimators.classification import PyTorchClassifier
 
 from harness.attacks import autoattack_reference as reference
 from harness.attacks import square as _square_family  # noqa: F401  registers Square, a part
-from harness.attacks.autoattack_parts import PART_NAMES, PartRun, n_targets, note, parts
+from harness.attacks.autoattack_parts import (
+    EOT_ITER,
+    PartRun,
+    n_targets,
+    note,
+    part_names,
+    parts,
+)
 from harness.attacks.base import ATTACKS, attack, project
 from harness.attacks.fab import fab_targeted
 from harness.params import Check, all_of, expect, ints
@@ -54,7 +61,7 @@ from harness.spec import AttackSpec
 
 logger = logging.getLogger(__name__)
 
-VERSIONS = ("standard",)
+VERSIONS = ("standard", "rand")  # rand: for randomized models (APGD-CE, APGD-DLR with EoT)
 DEFAULTS = {
     "version": "standard",
     "apgd_iter": 100,  # Croce & Hein 2020, standard version
@@ -90,6 +97,8 @@ def describe(params: dict[str, Any], num_classes: int) -> list[str]:
     """The composition that runs for these parameters on a num_classes model, one line a part."""
     if params.get("implementation") == "reference":
         return reference.describe(params, num_classes)
+    if params["version"] == "rand":
+        return describe_rand(params, num_classes)
     iters, targets = params["apgd_iter"], n_targets(params, num_classes)
     noun = "target" if targets == 1 else "targets"
     if uses_dlr(num_classes):
@@ -106,6 +115,39 @@ def describe(params: dict[str, Any], num_classes: int) -> list[str]:
         f"FAB-T ({params['fab_iter']} iter, {targets} {noun}, 1 restart each; the harness's "
         "own FAB, ART 1.20.1 has none)",
         f"Square ({params['square_queries']} queries, 1 restart, p_init {SQUARE_P_INIT})",
+    ]
+
+
+def describe_rand(params: dict[str, Any], num_classes: int) -> list[str]:
+    """The rand version (randomized models): two untargeted APGD runs, gradients averaged."""
+    iters, eot = params["apgd_iter"], f"EoT {EOT_ITER} gradient samples per step"
+    dlr = "DLR" if uses_dlr(num_classes) else "CE (the DLR loss needs >= 3 classes)"
+    return [
+        f"APGD-CE ({iters} iter, 1 restart, {eot}; rand version: the model is randomized)",
+        f"APGD-DLR ({iters} iter, 1 restart, loss {dlr}, {eot})",
+    ]
+
+
+def with_eot(apgd: AutoProjectedGradientDescent, samples: int) -> AutoProjectedGradientDescent:
+    """``apgd`` with every gradient the mean of ``samples`` gradients (EoT, Athalye et al. 2018),
+    as the reference's rand version does; the estimator patched is APGD's own copy."""
+    one = apgd.estimator.loss_gradient
+
+    def mean_gradient(x: np.ndarray, y: np.ndarray, **kwargs: Any) -> np.ndarray:
+        return np.mean([one(x, y, **kwargs) for _ in range(samples)], axis=0)
+
+    apgd.estimator.loss_gradient = mean_gradient
+    return apgd
+
+
+def rand_steps(classifier: PyTorchClassifier, eps: float, params: dict[str, Any]) -> list[Step]:
+    """The rand version's runs: APGD-CE, then untargeted APGD-DLR, both with EoT."""
+    dlr = "difference_logits_ratio" if uses_dlr(classifier.nb_classes) else "cross_entropy"
+    ce = with_eot(_apgd(classifier, eps, params, "cross_entropy", targeted=False), EOT_ITER)
+    dl = with_eot(_apgd(classifier, eps, params, dlr, targeted=False), EOT_ITER)
+    return [
+        Step("APGD-CE", lambda x, y, _: ce.generate(x, y=y)),
+        Step("APGD-DLR", lambda x, y, _: dl.generate(x, y=y)),
     ]
 
 
@@ -184,7 +226,8 @@ class StandardAutoAttack(EvasionAttack):
         self.eps, self.params = eps, params
         self._targeted = False
         self.parts = describe(params, classifier.nb_classes)
-        self.steps = steps(classifier, eps, params)
+        rand = params["version"] == "rand"
+        self.steps = (rand_steps if rand else steps)(classifier, eps, params)
         self.broken_by = np.zeros(0, dtype=object)  # (N,) part names, set by generate
 
     def generate(self, x: np.ndarray, y: np.ndarray | None = None, **kwargs: Any) -> np.ndarray:
@@ -214,9 +257,10 @@ class StandardAutoAttack(EvasionAttack):
             alive[idx[fooled]] = False
             logger.debug("%s fooled %d of %d", step.part, fooled.sum(), len(idx))
         self.broken_by = broken
-        counts = tuple(int(np.sum(broken == name)) for name in PART_NAMES)
+        version = self.params["version"]
+        counts = tuple(int(np.sum(broken == name)) for name in part_names(version))
         attacked = int(np.sum(broken != CLEAN))
-        note(PartRun(self.params, self.eps, parts("art"), counts, attacked))
+        note(PartRun(self.params, self.eps, parts("art", version), counts, attacked))
         return x_adv
 
 

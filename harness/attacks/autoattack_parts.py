@@ -19,6 +19,8 @@ from harness.attacks import square as _square_family  # noqa: F401  registers Sq
 from harness.attacks.base import ATTACKS
 
 PART_NAMES = ("APGD-CE", "APGD-T", "FAB-T", "Square")  # the standard version's order
+RAND_PART_NAMES = ("APGD-CE", "APGD-DLR")  # the rand version's (randomized models), with EoT
+EOT_ITER = 20  # the rand version's gradient samples per step (Expectation over Transformation)
 
 
 @dataclass(frozen=True)
@@ -30,8 +32,15 @@ class Part:
     black_box: bool  # uses only the model's scores (no gradients)
 
 
-def parts(implementation: str) -> tuple[Part, ...]:
-    """The four parts in order, who implements each, and which are black-box (declared)."""
+def part_names(version: str) -> tuple[str, ...]:
+    """The parts of a version, in the order they run."""
+    return RAND_PART_NAMES if version == "rand" else PART_NAMES
+
+
+def parts(implementation: str, version: str = "standard") -> tuple[Part, ...]:
+    """The parts in order, who implements each, and which are black-box (declared)."""
+    if version == "rand":  # two white-box APGD runs
+        return tuple(Part(n, implementation, False) for n in RAND_PART_NAMES)
     square_black = ATTACKS.get("square").box == "black"
     if implementation == "reference":
         owners = ("reference",) * 4

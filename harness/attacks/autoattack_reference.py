@@ -28,12 +28,15 @@ import torch
 from art.attacks.attack import EvasionAttack
 from art.estimators.classification import PyTorchClassifier
 
-from harness.attacks.autoattack_parts import PART_NAMES, PartRun, n_targets, note, parts
+from harness.attacks.autoattack_parts import PartRun, n_targets, note, part_names, parts
 from harness.errors import HarnessError
 
 PACKAGE = "pyautoattack"  # PyPI name; it installs the module ``autoattack``
 EXTRA = "reference"  # pip install "robustness-harness[reference]"
-RUNS = ("apgd-ce", "apgd-t", "fab-t", "square")  # the reference's names, standard order
+RUNS = {  # the reference's names of each version's parts, in order
+    "standard": ("apgd-ce", "apgd-t", "fab-t", "square"),
+    "rand": ("apgd-ce", "apgd-dlr"),  # its set_version gives APGD eot_iter 20
+}
 MIN_CLASSES = 4  # the reference's targeted DLR loss reads the 4th-largest logit
 
 
@@ -55,6 +58,9 @@ def describe(params: dict[str, Any], num_classes: int) -> list[str]:
     """What the reference runs for these parameters, one line a part."""
     iters, targets = params["apgd_iter"], n_targets(params, num_classes)
     ref = "fra31/auto-attack's code"
+    if params["version"] == "rand":
+        eot = "EoT 20; rand version: the model is randomized"
+        return [f"APGD-CE ({iters} iter, {eot}; {ref})", f"APGD-DLR ({iters} iter, {eot}; {ref})"]
     return [
         f"APGD-CE ({iters} iter, 1 restart; {ref})",
         f"APGD-T DLR ({iters} iter, {targets} targets, 1 restart each; {ref})",
@@ -89,9 +95,10 @@ class ReferenceAutoAttack(EvasionAttack):
     def __init__(self, classifier: PyTorchClassifier, eps: float, params: dict[str, Any]) -> None:
         super().__init__(estimator=classifier)
         k = classifier.nb_classes
-        if k < MIN_CLASSES:
+        need = 3 if params["version"] == "rand" else MIN_CLASSES  # rand: untargeted DLR only
+        if k < need:
             raise HarnessError(
-                f"autoattack.implementation: 'reference' needs a model with >= {MIN_CLASSES} "
+                f"autoattack.implementation: 'reference' needs a model with >= {need} "
                 f"classes (its targeted DLR loss), this one has {k}; expected implementation: art"
             )
         self.eps, self.params, self._targeted = eps, params, False
@@ -103,7 +110,7 @@ class ReferenceAutoAttack(EvasionAttack):
         p, k = self.params, self.estimator.nb_classes
         aa = _load()(
             model, norm="Linf", eps=self.eps, seed=int(p["seed"]), verbose=False,
-            version="standard", device=device,
+            version=p["version"], device=device,
         )  # fmt: skip
         aa.apgd.n_iter = aa.apgd_targeted.n_iter = int(p["apgd_iter"])
         aa.fab.n_iter = int(p["fab_iter"])
@@ -123,12 +130,10 @@ class ReferenceAutoAttack(EvasionAttack):
         with torch.random.fork_rng(devices=devices):
             x_adv, broken = self._run(model, device, x, y)
         self.broken_by = broken
-        counts = tuple(int(np.sum(broken == name)) for name in PART_NAMES)
-        note(
-            PartRun(
-                self.params, self.eps, parts("reference"), counts, int(np.sum(broken != "clean"))
-            )
-        )
+        version = self.params["version"]
+        counts = tuple(int(np.sum(broken == name)) for name in part_names(version))
+        attacked = int(np.sum(broken != "clean"))
+        note(PartRun(self.params, self.eps, parts("reference", version), counts, attacked))
         return x_adv
 
     def _run(self, model, device, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -139,7 +144,8 @@ class ReferenceAutoAttack(EvasionAttack):
         alive = (_predict(model, xt, bs) == yt).cpu().numpy()
         broken = np.where(alive, "", "clean").astype(object)
         x_adv = x.astype(np.float32)  # a copy
-        for run, name in zip(RUNS, PART_NAMES, strict=True):
+        version = self.params["version"]
+        for run, name in zip(RUNS[version], part_names(version), strict=True):
             idx = np.flatnonzero(alive)
             if len(idx) == 0:
                 break

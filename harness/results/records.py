@@ -257,6 +257,7 @@ class EnsembleBreakdown:
     n_samples: int  # every test sample (robust accuracy is over these)
     clean_correct: int  # the samples any part was run on
     parts: tuple[BreakdownPart, ...]
+    version: str = ""  # autoattack's version ("standard"; "rand" for a randomized model)
 
     @property
     def robust_accuracy(self) -> float:

@@ -34,7 +34,8 @@ def _table(model: str, ensemble: str, per_eps: list[EnsembleBreakdown]) -> dict[
     rows.append(
         ["clean-correct", "", "", *(f"{b.clean_correct} of {b.n_samples}" for b in per_eps)]
     )
-    return {"model": model, "ensemble": ensemble, "table": table(header, rows)}
+    version = per_eps[0].version
+    return {"model": model, "ensemble": ensemble, "version": version, "table": table(header, rows)}
 
 
 def _cell(b: EnsembleBreakdown, i: int) -> str:
