@@ -30,6 +30,13 @@ what ran):
 - ART's APGD keeps an iterate only if the *final* iterate is adversarial (for APGD-T: predicted
   as the target); the reference keeps any adversarial iterate. A run that fails in ART returns
   its random starting point, and this module then checks success itself (prediction != label).
+- FAB-T follows the paper's algorithm with the reference's constants; where the box keeps the
+  linearised boundary out of reach, it moves every coordinate to its bound (the reference
+  moves them further and clips).
+
+The ``rand`` version (randomized models; chosen automatically by ``harness.evaluate`` when a
+defence declares ``randomized``) runs APGD-CE, then untargeted APGD-DLR, each gradient the mean
+of 20 (EoT), as the reference's ``rand`` version.
 """
 
 from __future__ import annotations
