@@ -207,3 +207,20 @@ def test_rand_version_runs_apgd_ce_and_dlr(digits, implementation: str) -> None:
     assert [part.name for part in noted.parts] == ["APGD-CE", "APGD-DLR"]
     survivors = int(np.sum(clf.predict(x_adv).argmax(1) == y[:12]))
     assert sum(noted.broke) == noted.attacked - survivors
+
+
+def test_report_section_shows_each_part_and_who_ran_it() -> None:
+    from harness.report.sections import breakdown
+
+    square = PlannedAttack(ATTACKS.get("square"), {}, "sq")
+    pgd = PlannedAttack(ATTACKS.get("pgd"), {})
+    a = outcome("pgd", [[False, True, True, True, False]])
+    b = outcome("sq", [[False, False, True, True, False]])
+    records = worst_case_breakdown("robust", [(pgd, a), (square, b)])
+    result = RunResult("r", {}, 0, {}, [], [], [], breakdowns=records)
+    assert breakdown.applies(result)
+    text = breakdown.markdown(result)
+    assert "**worst_case** on **robust**" in text
+    assert "| sq | art | black-box | 1 → 40.00% |" in text
+    assert "| clean-correct |  |  | 4 of 5 |" in text
+    assert not breakdown.applies(RunResult("r", {}, 0, {}, [], [], []))
