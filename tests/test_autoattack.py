@@ -25,7 +25,7 @@ from harness.estimator import build_classifier
 from harness.spec import AttackSpec
 from harness.sweep import PlannedAttack, attack_sweep, clean_eval
 
-CHEAP = {"apgd_iter": 10, "square_queries": 50}
+CHEAP = {"apgd_iter": 10, "fab_iter": 10, "square_queries": 50}
 PARTS = ("APGD-CE", "APGD-T", "Square")
 
 pytestmark = pytest.mark.usefixtures("one_thread")
