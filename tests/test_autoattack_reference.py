@@ -224,3 +224,18 @@ def test_report_section_shows_each_part_and_who_ran_it() -> None:
     assert "| sq | art | black-box | 1 → 40.00% |" in text
     assert "| clean-correct |  |  | 4 of 5 |" in text
     assert not breakdown.applies(RunResult("r", {}, 0, {}, [], [], []))
+
+
+def test_cli_refuses_reference_without_the_package(monkeypatch, tmp_path, capsys) -> None:
+    from harness.cli import main
+
+    monkeypatch.setattr(reference, "available", lambda: False)
+    spec = tmp_path / "s.yaml"
+    spec.write_text(
+        "version: 1\ndataset: {name: digits}\nmodel: {arch: small_cnn}\n"
+        "attacks: [{name: autoattack, implementation: reference}]\neps: [0, 0.1]\n"
+    )
+    assert main(["run", str(spec), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "robustness-harness[reference]" in err[0], err
+    assert "Traceback" not in err[0]
