@@ -121,6 +121,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    sys.stdout.reconfigure(line_buffering=True)  # figures appear as each model finishes
     budget = {k: yaml.safe_load(v) for k, v in (b.split("=", 1) for b in args.budget)}
     missed = []
     for name in args.models:

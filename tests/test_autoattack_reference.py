@@ -67,6 +67,7 @@ def run(clf, x, y, implementation: str):
 # ---------------------------------------------------------------- the two implementations
 
 
+@pytest.mark.slow
 def test_art_and_reference_agree_and_count_what_they_broke(digits) -> None:
     pytest.importorskip("autoattack")
     _, clf, x, y = digits
