@@ -12,6 +12,7 @@ type, one line in ``FIELDS``).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -21,12 +22,14 @@ from art.estimators.classification import PyTorchClassifier
 from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
 from harness import pictures
+from harness.attacks.autoattack_parts import recording
+from harness.breakdown import breakdowns
 from harness.corruptions import evaluate as corruptions
 from harness.datasets import Dataset
 from harness.estimator import build_classifier
 from harness.evasion import eps_grid, pick_per_class, smallest_flips
 from harness.explain import cam_layer
-from harness.masking import part_breaks
+from harness.masking import from_ensembles, part_breaks
 from harness.model_probe import probe_model
 from harness.models import Trained
 from harness.plan import Plan, attack_records, bind
@@ -34,6 +37,7 @@ from harness.provenance import Timer
 from harness.results import (
     CertifiedCurve,
     ClassStats,
+    EnsembleBreakdown,
     EvasionRow,
     ExampleGrid,
     Measurement,
@@ -47,7 +51,7 @@ from harness.results.checks import PartBreaks
 from harness.results.corruption import CorruptionAccuracy
 from harness.sanity import checks
 from harness.spec import Spec
-from harness.sweep import AttackOutcome, CleanEval, clean_eval, sweep
+from harness.sweep import AttackOutcome, CleanEval, PlannedAttack, clean_eval, sweep
 from harness.weights import analyse
 
 SANITY_PROBE_SAMPLES = 256  # test samples each sanity probe (gradients, outputs) looks at
@@ -97,7 +101,7 @@ def evaluate(spec: Spec, data: Dataset, plan: Plan, trained: list[Trained], time
         fields["attacks"],
         fields["sanity_probes"],
         k,
-        fields["part_breaks"],
+        fields["part_breaks"] + from_ensembles(fields["breakdowns"]),
         histories,
     )
     with timer.phase("explain"):
@@ -124,23 +128,49 @@ def attack_model(
 
 
 def _swept(
-    spec: Spec, plan: Plan, t: Trained, classifiers: dict, data: Dataset, clean: CleanEval
+    spec: Spec,
+    plan: Plan,
+    t: Trained,
+    classifiers: dict,
+    data: Dataset,
+    clean: CleanEval,
+    planned: list[PlannedAttack] | None = None,
 ) -> tuple[list[Measurement], list[AttackOutcome]]:
-    attacks = bind(plan.attacks, t.role, classifiers)
-    naive = bind(plan.naive, t.role, classifiers) if t.wraps else []
+    planned = _planned(plan, t, classifiers) if planned is None else planned
     x, y, clf = data.x_test, data.y_test, classifiers[t.role]
-    return sweep(t.role, clf, x, y, clean, attacks + naive, spec.eps, spec.eval_batch_size)
+    return sweep(t.role, clf, x, y, clean, planned, spec.eps, spec.eval_batch_size)
+
+
+def _planned(plan: Plan, t: Trained, classifiers: dict) -> list[PlannedAttack]:
+    """The plan's attacks bound to model ``t`` (naive ones too when ``t`` wraps the baseline)."""
+    naive = bind(plan.naive, t.role, classifiers) if t.wraps else []
+    planned = bind(plan.attacks, t.role, classifiers) + naive
+    return [_rand_version(p) for p in planned] if t.randomized else planned
+
+
+def _rand_version(p: PlannedAttack) -> PlannedAttack:
+    """On a randomized model an ensemble with versions runs its "rand" one (AutoAttack's EoT
+    version, Croce & Hein 2020), as the reference prescribes for randomized defences."""
+    if not (p.definition.ensemble and p.params.get("version") == "standard"):
+        return p
+    return dataclasses.replace(p, params={**p.params, "version": "rand"})
 
 
 # ---------------------------------------------------------------- the analyses
 
 
-def attack_sweep(ctx: Context, s: Subject) -> list[Measurement | PartBreaks]:
+def attack_sweep(ctx: Context, s: Subject) -> list[Measurement | EnsembleBreakdown | PartBreaks]:
     """Clean accuracy, then every attack (naive ones on a defence in front of the baseline);
-    then what each of the spec's attacks broke that the others left (``harness.masking``)."""
-    rows, outcomes = _swept(ctx.spec, ctx.plan, s.trained, ctx.classifiers, ctx.data, s.clean)
+    then what each part of every ensemble broke first (``harness.breakdown``) and what each of
+    the spec's attacks broke that the others left (``harness.masking``)."""
+    planned = _planned(ctx.plan, s.trained, ctx.classifiers)
+    with recording() as log:
+        rows, outcomes = _swept(
+            ctx.spec, ctx.plan, s.trained, ctx.classifiers, ctx.data, s.clean, planned
+        )
     declared = {p.name: p.definition for p in ctx.plan.attacks}
-    return [*rows, *part_breaks(s.trained.role, outcomes, declared)]
+    ensembles = breakdowns(s.trained.role, planned, outcomes, log)
+    return [*rows, *ensembles, *part_breaks(s.trained.role, outcomes, declared)]
 
 
 def certificate(ctx: Context, s: Subject) -> list[CertifiedCurve]:
@@ -243,6 +273,7 @@ FIELDS: dict[type, str] = {  # record type -> the RunResult list it is appended 
     MinimalPerturbation: "minimal",
     PartBreaks: "part_breaks",
     CorruptionAccuracy: "corruptions",
+    EnsembleBreakdown: "breakdowns",
 }
 PER_ROLE: dict[type, str] = {ModelProbe: "sanity_probes"}  # one per model, keyed by its role
 

@@ -28,7 +28,7 @@ FAST = {
     "cw_l2": {"binary_search_steps": 2, "max_iter": 10},
     "cw_linf": {"max_iter": 3, "initial_const": 0.1, "largest_const": 0.5, "decrease_factor": 0.5},
     "square": {"max_queries": 50},
-    "autoattack": {"apgd_iter": 5, "square_queries": 50},
+    "autoattack": {"apgd_iter": 5, "fab_iter": 5, "square_queries": 50},
 }
 
 
@@ -274,7 +274,7 @@ def test_capabilities_select_what_the_name_sets_used_to() -> None:
     assert naive_bases() == ("fgsm", "pgd")
     assert names(interactive) == ("fgsm", "pgd")
     assert names(lambda d: d.minimal) == ("cw_l2", "cw_linf", "deepfool")
-    assert ATTACKS.get("autoattack").effort == ("apgd_iter", "square_queries")
+    assert ATTACKS.get("autoattack").effort == ("apgd_iter", "fab_iter", "square_queries")
 
 
 def test_a_record_finds_its_declaration_unless_the_attack_is_gone() -> None:

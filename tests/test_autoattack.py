@@ -25,7 +25,7 @@ from harness.estimator import build_classifier
 from harness.spec import AttackSpec
 from harness.sweep import PlannedAttack, attack_sweep, clean_eval
 
-CHEAP = {"apgd_iter": 10, "square_queries": 50}
+CHEAP = {"apgd_iter": 10, "fab_iter": 10, "square_queries": 50}
 PARTS = ("APGD-CE", "APGD-T", "Square")
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -195,11 +195,11 @@ def test_bad_parameters_are_refused(overrides: dict, field: str) -> None:
 # ---------------------------------------------------------------- composition record
 
 
-def test_describe_records_fab_t_as_not_run_and_why() -> None:
+def test_describe_records_fab_t_as_the_harness_own_and_why() -> None:
     lines = describe(ATTACKS.get("autoattack").defaults, 10)
     assert lines[0] == "APGD-CE (100 iter, 1 restart)"
     assert lines[1] == "APGD-T DLR (100 iter, 9 targets, 1 restart each)"
-    assert lines[2].startswith("FAB-T: not available in ART 1.20.1") and "not run" in lines[2]
+    assert lines[2].startswith("FAB-T (100 iter, 9 targets, 1 restart each; the harness's own")
     assert lines[3] == "Square (5000 queries, 1 restart, p_init 0.8)"
     assert "4 targets" in describe(ATTACKS.get("autoattack").defaults, 5)[1]
     # the reason stays true: ART has no FAB (this fails, as a reminder, once ART gains one)
@@ -210,7 +210,7 @@ def test_parts_match_what_runs(setup) -> None:
     _, clf, _, _ = setup
     aa = ATTACKS.get("autoattack").make(clf, 0.05, params())
     assert aa.parts == describe(params(), 3)
-    assert [s.part for s in aa.steps] == ["APGD-CE", "APGD-T", "APGD-T", "Square"]  # 3 classes
+    assert [s.part for s in aa.steps] == ["APGD-CE", *["APGD-T"] * 2, *["FAB-T"] * 2, "Square"]
 
 
 # ---------------------------------------------------------------- two classes (e.g. CIFAKE)
@@ -233,7 +233,7 @@ def test_two_classes_use_targeted_cross_entropy_and_say_so(two_class) -> None:
     aa = run_aa(clf, x, y, 0.05)
     assert aa.parts[1].startswith("APGD-T CE (10 iter, 1 target, 1 restart each)")
     assert "DLR loss needs >= 3 classes" in aa.parts[1]
-    assert [s.part for s in aa.steps] == ["APGD-CE", "APGD-T", "Square"]
+    assert [s.part for s in aa.steps] == ["APGD-CE", "APGD-T", "Square"]  # run_aa: no FAB-T
     assert np.abs(aa.x_adv - x).max() <= 0.05 + 1e-6
     assert robust(clf, aa.x_adv, y).mean() < robust(clf, x, y).mean() - 0.3
     # the fallback does attack: APGD-T alone breaks samples, targeting the other class

@@ -149,7 +149,7 @@ def test_transfer_worst_case_and_example_grids_in_a_run(digits_run, monkeypatch)
     root, _ = digits_run
     monkeypatch.setattr("harness.runner.MODELS_DIR", root / "models")
     out = root / "transfer"
-    attacks = "attacks=[fgsm, {name: transfer, source: baseline, attack: fgsm}, {name: autoattack, apgd_iter: 5, square_queries: 20}]"
+    attacks = "attacks=[fgsm, {name: transfer, source: baseline, attack: fgsm}, {name: autoattack, apgd_iter: 5, fab_iter: 5, square_queries: 20}]"
     probes = "probes=[{name: noise, n_images: 200}, {name: minimal, n_samples: 20}]"
     assert main(["run", "--out", str(out), *FAST, "--set", attacks, "--set", probes]) == 0
     rows = read_rows(out / "results.csv")

@@ -8,9 +8,12 @@ failed on, and keeps per sample the first adversarial example found (per-sample 
 1. APGD-CE: untargeted APGD on cross-entropy, 100 iterations, 1 restart;
 2. APGD-T: targeted APGD on the DLR loss, 100 iterations, one run per target class, the targets
    being the 9 other classes with the largest clean logits, most likely first;
-3. FAB-T: targeted FAB, 9 targets -- *not run*: ART 1.20.1 has no FAB attack
-   (``art.attacks.evasion`` has none), so this ensemble is at most as strong as the reference;
+3. FAB-T: targeted FAB, 100 iterations, one run per target class (the same 9 targets). ART
+   1.20.1 has no FAB, so this part is the harness's own (``harness.attacks.fab``);
 4. Square: black-box Square Attack, 5000 queries, 1 restart, p_init 0.8.
+
+``implementation: reference`` runs fra31's own code instead (``autoattack_reference``, the
+``pyautoattack`` package); ``art`` (the default) runs this module.
 
 ART's own ``AutoAttack`` with its defaults is a different ensemble (APGD-CE with 5 restarts,
 untargeted APGD-DLR, DeepFool, Square with 5 restarts), hence this module.
@@ -27,6 +30,13 @@ what ran):
 - ART's APGD keeps an iterate only if the *final* iterate is adversarial (for APGD-T: predicted
   as the target); the reference keeps any adversarial iterate. A run that fails in ART returns
   its random starting point, and this module then checks success itself (prediction != label).
+- FAB-T follows the paper's algorithm with the reference's constants; where the box keeps the
+  linearised boundary out of reach, it moves every coordinate to its bound (the reference
+  moves them further and clips).
+
+The ``rand`` version (randomized models; chosen automatically by ``harness.evaluate`` when a
+defence declares ``randomized``) runs APGD-CE, then untargeted APGD-DLR, each gradient the mean
+of 20 (EoT), as the reference's ``rand`` version.
 """
 
 from __future__ import annotations
@@ -41,22 +51,35 @@ from art.attacks.attack import EvasionAttack
 from art.attacks.evasion import AutoProjectedGradientDescent
 from art.estimators.classification import PyTorchClassifier
 
+from harness.attacks import autoattack_reference as reference
 from harness.attacks import square as _square_family  # noqa: F401  registers Square, a part
+from harness.attacks.autoattack_parts import (
+    EOT_ITER,
+    PartRun,
+    n_targets,
+    note,
+    part_names,
+    parts,
+)
 from harness.attacks.base import ATTACKS, attack, project
+from harness.attacks.fab import fab_targeted
 from harness.params import Check, all_of, expect, ints
 from harness.spec import AttackSpec
 
 logger = logging.getLogger(__name__)
 
-VERSIONS = ("standard",)
+VERSIONS = ("standard", "rand")  # rand: for randomized models (APGD-CE, APGD-DLR with EoT)
 DEFAULTS = {
     "version": "standard",
     "apgd_iter": 100,  # Croce & Hein 2020, standard version
     "n_target_classes": 9,  # APGD-T targets (the reference's FAB-T also uses 9)
+    "fab_iter": 100,  # FAB-T iterations per target, the standard version's
     "square_queries": 5000,
     "batch_size": 128,
     "seed": 0,
+    "implementation": "art",  # "reference": fra31's own code (harness.attacks.autoattack_reference)
 }
+IMPLEMENTATIONS = ("art", "reference")
 SQUARE_P_INIT = 0.8  # the reference's standard version
 CLEAN = "clean"  # broken_by of a sample misclassified before any attack
 NOT_BROKEN = ""  # broken_by of a sample every part failed on
@@ -68,13 +91,8 @@ Run = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]  # (x, y, ranke
 class Step:
     """One attack run of the ensemble; APGD-T contributes one step per target class."""
 
-    part: str  # "APGD-CE", "APGD-T" or "Square": recorded in ``broken_by``
+    part: str  # one of PART_NAMES: recorded in ``broken_by``
     run: Run  # x (n, C, H, W), y (n,), ranked (n, K-1) other classes by clean logit -> x_adv
-
-
-def n_targets(params: dict[str, Any], num_classes: int) -> int:
-    """Target classes of APGD-T: n_target_classes, at most the num_classes - 1 other classes."""
-    return max(0, min(int(params["n_target_classes"]), num_classes - 1))
 
 
 def uses_dlr(num_classes: int) -> bool:
@@ -84,6 +102,10 @@ def uses_dlr(num_classes: int) -> bool:
 
 def describe(params: dict[str, Any], num_classes: int) -> list[str]:
     """The composition that runs for these parameters on a num_classes model, one line a part."""
+    if params.get("implementation") == "reference":
+        return reference.describe(params, num_classes)
+    if params["version"] == "rand":
+        return describe_rand(params, num_classes)
     iters, targets = params["apgd_iter"], n_targets(params, num_classes)
     noun = "target" if targets == 1 else "targets"
     if uses_dlr(num_classes):
@@ -97,8 +119,42 @@ def describe(params: dict[str, Any], num_classes: int) -> list[str]:
     return [
         f"APGD-CE ({iters} iter, 1 restart)",
         apgd_t,
-        "FAB-T: not available in ART 1.20.1 (art.attacks.evasion has no FAB), not run",
+        f"FAB-T ({params['fab_iter']} iter, {targets} {noun}, 1 restart each; the harness's "
+        "own FAB, ART 1.20.1 has none)",
         f"Square ({params['square_queries']} queries, 1 restart, p_init {SQUARE_P_INIT})",
+    ]
+
+
+def describe_rand(params: dict[str, Any], num_classes: int) -> list[str]:
+    """The rand version (randomized models): two untargeted APGD runs, gradients averaged."""
+    iters, eot = params["apgd_iter"], f"EoT {EOT_ITER} gradient samples per step"
+    dlr = "DLR" if uses_dlr(num_classes) else "CE (the DLR loss needs >= 3 classes)"
+    return [
+        f"APGD-CE ({iters} iter, 1 restart, {eot}; rand version: the model is randomized)",
+        f"APGD-DLR ({iters} iter, 1 restart, loss {dlr}, {eot})",
+    ]
+
+
+def with_eot(apgd: AutoProjectedGradientDescent, samples: int) -> AutoProjectedGradientDescent:
+    """``apgd`` with every gradient the mean of ``samples`` gradients (EoT, Athalye et al. 2018),
+    as the reference's rand version does; the estimator patched is APGD's own copy."""
+    one = apgd.estimator.loss_gradient
+
+    def mean_gradient(x: np.ndarray, y: np.ndarray, **kwargs: Any) -> np.ndarray:
+        return np.mean([one(x, y, **kwargs) for _ in range(samples)], axis=0)
+
+    apgd.estimator.loss_gradient = mean_gradient
+    return apgd
+
+
+def rand_steps(classifier: PyTorchClassifier, eps: float, params: dict[str, Any]) -> list[Step]:
+    """The rand version's runs: APGD-CE, then untargeted APGD-DLR, both with EoT."""
+    dlr = "difference_logits_ratio" if uses_dlr(classifier.nb_classes) else "cross_entropy"
+    ce = with_eot(_apgd(classifier, eps, params, "cross_entropy", targeted=False), EOT_ITER)
+    dl = with_eot(_apgd(classifier, eps, params, dlr, targeted=False), EOT_ITER)
+    return [
+        Step("APGD-CE", lambda x, y, _: ce.generate(x, y=y)),
+        Step("APGD-DLR", lambda x, y, _: dl.generate(x, y=y)),
     ]
 
 
@@ -141,12 +197,19 @@ def steps(classifier: PyTorchClassifier, eps: float, params: dict[str, Any]) -> 
     tgt = _apgd(classifier, eps, params, loss_t, targeted=True)  # y: the target classes
     square = _square(classifier, eps, params)
 
+    model, fab_iter = classifier.model, int(params["fab_iter"])
+
     def targeted_run(rank: int) -> Run:
         return lambda x, y, ranked: tgt.generate(x, y=ranked[:, rank])
 
+    def fab_run(rank: int) -> Run:
+        return lambda x, y, ranked: fab_targeted(model, x, y, ranked[:, rank], eps, fab_iter)
+
+    targets = range(n_targets(params, k))
     return [
         Step("APGD-CE", lambda x, y, _: ce.generate(x, y=y)),
-        *[Step("APGD-T", targeted_run(r)) for r in range(n_targets(params, k))],
+        *[Step("APGD-T", targeted_run(r)) for r in targets],
+        *[Step("FAB-T", fab_run(r)) for r in targets],
         Step("Square", lambda x, y, _: square.generate(x, y=y)),
     ]
 
@@ -170,7 +233,8 @@ class StandardAutoAttack(EvasionAttack):
         self.eps, self.params = eps, params
         self._targeted = False
         self.parts = describe(params, classifier.nb_classes)
-        self.steps = steps(classifier, eps, params)
+        rand = params["version"] == "rand"
+        self.steps = (rand_steps if rand else steps)(classifier, eps, params)
         self.broken_by = np.zeros(0, dtype=object)  # (N,) part names, set by generate
 
     def generate(self, x: np.ndarray, y: np.ndarray | None = None, **kwargs: Any) -> np.ndarray:
@@ -200,16 +264,25 @@ class StandardAutoAttack(EvasionAttack):
             alive[idx[fooled]] = False
             logger.debug("%s fooled %d of %d", step.part, fooled.sum(), len(idx))
         self.broken_by = broken
+        version = self.params["version"]
+        counts = tuple(int(np.sum(broken == name)) for name in part_names(version))
+        attacked = int(np.sum(broken != CLEAN))
+        note(PartRun(self.params, self.eps, parts("art", version), counts, attacked))
         return x_adv
 
 
 def _version(params: dict[str, Any], where: str) -> None:
     version = params["version"]
     expect(version in VERSIONS, where, "version", version, f"one of {', '.join(VERSIONS)}")
+    impl = params["implementation"]
+    expect(impl in IMPLEMENTATIONS, where, "implementation", impl, "'art' or 'reference'")
+    if impl == "reference":
+        reference.require(f"{where}.implementation")
 
 
 CHECK: Check = all_of(
-    ints(apgd_iter=1, n_target_classes=1, square_queries=2, batch_size=1, seed=0), _version
+    ints(apgd_iter=1, n_target_classes=1, fab_iter=1, square_queries=2, batch_size=1, seed=0),
+    _version,
 )
 
 
@@ -221,24 +294,27 @@ CHECK: Check = all_of(
     sweep="nested",
     composition=describe,
     ensemble=True,
-    effort=("apgd_iter", "square_queries"),
+    effort=("apgd_iter", "fab_iter", "square_queries"),
 )
 def autoattack(classifier: PyTorchClassifier, eps: float, params: dict[str, Any]) -> Any:
     """AutoAttack standard (Croce & Hein 2020, "Reliable evaluation of ... parameter-free attacks"), L-inf.
 
-    APGD-CE, then APGD-T (one run per target class), then Square, each on the samples all earlier
-    runs failed on; a sample keeps the first adversarial example found, so robust accuracy is
-    the per-sample worst case. FAB-T, the reference's third attack, is not run: ART 1.20.1 has
-    no FAB. See ``describe`` for what ran.
+    APGD-CE, then APGD-T and FAB-T (one run per target class each), then Square, each on the
+    samples all earlier runs failed on; a sample keeps the first adversarial example found, so
+    robust accuracy is the per-sample worst case. See ``describe`` for what ran.
     Paper: Croce & Hein 2020, arXiv:2003.01690 (reference code fra31/auto-attack).
     Norm: L-inf; eps in pixel units.
     Arguments: version ("standard", the only one); apgd_iter (100): APGD iterations per run,
     initial step 2 eps, 1 random start; n_target_classes (9): APGD-T targets, the other classes
     with the largest clean logits, at most num_classes - 1 (DLR loss for >= 3 classes, targeted
-    cross-entropy for 2); square_queries (5000, 1 restart, p_init 0.8); batch_size (128); seed
-    (0): random starts and squares come from numpy's global generator, seeded per call by
-    ``generate``.
+    cross-entropy for 2), FAB-T uses the same targets; fab_iter (100): FAB-T iterations per
+    target; square_queries (5000, 1 restart, p_init 0.8); batch_size (128); seed (0): random
+    starts and squares come from numpy's global generator, seeded per call by ``generate``;
+    implementation ("art"): "reference" runs fra31/auto-attack's own code (the ``reference``
+    extra, package ``pyautoattack``) with the same budgets.
     Input: pixels in [0, 1]; untargeted overall, true labels; samples misclassified clean are
     left as they are.
     """
+    if params["implementation"] == "reference":
+        return reference.ReferenceAutoAttack(classifier, eps, params)
     return StandardAutoAttack(classifier, eps, params)

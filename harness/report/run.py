@@ -10,6 +10,7 @@ from harness.report import engine
 from harness.report.sections import (
     attacks,
     attention,
+    breakdown,
     certified,
     clean,
     corruptions,
@@ -47,6 +48,7 @@ RUN_REPORT: list[ModuleType] = [  # the order of report.md
     clean,
     attacks,
     sweep,
+    breakdown,
     reference,
     defences,
     naive,

@@ -26,8 +26,9 @@ import numpy as np
 from harness.errors import HarnessError
 from harness.io import atomic_dir, pause_for_test, write_text
 from harness.outputs import MARKER
+from harness.results.analyses import GradcamPanel
 from harness.results.corruption import csv_rows, is_corruption_row
-from harness.results.records import CSV_COLUMNS, GradcamPanel, Measurement, RunResult
+from harness.results.records import CSV_COLUMNS, Measurement, RunResult
 
 RESULTS_CSV = "results.csv"
 RUN_JSON = "run.json"

@@ -1,0 +1,135 @@
+"""Does the harness's AutoAttack (``implementation: art``) agree with fra31's (``reference``)?
+
+Trains (or reuses from the weights cache) a PGD-trained and an FGSM-trained model on MNIST
+(eps 0.3) and on CIFAR-10 (eps 8/255) with the harness's own specs and training code, then runs
+both implementations of AutoAttack standard on the same first ``--n`` test images of each and
+prints, per model, the robust accuracy after each part and overall, and the time each took.
+
+Targets (issue 14): ``art`` within 0.5 percentage points of ``reference`` on every model (and
+never weaker by more than that), and ``art`` taking at most 1.2x the reference's time. The
+script exits 1 when a target is missed, 0 when all are met.
+
+    python benchmarks/autoattack_agreement.py                        # full: standard budgets
+    python benchmarks/autoattack_agreement.py --models mnist_fgsm mnist_pgd --n 100 \\
+        --set dataset.n_train=5000 --budget apgd_iter=20 fab_iter=20 square_queries=500
+
+Needs the ``reference`` extra (pyautoattack) and the staged data (``--data``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import yaml
+
+from harness.attacks import ATTACKS, generate
+from harness.attacks.autoattack_parts import PART_NAMES, recording
+from harness.estimator import build_classifier
+from harness.models import build_models
+from harness.overrides import apply_overrides
+from harness.plan import validate
+from harness.prepare import prepare
+from harness.spec import AttackSpec
+from harness.spec.files import read_spec
+
+HERE = Path(__file__).resolve().parent
+MAX_GAP_PP = 0.5  # percentage points, art vs reference robust accuracy
+MAX_TIME_RATIO = 1.2  # art time / reference time
+MODELS = {  # name -> (spec file, overrides, dataset folder under --data, eps)
+    "mnist_pgd": ("mnist_pgd.yaml", [], "mnist", 0.3),
+    "mnist_fgsm": ("mnist_fgsm.yaml", [], "mnist", 0.3),
+    "cifar10_pgd": ("cifar10_linf.yaml", [], "cifar10", 8 / 255),
+    "cifar10_fgsm": (
+        "cifar10_linf.yaml",
+        ["defence.attack=fgsm", "defence.attack_params={}"],
+        "cifar10",
+        8 / 255,
+    ),
+}
+
+
+def trained_model(name: str, args: argparse.Namespace):
+    """The spec's hardened model (trained or reused from ``--models-dir``) and its test data."""
+    file, overrides, folder, eps = MODELS[name]
+    spec_file = read_spec(HERE / file)
+    extra = [f"dataset.root={args.data / folder}", *overrides, *args.set]
+    apply_overrides(spec_file.raw, extra)
+    spec = spec_file.parse()
+    torch.set_num_threads(spec.threads or 1)
+    plan = validate(spec)
+    data, split = prepare(spec)
+    robust = build_models(spec, plan, data, split, args.models_dir)[-1]
+    clf = build_classifier(robust.model, data.input_shape, data.num_classes)
+    return clf, data.x_test[: args.n], data.y_test[: args.n], eps
+
+
+def run_both(clf, x: np.ndarray, y: np.ndarray, eps: float, budget: dict) -> dict:
+    """Per implementation: robust accuracy after each part, overall, and seconds."""
+    out = {}
+    for impl in ("art", "reference"):
+        params = ATTACKS.get("autoattack").resolve(
+            AttackSpec("autoattack", {**budget, "implementation": impl})
+        )
+        started = time.perf_counter()
+        with recording() as log:
+            x_adv = generate(clf, ATTACKS.get("autoattack"), params, x, y, eps)
+        seconds = time.perf_counter() - started
+        correct = int(np.sum(clf.predict(x).argmax(1) == y))
+        broke = np.sum([r.broke for r in log], axis=0) if log else np.zeros(len(PART_NAMES))
+        after = (correct - np.cumsum(broke)) / len(y)
+        overall = float(np.mean(clf.predict(x_adv).argmax(1) == y))
+        out[impl] = {"after": after, "overall": overall, "seconds": seconds}
+    return out
+
+
+def report(name: str, r: dict) -> list[str]:
+    """Prints one model's figures; returns the targets it missed."""
+    art, ref = r["art"], r["reference"]
+    print(f"\n{name}")
+    print("  part        art       reference")
+    for i, part in enumerate(PART_NAMES):
+        print(f"  {part:<8} {art['after'][i]:8.2%}   {ref['after'][i]:8.2%}")
+    gap = 100 * (art["overall"] - ref["overall"])  # > 0: art is weaker (higher robust accuracy)
+    ratio = art["seconds"] / ref["seconds"]
+    print(
+        f"  overall  {art['overall']:8.2%}   {ref['overall']:8.2%}   art - reference {gap:+.2f} pp"
+    )
+    print(f"  time     {art['seconds']:7.1f}s   {ref['seconds']:7.1f}s   ratio {ratio:.2f}x")
+    missed = []
+    if abs(gap) > MAX_GAP_PP:
+        missed.append(f"{name}: art - reference {gap:+.2f} pp (target within {MAX_GAP_PP} pp)")
+    if ratio > MAX_TIME_RATIO:
+        missed.append(f"{name}: time ratio {ratio:.2f}x (target <= {MAX_TIME_RATIO}x)")
+    return missed
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--models", nargs="+", choices=sorted(MODELS), default=list(MODELS))
+    p.add_argument("--n", type=int, default=300, help="test images per model (first n)")
+    p.add_argument("--data", type=Path, default=HERE.parent.parent / "shared" / "data")
+    p.add_argument("--models-dir", type=Path, default=HERE.parent / "models")
+    p.add_argument("--set", nargs="*", default=[], help="spec overrides for every model")
+    p.add_argument("--budget", nargs="*", default=[], help="autoattack params, e.g. apgd_iter=20")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    sys.stdout.reconfigure(line_buffering=True)  # figures appear as each model finishes
+    budget = {k: yaml.safe_load(v) for k, v in (b.split("=", 1) for b in args.budget)}
+    missed = []
+    for name in args.models:
+        clf, x, y, eps = trained_model(name, args)
+        missed += report(name, run_both(clf, x, y, eps, budget))
+    print("\n" + ("\n".join(f"MISSED {m}" for m in missed) if missed else "all targets met"))
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

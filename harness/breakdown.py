@@ -1,0 +1,87 @@
+"""Per-part breakdowns of ensembles: what each part broke first, per eps (``EnsembleBreakdown``).
+
+Two ensembles get one: every ``autoattack`` run (its parts, from what each call noted in
+``harness.attacks.autoattack_parts``), and the spec-level worst case over the untargeted attacks
+(each attack a part, in spec order, from the per-sample outcomes of the sweep). AutoAttack's own
+log reports the same: per part, the samples it perturbed successfully and the robust accuracy
+after it. Pure: records in, records out.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+import numpy as np
+
+from harness.attacks.autoattack_parts import PartRun
+from harness.reading import WORST_CASE  # the spec-level worst case, as in results.csv
+from harness.results import BreakdownPart, EnsembleBreakdown
+from harness.sweep import AttackOutcome, PlannedAttack
+
+
+def breakdowns(
+    model: str,
+    planned: Sequence[PlannedAttack],
+    outcomes: Sequence[AttackOutcome],
+    log: Sequence[PartRun],
+) -> list[EnsembleBreakdown]:
+    """Every autoattack run's breakdown (per eps), then the worst case's over the untargeted
+    attacks when there are two or more."""
+    records = []
+    for p, o in zip(planned, outcomes, strict=True):
+        runs = [r for r in log if r.params is p.params]  # the calls of this planned attack
+        if runs:
+            records += autoattack_breakdown(model, p.name, o, runs)
+    untargeted = [(p, o) for p, o in zip(planned, outcomes, strict=True) if not p.targeted]
+    if len(untargeted) >= 2:
+        records += worst_case_breakdown(model, untargeted)
+    return records
+
+
+def autoattack_breakdown(
+    model: str, name: str, outcome: AttackOutcome, runs: Sequence[PartRun]
+) -> list[EnsembleBreakdown]:
+    """Per eps, the counts of every call at that eps or a smaller one (the nested sweep only
+    attacks the survivors of the smaller eps, so earlier breaks still count)."""
+    n, correct = outcome.robust.shape[1], int(outcome.attacked.sum())
+    parts = runs[0].parts
+    records = []
+    for eps in outcome.eps:
+        counts = np.sum([r.broke for r in runs if r.eps <= eps] or [[0] * len(parts)], axis=0)
+        rows = [(p.name, p.implementation, p.black_box) for p in parts]
+        record = _record(model, name, eps, n, correct, rows, counts)
+        records.append(dataclasses.replace(record, version=str(runs[0].params["version"])))
+    return records
+
+
+def worst_case_breakdown(
+    model: str, attacks: Sequence[tuple[PlannedAttack, AttackOutcome]]
+) -> list[EnsembleBreakdown]:
+    """Per eps, each attack in spec order gets the clean-correct samples it broke that every
+    earlier attack left correct."""
+    first = attacks[0][1]
+    n = first.robust.shape[1]
+    correct = np.logical_or.reduce([o.attacked for _, o in attacks])  # (N,) clean-correct
+    rows = [
+        (p.name, str(p.params.get("implementation", "art")), p.definition.box == "black")
+        for p, _ in attacks
+    ]
+    records = []
+    for e, eps in enumerate(first.eps):
+        standing, counts = correct.copy(), []
+        for _, o in attacks:
+            counts.append(int(np.sum(standing & ~o.robust[e])))
+            standing &= o.robust[e]
+        records.append(_record(model, WORST_CASE, eps, n, int(correct.sum()), rows, counts))
+    return records
+
+
+def _record(model, ensemble, eps, n, correct, rows, counts) -> EnsembleBreakdown:
+    """The record, with the robust accuracy after each part from the cumulative counts."""
+    after = correct - np.cumsum(np.asarray(counts, dtype=np.int64))
+    parts = tuple(
+        BreakdownPart(name, impl, bool(black), int(c), float(a) / n if n else 0.0)
+        for (name, impl, black), c, a in zip(rows, counts, after, strict=True)
+    )
+    return EnsembleBreakdown(model, ensemble, float(eps), n, correct, parts)
