@@ -15,12 +15,14 @@ local numpy one, so probing leaves the global generators as two passes always le
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from torch import nn
 
+from harness import device, oom
 from harness.attacks import ATTACKS, generate
 from harness.estimator import predict_logits
 from harness.results.checks import RANDOM_TOL, ModelProbe
@@ -139,37 +141,37 @@ def _dlr_zero_gradients(
     t = np.random.default_rng(seed).uniform(-1, 1, x.shape).astype(np.float32)
     scale = np.abs(t.reshape(len(x), -1)).max(1).reshape(-1, *[1] * (x.ndim - 1))
     start = np.clip(x + (eps or 0.0) * t / scale, 0, 1).astype(np.float32)
-    batches = range(0, len(x), GRADIENT_BATCH)
-    parts = [
-        _dlr_gradient(model, start[i : i + GRADIENT_BATCH], y[i : i + GRADIENT_BATCH])
-        for i in batches
-    ]
-    if any(p is None for p in parts):
+    if _outputs(model, start[:1]) < 3:
         return None
-    grads = np.concatenate([g for g, _ in parts]).reshape(len(x), -1)
-    correct = np.concatenate([c for _, c in parts])
+    run = oom.Batches(device.of(model)).run  # out of memory: halve the batch, as everywhere
+    grads, correct = run("dlr_gradient", partial(_dlr_gradient, model), [start, y], GRADIENT_BATCH)
+    grads = grads.reshape(len(x), -1)
     zero = np.abs(grads).sum(1) == 0
     return int(np.count_nonzero(zero & correct)), int(np.count_nonzero(correct))
 
 
-def _dlr_gradient(
-    model: nn.Module, x: np.ndarray, y: np.ndarray
-) -> tuple[np.ndarray, np.ndarray] | None:
+def _outputs(model: nn.Module, x: np.ndarray) -> int:
+    """How many scores ``model`` gives per sample."""
+    with torch.no_grad():
+        return int(model(torch.from_numpy(x).to(device.of(model))).shape[1])
+
+
+def _dlr_gradient(model: nn.Module, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Gradient of Croce & Hein's DLR loss, -(z_y - max_{i != y} z_i) / (z_pi1 - z_pi3), in eval
-    mode, and which samples are predicted correctly (None when there are fewer than 3 outputs)."""
+    mode on the model's device, and which samples are predicted correctly (3 outputs or more)."""
     was_training = model.training
     model.eval()
+    dev = device.of(model)
     try:
-        xt = torch.from_numpy(x).requires_grad_(True)
+        xt = torch.from_numpy(x).to(dev).requires_grad_(True)
+        yt = torch.from_numpy(y).to(dev)
         z = model(xt)
-        if z.shape[1] < 3:
-            return None
         zs, _ = z.sort(dim=1)
-        zy = z.gather(1, torch.from_numpy(y)[:, None])[:, 0]
-        other = z.masked_fill(nn.functional.one_hot(torch.from_numpy(y), z.shape[1]).bool(), -1e9)
+        zy = z.gather(1, yt[:, None])[:, 0]
+        other = z.masked_fill(nn.functional.one_hot(yt, z.shape[1]).bool(), -1e9)
         loss = -(zy - other.max(1).values) / (zs[:, -1] - zs[:, -3] + 1e-12)
         (grad,) = torch.autograd.grad(loss.sum(), xt)
-        return grad.numpy(), (z.argmax(1) == torch.from_numpy(y)).numpy()
+        return grad.cpu().numpy(), (z.argmax(1) == yt).cpu().numpy()
     finally:
         model.train(was_training)
 

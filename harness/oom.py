@@ -86,6 +86,10 @@ class Batches:
 
 
 def _concat(parts: list[Any]) -> Any:
+    """The parts' outputs joined along the first axis; a function returning a tuple gets each
+    of its elements joined."""
+    if parts and isinstance(parts[0], tuple):
+        return tuple(_concat(list(column)) for column in zip(*parts, strict=True))
     if parts and isinstance(parts[0], torch.Tensor):
         return torch.cat(parts)
     return np.concatenate(parts)

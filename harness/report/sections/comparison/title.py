@@ -18,7 +18,7 @@ def markdown(c: Comparison) -> str:
         n_runs=len(c.runs),
         dataset=data.name or DASH,
         classes=class_names(c.runs[0].result),
-        shape=" × ".join(map(str, data.get("input_shape") or [])) or DASH,
+        shape=" × ".join(map(str, data.input_shape)) or DASH,
         attacks=", ".join(f"{a} ({n})" for a, n in c.board.attacks.items()) or "none",
         results_csv=RESULTS_CSV,
         run_json=RUN_JSON,
