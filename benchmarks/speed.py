@@ -6,7 +6,8 @@ ratios much less). Setups: CIFAKE with seed 000's CNN (trained briefly; digits a
 when CIFAKE is not staged) and a ResNet-18 (torchvision's, random weights) on CIFAR-10, on the
 CPU and, when present, on CUDA.
 
-    .venv/bin/python benchmarks/speed.py [--n 2000] [--n-resnet 256] [--data DIR] [--out reports/speed]
+    .venv/bin/python benchmarks/speed.py [--n 2000] [--n-resnet 256] [--setups cifake,resnet]
+        [--data DIR] [--out reports/speed]
 
 Targets (issue 16): harness / hand-written <= 1.05 for one attack pass; FGSM 6-eps sweep >= 3x
 faster than ART-direct; PGD-10 5-eps sweep >= 2.5x faster than ART-direct with robust accuracy
@@ -262,12 +263,13 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=2, help="one-pass timings: best of")
     parser.add_argument("--data", type=Path, default=SHARED_DATA)
-    parser.add_argument("--skip-resnet", action="store_true")
+    parser.add_argument("--setups", default="cifake,resnet", help="comma-separated: cifake, resnet")
     parser.add_argument("--out", default="reports/speed")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    builders = [lambda: cifake_setup(args.n, args.data)]
-    if not args.skip_resnet and (args.data / "cifar10").is_dir():
+    chosen = args.setups.split(",")
+    builders = [lambda: cifake_setup(args.n, args.data)] if "cifake" in chosen else []
+    if "resnet" in chosen and (args.data / "cifar10").is_dir():
         builders.append(lambda: resnet_setup(args.n_resnet, args.data))
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     rows: list[Row] = []
