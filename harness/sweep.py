@@ -11,7 +11,9 @@ How an attack is swept depends on its ``sweep`` strategy (``AttackDef.sweep``):
   per eps (same batches, same gradient, same clipping).
 - ``nested`` (iterative attacks): an example found inside a smaller ball is inside every larger
   ball, so a sample broken at eps_i stays broken at every eps_j > eps_i and only the survivors
-  are attacked at the next eps. Robust accuracy is never higher than the naive loop's.
+  are attacked at the next eps. Robust accuracy is never higher than the naive loop's. An attack
+  with ``warm_start: true`` (PGD) starts each survivor from its example at the previous eps, so
+  the steps already taken are not thrown away.
 - ``independent``: the naive loop, every clean-correct sample attacked at every eps.
 """
 
@@ -185,19 +187,27 @@ def _project_once(classifier, planned, x, y, eps_list, batch_size):
 
 
 def _nested(classifier, planned, x, y, eps_list, batch_size):
+    """Survivors only: a sample broken at eps_i counts as broken at every larger eps. With the
+    attack's ``warm_start``, a survivor starts from its iterate at the previous eps (projected
+    onto the larger ball) instead of afresh."""
     labels = attack_labels(planned.params, y, classifier.nb_classes)
     success = (lambda p, k: p == labels[k]) if planned.targeted else (lambda p, k: p != y[k])
+    warm = False  # becomes the attack's warm_start once some eps has been attacked
     best = x.copy()  # the adversarial example kept for each sample so far
-    pred = _predict(classifier, x, batch_size)
+    pred = y.copy()  # attack_sweep passes clean-correct samples only: no forward pass needed
     alive = np.ones(len(x), bool)
     preds, linfs, l2s = [], [], []
     for eps in eps_list:
         k = np.flatnonzero(alive)
         if eps > 0 and len(k):
-            x_adv = generate(classifier, planned.definition, planned.params, x[k], y[k], eps)
+            start = {"x_init": project(x[k], best[k], eps, planned.definition.norm)} if warm else {}
+            x_adv = generate(
+                classifier, planned.definition, planned.params, x[k], y[k], eps, **start
+            )
             p = _predict(classifier, x_adv, batch_size)
             best[k], pred[k] = x_adv, p  # a failed attempt is still this eps's example
             alive[k[success(p, k)]] = False
+            warm = bool(planned.params.get("warm_start", False))
         linf, l2 = metrics.perturbation_norms(x, best)
         preds.append(pred.copy())
         linfs.append(linf)

@@ -132,19 +132,21 @@ def generate(
     x: np.ndarray,
     y: np.ndarray,
     eps: float,
+    **start: np.ndarray,
 ) -> np.ndarray:
     """Adversarial examples for x (N, C, H, W) in [0, 1] with true labels y (N,) int64.
 
     ART receives ``attack_labels(params, y, ...)`` (the targets when targeted) and runs with
     numpy's global generator seeded by ``params["seed"]`` when the attack has one. Returns a new
     float32 array in [0, 1]; ``x`` is never modified. eps=0 returns an unchanged copy.
+    ``start``: passed on to the attack's ``generate`` (``x_init``: warm starts, harness.sweep).
     """
     if eps == 0 or len(x) == 0:
         return x.copy()
     art_attack = attack_def.make(classifier, float(eps), params)
     labels = attack_labels(params, y, classifier.nb_classes)
     with numpy_seed(params.get("seed")):
-        x_adv = art_attack.generate(x=x.copy(), y=labels)
+        x_adv = art_attack.generate(x=x.copy(), y=labels, **start)
     return np.clip(x_adv.astype(np.float32), 0.0, 1.0)
 
 

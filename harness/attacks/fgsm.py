@@ -9,6 +9,7 @@ from art.attacks.evasion import FastGradientMethod
 from art.estimators.classification import PyTorchClassifier
 
 from harness.attacks.base import TARGETING, attack, attack_labels, targeting
+from harness.attacks.gradient import batched_input_gradient
 from harness.params import all_of, ints
 
 
@@ -18,18 +19,13 @@ def fgsm_direction(
     """sign(grad_x loss) per sample (its negative when targeted), in ART FGSM's own batches.
 
     FGSM's step does not depend on eps, so a sweep computes it once; x + eps * direction clipped
-    to [0, 1] is then exactly ART's ``FastGradientMethod`` output at that eps.
+    to [0, 1] is then exactly ART's ``FastGradientMethod`` output at that eps. The gradient is
+    ART's loss gradient, taken with respect to the input only (``batched_input_gradient``).
     """
-    labels = np.eye(classifier.nb_classes, dtype=np.float32)[
-        attack_labels(params, y, classifier.nb_classes)
-    ]
+    labels = attack_labels(params, y, classifier.nb_classes)
     sign = -1.0 if params["targeted"] else 1.0
-    bs = int(params["batch_size"])
-    grads = [
-        classifier.loss_gradient(x[i : i + bs], labels[i : i + bs]) for i in range(0, len(x), bs)
-    ]
-    grad = np.concatenate(grads) if grads else np.zeros_like(x)
-    return np.sign(np.nan_to_num(grad * sign, nan=0.0)).astype(np.float32)
+    _, grad = batched_input_gradient(classifier, x, labels, int(params["batch_size"]))
+    return np.sign(grad * sign).astype(np.float32)
 
 
 @attack(

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from art.attacks.evasion import ProjectedGradientDescentPyTorch
 from art.estimators.classification import PyTorchClassifier
 
 from harness.attacks.base import TARGETING, attack, pgd_step, targeting
-from harness.params import all_of, ints
+from harness.attacks.pgd_loop import PGDLoop
+from harness.params import all_of, expect, ints
 
 PGD_DEFAULTS = {
     "steps": 30,  # seed 004
@@ -17,28 +17,36 @@ PGD_DEFAULTS = {
     "random_start": True,
     "restarts": 1,
     "batch_size": 256,
+    "early_stop": False,  # evaluation: a sample stops stepping once it is misclassified
+    "warm_start": False,  # nested sweeps: a survivor starts from its iterate at the smaller eps
     **TARGETING,
 }
-PGD_CHECK = all_of(ints(steps=1, restarts=0, batch_size=1), targeting, pgd_step)
+
+
+def _flags(params: dict[str, Any], where: str) -> None:
+    """``early_stop`` and ``warm_start`` are true or false."""
+    for key in ("early_stop", "warm_start"):
+        expect(isinstance(params[key], bool), where, key, params[key], "true or false")
+
+
+PGD_CHECK = all_of(ints(steps=1, restarts=0, batch_size=1), targeting, pgd_step, _flags)
 PGD_EFFORT = ("steps", "restarts")  # more of either never helps the model
 
 
 def _pgd(classifier: PyTorchClassifier, eps: float, params: dict[str, Any], norm: float) -> Any:
-    """ART's PyTorch PGD (not the numpy fallback) with every default pinned."""
+    """The harness's PGD loop (``PGDLoop``: ART's PyTorch PGD, same iterates, without its per-step
+    overhead) with every parameter pinned: no momentum, no random eps."""
     step = eps / 4 if params["step_size"] is None else float(params["step_size"])
-    return ProjectedGradientDescentPyTorch(
+    return PGDLoop(
         classifier,
         norm=norm,
         eps=eps,
         eps_step=step,
-        decay=None,  # no momentum
         max_iter=int(params["steps"]),
         targeted=bool(params["targeted"]),
         num_random_init=int(params["restarts"]) if params["random_start"] else 0,
         batch_size=int(params["batch_size"]),
-        random_eps=False,
-        summary_writer=False,
-        verbose=False,
+        early_stop=bool(params["early_stop"]),
     )
 
 
@@ -61,8 +69,11 @@ def pgd(classifier: PyTorchClassifier, eps: float, params: dict[str, Any]) -> An
     Norm: L-inf; eps and step_size in pixel units.
     Arguments: steps (30); step_size (null: eps / 4, pixel units); random_start (true): start
     uniformly in the eps ball; restarts (1): number of random starts (ART's num_random_init; 0
-    or random_start false: start at x); batch_size (256); targeted (false), target (null), seed
-    (0) as for fgsm (seed also seeds the random starts).
+    or random_start false: start at x); batch_size (256); early_stop (false): a sample stops
+    stepping once misclassified (evaluation; robust accuracy unchanged unless an iterate would
+    have become correct again); warm_start (false): in a sweep, a survivor of the smaller eps
+    starts from its iterate there (harness.sweep); targeted (false), target (null), seed (0) as
+    for fgsm (seed also seeds the random starts).
     Input: pixels in [0, 1]; true labels (or the targets).
     """
     return _pgd(classifier, eps, params, np.inf)
@@ -83,7 +94,8 @@ def pgd_l2(classifier: PyTorchClassifier, eps: float, params: dict[str, Any]) ->
     Paper: Madry, Makelov, Schmidt, Tsipras, Vladu 2018, arXiv:1706.06083.
     Norm: L2 over all C*H*W pixels; eps and step_size in pixel units.
     Arguments: as for ``pgd``: steps (30), step_size (null: eps / 4), random_start (true),
-    restarts (1), batch_size (256), targeted (false), target (null), seed (0).
+    restarts (1), batch_size (256), early_stop (false), warm_start (false), targeted (false),
+    target (null), seed (0).
     Input: pixels in [0, 1]; true labels (or the targets).
     """
     return _pgd(classifier, eps, params, 2)

@@ -1,0 +1,67 @@
+"""The input gradient of an ART PyTorch classifier's loss, computed where the model lives.
+
+ART's ``loss_gradient`` calls ``loss.backward()``, which also computes the gradient of every
+weight, and converts to and from numpy around it; an attack needs the input's gradient only.
+``input_gradient`` takes ``torch.autograd.grad`` of the estimator's own loss (cross-entropy,
+mean over the batch, exactly ART's) with respect to the input alone, in eval mode, and returns
+the logits of the same forward pass, which the caller may use as predictions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import numpy as np
+import torch
+from art.estimators.classification import PyTorchClassifier
+
+
+def model_device(classifier: PyTorchClassifier) -> torch.device:
+    """The device the estimator's model lives on (its first parameter's), else the estimator's."""
+    param = next(classifier.model.parameters(), None)
+    return param.device if param is not None else classifier.device
+
+
+def loss_gradient(
+    classifier: PyTorchClassifier, x: torch.Tensor, y: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(logits (n, K), d loss / d x (n, C, H, W)) for x on the model's device; NaN counts as 0.
+
+    The model must already be in eval mode (``eval_mode``), as ART's ``training_mode=False``.
+    """
+    with torch.enable_grad():
+        xg = x.detach().requires_grad_(True)
+        logits = classifier.model(xg)
+        (grad,) = torch.autograd.grad(classifier.loss(logits, y), xg)
+    return logits.detach(), torch.nan_to_num(grad, nan=0.0)
+
+
+@contextmanager
+def eval_mode(classifier: PyTorchClassifier) -> Iterator[None]:
+    """The classifier's model in eval mode for the block, put back as it was afterwards."""
+    model = classifier.model
+    was_training = model.training
+    model.eval()  # BatchNorm statistics never move while attacking
+    try:
+        yield
+    finally:
+        model.train(was_training)
+
+
+def batched_input_gradient(
+    classifier: PyTorchClassifier, x: np.ndarray, labels: np.ndarray, batch_size: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(logits (N, K), gradient (N, C, H, W)) as numpy, in batches of ``batch_size`` (ART's)."""
+    device, logits, grads = model_device(classifier), [], []
+    with eval_mode(classifier):
+        for i in range(0, len(x), batch_size):
+            xb = torch.from_numpy(np.ascontiguousarray(x[i : i + batch_size])).to(device)
+            out, grad = loss_gradient(
+                classifier, xb, torch.from_numpy(labels[i : i + batch_size]).to(device)
+            )
+            logits.append(out.cpu().numpy())
+            grads.append(grad.cpu().numpy())
+    if not grads:
+        return np.zeros((0, classifier.nb_classes), np.float32), np.zeros_like(x)
+    return np.concatenate(logits), np.concatenate(grads)
