@@ -31,13 +31,13 @@ class Classifier(PyTorchClassifier):
         def part(xb: np.ndarray) -> np.ndarray:
             return super(Classifier, self).predict(xb, batch_size=max(1, len(xb)), **kwargs)
 
-        return self._batches.run("predict", part, [x], batch_size)
+        return self.batches.run("predict", part, [x], batch_size)
 
     def loss_gradient(self, x, y, **kwargs):  # arrays or tensors (ART's PyTorch attacks)
         def part(xb, yb):
             return super(Classifier, self).loss_gradient(xb, yb, **kwargs)
 
-        return self._batches.run("loss_gradient", part, [x, y], len(x))
+        return self.batches.run("loss_gradient", part, [x, y], len(x))
 
     def class_gradient(self, x: np.ndarray, label=None, **kwargs) -> np.ndarray:
         per_sample = isinstance(label, list | np.ndarray) and len(label) == len(x) > 1
@@ -46,10 +46,11 @@ class Classifier(PyTorchClassifier):
             return super(Classifier, self).class_gradient(xb, label=lb, **kwargs)
 
         inputs = [x, np.asarray(label)] if per_sample else [x]
-        return self._batches.run("class_gradient", part, inputs, len(x))
+        return self.batches.run("class_gradient", part, inputs, len(x))
 
     @property
-    def _batches(self) -> Batches:
+    def batches(self) -> Batches:
+        """Its out-of-memory state: a batch size found too large stays halved for the run."""
         if getattr(self, "_oom_batches", None) is None:  # also after ART's unpickling
             self._oom_batches = Batches(self.device)
         return self._oom_batches

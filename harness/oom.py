@@ -3,7 +3,8 @@
 ``Batches`` runs a function over consecutive parts of its inputs; when a part raises an
 out-of-memory error it frees the accelerator's cached memory, halves the part and runs it again,
 and keeps the smaller size for every later call, so the numbers are those of a run made with
-the smaller batch from the start. Each halving is a ``BatchFallback``, collected for the run by
+the smaller batch from the start (the global random generators are put back before the retry,
+so a random start draws what it would have drawn). Each halving is a ``BatchFallback``, collected for the run by
 ``recording()`` (``harness.runner``) and shown in run.json and the report.
 
 Not gated on the device: a ``torch.OutOfMemoryError`` is handled wherever it is raised (tests
@@ -64,11 +65,13 @@ class Batches:
         out, start = [], 0
         while start < n:
             part = [a[start : start + size] for a in inputs]
+            rng = _rng_state()
             try:
                 out.append(fn(*part))
             except Exception as exc:  # only an out-of-memory error is retried
                 if not is_oom(exc) or size == 1:
                     raise
+                _restore(rng)  # the failed attempt drew nothing: random starts as if never tried
                 size = self._halve(what, size)
                 continue
             start += len(part[0])
@@ -83,6 +86,23 @@ class Batches:
         if (fallbacks := _LOG.get()) is not None:
             fallbacks.append(note)
         return smaller
+
+
+def batches_for(estimator: Any, dev: torch.device) -> Batches:
+    """The estimator's own ``Batches`` when it keeps one (``harness.estimator.Classifier``), so a
+    size that ran out of memory once stays halved for every later call; else a fresh one."""
+    return getattr(estimator, "batches", None) or Batches(dev)
+
+
+def _rng_state() -> tuple[Any, torch.Tensor]:
+    """numpy's and torch's global generators (what random starts draw from, e.g. ART's
+    ``random_sphere``)."""
+    return np.random.get_state(), torch.get_rng_state()
+
+
+def _restore(state: tuple[Any, torch.Tensor]) -> None:
+    np.random.set_state(state[0])
+    torch.set_rng_state(state[1])
 
 
 def _concat(parts: list[Any]) -> Any:

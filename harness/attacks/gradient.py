@@ -16,11 +16,12 @@ import numpy as np
 import torch
 from art.estimators.classification import PyTorchClassifier
 
+from harness import device, oom
+
 
 def model_device(classifier: PyTorchClassifier) -> torch.device:
-    """The device the estimator's model lives on (its first parameter's), else the estimator's."""
-    param = next(classifier.model.parameters(), None)
-    return param.device if param is not None else classifier.device
+    """The device the estimator's model lives on (``harness.device.of``)."""
+    return device.of(classifier.model)
 
 
 def loss_gradient(
@@ -53,15 +54,14 @@ def batched_input_gradient(
     classifier: PyTorchClassifier, x: np.ndarray, labels: np.ndarray, batch_size: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """(logits (N, K), gradient (N, C, H, W)) as numpy, in batches of ``batch_size`` (ART's)."""
-    device, logits, grads = model_device(classifier), [], []
-    with eval_mode(classifier):
-        for i in range(0, len(x), batch_size):
-            xb = torch.from_numpy(np.ascontiguousarray(x[i : i + batch_size])).to(device)
-            out, grad = loss_gradient(
-                classifier, xb, torch.from_numpy(labels[i : i + batch_size]).to(device)
-            )
-            logits.append(out.cpu().numpy())
-            grads.append(grad.cpu().numpy())
-    if not grads:
+    dev = model_device(classifier)
+    if not len(x):
         return np.zeros((0, classifier.nb_classes), np.float32), np.zeros_like(x)
-    return np.concatenate(logits), np.concatenate(grads)
+
+    def batch(xb: np.ndarray, yb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        xt = torch.from_numpy(np.ascontiguousarray(xb)).to(dev)
+        out, grad = loss_gradient(classifier, xt, torch.from_numpy(yb).to(dev))
+        return out.cpu().numpy(), grad.cpu().numpy()
+
+    with eval_mode(classifier):  # out of memory: that batch again at half the size
+        return oom.batches_for(classifier, dev).run("loss_gradient", batch, [x, labels], batch_size)

@@ -27,6 +27,7 @@ from art.attacks.attack import EvasionAttack
 from art.estimators.classification import PyTorchClassifier
 from art.utils import check_and_transform_label_format, random_sphere
 
+from harness import oom
 from harness.attacks.gradient import eval_mode, loss_gradient, model_device
 
 
@@ -71,13 +72,15 @@ class PGDLoop(EvasionAttack):
         ``x_init``: starting points (already inside the eps ball) instead of x or a random start.
         """
         labels = self._labels(x, y)
-        device = model_device(self.estimator)
+        dev = model_device(self.estimator)
+        if not len(x):
+            return x.astype(np.float32)
+        inputs = [x, labels] if x_init is None else [x, labels, x_init]
+        batch = lambda xb, lb, ib=None: self._batch(xb, lb, ib, dev)  # noqa: E731
         with eval_mode(self.estimator):  # as ART's loss_gradient(training_mode=False)
-            out = [
-                self._batch(x, labels, x_init, slice(i, i + self.batch_size), device)
-                for i in range(0, len(x), self.batch_size)
-            ]
-        return np.concatenate(out) if out else x.astype(np.float32)
+            # out of memory on an accelerator: that batch again at half the size (harness.oom)
+            batches = oom.batches_for(self.estimator, dev)  # gradients share one halving state
+            return batches.run("loss_gradient", batch, inputs, self.batch_size)
 
     def _labels(self, x: np.ndarray, y: np.ndarray | None) -> np.ndarray:
         """Class indices (N,) int64 the loss is taken against (ART's ``_set_targets``)."""
@@ -88,11 +91,11 @@ class PGDLoop(EvasionAttack):
         onehot = check_and_transform_label_format(y, nb_classes=self.estimator.nb_classes)
         return np.argmax(onehot, axis=1).astype(np.int64)
 
-    def _batch(self, x, labels, x_init, rows: slice, device: torch.device) -> np.ndarray:
+    def _batch(self, x, labels, x_init, device: torch.device) -> np.ndarray:
         """One batch: every start in turn; a later start replaces a sample only where it succeeds."""
-        x0 = torch.from_numpy(np.ascontiguousarray(x[rows], np.float32)).to(device)
-        yb = torch.from_numpy(labels[rows]).to(device)
-        start = None if x_init is None else torch.from_numpy(x_init[rows].astype(np.float32))
+        x0 = torch.from_numpy(np.ascontiguousarray(x, np.float32)).to(device)
+        yb = torch.from_numpy(labels).to(device)
+        start = None if x_init is None else torch.from_numpy(x_init.astype(np.float32))
         adv = self._run(x0, yb, None if start is None else start.to(device))
         for _ in range(1, self.num_random_init):
             again = self._run(x0, yb, None)
