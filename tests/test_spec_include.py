@@ -20,6 +20,7 @@ BENCHMARKS = Path(__file__).parents[1] / "benchmarks"
 # computed by the spec parser as it stood before the package and includes (harness/spec.py at
 # 6c93eae) on the benchmark files of that commit, before the CIFAKE specs shared a base.
 RECORDED = {
+    "cifake_corruptions": ("d45a27b82031", "21829c5d360e920d"),
     "cifake_defences": ("f0bcb468488d", "96fd29d1a4300f95"),
     "cifake_fgsm": ("1e8a8c1186c2", "93d6dbed29e7a90c"),
     "cifake_grid": ("9d7fde94b3a5", "a9b729be2e6419e9"),
@@ -44,7 +45,13 @@ def test_benchmarks_resolve_to_the_recorded_specs(name: str) -> None:
 
 def test_every_benchmark_is_recorded_and_the_cifake_ones_share_a_base() -> None:
     assert sorted(p.stem for p in BENCHMARKS.glob("*.yaml")) == sorted(RECORDED)
-    for name in ("cifake_fgsm", "cifake_pgd", "cifake_defences", "cifake_grid"):
+    for name in (
+        "cifake_fgsm",
+        "cifake_pgd",
+        "cifake_defences",
+        "cifake_grid",
+        "cifake_corruptions",
+    ):
         spec = load_spec(BENCHMARKS / f"{name}.yaml")
         assert str(BENCHMARKS / "include" / "cifake.yaml") in spec.includes, name
     assert load_spec(BENCHMARKS / "digits_fgsm.yaml").includes == ()

@@ -28,6 +28,7 @@ import torch
 from art.attacks.attack import EvasionAttack
 from art.estimators.classification import PyTorchClassifier
 
+from harness import device
 from harness.attacks.autoattack_parts import PartRun, n_targets, note, part_names, parts
 from harness.errors import HarnessError
 
@@ -105,12 +106,12 @@ class ReferenceAutoAttack(EvasionAttack):
         self.parts = describe(params, k)
         self.broken_by = np.zeros(0, dtype=object)  # (N,) part names, set by generate
 
-    def _attack(self, model: torch.nn.Module, device: torch.device) -> Any:
+    def _attack(self, model: torch.nn.Module, dev: torch.device) -> Any:
         """The reference's AutoAttack object with the standard version and these budgets."""
         p, k = self.params, self.estimator.nb_classes
         aa = _load()(
             model, norm="Linf", eps=self.eps, seed=int(p["seed"]), verbose=False,
-            version=p["version"], device=device,
+            version=p["version"], device=dev,
         )  # fmt: skip
         aa.apgd.n_iter = aa.apgd_targeted.n_iter = int(p["apgd_iter"])
         aa.fab.n_iter = int(p["fab_iter"])
@@ -125,10 +126,9 @@ class ReferenceAutoAttack(EvasionAttack):
         y = np.asarray(y)
         y = y.argmax(1) if y.ndim == 2 else y.astype(np.int64)
         model = self.estimator.model.eval()
-        device = next(model.parameters()).device
-        devices = [device] if device.type == "cuda" else []
-        with torch.random.fork_rng(devices=devices):
-            x_adv, broken = self._run(model, device, x, y)
+        dev = device.of(model)
+        with torch.random.fork_rng(devices=[dev] if dev.type == device.CUDA else []):
+            x_adv, broken = self._run(model, dev, x, y)
         self.broken_by = broken
         version = self.params["version"]
         counts = tuple(int(np.sum(broken == name)) for name in part_names(version))
@@ -136,11 +136,11 @@ class ReferenceAutoAttack(EvasionAttack):
         note(PartRun(self.params, self.eps, parts("reference", version), counts, attacked))
         return x_adv
 
-    def _run(self, model, device, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _run(self, model, dev, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Each reference part on the survivors; per sample the first breaker's example."""
-        aa, bs = self._attack(model, device), int(self.params["batch_size"])
-        xt = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).to(device)
-        yt = torch.from_numpy(y).to(device)
+        aa, bs = self._attack(model, dev), int(self.params["batch_size"])
+        xt = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).to(dev)
+        yt = torch.from_numpy(y).to(dev)
         alive = (_predict(model, xt, bs) == yt).cpu().numpy()
         broken = np.where(alive, "", "clean").astype(object)
         x_adv = x.astype(np.float32)  # a copy

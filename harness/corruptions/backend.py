@@ -67,13 +67,18 @@ def _module() -> types.ModuleType:
             f"corruptions: the '{PACKAGE}' package is not installed; "
             f"install the optional extra: pip install 'robustness-harness[{EXTRA}]'"
         )
+    shim = None
     if importlib.util.find_spec("pkg_resources") is None and "pkg_resources" not in sys.modules:
         shim = types.ModuleType("pkg_resources")
         shim.resource_filename = _resource_filename  # type: ignore[attr-defined]
         sys.modules["pkg_resources"] = shim
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # its deprecated scipy import paths
-        import imagecorruptions.corruptions as module
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # its deprecated scipy import paths
+            import imagecorruptions.corruptions as module
+    finally:
+        if shim is not None and sys.modules.get("pkg_resources") is shim:
+            del sys.modules["pkg_resources"]  # only its import needs it (pytest probes for it)
     module.gaussian = _gaussian(module.gaussian)
     return module
 
