@@ -84,7 +84,7 @@ def test_each_defence_trains_and_goes_through_the_standard_sweep(defended) -> No
             assert curve_[0] >= curve_[1] - 0.02, (m.role, attack)
         trains = m.role not in ("jpeg", "feature_squeezing", "spatial_smoothing")
         assert len(m.history) == (8 if trains else 0), m.role
-        assert m.defence.get("name", "none") in {*DEFENCES.names(), "none"}
+        assert (m.defence.name if m.defence else "none") in {*DEFENCES.names(), "none"}
 
 
 def test_adversarial_training_raises_robust_accuracy_at_a_mid_eps(defended) -> None:

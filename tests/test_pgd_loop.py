@@ -7,26 +7,21 @@ import pytest
 import torch
 from art.attacks.evasion import ProjectedGradientDescentPyTorch
 
-from harness.architectures import ARCHITECTURES, wrap
 from harness.attacks import ATTACKS, generate
 from harness.attacks.base import numpy_seed
 from harness.attacks.pgd_loop import PGDLoop
-from harness.estimator import build_classifier
 from harness.spec import AttackSpec
-from tests.conftest import SHAPE, fit_tiny, task
+from tests.conftest import task
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
-def model_clf():
-    """A small_cnn fitted to the synthetic task, and 96 held-out inputs."""
-    torch.manual_seed(0)
-    model = wrap(ARCHITECTURES.get("small_cnn").build(SHAPE, 3), (0.5,), (0.5,), 1)
-    x, y, edges = task(192, 0)
-    fit_tiny(model, x, y)
+def model_clf(trained):
+    """conftest's small_cnn fitted to the synthetic task, and 96 held-out inputs."""
+    model, clf, _, _, edges = trained
     xt, yt, _ = task(96, 1, edges)
-    return model, build_classifier(model, SHAPE, 3), xt, yt
+    return model, clf, xt, yt
 
 
 def art_pgd(clf, norm, eps, steps, targeted=False, restarts=0, batch=40):
