@@ -63,7 +63,7 @@ def probe_model(
     first, second = predict_logits(model, xs), predict_logits(model, xs)  # (n, K) raw outputs
     with torch.random.fork_rng():  # the extra passes must not move the global torch generator
         more = [predict_logits(model, xs) for _ in range(RANDOM_PASSES - 2)]
-        dlr_zero = _dlr_zero_gradients(model, xs, ys, eps, seed)
+        dlr_zero = _dlr_zero_gradients(model, xs, ys, eps, seed, int(classifier.nb_classes))
     passes = [first, second, *more]
     return ModelProbe(
         n=len(xs),
@@ -128,7 +128,7 @@ def _random_by_reference(passes: list[np.ndarray], y: np.ndarray) -> bool:
 
 
 def _dlr_zero_gradients(
-    model: nn.Module, x: np.ndarray, y: np.ndarray, eps: float | None, seed: int
+    model: nn.Module, x: np.ndarray, y: np.ndarray, eps: float | None, seed: int, num_classes: int
 ) -> tuple[int, int] | None:
     """(samples with an all-zero DLR-loss input gradient, samples looked at) at APGD's L-inf
     random start (x + eps t / ||t||_inf, t uniform in [-1, 1], clipped to [0, 1]).
@@ -141,19 +141,13 @@ def _dlr_zero_gradients(
     t = np.random.default_rng(seed).uniform(-1, 1, x.shape).astype(np.float32)
     scale = np.abs(t.reshape(len(x), -1)).max(1).reshape(-1, *[1] * (x.ndim - 1))
     start = np.clip(x + (eps or 0.0) * t / scale, 0, 1).astype(np.float32)
-    if _outputs(model, start[:1]) < 3:
+    if num_classes < 3:
         return None
     run = oom.Batches(device.of(model)).run  # out of memory: halve the batch, as everywhere
     grads, correct = run("dlr_gradient", partial(_dlr_gradient, model), [start, y], GRADIENT_BATCH)
     grads = grads.reshape(len(x), -1)
     zero = np.abs(grads).sum(1) == 0
     return int(np.count_nonzero(zero & correct)), int(np.count_nonzero(correct))
-
-
-def _outputs(model: nn.Module, x: np.ndarray) -> int:
-    """How many scores ``model`` gives per sample."""
-    with torch.no_grad():
-        return int(model(torch.from_numpy(x).to(device.of(model))).shape[1])
 
 
 def _dlr_gradient(model: nn.Module, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

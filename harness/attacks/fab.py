@@ -19,6 +19,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from harness import device
+
 ALPHA_MAX = 0.1  # largest weight of the step from the original image (the paper's alpha_max)
 ETA = 1.05  # overshoot of the projection step
 BETA = 0.9  # backward step towards the original once adversarial
@@ -33,11 +35,11 @@ def fab_targeted(
     takes [0, 1] pixels (normalization inside) and returns logits; it is used in eval mode on
     its own device and is not modified.
     """
-    device = next(model.parameters()).device
-    x0 = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).to(device)
-    yt = torch.from_numpy(np.asarray(y, dtype=np.int64)).to(device)
-    tt = torch.from_numpy(np.asarray(target, dtype=np.int64)).to(device)
-    best, best_norm = x0.clone(), torch.full((len(x0),), float("inf"), device=device)
+    dev = device.of(model)
+    x0 = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).to(dev)
+    yt = torch.from_numpy(np.asarray(y, dtype=np.int64)).to(dev)
+    tt = torch.from_numpy(np.asarray(target, dtype=np.int64)).to(dev)
+    best, best_norm = x0.clone(), torch.full((len(x0),), float("inf"), device=dev)
     x1 = x0.clone()
     for _ in range(n_iter):
         x1 = _step(model, x0, x1, yt, tt)

@@ -19,11 +19,6 @@ from art.estimators.classification import PyTorchClassifier
 from harness import device, oom
 
 
-def model_device(classifier: PyTorchClassifier) -> torch.device:
-    """The device the estimator's model lives on (``harness.device.of``)."""
-    return device.of(classifier.model)
-
-
 def loss_gradient(
     classifier: PyTorchClassifier, x: torch.Tensor, y: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -54,7 +49,7 @@ def batched_input_gradient(
     classifier: PyTorchClassifier, x: np.ndarray, labels: np.ndarray, batch_size: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """(logits (N, K), gradient (N, C, H, W)) as numpy, in batches of ``batch_size`` (ART's)."""
-    dev = model_device(classifier)
+    dev = device.of(classifier.model)
     if not len(x):
         return np.zeros((0, classifier.nb_classes), np.float32), np.zeros_like(x)
 

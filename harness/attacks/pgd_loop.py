@@ -27,8 +27,8 @@ from art.attacks.attack import EvasionAttack
 from art.estimators.classification import PyTorchClassifier
 from art.utils import check_and_transform_label_format, random_sphere
 
-from harness import oom
-from harness.attacks.gradient import eval_mode, loss_gradient, model_device
+from harness import device, oom
+from harness.attacks.gradient import eval_mode, loss_gradient
 
 
 class PGDLoop(EvasionAttack):
@@ -72,7 +72,7 @@ class PGDLoop(EvasionAttack):
         ``x_init``: starting points (already inside the eps ball) instead of x or a random start.
         """
         labels = self._labels(x, y)
-        dev = model_device(self.estimator)
+        dev = device.of(self.estimator.model)
         if not len(x):
             return x.astype(np.float32)
         inputs = [x, labels] if x_init is None else [x, labels, x_init]
@@ -91,12 +91,12 @@ class PGDLoop(EvasionAttack):
         onehot = check_and_transform_label_format(y, nb_classes=self.estimator.nb_classes)
         return np.argmax(onehot, axis=1).astype(np.int64)
 
-    def _batch(self, x, labels, x_init, device: torch.device) -> np.ndarray:
+    def _batch(self, x, labels, x_init, dev: torch.device) -> np.ndarray:
         """One batch: every start in turn; a later start replaces a sample only where it succeeds."""
-        x0 = torch.from_numpy(np.ascontiguousarray(x, np.float32)).to(device)
-        yb = torch.from_numpy(labels).to(device)
+        x0 = torch.from_numpy(np.ascontiguousarray(x, np.float32)).to(dev)
+        yb = torch.from_numpy(labels).to(dev)
         start = None if x_init is None else torch.from_numpy(x_init.astype(np.float32))
-        adv = self._run(x0, yb, None if start is None else start.to(device))
+        adv = self._run(x0, yb, None if start is None else start.to(dev))
         for _ in range(1, self.num_random_init):
             again = self._run(x0, yb, None)
             hit = self._success(again, x0, yb)  # ART's compute_success_array
