@@ -7,10 +7,17 @@ import importlib.util
 import numpy as np
 import pytest
 
-from harness.corruptions import cifar_c, generate
+from harness.corruptions import cifar_c, generate, reference
 from harness.corruptions.catalog import ALL, CORRUPTIONS, FAMILIES
 from harness.errors import HarnessError
-from harness.results.corruption import CorruptionAccuracy, corruption_error, summarize
+from harness.results import bits
+from harness.results.corruption import (
+    CorruptionAccuracy,
+    corruption_error,
+    summarize,
+    summarize_named,
+)
+from harness.results.paired import mcnemar, paired_changes
 from harness.spec import load_spec, parse_spec
 
 if importlib.util.find_spec("imagecorruptions") is None:  # the optional extra "corruptions"
@@ -124,3 +131,91 @@ def test_spec_section_is_optional_and_checked() -> None:
         parse_spec({"corruptions": {"names": ["fogg"]}})
     with pytest.raises(HarnessError, match=r"corruptions.severities\[0\]: expected an integer"):
         parse_spec({"corruptions": {"severities": [6]}})
+
+
+# ---------------------------------------------------------------- paired changes, named reference
+
+
+def masked(model: str, corruption: str, severity: int, correct: list[bool]) -> CorruptionAccuracy:
+    c = np.array(correct)
+    return CorruptionAccuracy(
+        model, corruption, "noise", severity, float(c.mean()), c.size, correct=bits.pack(c)
+    )
+
+
+def test_paired_changes_count_fixed_and_broken_images_over_severities() -> None:
+    rows = [
+        masked("baseline", "fog", 1, [True, False, False, True]),
+        masked("baseline", "fog", 2, [False, False, True, True]),
+        masked("robust", "fog", 1, [True, True, True, False]),
+        masked("robust", "fog", 2, [True, False, True, True]),
+        CorruptionAccuracy("robust", "snow", "weather", 1, 0.5, 4),  # no mask kept: skipped
+    ]
+    (change,) = paired_changes(rows, "baseline", "robust")
+    assert (change.corruption, change.n, change.fixed, change.broken) == ("fog", 8, 3, 1)
+    assert change.net == pytest.approx(0.25)
+    # the net change equals the difference of the mean accuracies over the same images
+    acc = {
+        m: np.mean([r.accuracy for r in rows[:4] if r.model == m]) for m in ("baseline", "robust")
+    }
+    assert change.net == pytest.approx(acc["robust"] - acc["baseline"])
+    assert change.p_value == pytest.approx(0.625)  # exact binomial: P(X<=1 | n=4) * 2
+
+
+def test_mcnemar_is_one_without_discordant_pairs_and_small_for_a_lopsided_split() -> None:
+    assert mcnemar(0, 0) == 1.0
+    assert mcnemar(20, 0) < 1e-5
+    assert mcnemar(7, 7) == pytest.approx(1.0)
+
+
+def test_mask_round_trips_through_the_record(tmp_path) -> None:
+    rng = np.random.default_rng(0)
+    c = rng.random(37) < 0.5
+    assert np.array_equal(masked("m", "fog", 1, list(c)).correct_mask(), c)
+    assert CorruptionAccuracy("m", "fog", "weather", 1, 0.5, 4).correct_mask() is None
+
+
+def write_reference(path, text: str):
+    path.write_text("corruption,severity,error\n" + text, encoding="utf-8")
+    return path
+
+
+def test_named_reference_scales_by_its_errors_and_reads_all_as_every_severity(tmp_path) -> None:
+    path = write_reference(
+        tmp_path / "ref.csv", "fog,all,0.5\nsnow,1,0.4\nsnow,2,0.8\nclean,,0.1\n"
+    )
+    named = reference.load("AlexNet", path)
+    assert named.clean_error == 0.1 and named.severity_errors("fog", [1, 2]) == {1: 0.5, 2: 0.5}
+    base = {"fog": [0.2, 0.4], "snow": [0.3, 0.5]}
+    (out,) = summarize_named(rows("baseline", base), {"baseline": 0.9}, named)
+    assert out.reference == "AlexNet"
+    assert out.ce == pytest.approx({"fog": 60.0, "snow": 800 / 12})  # 0.6/1.0, 0.8/1.2
+    assert out.mce == pytest.approx((60.0 + 800 / 12) / 2)
+    # relative: fog (0.1 + 0.3) / (0.4 + 0.4); snow (0.2 + 0.4) / (0.3 + 0.7)
+    assert out.relative_ce == pytest.approx({"fog": 50.0, "snow": 60.0})
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("fog,all,1.5\n", r"ref.csv line 2: expected an error in \[0, 1\], got '1.5'"),
+        ("fogg,1,0.5\n", r"ref.csv line 2: expected a corruption of .* or clean, got 'fogg'"),
+        ("fog,6,0.5\n", r"ref.csv line 2: expected a severity 1-5 or all, got '6'"),
+        ("fog,1\n", r"ref.csv line 2: expected 3 fields"),
+        ("clean,,0.1\n", r"expected at least one corruption's error"),
+    ],
+)
+def test_a_bad_reference_table_is_one_line_naming_file_and_line(tmp_path, text, message) -> None:
+    path = write_reference(tmp_path / "ref.csv", text)
+    with pytest.raises(HarnessError, match=message):
+        reference.load("AlexNet", path)
+
+
+def test_a_reference_without_its_header_or_file_is_refused(tmp_path) -> None:
+    (tmp_path / "ref.csv").write_text("fog,1,0.5\n", encoding="utf-8")
+    with pytest.raises(HarnessError, match="line 1: expected the header corruption,severity,error"):
+        reference.load("AlexNet", tmp_path / "ref.csv")
+    with pytest.raises(
+        HarnessError, match=r"corruptions.reference.errors: .*missing.csv is not a file"
+    ):
+        reference.load("AlexNet", tmp_path / "missing.csv")

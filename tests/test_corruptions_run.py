@@ -13,19 +13,28 @@ from harness import compare
 from harness.cli import main
 from harness.corruptions import backend
 from harness.results import rundir
+from harness.results.paired import paired_changes
 
 if importlib.util.find_spec("imagecorruptions") is None:  # the optional extra "corruptions"
     pytest.skip("imagecorruptions is not installed", allow_module_level=True)
 
-CORRUPTED = """corruptions: {names: [gaussian_noise, fog], severities: [1, 5], n_images: 30}
-defence: {name: adversarial_training, attack: fgsm, eps: 0.1}
+CORRUPTIONS = """corruptions:
+  names: [gaussian_noise, fog]
+  severities: [1, 5]
+  n_images: 30
 """
+DEFENCE = "defence: {name: adversarial_training, attack: fgsm, eps: 0.1}\n"
 
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tmp = tmp_path_factory.mktemp("corrupt-run")
-    text = TINY_RUN.replace("defence: null\n", "") + CORRUPTED
+    table = tmp / "alexnet.csv"  # a named reference: fog at every severity, noise averaged
+    table.write_text(
+        "corruption,severity,error\nfog,1,0.5\nfog,5,0.9\ngaussian_noise,all,0.8\n", "utf-8"
+    )
+    named = f"  reference: {{name: AlexNet, errors: {table}}}\n"
+    text = TINY_RUN.replace("defence: null\n", "") + CORRUPTIONS + named + DEFENCE
     (tmp / "spec.yaml").write_text(text, encoding="utf-8")
     assert main(run_args(tmp, tmp / "spec.yaml")) == 0
     return tmp / "out"
@@ -67,7 +76,7 @@ def test_a_missing_extra_is_one_line_naming_it(tmp_path, monkeypatch, capsys) ->
         importlib.util, "find_spec", lambda n, *a: None if n == "imagecorruptions" else real(n, *a)
     )
     backend._module.cache_clear()
-    (tmp_path / "spec.yaml").write_text(TINY_RUN + CORRUPTED.splitlines()[0], encoding="utf-8")
+    (tmp_path / "spec.yaml").write_text(TINY_RUN + CORRUPTIONS, encoding="utf-8")
     try:
         assert main(run_args(tmp_path, tmp_path / "spec.yaml")) == 2
     finally:
@@ -87,3 +96,28 @@ def test_compare_carries_mean_corruption_accuracy_and_mce(run_dir: Path) -> None
     record = json.loads((run_dir / "run.json").read_text())
     accs = [c["accuracy"] for c in record["corruptions"] if c["model"] == "robust"]
     assert float(rows["robust"][-2]) == pytest.approx(sum(accs) / len(accs))
+
+
+def test_the_report_pairs_images_and_names_the_published_reference(run_dir: Path) -> None:
+    run = rundir.read_run(run_dir).result
+    assert run.corruption_reference is not None and run.corruption_reference.name == "AlexNet"
+    assert run.corruption_reference.errors["gaussian_noise"] == {"all": 0.8}
+    masks = {(c.model, c.corruption, c.severity): c.correct_mask() for c in run.corruptions}
+    assert all(m is not None and m.size == 30 for m in masks.values())
+    for c in run.corruptions:  # the kept images give back the recorded accuracy
+        assert masks[c.model, c.corruption, c.severity].mean() == pytest.approx(c.accuracy)
+    md = (run_dir / "report.md").read_text()
+    section = md.split("## Common corruptions", 1)[1].split("\n## ", 1)[0]
+    assert "| mCE vs AlexNet | relative mCE vs AlexNet |" in section
+    assert "no clean error given, so no relative mCE" in section
+    (fog,) = paired_changes(run.corruptions, "baseline", "robust")[1:]
+    assert f"(+{fog.fixed} / −{fog.broken}, p " in section
+    # CE against the table: the baseline's fog errors over the table's (0.5 + 0.9)
+    base = [c for c in run.corruptions if (c.model, c.corruption) == ("baseline", "fog")]
+    ce = 100 * sum(1 - c.accuracy for c in base) / 1.4
+    noise = [
+        c for c in run.corruptions if (c.model, c.corruption) == ("baseline", "gaussian_noise")
+    ]
+    ce_noise = 100 * sum(1 - c.accuracy for c in noise) / 1.6
+    row = next(line for line in section.splitlines() if line.startswith("| baseline |"))
+    assert row.split("|")[6].strip() == f"{(ce + ce_noise) / 2:.1f}"

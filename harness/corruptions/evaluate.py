@@ -8,10 +8,11 @@ from pathlib import Path
 import numpy as np
 from art.estimators.classification import PyTorchClassifier
 
-from harness.corruptions import backend, cifar_c, generate
+from harness.corruptions import backend, cifar_c, generate, reference
 from harness.corruptions.catalog import family
 from harness.datasets import Dataset
 from harness.errors import HarnessError
+from harness.results import bits
 from harness.results.corruption import CorruptionAccuracy
 from harness.spec import Spec
 from harness.spec.corruption import CorruptionSpec
@@ -40,12 +41,15 @@ def accuracies(
     source: str,
 ) -> list[CorruptionAccuracy]:
     """``role``'s accuracy on every corrupted set; ``predict``: images -> predicted classes."""
-    return [
-        CorruptionAccuracy(
-            role, name, family(name), s, float(np.mean(predict(xc) == yc)), len(yc), source
-        )
-        for name, s, xc, yc in sets
-    ]
+    return [_accuracy(role, name, s, predict(xc) == yc, source) for name, s, xc, yc in sets]
+
+
+def _accuracy(role: str, name: str, s: int, correct: np.ndarray, source: str) -> CorruptionAccuracy:
+    """The record of one set, keeping which images were right for the paired comparison."""
+    acc = float(np.mean(correct))
+    return CorruptionAccuracy(
+        role, name, family(name), s, acc, len(correct), source, bits.pack(correct)
+    )
 
 
 def records(
@@ -79,6 +83,7 @@ def check(spec: Spec) -> None:
     cs = spec.corruptions
     if cs is None:
         return
+    reference.of(spec)  # a named reference's table reads, or one line says what is wrong
     if not cs.root:
         backend.require()
         return

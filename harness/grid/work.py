@@ -9,7 +9,6 @@ machine the task runs on (relative paths from the driver's working directory, ``
 
 from __future__ import annotations
 
-import base64
 import os
 import socket
 import time
@@ -28,7 +27,7 @@ from harness.io import atomic_path
 from harness.models import build_models
 from harness.plan import validate
 from harness.prepare import prepare
-from harness.results import Measurement
+from harness.results import Measurement, bits
 from harness.seeding import seed_everything
 from harness.spec import Spec
 
@@ -86,7 +85,8 @@ class CellResult:
         """attack -> (robust (E, N) bool, attacked (N,) bool)."""
         e, n = len(self.eps), self.n_test
         return {
-            o.attack: (_unpack(o.robust, (e, n)), _unpack(o.attacked, (n,))) for o in self.outcomes
+            o.attack: (bits.unpack(o.robust, (e, n)), bits.unpack(o.attacked, (n,)))
+            for o in self.outcomes
         }
 
 
@@ -122,7 +122,7 @@ def evaluate_cell(cell: Cell, models_dir: str, cwd: str, *deps: Files) -> CellRe
         class_names=list(data.class_names),
         eps=list(cell.spec.eps),
         outcomes=[
-            Outcome(o.attack, _pack(o.robust), _pack(o.attacked))
+            Outcome(o.attack, bits.pack(o.robust), bits.pack(o.attacked))
             for o in outcomes
             if o.attack in untargeted
         ],
@@ -164,12 +164,3 @@ def _files(cache: Path, weights: str) -> Files:
         return {}
     rel = pt.relative_to(cache.resolve())
     return {str(p): (cache / p).read_bytes() for p in (rel, rel.with_suffix(".json"))}
-
-
-def _pack(mask: np.ndarray) -> str:
-    return base64.b64encode(np.packbits(mask.astype(bool))).decode("ascii")
-
-
-def _unpack(text: str, shape: tuple[int, ...]) -> np.ndarray:
-    bits = np.unpackbits(np.frombuffer(base64.b64decode(text), np.uint8))
-    return bits[: int(np.prod(shape))].reshape(shape).astype(bool)

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from harness.results import bits
+
 CSV_PREFIX = "corruption:"  # results.csv: attack "corruption:<name>", eps = severity (integer)
 CSV_METRIC = "corruption_accuracy"
 
@@ -35,6 +37,11 @@ class CorruptionAccuracy:
     accuracy: float  # correct / all corrupted test samples
     n: int  # corrupted test samples
     source: str = "generated"  # "generated" (imagecorruptions) or the CIFAR-C folder read
+    correct: str = ""  # which of the n images it got right (harness.results.bits); "": not kept
+
+    def correct_mask(self) -> np.ndarray | None:
+        """The per-image correctness (n booleans, test order), None when it was not kept."""
+        return bits.unpack(self.correct, (self.n,)) if self.correct else None
 
 
 @dataclass(frozen=True)
@@ -49,6 +56,24 @@ class CorruptionSummary:
     relative_mce: float  # %, NaN when the reference does not degrade on any corruption
     ce: dict[str, float]  # corruption -> CE_c in %
     relative_ce: dict[str, float]  # corruption -> relative CE_c in %
+
+
+@dataclass(frozen=True)
+class CorruptionReference:
+    """A named model's published errors (``corruptions.reference``), as the run read them."""
+
+    name: str
+    errors: dict[str, dict[str, float]]  # corruption -> severity ("1".."5", or "all") -> error
+    clean_error: float | None  # None: not given, so no relative mCE against it
+    source: str  # the file read
+
+    def severity_errors(self, corruption: str, severities: Iterable[int]) -> dict[int, float]:
+        """Errors at ``severities``: the per-severity ones, else the "all" average for each."""
+        given = self.errors.get(corruption, {})
+        out = {s: given[str(s)] for s in severities if str(s) in given}
+        if "all" in given:
+            out = {s: out.get(s, given["all"]) for s in severities}
+        return out
 
 
 def errors(rows: Iterable[CorruptionAccuracy], model: str) -> dict[str, dict[int, float]]:
@@ -77,6 +102,17 @@ def summarize(
     ref = errors(rows, reference)
     ref_clean = 1.0 - clean[reference]
     return [_summary(rows, m, clean[m], reference, ref, ref_clean) for m in _models(rows)]
+
+
+def summarize_named(
+    rows: Sequence[CorruptionAccuracy], clean: dict[str, float], named: CorruptionReference
+) -> list[CorruptionSummary]:
+    """Every model's summary against a named model's published errors (AlexNet-style mCE).
+    CE_c is taken over the severities both have; the relative mCE needs its clean error."""
+    severities = sorted({r.severity for r in rows})
+    ref = {c: named.severity_errors(c, severities) for c in named.errors}
+    ref_clean = float("nan") if named.clean_error is None else named.clean_error
+    return [_summary(rows, m, clean[m], named.name, ref, ref_clean) for m in _models(rows)]
 
 
 def _summary(

@@ -23,7 +23,7 @@ from harness.results.analyses import (
     WeightAnalysis,
 )
 from harness.results.checks import Check, ModelProbe, PartBreaks
-from harness.results.corruption import CorruptionAccuracy
+from harness.results.corruption import CorruptionAccuracy, CorruptionReference
 
 METRICS = (
     "clean_accuracy",  # correct clean predictions / all test samples
@@ -244,6 +244,7 @@ class RunResult:
     part_breaks: list[PartBreaks] = field(default_factory=list)  # per-sample masking evidence
     corruptions: list[CorruptionAccuracy] = field(default_factory=list)  # common corruptions
     breakdowns: list[EnsembleBreakdown] = field(default_factory=list)  # per ensemble, model, eps
+    corruption_reference: CorruptionReference | None = None  # a named model's published errors
 
     def model(self, role: str) -> ModelResult:
         return next(m for m in self.models if m.role == role)
@@ -261,6 +262,8 @@ class RunResult:
         d = {
             f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in arrays
         }
+        if d["corruption_reference"] is None:
+            d.pop("corruption_reference")  # run.json without one reads as before
         return _plain(d)
 
     @classmethod
@@ -296,6 +299,7 @@ class RunResult:
             part_breaks=[PartBreaks.from_dict(b) for b in d.get("part_breaks", [])],
             corruptions=[CorruptionAccuracy(**c) for c in d.get("corruptions", [])],
             breakdowns=[EnsembleBreakdown.from_dict(b) for b in d.get("breakdowns", [])],
+            corruption_reference=_named(d.get("corruption_reference")),
         )
 
 
@@ -313,3 +317,7 @@ def _plain(obj: Any) -> Any:
     if isinstance(obj, np.generic):
         return obj.item()
     return obj
+
+
+def _named(d: dict[str, Any] | None) -> CorruptionReference | None:
+    return None if d is None else CorruptionReference(**d)

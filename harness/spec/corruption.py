@@ -11,7 +11,7 @@ from typing import Any
 from harness.corruptions.catalog import ALL, CORRUPTIONS, EXTRAS, SEVERITIES
 from harness.errors import HarnessError
 from harness.spec.checks import boolean, choice, integer, optional, string
-from harness.spec.schema import setting
+from harness.spec.schema import nested, setting
 
 
 def _listed(check: Any, name: str) -> Any:
@@ -29,6 +29,17 @@ def _listed(check: Any, name: str) -> Any:
 
 
 @dataclass(frozen=True)
+class NamedReference:
+    """A published model's errors to express CE and mCE against (AlexNet's, in ImageNet-C)."""
+
+    name: str = setting(check=string)  # how the report names it, e.g. "AlexNet"
+    # a CSV file: corruption,severity,error (error in [0, 1]; severity 1-5, or "all" for an error
+    # averaged over the severities, as published tables give it); a row "clean,,E" adds the
+    # model's clean error, needed for the relative mCE
+    errors: str = setting(check=string)
+
+
+@dataclass(frozen=True)
 class CorruptionSpec:
     """Hendrycks & Dietterich's corruptions of the test set, evaluated for every model."""
 
@@ -40,6 +51,9 @@ class CorruptionSpec:
     n_images: int | None = setting(None, optional(integer(1)))
     # a CIFAR-10-C / CIFAR-100-C folder (<corruption>.npy, labels.npy): read, not generated
     root: str | None = setting(None, optional(string))
+    # also express CE and mCE against this published model's errors (absent: the run's baseline
+    # only)
+    reference: NamedReference | None = setting(None, optional(nested(NamedReference)), recipe=True)
 
     @property
     def corruptions(self) -> tuple[str, ...]:

@@ -13,7 +13,9 @@ from harness.results.corruption import (
     accuracy_grid,
     corruption_means,
     summarize,
+    summarize_named,
 )
+from harness.results.paired import PairedChange, paired_changes
 
 SUMMARY_HEADER = ["model", "clean accuracy", "mean corruption accuracy", "mCE", "relative mCE"]
 
@@ -34,18 +36,38 @@ def summaries(result: RunResult) -> list[CorruptionSummary]:
 
 
 def markdown(result: RunResult) -> str:
-    ref, rows = reference(result), result.corruptions
+    ref, rows, named = reference(result), result.corruptions, result.corruption_reference
     models = list(dict.fromkeys(r.model for r in rows))
+    others = [m for m in models if m != ref]
+    changes = {m: {c.corruption: c for c in paired_changes(rows, ref, m)} for m in others}
     return prose(
         "corruptions",
-        summary=table(SUMMARY_HEADER, [_summary_row(s) for s in summaries(result)]),
+        summary=_summary_table(result),
         per_model=[(m, _grid_table(result, m), corruption_heatmap_file(m)) for m in models],
-        change=_change_table(result, ref, [m for m in models if m != ref]),
+        change=_change_table(result, ref, others, changes),
+        paired=any(changes.values()),
         reference=ref,
+        named=named,
         source=rows[0].source,
         n=rows[0].n,
         families_image=CORRUPTION_FAMILIES_PNG,
     )
+
+
+def _summary_table(result: RunResult) -> str:
+    """One row per model; with a named reference, its mCE and relative mCE against it too."""
+    named = result.corruption_reference
+    header = SUMMARY_HEADER
+    rows = [_summary_row(s) for s in summaries(result)]
+    if named is not None:
+        clean = {m.role: m.clean_accuracy for m in result.models}
+        theirs = summarize_named(result.corruptions, clean, named)
+        header = [*header, f"mCE vs {named.name}", f"relative mCE vs {named.name}"]
+        rows = [
+            [*r, _percent(t.mce), _percent(t.relative_mce)]
+            for r, t in zip(rows, theirs, strict=True)
+        ]
+    return table(header, rows)
 
 
 def _summary_row(s: CorruptionSummary) -> list[str]:
@@ -68,18 +90,36 @@ def _grid_table(result: RunResult, model: str) -> str:
     return table(header, [[c, *(pct(v) for v in grid[i])] for i, c in enumerate(names)])
 
 
-def _change_table(result: RunResult, ref: str, others: list[str]) -> str:
-    """Per corruption: the reference's mean accuracy and each other model's change (points)."""
+def _change_table(
+    result: RunResult, ref: str, others: list[str], changes: dict[str, dict[str, PairedChange]]
+) -> str:
+    """Per corruption: the reference's mean accuracy and each other model's change (points),
+    with the images it fixed and broke and McNemar's p when per-image results were kept."""
     if not others:
         return ""
     base = corruption_means(result.corruptions, ref)
     theirs = {m: corruption_means(result.corruptions, m) for m in others}
     header = ["corruption", ref, *(f"{m} − {ref}" for m in others)]
     rows = [
-        [c, pct(a), *(f"{100 * (theirs[m].get(c, float('nan')) - a):+.1f} pp" for m in others)]
+        [
+            c,
+            pct(a),
+            *(_change(theirs[m].get(c, float("nan")) - a, changes[m].get(c)) for m in others),
+        ]
         for c, a in base.items()
     ]
     return table(header, rows)
+
+
+def _change(delta: float, paired: PairedChange | None) -> str:
+    text = f"{100 * delta:+.1f} pp"
+    if paired is None:
+        return text
+    return f"{text} (+{paired.fixed} / −{paired.broken}, p {_p(paired.p_value)})"
+
+
+def _p(p: float) -> str:
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
 
 
 def figures(result: RunResult) -> Figures:
