@@ -19,13 +19,14 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from harness import metrics
+from harness.app import inference
 from harness.app.inference import Verdict, eps_range
 from harness.app.launch import PAGE, streamlit_command
 from harness.app.markdown import Figure, Table, blocks
 from harness.app.models import AppModel, labels, load_models
 from harness.app.runs import load_app_run, newest_runs
 from harness.app.upload import MAX_BYTES, MAX_MB, UploadError, read_upload, to_input
-from harness.app.views import ATTACK_IMAGES, DISPLAY_PX, attack_images
+from harness.app.views import ATTACK_IMAGES, CORRUPTED_IMAGES, DISPLAY_PX, attack_images
 from harness.cli import main
 from harness.errors import HarnessError
 from harness.estimator import predict_logits
@@ -444,3 +445,29 @@ def test_a_model_that_cannot_be_rebuilt_is_listed_as_unavailable(
     )
     assert at.multiselect[0].value == [BASELINE]
     assert len(lines(at, f"**{BASELINE}**")) >= 1
+
+
+@pytest.mark.realdata
+def test_a_corruption_is_applied_before_the_attack(run_dir: Path, real_image: bytes) -> None:
+    pytest.importorskip("imagecorruptions", reason="the optional extra 'corruptions'")
+    at = app(run_dir)
+    at.file_uploader(key="upload").upload("real.jpg", real_image, "image/jpeg")
+    at.run()
+    assert at.selectbox(key="corruption").value == "none"
+    at.selectbox(key="corruption").set_value("gaussian_noise").run()
+    at.slider(key="severity").set_value(5).run()
+    at.slider(key="eps").set_value(0.0).run()
+    assert not at.exception and not at.error
+    run = load_app_run(run_dir)
+    x = to_input(read_upload(real_image), run.input_shape)
+    noisy = inference.corrupted(x, "gaussian_noise", 5, run.spec.seed)
+    assert np.abs(noisy - x).max() > 0.1  # severity 5 noise is visible
+    for label, m in labels(load_models(run)).items():  # each verdict: the model's own numbers
+        before, after = (int(predict_logits(m.model, v[None])[0].argmax()) for v in (x, noisy))
+        names = run.class_names
+        assert any(
+            t.startswith(f"{label} before the corruption: {names[before]} (") for t in texts(at)
+        )
+        assert any(t.startswith(f"**{label}**: corrupted {names[after]} (") for t in texts(at))
+    assert any("on the image under gaussian_noise at severity 5" in t for t in texts(at))
+    assert captions(at.tabs[2]) == 2 * list(CORRUPTED_IMAGES)

@@ -21,6 +21,9 @@ from harness.app.runs import AppRun
 from harness.attacks import ATTACKS
 from harness.attacks.select import interactive, names
 from harness.cams import overlay
+from harness.corruptions import backend, generate
+from harness.corruptions.catalog import ALL
+from harness.errors import HarnessError
 from harness.estimator import predict_logits
 from harness.evasion import eps_grid
 from harness.explain import gradcam
@@ -82,6 +85,22 @@ def attack_choices() -> tuple[str, ...]:
     (``harness.attacks.select.interactive``: white-box L-inf within eps; Square needs thousands
     of queries, AutoAttack is an ensemble, C&W/DeepFool are eps-free)."""
     return names(interactive)
+
+
+def corruption_choices() -> tuple[str, ...]:
+    """The common corruptions the page offers before the attack: all 19 with the optional
+    extra installed (``harness.corruptions``), none without it."""
+    try:
+        backend.require()
+    except HarnessError:
+        return ()
+    return ALL
+
+
+def corrupted(x: np.ndarray, name: str, severity: int, seed: int) -> np.ndarray:
+    """x (C, H, W) under corruption ``name`` at ``severity`` (1-5): the run's generator, seeded
+    as image 0 of a run with ``seed``, so the same image always gets the same corruption."""
+    return generate.corrupt(x[None], name, severity, seed)[0]
 
 
 def planned_attack(run: AppRun, name: str) -> PlannedAttack:

@@ -34,6 +34,9 @@ UPLOAD_HINT = (
 # The Attack tab's row of images per model (``attack_images``), in this order.
 ATTACK_IMAGES = ("clean image", "Grad-CAM (clean)", "attacked image", "Grad-CAM (attacked)",
                  "perturbation (magnified)")  # fmt: skip
+# The same row when a corruption is applied first: its first two images are the corrupted one.
+CORRUPTED_IMAGES = ("corrupted image", "Grad-CAM (corrupted)", *ATTACK_IMAGES[2:])
+NO_CORRUPTION = "none"
 FLIPS = "smallest_flips"  # session_state: {(model key, attack, image digest): eps or None}
 
 
@@ -66,6 +69,11 @@ def _predicted(key: str, x: np.ndarray, _m: AppModel) -> int:
 def _attacked(key: str, x: np.ndarray, attack: str, eps: float, _m: AppModel) -> np.ndarray:
     planned = inference.planned_attack(_m.run, attack)
     return inference.attack(_m, planned, x, eps, _predicted(key, x, _m))
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _corrupted(x: np.ndarray, name: str, severity: int, seed: int) -> np.ndarray:
+    return inference.corrupted(x, name, severity, seed)
 
 
 @st.cache_resource(show_spinner="Loading test images ...", max_entries=8)
@@ -173,13 +181,37 @@ def attack_tab(
     labels = [i.label for i in inputs]
     chosen = st.selectbox("Image", range(len(inputs)), format_func=lambda k: labels[k],
                           key=f"attack_input:{labels[0]}")  # fmt: skip
-    attack = st.selectbox("Attack", list(inference.attack_choices()), key="attack")
+    left, middle, right = st.columns(3)
+    attack = left.selectbox("Attack", list(inference.attack_choices()), key="attack")
+    corruption = _corruption_picker(middle, right)
     eps = round(float(st.slider("ε (L∞, pixel units in [0, 1])", **_slider(run), key="eps")), 10)
+    original = inputs[chosen].x
+    x = original if corruption is None else _corrupted(original, *corruption, run.spec.seed)
     if _need_models(models):
-        st.caption(f"{attack} at ε = {eps:.4f} ({eps * 255:.1f}/255), crafted against each model "
-                   "(white-box), away from its clean prediction.")  # fmt: skip
+        under = (
+            ""
+            if corruption is None
+            else f" on the image under {corruption[0]} at severity {corruption[1]}"
+        )
+        st.caption(f"{attack} at ε = {eps:.4f} ({eps * 255:.1f}/255){under}, crafted against each "
+                   "model (white-box), away from its prediction before the attack.")  # fmt: skip
         for label, m in models.items():
-            _attack_row(label, m, inputs[chosen].x, attack, eps)
+            _attack_row(label, m, x, attack, eps, None if corruption is None else original)
+
+
+def _corruption_picker(left, right) -> tuple[str, int] | None:
+    """A common corruption (and its severity) applied to the image before the attack: how a
+    model holds up under blur, noise or weather, and what an attacker still needs on top."""
+    choices = inference.corruption_choices()
+    if not choices:
+        left.caption("Common corruptions need the optional extra: "
+                     "pip install 'robustness-harness[corruptions]'")  # fmt: skip
+        return None
+    name = left.selectbox("Corruption (before the attack)", [NO_CORRUPTION, *choices],
+                          key="corruption")  # fmt: skip
+    if name == NO_CORRUPTION:
+        return None
+    return name, int(right.slider("Severity", 1, 5, 3, key="severity"))
 
 
 def _sample_inputs(run: AppRun, samples: Samples | None) -> list[Input]:
@@ -198,21 +230,30 @@ def _slider(run: AppRun) -> dict[str, float | str]:
             "format": "%.4f"}  # fmt: skip
 
 
-def _attack_row(label: str, m: AppModel, x: np.ndarray, attack: str, eps: float) -> None:
-    """One model: its verdicts, the smallest flip, and the clean and attacked images with their
-    Grad-CAMs in one row of equal columns (the images share one size)."""
+def _attack_row(
+    label: str, m: AppModel, x: np.ndarray, attack: str, eps: float, original: np.ndarray | None
+) -> None:
+    """One model: its verdicts, the smallest flip, and the clean (or corrupted: ``original`` is
+    then the image before the corruption) and attacked images with their Grad-CAMs in one row
+    of equal columns (the images share one size)."""
     names, key = m.run.class_names, _key(m)
+    if original is not None:
+        st.caption(
+            f"{label} before the corruption: {prediction(names, _verdict(key, original, m))}"
+        )
     clean = _verdict(key, x, m)
     with st.spinner(f"{attack} against {label} at ε = {eps:.4f} ..."):
         x_adv = _attacked(key, x, attack, eps, m)
     adv = _verdict(key, x_adv, m)
     change = "**flipped**" if adv.pred != clean.pred else "unchanged"
-    st.markdown(f"**{label}**: clean {prediction(names, clean)} → attacked "
+    before = "clean" if original is None else "corrupted"
+    st.markdown(f"**{label}**: {before} {prediction(names, clean)} → attacked "
                 f"**{prediction(names, adv)}**, {change}")  # fmt: skip
     st.caption(f"attacked: {confidences(names, adv)}")
     st.markdown(_flip_line(attack, _flip(label, m, x, attack), inference.eps_range(m.run.spec).top))
     shown = attack_images(x, clean, x_adv, adv)
-    for col, image, caption in zip(st.columns(len(shown)), shown, ATTACK_IMAGES, strict=True):
+    captions = ATTACK_IMAGES if original is None else CORRUPTED_IMAGES
+    for col, image, caption in zip(st.columns(len(shown)), shown, captions, strict=True):
         col.image(image, caption=caption)
 
 
