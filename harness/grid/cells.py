@@ -30,6 +30,7 @@ from harness.spec import (
     stable_hash,
 )
 
+CORRUPTIONS_CELL = "corruptions"  # the ``attack`` of the one cell per model that corrupts
 CELL_VERSION = 1  # bump when what a cell computes changes (its stored results become stale)
 BASELINE = "baseline"
 NO_DEFENCE = "none"  # the ``defence`` column of the baseline's rows
@@ -107,8 +108,10 @@ def sub_spec(
     seed: int,
     defences: tuple[DefenceSpec, ...],
     attacks: tuple[AttackSpec, ...],
+    corrupted: bool = False,
 ) -> Spec:
-    """A plain one-run spec for part of the grid (no pictures, no probes)."""
+    """A plain one-run spec for part of the grid (no pictures, no probes); the spec's common
+    corruptions only in a ``corrupted`` one (the model's corruption cell)."""
     return dataclasses.replace(
         spec,
         seed=seed,
@@ -119,6 +122,7 @@ def sub_spec(
         evasion=EvasionSpec(n_images=0),
         gradcam=GradcamSpec(n_images=0),
         grid=None,
+        corruptions=spec.corruptions if corrupted else None,
     )
 
 
@@ -167,4 +171,13 @@ def _cells(
             deps = [own[BASELINE].key] + [own[d.key].key for d in defs if d.key in own]
             cell_spec = sub_spec(spec, gm, seed, defs, (a,))
             cells.append(Cell(gm.label, seed, role, a.key, cell_spec, tuple(deps)))
+        if spec.corruptions is not None:  # one cell per model: every corruption and severity
+            cells.append(_corruption_cell(spec, gm, seed, own, role))
     return cells
+
+
+def _corruption_cell(spec: Spec, gm: GridModel, seed: int, own: dict[str, Unit], role: str) -> Cell:
+    defs = tuple(d for d in spec.defences if d.key == role)
+    deps = [own[BASELINE].key] + [own[d.key].key for d in defs if d.key in own]
+    cell_spec = sub_spec(spec, gm, seed, defs, (), corrupted=True)
+    return Cell(gm.label, seed, role, CORRUPTIONS_CELL, cell_spec, tuple(deps))

@@ -29,6 +29,7 @@ from harness.reading import WORST_CASE, pct
 from harness.report import grid as grid_sections
 from harness.report.grid_view import GridReport
 from harness.results import FAIL, PASS, AttackRecord, Check, Measurement
+from harness.results.corruption import is_corruption_row
 from harness.sanity import checks
 from harness.sweep import AttackOutcome, worst_case_rows
 
@@ -73,7 +74,7 @@ def grid_rows(result: GridResult) -> list[GridRow]:
             continue
         cell, first = finished[0]
         measured = [Measurement(cell.role, "none", 0.0, "clean_accuracy", first.clean_accuracy)]
-        measured += [m for _, r in finished for m in r.rows]
+        measured += [m for _, r in finished for m in r.rows if not is_corruption_row(m.attack)]
         if len(finished) == len(members):
             measured += worst_case_rows(cell.role, _outcomes(finished))
         rows += [
@@ -81,6 +82,19 @@ def grid_rows(result: GridResult) -> list[GridRow]:
             for m in measured
         ]
     return rows
+
+
+def corruption_rows(result: GridResult) -> list[GridRow]:
+    """The corruption cells' rows (``corruption:<name>``, eps = severity), in the grid's order:
+    written after every attack row, as a run's results.csv has them."""
+    return [
+        GridRow(cell.model, cell.defence, cell.seed, m.attack, m.eps, m.metric, m.value)
+        for members in groups(result).values()
+        for cell, r in members
+        if r is not None
+        for m in r.rows
+        if is_corruption_row(m.attack)
+    ]
 
 
 def _outcomes(finished: Sequence[tuple[Cell, CellResult]]) -> list[AttackOutcome]:
@@ -111,6 +125,7 @@ def write_grid_report(result: GridResult, out: str | Path) -> Path:
     out = Path(out)
     rows = grid_rows(result)
     report = grid_report(result, rows)
+    rows = rows + report.corruptions
     for name, make in grid_sections.figures(report).items():
         with atomic_path(out / name) as tmp:
             plots.save(make(), tmp)
@@ -181,6 +196,7 @@ def grid_report(result: GridResult, rows: Sequence[GridRow]) -> GridReport:
         failed=[(_what(s), s.attempts, s.error) for s in result.failed()],
         blocked=[(_what(s), isinstance(s.item, Cell)) for s in result.blocked()],
         n_classes=_n_classes(result),
+        corruptions=corruption_rows(result),
     )
 
 

@@ -18,18 +18,23 @@ from typing import Any
 
 import numpy as np
 import torch
+from art.estimators.classification import PyTorchClassifier
 
 from harness import device
+from harness.corruptions import evaluate as corruptions
+from harness.datasets import Dataset
 from harness.estimator import build_classifier
 from harness.evaluate import attack_model
-from harness.grid.cells import Cell, Unit
+from harness.grid.cells import CORRUPTIONS_CELL, Cell, Unit
 from harness.io import atomic_path
 from harness.models import build_models
 from harness.plan import validate
 from harness.prepare import prepare
 from harness.results import Measurement, bits
+from harness.results.corruption import csv_rows
 from harness.seeding import seed_everything
 from harness.spec import Spec
+from harness.sweep import clean_eval
 
 Files = dict[str, bytes]  # path relative to the weights cache -> file content
 
@@ -90,6 +95,17 @@ class CellResult:
         }
 
 
+def _corrupted(cell: Cell, clf: PyTorchClassifier, data: Dataset) -> list[Measurement]:
+    """The corruption cell's rows: clean accuracy, then the accuracy under every corruption and
+    severity, as a run's results.csv names them (``corruption:<name>``, eps = severity)."""
+    clean = clean_eval(clf, data.x_test, cell.spec.eval_batch_size)
+    accuracy = float(np.mean(clean.pred == data.y_test))
+    records = corruptions.records(cell.spec, data, cell.role, clf)
+    return [Measurement(cell.role, "none", 0.0, "clean_accuracy", accuracy)] + [
+        Measurement(*r) for r in csv_rows(records)
+    ]
+
+
 def build_unit(unit: Unit, models_dir: str, cwd: str, *deps: Files) -> Built:
     """Train unit's model (or reuse it from the cache) and return its checkpoint files."""
     cache = _setup(unit.spec, models_dir, deps, cwd)
@@ -112,7 +128,10 @@ def evaluate_cell(cell: Cell, models_dir: str, cwd: str, *deps: Files) -> CellRe
         t.role: build_classifier(t.model, data.input_shape, data.num_classes) for t in trained
     }
     target = next(t for t in trained if t.role == cell.role)
-    _, rows, outcomes = attack_model(cell.spec, plan, target, classifiers, data)
+    if cell.attack == CORRUPTIONS_CELL:
+        rows, outcomes = _corrupted(cell, classifiers[cell.role], data), []
+    else:
+        _, rows, outcomes = attack_model(cell.spec, plan, target, classifiers, data)
     clean = next(m.value for m in rows if m.metric == "clean_accuracy")
     untargeted = {p.name for p in plan.attacks + plan.naive if not p.targeted}
     return CellResult(

@@ -11,6 +11,7 @@ from harness.report.grid_view import GridReport
 from harness.report.sections.grid import (
     attacks,
     clean,
+    corruptions,
     failures,
     gain,
     reproduce,
@@ -26,6 +27,7 @@ GRID_REPORT: list[ModuleType] = [  # the order of a grid's report.md
     clean,
     gain,
     tables,
+    corruptions,
     sanity,
     reproduce,
 ]

@@ -3,7 +3,7 @@ from the grid's cells; the sections only format it, so they need nothing from ``
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from harness.results import AttackRecord, Check
@@ -27,6 +27,7 @@ class GridReport:
     failed: list[tuple[str, int, str]]  # (cell or model, attempts, last error)
     blocked: list[tuple[str, bool]]  # (cell or model, whether it is a cell)
     n_classes: int | None  # for the chance level in the figure
+    corruptions: list[Any] = field(default_factory=list)  # GridRow: corruption cells' accuracies
 
     @property
     def main_attacks(self) -> list[str]:
