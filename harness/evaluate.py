@@ -25,6 +25,7 @@ from harness import pictures
 from harness.attacks.autoattack_parts import recording
 from harness.breakdown import breakdowns
 from harness.corruptions import evaluate as corruptions
+from harness.corruptions.cams import corruption_cams
 from harness.datasets import Dataset
 from harness.estimator import build_classifier
 from harness.evasion import eps_grid, pick_per_class, smallest_flips
@@ -107,6 +108,14 @@ def evaluate(spec: Spec, data: Dataset, plan: Plan, trained: list[Trained], time
     with timer.phase("explain"):
         shown = pictures.Shown(spec, data, plan.attacks[0], picks[: spec.gradcam.n_images])
         fields["gradcam"] = pictures.gradcam_panel(shown, trained, classifiers)
+        fields["corruption_cams"] = corruption_cams(
+            fields["gradcam"],
+            fields["corruptions"],
+            trained,
+            classifiers,
+            data.class_names,
+            spec.seed,
+        )
         fields["attention"] = pictures.attention(shown, trained, classifiers)
     return fields
 

@@ -219,3 +219,10 @@ def test_a_reference_without_its_header_or_file_is_refused(tmp_path) -> None:
         HarnessError, match=r"corruptions.reference.errors: .*missing.csv is not a file"
     ):
         reference.load("AlexNet", tmp_path / "missing.csv")
+
+
+def test_picked_images_get_the_corruption_the_whole_set_gave_them() -> None:
+    x = images(6, 3, 32)
+    picks = [4, 1]
+    whole = generate.corrupt(x, "shot_noise", 3, seed=5)
+    assert np.array_equal(generate.corrupt(x[picks], "shot_noise", 3, 5, picks), whole[picks])

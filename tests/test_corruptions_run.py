@@ -13,6 +13,7 @@ from harness import compare
 from harness.cli import main
 from harness.corruptions import backend
 from harness.results import rundir
+from harness.results.corruption import corruption_means
 from harness.results.paired import paired_changes
 
 if importlib.util.find_spec("imagecorruptions") is None:  # the optional extra "corruptions"
@@ -34,7 +35,10 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "corruption,severity,error\nfog,1,0.5\nfog,5,0.9\ngaussian_noise,all,0.8\n", "utf-8"
     )
     named = f"  reference: {{name: AlexNet, errors: {table}}}\n"
-    text = TINY_RUN.replace("defence: null\n", "") + CORRUPTIONS + named + DEFENCE
+    text = TINY_RUN.replace("defence: null\n", "").replace(
+        "gradcam: {n_images: 0}", "gradcam: {n_images: 2}"
+    )
+    text += CORRUPTIONS + named + DEFENCE
     (tmp / "spec.yaml").write_text(text, encoding="utf-8")
     assert main(run_args(tmp, tmp / "spec.yaml")) == 0
     return tmp / "out"
@@ -121,3 +125,13 @@ def test_the_report_pairs_images_and_names_the_published_reference(run_dir: Path
     ce_noise = 100 * sum(1 - c.accuracy for c in noise) / 1.6
     row = next(line for line in section.splitlines() if line.startswith("| baseline |"))
     assert row.split("|")[6].strip() == f"{(ce + ce_noise) / 2:.1f}"
+
+
+def test_gradcam_under_the_worst_corruption_sits_beside_clean_and_adversarial(run_dir) -> None:
+    run = rundir.read_run(run_dir).result
+    means = corruption_means(run.corruptions, "baseline")
+    worst = min(means, key=means.get)
+    md = (run_dir / "report.md").read_text()
+    section = md.split("## Common corruptions", 1)[1].split("\n## ", 1)[0]
+    assert f"**{worst}** at severity 5" in section  # the middle of severities [1, 5]
+    assert "(corruption_gradcam.png)" in section and (run_dir / "corruption_gradcam.png").is_file()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -30,19 +31,24 @@ def image_seed(seed: int, name: str, severity: int, index: int) -> int:
     return int.from_bytes(digest[:4], "little")
 
 
-def corrupt(x: np.ndarray, name: str, severity: int, seed: int) -> np.ndarray:
+def corrupt(
+    x: np.ndarray, name: str, severity: int, seed: int, indices: Sequence[int] | None = None
+) -> np.ndarray:
     """``x`` (N, C, H, W) float in [0, 1], C = 1 or 3, corrupted: same shape, float32 in [0, 1].
 
+    ``indices``: the test-set index of each image (default 0..N-1), which seeds its corruption,
+    so a few picked images get exactly what the evaluation of the whole set gave them.
     Severity 0 is the identity (a copy). Grey images are corrupted as RGB with the channel
     replicated, and the first channel taken back.
     """
     if severity == 0:
         return np.array(x, dtype=np.float32)
+    indices = range(len(x)) if indices is None else indices
     state = np.random.get_state()
     try:
         out = [
             _one(img, name, severity, image_seed(seed, name, severity, i))
-            for i, img in enumerate(x)
+            for i, img in zip(indices, x, strict=True)
         ]
     finally:
         np.random.set_state(state)

@@ -7,8 +7,16 @@ from collections.abc import Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
-from harness.plots.canvas import new_figure
-from harness.results.corruption import CorruptionAccuracy, accuracy_grid, family_means
+from harness.cams import overlay
+from harness.plots.camgrid import CamCell, cam_cells, image_rows, show_cell
+from harness.plots.canvas import hwc, new_figure, show_image
+from harness.results import GradcamPanel
+from harness.results.corruption import (
+    CorruptionAccuracy,
+    CorruptionCams,
+    accuracy_grid,
+    family_means,
+)
 
 
 def heatmap(rows: Sequence[CorruptionAccuracy], model: str) -> Figure:
@@ -51,4 +59,30 @@ def families(rows: Sequence[CorruptionAccuracy]) -> Figure:
     ax.set_xticks(range(len(fams)), fams)
     ax.set(ylabel="mean accuracy (%)", ylim=(0, 105), title="Accuracy per corruption family")
     ax.legend(fontsize=8)
+    return fig
+
+
+def corruption_cams(panel: GradcamPanel, cams: CorruptionCams) -> Figure:
+    """Rows: the Grad-CAM panel's images. Columns: clean input, corrupted input, then per model
+    its CAM on the clean, the corrupted and the adversarial input (red: prediction wrong)."""
+    roles = [r for r in panel.cams_clean if r in cams.cams]
+    fig, axes = image_rows(panel, 2 + 3 * len(roles), 0.6)
+    for row in range(len(panel.indices)):
+        show_image(
+            axes[row, 1], hwc(cams.images[row]), f"{cams.corruption}\nseverity {cams.severity}"
+        )
+        for r, role in enumerate(roles):
+            c = 2 + 3 * r
+            clean, adversarial = cam_cells(panel, role, row)
+            pred = cams.preds[role][row]
+            corrupted = CamCell(
+                overlay(cams.images[row], cams.cams[role][row]), pred, pred != panel.labels[row]
+            )
+            show_cell(axes[row, c], clean, f"{role} clean\n")
+            show_cell(axes[row, c + 1], corrupted, f"{role} corrupted\n")
+            show_cell(axes[row, c + 2], adversarial, f"{role} adversarial\n")
+    fig.suptitle(
+        f"Grad-CAM on clean, {cams.corruption} (severity {cams.severity}) and {panel.attack} "
+        f"adversarial (ε = {panel.eps:.4g}) inputs; red: prediction ≠ true label"
+    )
     return fig

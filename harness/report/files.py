@@ -28,6 +28,7 @@ NOISE_PNG = "noise_probe.png"
 MINIMAL_PNG = "minimal_cdf.png"
 ATTENTION_PNG = "attention_shift.png"
 CORRUPTION_FAMILIES_PNG = "corruption_families.png"
+CORRUPTION_GRADCAM_PNG = "corruption_gradcam.png"
 
 
 def corruption_heatmap_file(role: str) -> str:

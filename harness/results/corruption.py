@@ -16,7 +16,7 @@ Nothing here imports torch.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -74,6 +74,29 @@ class CorruptionReference:
         if "all" in given:
             out = {s: out.get(s, given["all"]) for s in severities}
         return out
+
+
+@dataclass
+class CorruptionCams:
+    """Grad-CAM on corrupted copies of the Grad-CAM panel's images (``GradcamPanel``: the same
+    test indices), to set beside their clean and adversarial CAMs. Arrays: not in run.json."""
+
+    corruption: str
+    severity: int
+    indices: list[int]  # the Grad-CAM panel's test indices
+    images: np.ndarray  # (K, C, H, W) corrupted, float32 in [0, 1]
+    cams: dict[str, np.ndarray] = field(default_factory=dict)  # model -> (K, H, W) in [0, 1]
+    preds: dict[str, list[str]] = field(default_factory=dict)  # model -> class names
+
+
+def worst_corruption(rows: Sequence[CorruptionAccuracy]) -> tuple[str, int] | None:
+    """The corruption the first model loses most accuracy on (mean over severities), at the
+    middle of the severities evaluated: the one worth looking at (None: no rows)."""
+    if not rows:
+        return None
+    means = corruption_means(rows, rows[0].model)
+    severities = sorted({r.severity for r in rows})
+    return min(means, key=lambda c: means[c]), severities[len(severities) // 2]
 
 
 def errors(rows: Iterable[CorruptionAccuracy], model: str) -> dict[str, dict[int, float]]:

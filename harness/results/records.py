@@ -23,7 +23,11 @@ from harness.results.analyses import (
     WeightAnalysis,
 )
 from harness.results.checks import Check, ModelProbe, PartBreaks
-from harness.results.corruption import CorruptionAccuracy, CorruptionReference
+from harness.results.corruption import (
+    CorruptionAccuracy,
+    CorruptionCams,
+    CorruptionReference,
+)
 
 METRICS = (
     "clean_accuracy",  # correct clean predictions / all test samples
@@ -245,6 +249,7 @@ class RunResult:
     corruptions: list[CorruptionAccuracy] = field(default_factory=list)  # common corruptions
     breakdowns: list[EnsembleBreakdown] = field(default_factory=list)  # per ensemble, model, eps
     corruption_reference: CorruptionReference | None = None  # a named model's published errors
+    corruption_cams: CorruptionCams | None = None  # not stored in run.json
 
     def model(self, role: str) -> ModelResult:
         return next(m for m in self.models if m.role == role)
@@ -258,7 +263,7 @@ class RunResult:
         raise KeyError((model, attack, eps, metric))
 
     def to_dict(self) -> dict[str, Any]:
-        arrays = ("gradcam", "examples")
+        arrays = ("gradcam", "examples", "corruption_cams")
         d = {
             f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in arrays
         }

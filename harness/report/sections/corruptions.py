@@ -5,10 +5,15 @@ from __future__ import annotations
 from harness.plots import corruptions as plots
 from harness.reading import pct, table
 from harness.report.engine import Figures
-from harness.report.files import CORRUPTION_FAMILIES_PNG, corruption_heatmap_file
+from harness.report.files import (
+    CORRUPTION_FAMILIES_PNG,
+    CORRUPTION_GRADCAM_PNG,
+    corruption_heatmap_file,
+)
 from harness.report.templates import prose
 from harness.results import RunResult
 from harness.results.corruption import (
+    CorruptionCams,
     CorruptionSummary,
     accuracy_grid,
     corruption_means,
@@ -51,7 +56,15 @@ def markdown(result: RunResult) -> str:
         source=rows[0].source,
         n=rows[0].n,
         families_image=CORRUPTION_FAMILIES_PNG,
+        cams=_cams(result),
+        cams_image=CORRUPTION_GRADCAM_PNG,
     )
+
+
+def _cams(result: RunResult) -> CorruptionCams | None:
+    """The corrupted Grad-CAM images, when the run made them beside a Grad-CAM panel."""
+    cams = result.corruption_cams
+    return cams if cams is not None and cams.cams and result.gradcam is not None else None
 
 
 def _summary_table(result: RunResult) -> str:
@@ -129,4 +142,7 @@ def figures(result: RunResult) -> Figures:
         for m in models
     }
     out[CORRUPTION_FAMILIES_PNG] = lambda: plots.families(result.corruptions)
+    if (cams := _cams(result)) is not None:
+        panel = result.gradcam
+        out[CORRUPTION_GRADCAM_PNG] = lambda: plots.corruption_cams(panel, cams)
     return out
