@@ -25,6 +25,7 @@ RECORDED = {
     "cifake_fgsm": ("1e8a8c1186c2", "93d6dbed29e7a90c"),
     "cifake_grid": ("9d7fde94b3a5", "a9b729be2e6419e9"),
     "cifake_pgd": ("ddfb4c5fb0f8", "da7832397acc608d"),
+    "cifar10_corruptions": ("e69142d4455f", "ba779c652a543680"),  # issue 17, new
     "cifar10_linf": ("2ef13514f578", "5bf7c572f7d43033"),
     "digits_fgsm": ("9a19aa3b51f5", "f13a871220139470"),
     "digits_grid": ("581e678e7e4e", "01fdfc80663c02f7"),

@@ -78,4 +78,6 @@ CASES = [
     Case("channels_ignored_by_cifake", check("dataset: {name: cifake, channels: 1}\n"), "dataset.channels"),
     Case("root_ignored_by_digits", check("dataset: {name: digits, root: data/digits}\n"), "dataset.root"),
     Case("download_ignored_by_digits", check("dataset: {name: digits, download: true}\n"), "dataset.download"),
+    Case("corruption_reference_missing", run(DIGITS + SMALL + "corruptions: {n_images: 5, reference: {name: AlexNet, errors: missing/none.csv}}\n"), "corruptions.reference.errors"),
+    Case("corruption_reference_error_above_1", with_files({"ref.csv": "corruption,severity,error\nfog,all,80\n"}, "name: x\n" + DIGITS + SMALL + "corruptions: {n_images: 5, reference: {name: AlexNet, errors: '{tmp}/ref.csv'}}\n"), "ref.csv line 2: expected an error in [0, 1], got '80'"),
 ]  # fmt: skip
