@@ -78,11 +78,7 @@ def read(path: Path, field: str = "model.weights") -> Any:
     except HarnessError:
         raise
     except Exception as exc:  # torch raises many types for corrupt files
-        what = not_a_checkpoint(path)
-        if what:
-            raise HarnessError(
-                f"{field}: {path} is {what}; expected a PyTorch checkpoint"
-            ) from None
+        refuse_non_checkpoint(path, field)
         raise HarnessError(f"{field}: {path} is not a readable state_dict ({_why(exc)})") from None
 
 
@@ -115,6 +111,13 @@ def not_a_checkpoint(path: Path) -> str:
         return "an empty file, not a checkpoint"
     what = next((w for start, w in _NOT_CHECKPOINTS if head.startswith(start)), "")
     return f"{what}, {path.stat().st_size:,} bytes" if what else ""
+
+
+def refuse_non_checkpoint(path: Path, field: str) -> None:
+    """One line when ``path`` is plainly not a checkpoint (``not_a_checkpoint``)."""
+    what = not_a_checkpoint(path)
+    if what:
+        raise HarnessError(f"{field}: {path} is not a readable state_dict: it is {what}")
 
 
 def _why(exc: BaseException) -> str:

@@ -238,7 +238,7 @@ def test_an_html_page_saved_as_a_checkpoint_is_named_as_such(tmp_path, images, c
     page.write_text("<!DOCTYPE html><html><head><title>Google Drive</title></head></html>\n")
     model = {"zoo": "torchvision", "name": "resnet18", "weights": str(page)}
     line = _error(_spec(tmp_path, images, model), capsys)
-    assert f"model.weights: {page} is an HTML page, not a checkpoint" in line
+    assert f"model.weights: {page} is not a readable state_dict: it is an HTML page" in line
 
 
 def test_checkpoint_of_another_architecture_names_the_first_keys(tmp_path, images, capsys) -> None:

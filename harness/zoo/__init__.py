@@ -99,9 +99,7 @@ def _check_file(zoo: Zoo, model: ModelSpec) -> Path:
             f"{zoo.file_field}: expected the {zoo.name} checkpoint of {model.name} at {path}"
             f"{layout}, which does not exist; nothing is downloaded at run time"
         )
-    what = checkpoints.not_a_checkpoint(path)
-    if what:
-        raise HarnessError(f"{zoo.file_field}: {path} is {what}; expected a PyTorch checkpoint")
+    checkpoints.refuse_non_checkpoint(path, zoo.file_field)
     return path
 
 
