@@ -46,11 +46,11 @@ def _spec(tmp_path: Path, images: Path, model: dict, **rest: object) -> Path:
         "name": "zoo_test",
         "dataset": {"name": "imagefolder", "root": str(images), "image_size": SIZE},
         "model": model,
-        "defence": None,
         "attacks": ["fgsm"],
         "eps": [0, 0.01],
         "evasion": {"n_images": 0},
         "gradcam": {"n_images": 0},
+        **({} if "defences" in rest else {"defence": None}),  # evaluated as given
         **rest,
     }
     path = tmp_path / "spec.yaml"
@@ -204,10 +204,11 @@ def test_robustbench_layout_benchmark_through_the_cli(tmp_path, images, tiny_ent
     torch.save({"state_dict": state}, folder / f"{tiny_entry}.pt")
     model = {"zoo": "robustbench", "name": tiny_entry, "dataset": "cifar10",
              "threat_model": "Linf", "model_dir": str(tmp_path / "rb")}  # fmt: skip
-    spec = _spec(tmp_path, images, model)
+    spec = _spec(tmp_path, images, model, defences=["jpeg"])  # a stage in front of it
     run = _run(spec, tmp_path / "out", capsys)
-    (m,) = run["models"]
+    m, jpeg = run["models"]
     assert m["arch"] == f"robustbench:{tiny_entry}" and "16x16 resized to 32x32" in m["training"]
+    assert jpeg["arch"] == f"jpeg + robustbench:{tiny_entry}"
     with torch.no_grad():
         got = _loaded(spec).model(_x())
     torch.testing.assert_close(got, _expected(net, _x(), *robustbench.CIFAR10_RICE, 32))
