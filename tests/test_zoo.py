@@ -263,6 +263,9 @@ def test_checkpoint_of_another_architecture_names_the_first_keys(tmp_path, image
          "model.threat_model: expected one of Linf, L2, corruptions"),
         ({"zoo": "torchvision", "weights": "w.pt"}, {}, "model.name: expected the model's name"),
         ({"zoo": "torchvision", "name": "resnet18"}, {}, "model.weights: expected the path"),
+        ({"zoo": "torchvision", "name": "resnet18", "train": {"epochs": 3}}, {},
+         "model.train: a zoo model is evaluated as given, never trained"),
+        ({"zoo": "timm", "name": "x", "arch": "small_cnn"}, {}, "model.arch: a zoo model"),
         ({"zoo": "torchvision", "name": "resnet18", "weights": "w.pt"},
          {"defence": {"name": "adversarial_training"}},
          "defence: adversarial_training trains a new network of the baseline's architecture"),
@@ -273,3 +276,15 @@ def test_bad_zoo_specs_are_one_line(tmp_path, images, capsys, model, extra, expe
         _resnet18(tmp_path / "w.pt")
         model = {**model, "weights": str(tmp_path / "w.pt")}
     assert expected in _error(_spec(tmp_path, images, model, **extra), capsys)
+
+
+def test_run_json_records_the_zoo_fields_given_and_no_others() -> None:
+    """run.json's spec (``to_dict``) has the zoo fields a spec sets; a spec without a zoo has
+    none of them (so older run.json files and hashes read as before)."""
+    from harness.spec import parse_spec
+
+    model = {"zoo": "robustbench", "name": "Standard", "model_dir": "rb", "input_size": 32}
+    recorded = parse_spec({"model": model, "defence": None}).to_dict()["model"]
+    assert {k: recorded[k] for k in model} == model and "checkpoint" not in recorded
+    plain = parse_spec({}).to_dict()["model"]
+    assert not set(plain) & {"zoo", "name", "checkpoint", "model_dir", "input_size"}

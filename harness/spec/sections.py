@@ -160,6 +160,10 @@ class ModelSpec:
                 f"{where}.name: expected the model's name in the {self.zoo} zoo "
                 "(e.g. resnet50, Standard)"
             )
+        if self.train != TrainSpec():
+            raise HarnessError(
+                f"{where}.train: a zoo model is evaluated as given, never trained; leave it out"
+            )
 
 
 def model_section(raw: Any, where: str) -> ModelSpec:
