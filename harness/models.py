@@ -84,7 +84,8 @@ def _baseline(
         return Trained(
             "baseline", type(model).__name__, wrapped, training="given as a Python object"
         )
-    if spec.model.zoo:
+    if spec.model.zoo:  # read, not trained; seeded so the random state after it is the run's
+        torch.manual_seed(spec.seed)
         z = zoo.load(spec.model, data.input_shape, data.num_classes)
         return Trained(
             "baseline", z.label, z.model, training=z.how, weights=str(z.path), sha256=z.sha256

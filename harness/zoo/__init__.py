@@ -116,15 +116,20 @@ def load(model: ModelSpec, input_shape: Shape, num_classes: int) -> ZooModel:
     pre = _preprocess(zoo, model, net, input_shape)
     path = _check_file(zoo, model)
     checkpoints.load_checkpoint(net, path, zoo.file_field, f"{zoo.name} {model.name}")
+    how = _how(zoo, path, pre, input_shape)
+    wrapped = _assemble(net, pre, input_shape).eval()
+    return ZooModel(wrapped, f"{zoo.name}:{model.name}", path, checkpoints.sha256(path), how)
+
+
+def _assemble(net: nn.Module, pre: Preprocess, input_shape: Shape) -> nn.Sequential:
+    """Normalize -> Resize (only when the data's size is not the network's) -> net."""
     layers: OrderedDict[str, nn.Module] = OrderedDict(
         normalize=Normalize(pre.mean, pre.std, pre.channels)
     )
     if pre.size != tuple(input_shape[1:]):
         layers["resize"] = Resize(pre.size)
     layers["net"] = net
-    how = _how(zoo, path, pre, input_shape)
-    label = f"{zoo.name}:{model.name}"
-    return ZooModel(nn.Sequential(layers).eval(), label, path, checkpoints.sha256(path), how)
+    return nn.Sequential(layers)
 
 
 def _build(zoo: Zoo, model: ModelSpec, num_classes: int) -> nn.Module:
