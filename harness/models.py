@@ -1,8 +1,9 @@
 """The models a run attacks: the baseline (Build) and each defence's model (Improve).
 
 A model is a user's ``nn.Module``, a network loaded from ``model.weights``, a zoo's model read
-from the user's checkpoint (``harness.zoo``, never trained), or one trained from the spec (reused from the weights cache, ``harness.cache``, when it was trained before). A
-defence's model is its own trained network, or a stage placed in front of the baseline.
+from the user's checkpoint (``harness.zoo``, never trained), or one trained from the spec
+(reused from the weights cache, ``harness.cache``, when it was trained before). A defence's
+model is its own trained network, or a stage placed in front of the baseline.
 """
 
 from __future__ import annotations
