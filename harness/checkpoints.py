@@ -7,6 +7,7 @@ retrained by the caller (``cached_state``), a given one (``model.weights``) is a
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import logging
@@ -50,21 +51,73 @@ def sha256(path: Path) -> str:
 def load_state(path: Path, field: str = "model.weights") -> dict[str, torch.Tensor]:
     """Read a state dict safely; a missing, corrupt or non-finite file is a one-line
     ``HarnessError``."""
-    if not path.is_file():
-        what = "is a folder" if path.is_dir() else "does not exist"
-        raise HarnessError(f"{field}: {path} {what}; expected a PyTorch state_dict file")
-    try:
-        with warnings.catch_warnings():  # e.g. pickle protocol notes: the error says enough
-            warnings.simplefilter("ignore")
-            state = torch.load(path, map_location=device.HOST, weights_only=True)
-    except Exception as exc:  # torch raises many types for corrupt files
-        raise HarnessError(f"{field}: {path} is not a readable state_dict ({_why(exc)})") from None
+    state = read(path, field)
     if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
         state = state["state_dict"]  # a common checkpoint layout: {"state_dict": ..., ...}
     if not isinstance(state, dict):
         raise HarnessError(f"{field}: {path} holds a {type(state).__name__}, expected a state_dict")
     _check_finite(state, path, field)
     return state
+
+
+def read(path: Path, field: str = "model.weights") -> Any:
+    """What a checkpoint file holds, read safely (``weights_only=True``; a ``.safetensors`` file
+    by safetensors); a missing file or one that is not a checkpoint is a one-line error."""
+    if not path.is_file():
+        what = "is a folder" if path.is_dir() else "does not exist"
+        raise HarnessError(f"{field}: {path} {what}; expected a PyTorch state_dict file")
+    try:
+        with warnings.catch_warnings():  # e.g. pickle protocol notes: the error says enough
+            warnings.simplefilter("ignore")
+            if path.suffix == ".safetensors":
+                return _safetensors(path)
+            # training scripts (timm's among them) save their argparse arguments beside the
+            # weights: plain attributes, safe to rebuild, so allowed by name
+            with torch.serialization.safe_globals([argparse.Namespace]):
+                return torch.load(path, map_location=device.HOST, weights_only=True)
+    except HarnessError:
+        raise
+    except Exception as exc:  # torch raises many types for corrupt files
+        refuse_non_checkpoint(path, field)
+        raise HarnessError(f"{field}: {path} is not a readable state_dict ({_why(exc)})") from None
+
+
+def _safetensors(path: Path) -> dict[str, torch.Tensor]:
+    try:
+        from safetensors.torch import load_file
+    except ImportError:
+        raise HarnessError(
+            f"{path}: reading .safetensors needs the safetensors package (pip install safetensors)"
+        ) from None
+    return load_file(str(path), device=device.HOST.type)
+
+
+# How a file that is not a checkpoint starts, and what it is: zoo downloads that fail save a
+# web page (e.g. a confirmation page) or a Git LFS pointer under the checkpoint's name
+_NOT_CHECKPOINTS = (
+    (b"<!doctype html", "an HTML page, not a checkpoint (a download that saved a web page)"),
+    (b"<html", "an HTML page, not a checkpoint (a download that saved a web page)"),
+    (b"<", "an XML/HTML document, not a checkpoint"),
+    (b"version https://git-lfs", "a Git LFS pointer, not the checkpoint (run 'git lfs pull')"),
+    (b"{", "a JSON text, not a checkpoint"),
+)
+
+
+def not_a_checkpoint(path: Path) -> str:
+    """What ``path`` plainly is when it is no checkpoint (empty, a web page, ...); "" else."""
+    with open(path, "rb") as f:
+        head = f.read(256).lstrip().lower()
+    if not head:
+        return "an empty file, not a checkpoint"
+    what = next((w for start, w in _NOT_CHECKPOINTS if head.startswith(start)), "")
+    return f"{what}, {path.stat().st_size:,} bytes" if what else ""
+
+
+def refuse_non_checkpoint(path: Path, field: str) -> None:
+    """One line when ``path`` is plainly not a checkpoint (``not_a_checkpoint``)."""
+    what = not_a_checkpoint(path)
+    if what:
+        raise HarnessError(f"{field}: {path} is not a readable state_dict: it is {what}")
 
 
 def _why(exc: BaseException) -> str:
@@ -106,6 +159,70 @@ def load_into(
     except RuntimeError as exc:
         detail = " ".join(str(exc).split())[:300]
         raise HarnessError(f"{field}: {path} does not fit the model ({detail})") from None
+
+
+# Keys training scripts nest the weights under ({"state_dict": ..., "epoch": ...}), and key
+# prefixes that wrappers add: DataParallel ("module."), a wrapper's own attribute ("model.",
+# RobustBench's Chen2020Efficient), torch.compile ("_orig_mod.")
+WRAPPERS = ("state_dict", "model", "model_state_dict", "net")
+PREFIXES = ("module.", "model.", "_orig_mod.")
+SHOWN_KEYS = 3  # keys an error names before "(+N more)"
+
+
+def load_checkpoint(model: nn.Module, path: Path, field: str, what: str) -> None:
+    """Load a third party's checkpoint into ``model`` (``what`` names it in errors): the weights
+    found under the usual wrappers and prefixes, refused in one line naming the first missing,
+    unexpected or misshapen keys when they do not fit."""
+    state = unwrap(read(path, field), set(model.state_dict()), path, field)
+    _check_finite(state, path, field)
+    problems = key_problems(model.state_dict(), state)
+    if problems:
+        raise HarnessError(f"{field}: {path} does not fit {what}: {'; '.join(problems)}")
+    model.load_state_dict(state)
+
+
+def unwrap(raw: Any, expected: set[str], path: Path, field: str) -> dict[str, Any]:
+    """The state dict inside a checkpoint: under its wrapper keys, less prefixes the model's own
+    keys do not have."""
+    state = raw
+    while isinstance(state, dict) and not any(isinstance(v, torch.Tensor) for v in state.values()):
+        inner = next((state[k] for k in WRAPPERS if isinstance(state.get(k), dict)), None)
+        if inner is None:
+            break
+        state = inner
+    if not isinstance(state, dict) or not any(isinstance(v, torch.Tensor) for v in state.values()):
+        found = ", ".join(map(str, list(state)[:5])) if isinstance(state, dict) else ""
+        holds = f"a mapping of {found}" if found else f"a {type(state).__name__}"
+        raise HarnessError(f"{field}: {path} holds {holds}; expected a state_dict of tensors")
+    for prefix in PREFIXES:
+        if all(k.startswith(prefix) for k in state) and not all(
+            k.startswith(prefix) for k in expected
+        ):
+            state = {k[len(prefix) :]: v for k, v in state.items()}
+    return state
+
+
+def key_problems(expected: dict[str, torch.Tensor], state: dict[str, Any]) -> list[str]:
+    """What keeps ``state`` from loading into a model whose state dict is ``expected``."""
+    missing = [k for k in expected if k not in state]
+    unexpected = [k for k in state if k not in expected]
+    shapes = [
+        f"{k} is {_shape(state[k])} in the file, {_shape(v)} in the model"
+        for k, v in expected.items()
+        if k in state and _shape(state[k]) != _shape(v)
+    ]
+    problems = [f"missing keys {_first(missing)}"] if missing else []
+    problems += [f"unexpected keys {_first(unexpected)}"] if unexpected else []
+    return problems + ([f"shapes differ: {_first(shapes)}"] if shapes else [])
+
+
+def _shape(value: Any) -> tuple[int, ...] | str:
+    return tuple(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__
+
+
+def _first(items: list[str]) -> str:
+    more = f" (+{len(items) - SHOWN_KEYS} more)" if len(items) > SHOWN_KEYS else ""
+    return ", ".join(items[:SHOWN_KEYS]) + more
 
 
 def load_wrapped(model: nn.Module, path: Path, field: str = "model.weights") -> str:

@@ -1,8 +1,9 @@
 """The models a run attacks: the baseline (Build) and each defence's model (Improve).
 
-A model is a user's ``nn.Module``, a network loaded from ``model.weights``, or one trained from
-the spec (reused from the weights cache, ``harness.cache``, when it was trained before). A
-defence's model is its own trained network, or a stage placed in front of the baseline.
+A model is a user's ``nn.Module``, a network loaded from ``model.weights``, a zoo's model read
+from the user's checkpoint (``harness.zoo``, never trained), or one trained from the spec
+(reused from the weights cache, ``harness.cache``, when it was trained before). A defence's
+model is its own trained network, or a stage placed in front of the baseline.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from harness import cache, checkpoints, device
-from harness.architectures import wrap
+from harness import cache, checkpoints, device, zoo
+from harness.architectures import Shape, wrap
 from harness.build import recipe
 from harness.datasets import Dataset
 from harness.defences import DEFENCES, HardenJob, describe
@@ -84,6 +85,12 @@ def _baseline(
         return Trained(
             "baseline", type(model).__name__, wrapped, training="given as a Python object"
         )
+    if spec.model.zoo:  # read, not trained; seeded so the random state after it is the run's
+        torch.manual_seed(spec.seed)
+        z = zoo.load(spec.model, data.input_shape, data.num_classes)
+        return Trained(
+            "baseline", z.label, z.model, training=z.how, weights=str(z.path), sha256=z.sha256
+        )
     if not (spec.model.arch or spec.model.builder):
         raise HarnessError(
             "model: expected 'arch' (a registered architecture) or 'builder' (file.py:function)"
@@ -125,23 +132,40 @@ def _harden(
 ) -> Trained:
     """The model defence ``d`` produces: its network trained (or reused), then assembled."""
     definition = DEFENCES.get(d.name)
-    rec = recipe(spec.model, d.arch, arch_field(d))
     train = d.train or spec.model.train
     shape, k = data.input_shape, data.num_classes
-    job = HardenJob(
-        d, params, train, split, shape, k, spec.seed, lambda: rec.make(shape, k), baseline.model
-    )
+    name, recipe_key, fresh = _network(spec, d, baseline, shape, k)
+    job = HardenJob(d, params, train, split, shape, k, spec.seed, fresh, baseline.model)
     if definition.fit is None:  # a stage in front of the baseline, nothing to train
         model = definition.assemble(job, None)
         t = Trained(d.key, f"{d.name} + {baseline.name}", model, training="not trained")
         t.history, t.weights = [], baseline.weights
     else:
-        t = _fit_defence(spec, job, rec.name, [rec.name, rec.mean, rec.std], split, models_dir)
+        t = _fit_defence(spec, job, name, recipe_key, split, models_dir)
         if definition.wraps_baseline:
             t.name = f"{d.name} + {baseline.name}"
     t.wraps, t.randomized = definition.wraps_baseline, definition.randomized
-    t.defence = describe(d, params, rec.name, train)
+    t.defence = describe(d, params, name, train)
     return t
+
+
+def _network(
+    spec: Spec, d: DefenceSpec, baseline: Trained, shape: Shape, k: int
+) -> tuple[str, list, Callable[[], nn.Module]]:
+    """The architecture defence ``d`` trains: its name, its part of the cache key, a builder.
+    A zoo baseline has no recipe to train again (``zoo.refuse_training`` stops such defences
+    before any work); a defence in front of it keys its cache on the zoo model's file."""
+    if spec.model.zoo and not d.arch:
+        return baseline.name, [baseline.name, baseline.sha256], _no_fresh(baseline.name)
+    rec = recipe(spec.model, d.arch, arch_field(d))
+    return rec.name, [rec.name, rec.mean, rec.std], lambda: rec.make(shape, k)
+
+
+def _no_fresh(name: str) -> Callable[[], nn.Module]:
+    def fresh() -> nn.Module:
+        raise HarnessError(f"model.zoo: {name} is evaluated as given; it cannot be trained anew")
+
+    return fresh
 
 
 def _fit_defence(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from harness import device, validation
+from harness import device, validation, zoo
 from harness.attacks import ATTACKS
 from harness.build import recipe
 from harness.corruptions.evaluate import check as check_corruptions
@@ -41,6 +41,8 @@ def validate(spec: Spec) -> Plan:
     device.check_amp(spec.amp, device.resolve(spec.device))  # an unavailable device: one line
     if spec.model.arch or spec.model.builder:
         recipe(spec.model)  # unknown architecture / unimportable builder
+    if spec.model.zoo:
+        zoo.validate(spec.model)  # the zoo, its package, the model's name and checkpoint file
     planned = [_plan_attack(a, f"attacks[{i}]") for i, a in enumerate(spec.attacks)]
     defences = [_plan_defence(spec, i, d) for i, d in enumerate(spec.defences)]
     validation.check_sources(planned, ["baseline"] + [d.key for d in spec.defences])
@@ -59,6 +61,7 @@ def _plan_defence(spec: Spec, i: int, d: DefenceSpec) -> tuple[DefenceSpec, dict
     """Defence ``d``'s resolved parameters; its own architecture, if any, must be registered."""
     where = "defence" if spec.defences == (d,) and d.key == "robust" else f"defences[{i}]"
     params = validate_defence(d, where)
+    zoo.refuse_training(spec, DEFENCES.get(d.name), d, where)
     if d.arch:
         recipe(spec.model, d.arch, f"{where}.arch")
     return d, params

@@ -14,7 +14,7 @@ from harness.validation import check_data
 def prepare(spec: Spec, user_model: bool = False) -> tuple[Dataset, TrainData]:
     """The spec's dataset, checked, and its training data split into train / validation."""
     data = load_dataset(spec.dataset, spec.seed)
-    check_data(spec, data, needs_training=not user_model and spec.model.weights is None)
+    check_data(spec, data, needs_training=not user_model and not spec.model.given)
     return data, split(spec, data)
 
 

@@ -6,7 +6,6 @@ field; the spec's name defaults to its file's stem.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass
@@ -37,7 +36,7 @@ from harness.spec.components import (
 )
 from harness.spec.corruption import CorruptionSpec
 from harness.spec.gridspec import GridSpec, grid
-from harness.spec.schema import identity, nested, parse, setting
+from harness.spec.schema import identity, nested, parse, plain, setting
 from harness.spec.sections import (
     DataSpec,
     EvasionSpec,
@@ -116,7 +115,7 @@ class Spec:
     includes: tuple[str, ...] = setting((), key=False, provenance=True)
 
     def to_dict(self) -> dict[str, Any]:
-        d = dataclasses.asdict(self)
+        d = plain(self)  # asdict, less sparse fields at their defaults (newer optional ones)
         d.pop("source"), d.pop("includes")
         # Where it runs, at the defaults, is left out: run.json's spec reads as before (the
         # device a run resolved to is in its provenance).

@@ -80,10 +80,14 @@ def _grid_model(raw: Any, base_model: Any, where: str) -> GridModel:
             f"{where}: expected an architecture name or a model section, got {raw!r}"
         )
     base = dict(base_model) if isinstance(base_model, dict) else {}
-    if "arch" in raw or "builder" in raw:  # its own network: only the training settings carry over
+    if {
+        "arch",
+        "builder",
+        "zoo",
+    } & raw.keys():  # its own network: only the training settings carry over
         base = {k: v for k, v in base.items() if k == "train"}
     entry = {k: v for k, v in raw.items() if k != "label"}
     model = model_section(base | entry, where)
-    default = model.arch or (model.builder or "").rpartition(":")[2]
+    default = model.arch or model.name or (model.builder or "").rpartition(":")[2]
     label = string(raw["label"], f"{where}.label") if "label" in raw else default
     return GridModel(safe_name(label, f"{where}.label"), model)

@@ -9,6 +9,7 @@ to a section is one line in its dataclass; no parser changes.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
@@ -31,6 +32,7 @@ def setting(
     rest: bool = False,
     absent: Any = None,
     provenance: bool = False,
+    sparse: bool = False,
 ) -> Any:
     """A spec field: its default (or ``factory``) and the ``check`` a YAML value goes through.
 
@@ -42,9 +44,11 @@ def setting(
     absent: what the check sees when a field without a default is left out.
     provenance: the field says where the spec came from, not what it is: left out of ``==``
         and ``repr``.
+    sparse: also left out of ``plain`` (a spec's ``to_dict``) at its default: an optional field
+        added later, so run.json of a spec without it reads as before.
     """
     meta = {"check": check, "recipe": recipe, "not_null": not_null, "key": key, "rest": rest}
-    meta["absent"] = absent
+    meta["absent"], meta["sparse"] = absent, sparse
     shown = not provenance
     if factory is not None:
         return dataclasses.field(default_factory=factory, compare=shown, repr=shown, metadata=meta)
@@ -154,3 +158,18 @@ def identity(obj: Any) -> Any:
     if isinstance(obj, dict):
         return {k: identity(v) for k, v in obj.items()}
     return obj
+
+
+def plain(obj: Any) -> Any:
+    """``dataclasses.asdict`` without sparse fields at their defaults (see ``setting``)."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {
+            f.name: plain(getattr(obj, f.name))
+            for f in dataclasses.fields(obj)
+            if not (f.metadata.get("sparse") and getattr(obj, f.name) == f.default)
+        }
+    if isinstance(obj, list | tuple):
+        return type(obj)(plain(v) for v in obj)
+    if isinstance(obj, dict):
+        return {k: plain(v) for k, v in obj.items()}
+    return copy.deepcopy(obj)

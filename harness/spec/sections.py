@@ -94,6 +94,15 @@ def _builder(value: Any, where: str) -> str:
     return value
 
 
+def _zoo_field(check: Any = None) -> Any:
+    """A field of a zoo model (``harness.zoo``): absent from keys, hashes and run.json unless set."""
+    return setting(None, optional(check or string), recipe=True, sparse=True)
+
+
+# The fields only a zoo model reads; which of them a zoo uses, it declares (``harness.zoo``).
+ZOO_FIELDS = ("name", "checkpoint", "dataset", "threat_model", "model_dir", "input_size")
+
+
 @dataclass(frozen=True)
 class ModelSpec:
     arch: str | None = setting("small_cnn", optional(string))  # a registered architecture ...
@@ -102,23 +111,66 @@ class ModelSpec:
     mean: tuple[float, ...] | None = setting(None, floats)  # override the arch's normalization
     std: tuple[float, ...] | None = setting(None, floats)  # (both, one value per channel)
     train: TrainSpec = setting(factory=TrainSpec, check=nested(TrainSpec))
+    # ... or a model of a zoo (harness.zoo: torchvision, timm, robustbench), read offline, and
+    # evaluated as it is (never trained): its ``name`` there, and the file(s) that zoo reads
+    zoo: str | None = _zoo_field()
+    name: str | None = _zoo_field()  # e.g. resnet50 (torchvision), Standard (robustbench)
+    checkpoint: str | None = _zoo_field()  # timm: the checkpoint file
+    dataset: str | None = _zoo_field()  # robustbench: cifar10 | cifar100 | imagenet
+    threat_model: str | None = _zoo_field()  # robustbench: Linf | L2 | corruptions
+    model_dir: str | None = _zoo_field()  # robustbench: <model_dir>/<dataset>/<threat>/<name>.pt
+    # pixels a side the zoo model takes (default: the zoo's own); other sizes are resized to it
+    input_size: int | None = _zoo_field(integer(1, 4 * MAX_IMAGE_SIZE))
+
+    @property
+    def given(self) -> bool:
+        """The model's weights come from a file (``weights`` or a zoo): nothing to train."""
+        return self.weights is not None or self.zoo is not None
 
     def cross_check(self, where: str) -> None:
         if self.builder and self.arch:
             raise HarnessError(
                 f"{where}: give either 'arch' (registered) or 'builder' (file.py:function)"
             )
+        self._check_zoo(where)
         mean, std = self.mean, self.std
         if (mean is None) != (std is None) or (mean and len(mean) != len(std or ())):
             raise HarnessError(f"{where}.mean/{where}.std: give both, with one value per channel")
         all_finite(mean, f"{where}.mean")
         all_positive(std, f"{where}.std")
 
+    def _check_zoo(self, where: str) -> None:
+        """A zoo model has a name and no arch/builder; the zoo's fields need a zoo."""
+        if self.zoo is None:
+            used = next((k for k in ZOO_FIELDS if getattr(self, k) is not None), None)
+            if used:
+                raise HarnessError(
+                    f"{where}.{used}: only read for a zoo model; add '{where}.zoo' "
+                    "(torchvision, timm or robustbench) or leave it out"
+                )
+            return
+        if self.arch or self.builder:
+            other = "arch" if self.arch else "builder"
+            raise HarnessError(
+                f"{where}.{other}: a zoo model ({where}.zoo: {self.zoo}) is built by its zoo; "
+                f"leave '{other}' out"
+            )
+        if self.name is None:
+            raise HarnessError(
+                f"{where}.name: expected the model's name in the {self.zoo} zoo "
+                "(e.g. resnet50, Standard)"
+            )
+        if self.train != TrainSpec():
+            raise HarnessError(
+                f"{where}.train: a zoo model is evaluated as given, never trained; leave it out"
+            )
+
 
 def model_section(raw: Any, where: str) -> ModelSpec:
-    """A model section; with a ``builder`` and no ``arch``, the default arch does not apply."""
+    """A model section; with a ``builder`` or a ``zoo`` and no ``arch``, the default arch does
+    not apply."""
     r = section(raw, where, ModelSpec)
-    if r.get("builder") and "arch" not in r:
+    if (r.get("builder") or r.get("zoo")) and "arch" not in r:
         r = {**r, "arch": None}
     return parse(ModelSpec, r, where)
 
