@@ -53,7 +53,9 @@ class CorruptionSpec:
     root: str | None = setting(None, optional(string))
     # also express CE and mCE against this published model's errors (absent: the run's baseline
     # only)
-    reference: NamedReference | None = setting(None, optional(nested(NamedReference)), recipe=True)
+    reference: NamedReference | None = setting(
+        None, optional(nested(NamedReference)), recipe=True, sparse=True
+    )
 
     @property
     def corruptions(self) -> tuple[str, ...]:

@@ -127,8 +127,6 @@ class Spec:
             d["grid"].pop("gpus_per_cell")
         if d["corruptions"] is None:
             d.pop("corruptions")  # run.json of a spec without the section reads as before
-        elif d["corruptions"]["reference"] is None:
-            d["corruptions"].pop("reference")
         return d
 
     def identity(self) -> dict[str, Any]:
