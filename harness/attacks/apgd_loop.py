@@ -142,7 +142,7 @@ class APGDLoop(EvasionAttack):
 
     def _batch(self, x: np.ndarray, y: np.ndarray, t: np.ndarray, dev: torch.device):
         gen = torch.Generator().manual_seed(int(np.random.randint(2**31)))
-        x0 = torch.from_numpy(np.ascontiguousarray(x, np.float32)).to(dev)
+        x0 = torch.from_numpy(np.array(x, np.float32)).to(dev)  # a copy: x may be read-only
         yt, tt = torch.from_numpy(y).to(dev), torch.from_numpy(t).to(dev)
         return self._run(x0, yt, tt, gen).cpu().numpy()
 

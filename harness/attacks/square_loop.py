@@ -91,7 +91,7 @@ class SquareLoop(EvasionAttack):
 
     def _batch(self, x: np.ndarray, y: np.ndarray, dev: torch.device):
         gen = torch.Generator().manual_seed(int(np.random.randint(2**31)))
-        x0 = torch.from_numpy(np.ascontiguousarray(x, np.float32)).to(dev)
+        x0 = torch.from_numpy(np.array(x, np.float32)).to(dev)  # a copy: x may be read-only
         best, used = self._run(x0, torch.from_numpy(y).to(dev), gen)
         return best.cpu().numpy(), used.cpu().numpy()
 
