@@ -169,7 +169,7 @@ def harness_parts(clf, x: np.ndarray, y: np.ndarray, seed: int) -> dict[str, np.
     return {"ce": ce, "t": out, "square": square}
 
 
-@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("seed", [0, pytest.param(1, marks=pytest.mark.slow)])
 def test_parts_agree_with_the_reference_and_are_never_weaker(correct, seed: int) -> None:
     pytest.importorskip("autoattack")
     model, clf, x, y = correct
