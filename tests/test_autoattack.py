@@ -1,4 +1,4 @@
-"""AutoAttack standard from ART's parts: worst case over its parts, survivors only, composition."""
+"""AutoAttack standard on the harness's loops: worst case over its parts, survivors only, composition."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ import art.attacks.evasion
 import numpy as np
 import pytest
 import torch
-from art.attacks.evasion import AutoProjectedGradientDescent, SquareAttack
 from conftest import SHAPE, fit_tiny, task
 
 from harness.architectures import ARCHITECTURES, wrap
 from harness.attacks import ATTACKS, generate, numpy_seed
+from harness.attacks.apgd_loop import APGDLoop
 from harness.attacks.autoattack import (
     CLEAN,
     NOT_BROKEN,
@@ -20,6 +20,7 @@ from harness.attacks.autoattack import (
     describe,
     ranked_others,
 )
+from harness.attacks.square_loop import SquareLoop
 from harness.errors import HarnessError
 from harness.estimator import build_classifier
 from harness.spec import AttackSpec
@@ -119,7 +120,7 @@ def test_later_parts_only_see_survivors(setup, monkeypatch: pytest.MonkeyPatch) 
     _, clf, x, y = setup
     calls = []  # (attack, targeted, n inputs, labels, n fooled)
     label = {row.tobytes(): c for row, c in zip(x, y, strict=True)}
-    real = {"apgd": AutoProjectedGradientDescent.generate, "square": SquareAttack.generate}
+    real = {"apgd": APGDLoop.generate, "square": SquareLoop.generate}
 
     def spy(kind):
         def generate(self, x_in, y=None, **kwargs):
@@ -129,13 +130,14 @@ def test_later_parts_only_see_survivors(setup, monkeypatch: pytest.MonkeyPatch) 
                 out = real[kind](self, x_in, y=y, **kwargs)
             true = np.array([label[row.tobytes()] for row in x_in])
             fooled = int(np.sum(clf.predict(out).argmax(1) != true))
-            calls.append((kind, self.targeted, len(x_in), np.asarray(y), fooled))
+            aimed = kwargs.get("target", y)  # APGD-T: the targets; else the true labels
+            calls.append((kind, self.targeted, len(x_in), np.asarray(aimed), fooled))
             return out
 
         return generate
 
-    monkeypatch.setattr(AutoProjectedGradientDescent, "generate", spy("apgd"))
-    monkeypatch.setattr(SquareAttack, "generate", spy("square"))
+    monkeypatch.setattr(APGDLoop, "generate", spy("apgd"))
+    monkeypatch.setattr(SquareLoop, "generate", spy("square"))
     correct = robust(clf, x, y)
     aa = run_aa(clf, x, y, 0.05, apgd_iter=5)
     kinds = [(kind, targeted) for kind, targeted, *_ in calls]

@@ -1,4 +1,4 @@
-"""AutoAttack's two implementations (ART's parts + the harness's FAB-T, and fra31's own code) on
+"""AutoAttack's two implementations (the harness's loops, and fra31's own code) on
 a tiny digits model; FAB-T itself; the per-part breakdown and its round trip through run.json."""
 
 from __future__ import annotations
@@ -25,8 +25,9 @@ from harness.sweep import AttackOutcome, PlannedAttack, attack_sweep, clean_eval
 CHEAP = {"apgd_iter": 10, "fab_iter": 10, "square_queries": 100}
 EPS = 0.1  # digits pixels in [0, 1]
 # Robust accuracies of the two implementations may differ by this much on 40 images: their
-# APGD-T losses, FAB and Square code differ in detail (see harness.attacks.autoattack).
-TOLERANCE = 0.1
+# random draws, FAB and Square code differ in detail (see harness.attacks.autoattack; the parts
+# alone are compared more tightly in test_autoattack_loops).
+TOLERANCE = 0.05
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -75,7 +76,8 @@ def test_art_and_reference_agree_and_count_what_they_broke(digits) -> None:
     for impl in ("art", "reference"):
         accuracy, log = run(clf, x, y, impl)
         (noted,) = log
-        assert [p.implementation for p in noted.parts][-1] == ("art" if impl == "art" else impl)
+        owner = "harness" if impl == "art" else impl  # art: the harness's loops on ART's estimator
+        assert {p.implementation for p in noted.parts} == {owner}
         assert [p.black_box for p in noted.parts] == [False, False, False, True]
         # every clean-correct sample either survived or was broken first by exactly one part
         assert noted.attacked == correct

@@ -1,4 +1,4 @@
-"""AutoAttack "standard" (L-inf), as RobustBench runs it, assembled from ART 1.20.1's parts.
+"""AutoAttack "standard" (L-inf), as RobustBench runs it, on the harness's own loops.
 
 Croce & Hein 2020, "Reliable evaluation of adversarial robustness with an ensemble of diverse
 parameter-free attacks" (https://arxiv.org/abs/2003.01690; reference code fra31/auto-attack).
@@ -8,28 +8,29 @@ failed on, and keeps per sample the first adversarial example found (per-sample 
 1. APGD-CE: untargeted APGD on cross-entropy, 100 iterations, 1 restart;
 2. APGD-T: targeted APGD on the DLR loss, 100 iterations, one run per target class, the targets
    being the 9 other classes with the largest clean logits, most likely first;
-3. FAB-T: targeted FAB, 100 iterations, one run per target class (the same 9 targets). ART
-   1.20.1 has no FAB, so this part is the harness's own (``harness.attacks.fab``);
+3. FAB-T: targeted FAB, 100 iterations, one run per target class (the same 9 targets);
 4. Square: black-box Square Attack, 5000 queries, 1 restart, p_init 0.8.
 
 ``implementation: reference`` runs fra31's own code instead (``autoattack_reference``, the
-``pyautoattack`` package); ``art`` (the default) runs this module.
+``pyautoattack`` package); ``art`` (the default) runs this module: the harness's own loops,
+written from the papers as ART ``EvasionAttack``s on ART's estimator (``apgd_loop``,
+``square_loop``, ``fab``). ART 1.20.1's own APGD makes two forward passes per iteration and its
+Square three per query, and it has no FAB; these make one, and keep the reference's constants.
 
 ART's own ``AutoAttack`` with its defaults is a different ensemble (APGD-CE with 5 restarts,
 untargeted APGD-DLR, DeepFool, Square with 5 restarts), hence this module.
 
-Where ART's parts differ from the reference code (the composition record, ``describe``, says
+Where this module differs from the reference code (the composition record, ``describe``, says
 what ran):
 
-- the DLR loss needs a third-largest logit, so it exists only for 3 or more classes (the
-  reference's targeted DLR needs 4). A 2-class model (CIFAKE: REAL/FAKE) runs APGD-T on
-  targeted cross-entropy towards the other class instead; for 2 classes its sign-gradient steps
-  point the same way as APGD-CE's, so it acts as a second APGD-CE run from a new random start.
-- ART's targeted DLR is -(z_t - max_{i != t} z_i) / (z_pi1 - z_pi3); the reference's is
-  -(z_y - z_t) / (z_pi1 - (z_pi3 + z_pi4) / 2).
-- ART's APGD keeps an iterate only if the *final* iterate is adversarial (for APGD-T: predicted
-  as the target); the reference keeps any adversarial iterate. A run that fails in ART returns
-  its random starting point, and this module then checks success itself (prediction != label).
+- the reference's targeted DLR reads the 4th-largest logit, so it needs 4 classes; here a
+  3-class model takes the 3rd-largest in its place, and a 2-class model (CIFAKE: REAL/FAKE)
+  runs APGD-T on targeted cross-entropy towards the other class; for 2 classes its
+  sign-gradient steps point the same way as APGD-CE's, so it acts as a second APGD-CE run from
+  a new random start.
+- APGD stops stepping a sample once an iterate fools the model (the reference runs on and keeps
+  the last adversarial iterate); Square draws its square's position per sample (the reference:
+  one per batch); both draw from a torch generator seeded from numpy's (``seed``).
 - FAB-T follows the paper's algorithm with the reference's constants; where the box keeps the
   linearised boundary out of reach, it moves every coordinate to its bound (the reference
   moves them further and clips).
@@ -48,11 +49,10 @@ from typing import Any
 
 import numpy as np
 from art.attacks.attack import EvasionAttack
-from art.attacks.evasion import AutoProjectedGradientDescent
 from art.estimators.classification import PyTorchClassifier
 
 from harness.attacks import autoattack_reference as reference
-from harness.attacks import square as _square_family  # noqa: F401  registers Square, a part
+from harness.attacks.apgd_loop import APGDLoop
 from harness.attacks.autoattack_parts import (
     EOT_ITER,
     PartRun,
@@ -61,10 +61,10 @@ from harness.attacks.autoattack_parts import (
     part_names,
     parts,
 )
-from harness.attacks.base import ATTACKS, attack, project
+from harness.attacks.base import attack, project
 from harness.attacks.fab import fab_targeted
+from harness.attacks.square_loop import SquareLoop
 from harness.params import Check, all_of, expect, ints
-from harness.spec import AttackSpec
 
 logger = logging.getLogger(__name__)
 
@@ -96,7 +96,7 @@ class Step:
 
 
 def uses_dlr(num_classes: int) -> bool:
-    """ART's DLR loss divides by z_pi1 - z_pi3: it needs a third class."""
+    """The DLR loss divides by z_pi1 - z_pi3: it needs a third class."""
     return num_classes >= 3
 
 
@@ -135,23 +135,11 @@ def describe_rand(params: dict[str, Any], num_classes: int) -> list[str]:
     ]
 
 
-def with_eot(apgd: AutoProjectedGradientDescent, samples: int) -> AutoProjectedGradientDescent:
-    """``apgd`` with every gradient the mean of ``samples`` gradients (EoT, Athalye et al. 2018),
-    as the reference's rand version does; the estimator patched is APGD's own copy."""
-    one = apgd.estimator.loss_gradient
-
-    def mean_gradient(x: np.ndarray, y: np.ndarray, **kwargs: Any) -> np.ndarray:
-        return np.mean([one(x, y, **kwargs) for _ in range(samples)], axis=0)
-
-    apgd.estimator.loss_gradient = mean_gradient
-    return apgd
-
-
 def rand_steps(classifier: PyTorchClassifier, eps: float, params: dict[str, Any]) -> list[Step]:
     """The rand version's runs: APGD-CE, then untargeted APGD-DLR, both with EoT."""
-    dlr = "difference_logits_ratio" if uses_dlr(classifier.nb_classes) else "cross_entropy"
-    ce = with_eot(_apgd(classifier, eps, params, "cross_entropy", targeted=False), EOT_ITER)
-    dl = with_eot(_apgd(classifier, eps, params, dlr, targeted=False), EOT_ITER)
+    dlr = "dlr" if uses_dlr(classifier.nb_classes) else "ce"
+    ce = _apgd(classifier, eps, params, "ce", eot_iter=EOT_ITER)
+    dl = _apgd(classifier, eps, params, dlr, eot_iter=EOT_ITER)
     return [
         Step("APGD-CE", lambda x, y, _: ce.generate(x, y=y)),
         Step("APGD-DLR", lambda x, y, _: dl.generate(x, y=y)),
@@ -159,48 +147,31 @@ def rand_steps(classifier: PyTorchClassifier, eps: float, params: dict[str, Any]
 
 
 def _apgd(
-    classifier: PyTorchClassifier, eps: float, params: dict[str, Any], loss: str, targeted: bool
-) -> AutoProjectedGradientDescent:
-    """ART's APGD with every argument pinned; initial step 2 eps as in the paper."""
-    return AutoProjectedGradientDescent(
-        classifier,
-        norm=np.inf,
-        eps=eps,
-        eps_step=2 * eps,  # APGD halves it at its checkpoints
-        max_iter=int(params["apgd_iter"]),
-        targeted=targeted,
-        nb_random_init=1,
-        batch_size=int(params["batch_size"]),
-        loss_type=loss,
-        verbose=False,
+    classifier: PyTorchClassifier, eps: float, params: dict[str, Any], loss: str, eot_iter: int = 1
+) -> APGDLoop:
+    """The harness's APGD (initial step 2 eps, 1 random start) with every argument pinned."""
+    iters, batch = int(params["apgd_iter"]), int(params["batch_size"])
+    return APGDLoop(
+        classifier, eps=eps, max_iter=iters, loss=loss, batch_size=batch, eot_iter=eot_iter
     )
 
 
-def _square(classifier: PyTorchClassifier, eps: float, params: dict[str, Any]) -> Any:
-    """The harness's ``square`` attack with the reference's standard settings."""
-    square = ATTACKS.get("square")
-    settings = {
-        "max_queries": params["square_queries"],
-        "p_init": SQUARE_P_INIT,
-        "nb_restarts": 1,
-        "batch_size": params["batch_size"],
-        "seed": params["seed"],
-    }
-    return square.make(classifier, eps, square.resolve(AttackSpec("square", settings)))
-
-
 def steps(classifier: PyTorchClassifier, eps: float, params: dict[str, Any]) -> list[Step]:
-    """The ensemble's runs in order: APGD-CE, APGD-T once per target, Square."""
+    """The ensemble's runs in order: APGD-CE, APGD-T and FAB-T once per target, Square."""
     k = classifier.nb_classes
-    ce = _apgd(classifier, eps, params, "cross_entropy", targeted=False)
-    loss_t = "difference_logits_ratio" if uses_dlr(k) else "cross_entropy"  # see describe
-    tgt = _apgd(classifier, eps, params, loss_t, targeted=True)  # y: the target classes
-    square = _square(classifier, eps, params)
-
+    ce = _apgd(classifier, eps, params, "ce")
+    tgt = _apgd(classifier, eps, params, "dlr_targeted" if uses_dlr(k) else "ce_targeted")
+    square = SquareLoop(
+        classifier,
+        eps=eps,
+        max_queries=int(params["square_queries"]),
+        p_init=SQUARE_P_INIT,
+        batch_size=int(params["batch_size"]),
+    )
     model, fab_iter = classifier.model, int(params["fab_iter"])
 
     def targeted_run(rank: int) -> Run:
-        return lambda x, y, ranked: tgt.generate(x, y=ranked[:, rank])
+        return lambda x, y, ranked: tgt.generate(x, y=y, target=ranked[:, rank])
 
     def fab_run(rank: int) -> Run:
         return lambda x, y, ranked: fab_targeted(model, x, y, ranked[:, rank], eps, fab_iter)
@@ -222,7 +193,7 @@ def ranked_others(logits: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 class StandardAutoAttack(EvasionAttack):
-    """AutoAttack standard from ART's parts; after ``generate``, ``broken_by`` names each sample's
+    """AutoAttack standard on the harness's loops; after ``generate``, ``broken_by`` names each sample's
     breaker (``CLEAN`` if misclassified before any attack, ``NOT_BROKEN`` if every part failed)
     and ``parts`` lists what ran (``describe``)."""
 

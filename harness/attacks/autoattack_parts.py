@@ -28,7 +28,9 @@ class Part:
     """One attack of an ensemble, as the breakdown names it."""
 
     name: str  # "APGD-CE", "APGD-T", "FAB-T", "Square"
-    implementation: str  # "art" (ART's code), "harness" (this package's), "reference" (fra31's)
+    implementation: (
+        str  # "harness" (this package's loops on ART's estimator), "reference" (fra31's)
+    )
     black_box: bool  # uses only the model's scores (no gradients)
 
 
@@ -44,8 +46,8 @@ def parts(implementation: str, version: str = "standard") -> tuple[Part, ...]:
     square_black = ATTACKS.get("square").box == "black"
     if implementation == "reference":
         owners = ("reference",) * 4
-    else:
-        owners = ("art", "art", "harness", "art")  # ART 1.20.1 has no FAB: the harness's own
+    else:  # apgd_loop, fab, square_loop: one forward per iteration or query, unlike ART's
+        owners = ("harness",) * 4
     boxes = (False, False, False, square_black)
     return tuple(Part(n, o, b) for n, o, b in zip(PART_NAMES, owners, boxes, strict=True))
 
