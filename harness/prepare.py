@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.datasets import Dataset, load_dataset, train_val_split
+from harness.datasets import Dataset, load_dataset, materialize, train_val_split
 from harness.results import DataSummary
 from harness.spec import Spec
 from harness.training import TrainData
@@ -19,14 +19,15 @@ def prepare(spec: Spec, user_model: bool = False) -> tuple[Dataset, TrainData]:
 
 
 def split(spec: Spec, data: Dataset) -> TrainData:
-    """The training data split by ``dataset.val_fraction`` (empty when there is none)."""
+    """The training data split by ``dataset.val_fraction`` (empty when there is none), read
+    into memory as float32: training splits are taken to fit (the test split never is)."""
     if len(data.x_train) == 0:
         empty = data.x_train[:0]
         return TrainData(empty, data.y_train[:0], empty, data.y_train[:0])
     x_tr, y_tr, x_val, y_val = train_val_split(
         data.x_train, data.y_train, spec.dataset.val_fraction, spec.seed
     )
-    return TrainData(x_tr, y_tr, x_val, y_val)
+    return TrainData(materialize(x_tr), y_tr, materialize(x_val), y_val)
 
 
 def summary(data: Dataset, split: TrainData) -> DataSummary:

@@ -15,11 +15,20 @@ How an attack is swept depends on its ``sweep`` strategy (``AttackDef.sweep``):
   with ``warm_start: true`` (PGD) starts each survivor from its example at the previous eps, so
   the steps already taken are not thrown away.
 - ``independent``: the naive loop, every clean-correct sample attacked at every eps.
+
+The test set is worked through in chunks of about ``CHUNK_BYTES`` of float32 input (a whole
+number of every batch involved), read from the dataset only when their turn comes, and only
+per-sample results are kept: a test set larger than memory is never held. Chunks hold whole
+batches, so each batch sees the same samples as in one pass over the set, and a deterministic
+attack (FGSM) gives the same bits however the set is cut. An attack that draws random numbers
+(PGD's random start) draws them per chunk, so on a set larger than one chunk its numbers differ
+from one pass's (not its statistics); every shipped benchmark's attacked set fits in one chunk.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import math
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,7 +38,25 @@ from tqdm.auto import tqdm
 
 from harness import metrics
 from harness.attacks import AttackDef, attack_labels, generate, project
+from harness.datasets.lazy import ImageArray
 from harness.results import Measurement
+
+# float32 input per chunk: 64 MiB is 5,461 CIFAR-sized images or 111 at 224 px (then one batch
+# multiple); MNIST's 10,000 test images and every shipped spec's PGD test set fit in one.
+CHUNK_BYTES = 64 * 2**20
+
+
+def chunk_size(sample_shape: Sequence[int], *batch_sizes: int) -> int:
+    """Samples per chunk: a multiple of every batch size, about ``CHUNK_BYTES`` of float32."""
+    unit = math.lcm(*batch_sizes)
+    per_unit = 4 * math.prod(sample_shape) * unit  # bytes of one unit of samples
+    return unit * max(1, CHUNK_BYTES // per_unit)
+
+
+def chunks(n: int, size: int) -> Iterator[slice]:
+    """Consecutive slices of ``range(n)``, ``size`` long (the last shorter); one empty slice
+    when n is 0, so a sweep over nothing still returns arrays of the right shape."""
+    yield from (slice(i, min(i + size, n)) for i in range(0, max(n, 1), size))
 
 
 @dataclass(frozen=True)
@@ -100,29 +127,33 @@ def _nanmean(v: np.ndarray) -> float:
     return float(v.mean()) if len(v) else 0.0
 
 
-def clean_eval(classifier: PyTorchClassifier, x: np.ndarray, batch_size: int) -> CleanEval:
-    """Predictions on clean inputs, in eval mode (ART's ``predict`` uses ``training_mode=False``)."""
-    logits = classifier.predict(x, batch_size=batch_size)
+def clean_eval(classifier: PyTorchClassifier, x: ImageArray, batch_size: int) -> CleanEval:
+    """Predictions on clean inputs, in eval mode (ART's ``predict`` uses ``training_mode=False``),
+    chunk by chunk: x (N, C, H, W) is read a chunk at a time."""
+    size = chunk_size(x.shape[1:], batch_size)
+    logits = np.concatenate(
+        [classifier.predict(x[s], batch_size=batch_size) for s in chunks(len(x), size)]
+    )
     return CleanEval(pred=logits.argmax(1).astype(np.int64), probs=metrics.softmax(logits))
 
 
 def attack_sweep(
     classifier: PyTorchClassifier,
     planned: PlannedAttack,
-    x: np.ndarray,
+    x: ImageArray,
     y: np.ndarray,
     clean: CleanEval,
     eps_list: Sequence[float],
     batch_size: int,
 ) -> AttackOutcome:
-    """Run one attack over increasing ``eps_list`` on the clean-correct samples of (x, y)."""
+    """Run one attack over increasing ``eps_list`` on the clean-correct samples of (x, y),
+    a chunk of them at a time (see the module docstring)."""
     attacked = clean.correct(y)
     labels = attack_labels(planned.params, y, classifier.nb_classes)
     if planned.targeted:  # a sample already of the target class has nothing to move to
         attacked &= labels != y
     idx = np.flatnonzero(attacked)
-    sweeper = _SWEEPS[planned.definition.sweep]
-    adv_pred, linf, l2 = sweeper(classifier, planned, x[idx], y[idx], eps_list, batch_size)
+    adv_pred, linf, l2 = _chunked(classifier, planned, x, y, idx, eps_list, batch_size)
     n, e = len(y), len(eps_list)
     robust = np.zeros((e, n), bool)
     robust[:, clean.correct(y)] = True  # targeted: untouched samples stay correct
@@ -137,6 +168,18 @@ def attack_sweep(
 
 
 Sweeper = Any  # (classifier, planned, x, y, eps_list, batch_size) -> (pred, linf, l2), each (E, n)
+
+
+def _chunked(classifier, planned, x, y, idx, eps_list, batch_size):
+    """The attack's sweep over samples ``idx`` of (x, y), chunk by chunk: (pred, linf, l2),
+    each (E, len(idx)), as one sweep over them all would give (module docstring)."""
+    sweeper = _SWEEPS[planned.definition.sweep]
+    size = chunk_size(x.shape[1:], batch_size, int(planned.params.get("batch_size", 1)))
+    parts = [
+        sweeper(classifier, planned, x[idx[s]], y[idx[s]], eps_list, batch_size)
+        for s in chunks(len(idx), size)
+    ]
+    return tuple(np.concatenate([p[i] for p in parts], axis=1) for i in range(3))
 
 
 def _predict(classifier: PyTorchClassifier, x: np.ndarray, batch_size: int) -> np.ndarray:
@@ -239,7 +282,7 @@ def worst_case(outcomes: Sequence[AttackOutcome], name: str = "worst_case") -> A
 def sweep(
     model_name: str,
     classifier: PyTorchClassifier,
-    x: np.ndarray,
+    x: ImageArray,
     y: np.ndarray,
     clean: CleanEval,
     attacks: Sequence[PlannedAttack],

@@ -1,4 +1,5 @@
-"""Dataset loaders: ``load_dataset(spec, seed)`` -> ``Dataset`` with x float32 NCHW in [0, 1].
+"""Dataset loaders: ``load_dataset(spec, seed)`` -> ``Dataset`` with x float32 NCHW in [0, 1],
+as an array or a ``LazyImages`` split read when indexed (``harness.datasets.lazy``).
 
 Importing this package registers every loader module below in ``DATASETS``.
 """
@@ -11,6 +12,7 @@ import numpy as np
 
 from harness.datasets import cifake, cifar10, digits, imagefolder, torchvision_sets  # registers
 from harness.datasets.base import DATASETS, Dataset
+from harness.datasets.lazy import ImageArray, LazyImages, materialize, take
 from harness.datasets.subset import (
     FIXED_SPLIT_SEED,
     stratified_indices,
@@ -20,7 +22,15 @@ from harness.datasets.subset import (
 from harness.errors import HarnessError
 from harness.spec import DataSpec
 
-__all__ = ["DATASETS", "Dataset", "load_dataset", "train_val_split"]
+__all__ = [
+    "DATASETS",
+    "Dataset",
+    "ImageArray",
+    "LazyImages",
+    "load_dataset",
+    "materialize",
+    "train_val_split",
+]
 _LOADER_MODULES = (cifake, cifar10, digits, imagefolder, torchvision_sets)
 
 
@@ -51,9 +61,9 @@ def _train_from_test(ds: Dataset, n: int) -> Dataset:
     rest = np.setdiff1d(np.arange(len(ds.y_test)), idx)
     return dataclasses.replace(
         ds,
-        x_train=ds.x_test[idx],
+        x_train=take(ds.x_test, idx),
         y_train=ds.y_test[idx],
-        x_test=ds.x_test[rest],
+        x_test=take(ds.x_test, rest),
         y_test=ds.y_test[rest],
     )
 
@@ -67,7 +77,7 @@ def _check(ds: Dataset) -> None:
                 f"{where}: expected x float32 (N, C, H, W) and y int64 (N,), "
                 f"got x {x.dtype} {x.shape} and y {y.dtype} {y.shape}"
             )
-        if len(x) and (x.min() < 0 or x.max() > 1 or y.min() < 0 or y.max() >= ds.num_classes):
+        if len(x) and (_out_of_range(x) or y.min() < 0 or y.max() >= ds.num_classes):
             raise HarnessError(
                 f"{where}: expected x in [0, 1] and labels in [0, {ds.num_classes - 1}]"
             )
@@ -78,6 +88,11 @@ def _check(ds: Dataset) -> None:
             f"dataset {ds.name!r} at {ds.source or '?'}: {ds.num_classes} class "
             f"{list(ds.class_names)}; expected at least 2 (one folder per class)"
         )
+
+
+def _out_of_range(x: ImageArray) -> bool:
+    """Pixels outside [0, 1]; a lazy split is in range by construction (integers / their max)."""
+    return not isinstance(x, LazyImages) and bool(x.min() < 0 or x.max() > 1)
 
 
 def _check_count(n: int | None, available: int, field: str, split: str) -> None:

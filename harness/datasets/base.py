@@ -7,19 +7,23 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from harness.datasets.lazy import ImageArray
 from harness.registry import Registry
 from harness.spec import DataSpec
 
 
 @dataclass(frozen=True)
 class Dataset:
-    """Arrays ready for a model: ``x`` float32 (N, C, H, W) in [0, 1], ``y`` int64 (N,)."""
+    """Arrays ready for a model: ``x`` float32 (N, C, H, W) in [0, 1], ``y`` int64 (N,).
+
+    ``x`` is a numpy array or a ``LazyImages`` (read when indexed): a test split larger than
+    memory is worked through in chunks (``harness.sweep``), never converted whole."""
 
     name: str
     class_names: tuple[str, ...]
-    x_train: np.ndarray  # (N_train, C, H, W) float32 in [0, 1]
+    x_train: ImageArray  # (N_train, C, H, W) float32 in [0, 1], an array or lazy
     y_train: np.ndarray  # (N_train,) int64
-    x_test: np.ndarray  # (N_test, C, H, W) float32 in [0, 1]
+    x_test: ImageArray  # (N_test, C, H, W) float32 in [0, 1]: index it, never read it whole
     y_test: np.ndarray  # (N_test,) int64
     source: str = ""  # where the files came from (path or "sklearn")
 
@@ -38,7 +42,7 @@ DATASETS: Registry[Loader] = Registry("dataset")
 
 # DataSpec fields that only some loaders read. A loader declares its own with ``@reads(...)``;
 # one that does not declare is assumed to read them all.
-OPTIONAL_FIELDS = ("root", "image_size", "channels", "download")
+OPTIONAL_FIELDS = ("root", "image_size", "crop_size", "channels", "download")
 
 
 def reads(*fields: str) -> Callable[[Loader], Loader]:

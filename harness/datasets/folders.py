@@ -1,8 +1,10 @@
-"""Read ``SPLIT/<class>/*`` image folders into uint8 arrays, cached as .npz files.
+"""Read ``SPLIT/<class>/*`` image folders as uint8, cached as memory-mappable ``.npy`` files.
 
 Decoding is sequential PIL: on tiny images (CIFAKE's 32x32 JPEGs, ~0.1 ms each) a thread
-pool was slower because of the GIL. The cache is keyed by the resolved folder, the image
-format and every file's name, size and mtime, so any change to the files is a cache miss.
+pool was slower because of the GIL. Images are written to the cache one at a time as they are
+decoded, and read back lazily (``harness.datasets.lazy``), so a split is never held whole. The
+cache is keyed by the resolved folder, the image format and every file's name, size and mtime,
+so any change to the files is a cache miss.
 
 Every image becomes 8-bit RGB or grayscale (``to_mode``), whatever it was stored as:
 
@@ -22,14 +24,15 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from numpy.lib import format as npy
 from PIL import Image, UnidentifiedImageError
 
+from harness.datasets.lazy import ArrayRows, LazyImages, NpyRows, to_float  # noqa: F401 (re-exported)
 from harness.datasets.paths import cache_dir, require_dir
 from harness.errors import HarnessError
 from harness.io import atomic_path
@@ -37,16 +40,35 @@ from harness.io import atomic_path
 logger = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
-CACHE_FORMAT = 2  # bump when the decoded arrays for the same files would change
+# 3: uint8 .npy (read lazily) instead of .npz; ImageFormat gained ``crop``. Bump when the
+# decoded pixels for the same files would change: older cache files are then never read.
+CACHE_FORMAT = 3
 
 
 @dataclass(frozen=True)
 class ImageFormat:
-    """How every image of a dataset is decoded."""
+    """How every image of a dataset is decoded.
+
+    Without ``crop``: every image becomes (size, size) (resized, aspect not kept, if ``resize``;
+    else another size is an error). With ``crop``: the shorter side is resized to ``size``
+    (aspect kept), then the centre (crop, crop) is cut out, as ImageNet evaluation does
+    (torchvision's ``Resize(size)`` then ``CenterCrop(crop)``, bilinear).
+    """
 
     mode: str = "RGB"  # PIL mode: "RGB" (3 channels) or "L" (1 channel)
-    size: int = 32  # output is (size, size) pixels
+    size: int = 32  # pixels
     resize: bool = False  # False: an image of another size is an error
+    crop: int | None = None  # pixels, at most ``size``
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """(C, H, W) of every decoded image."""
+        side = self.crop or self.size
+        return (1 if self.mode == "L" else 3, side, side)
+
+    def __repr__(self) -> str:  # crop absent: the repr (and so the cache key) reads as before
+        crop = "" if self.crop is None else f", crop={self.crop}"
+        return f"ImageFormat(mode={self.mode!r}, size={self.size}, resize={self.resize}{crop})"
 
 
 def class_folders(split_dir: Path, expected: str) -> list[str]:
@@ -60,29 +82,28 @@ def class_folders(split_dir: Path, expected: str) -> list[str]:
 
 def read_split(
     split_dir: Path, class_names: Sequence[str], fmt: ImageFormat, expected: str
-) -> tuple[np.ndarray, np.ndarray]:
-    """Images under ``split_dir/<class>/`` -> x float32 (N, C, H, W) in [0, 1], y int64 (N,)."""
-    x, y = read_class_folders(split_dir, class_names, fmt, expected)
-    return to_float(x), y
+) -> tuple[LazyImages, np.ndarray]:
+    """Images under ``split_dir/<class>/`` -> x lazy float32 (N, C, H, W) in [0, 1] (uint8 in
+    the cache, converted when indexed), y int64 (N,) = index in ``class_names``; files in name
+    order."""
+    _check_classes(split_dir, class_names, expected)
+    files = [_list_images(split_dir / name, expected) for name in class_names]
+    y = np.repeat(np.arange(len(class_names), dtype=np.int64), [len(e) for e in files])
+    paths = [e.path for entries in files for e in entries]
+    cache = cache_dir() / "images" / f"{_slug(split_dir)}-{_key(split_dir, files, fmt)}.npy"
+    rows = _load_cache(cache, (len(paths), *fmt.shape))
+    if rows is None:
+        logger.info("%s: decoding %d images", split_dir, len(paths))
+        rows = _decode(cache, paths, fmt)
+    return LazyImages(rows), y
 
 
 def read_class_folders(
     split_dir: Path, class_names: Sequence[str], fmt: ImageFormat, expected: str
 ) -> tuple[np.ndarray, np.ndarray]:
-    """x uint8 (N, C, H, W), y int64 (N,) = index in ``class_names``; files in name order."""
-    _check_classes(split_dir, class_names, expected)
-    files = [_list_images(split_dir / name, expected) for name in class_names]
-    cache = cache_dir() / "images" / f"{_slug(split_dir)}-{_key(split_dir, files, fmt)}.npz"
-    cached = _load_cache(cache)
-    if cached is not None:
-        logger.debug("%s: cache hit %s", split_dir, cache)
-        return cached
-    logger.info("%s: decoding %d images", split_dir, sum(map(len, files)))
-    x = np.stack([read_image(e.path, fmt) for entries in files for e in entries])  # (N, H, W, C)
-    x = np.ascontiguousarray(x.transpose(0, 3, 1, 2))  # (N, C, H, W): cached as the model wants
-    y = np.repeat(np.arange(len(class_names), dtype=np.int64), [len(e) for e in files])
-    _save_cache(cache, x, y)
-    return x, y
+    """x uint8 (N, C, H, W) read whole, y int64 (N,): ``read_split``'s pixels before scaling."""
+    x, y = read_split(split_dir, class_names, fmt, expected)
+    return x.source.read(x.index), y
 
 
 def read_image(path: str | Path, fmt: ImageFormat) -> np.ndarray:
@@ -91,17 +112,43 @@ def read_image(path: str | Path, fmt: ImageFormat) -> np.ndarray:
         with Image.open(path) as im:
             stored = im.mode
             im = to_mode(im, fmt.mode)  # decodes the pixels: truncated files fail here
-        if im.size != (fmt.size, fmt.size):
-            if not fmt.resize:
-                w, h = im.size
-                raise HarnessError(
-                    f"{path}: expected a {fmt.size}x{fmt.size} image, got {w}x{h} (mode {stored})"
-                )
-            im = im.resize((fmt.size, fmt.size), Image.Resampling.BILINEAR)
+        im = _fit(im, fmt, path, stored)
     except (OSError, ValueError, Image.DecompressionBombError) as exc:
         raise HarnessError(f"{path}: cannot read image ({_reason(exc)})") from None
     arr = np.asarray(im, dtype=np.uint8)
     return arr[:, :, None] if arr.ndim == 2 else arr
+
+
+def _fit(im: Image.Image, fmt: ImageFormat, path: str | Path, stored: str) -> Image.Image:
+    """``im`` brought to ``fmt``'s size (see ``ImageFormat``)."""
+    if fmt.crop is not None:
+        return centre_crop(resize_shorter(im, fmt.size), fmt.crop)
+    if im.size != (fmt.size, fmt.size):
+        if not fmt.resize:
+            w, h = im.size
+            raise HarnessError(
+                f"{path}: expected a {fmt.size}x{fmt.size} image, got {w}x{h} (mode {stored})"
+            )
+        im = im.resize((fmt.size, fmt.size), Image.Resampling.BILINEAR)
+    return im
+
+
+def resize_shorter(im: Image.Image, size: int) -> Image.Image:
+    """The shorter side to ``size`` pixels, aspect kept (the longer side truncated, as
+    torchvision's ``Resize(size)``), bilinear."""
+    w, h = im.size
+    if w <= h:
+        new = (size, int(size * h / w))
+    else:
+        new = (int(size * w / h), size)
+    return im if new == im.size else im.resize(new, Image.Resampling.BILINEAR)
+
+
+def centre_crop(im: Image.Image, crop: int) -> Image.Image:
+    """The centre (crop, crop) pixels; offsets rounded as torchvision's ``CenterCrop``."""
+    w, h = im.size
+    top, left = round((h - crop) / 2.0), round((w - crop) / 2.0)
+    return im.crop((left, top, left + crop, top + crop))
 
 
 SIXTEEN_BIT = ("I;16", "I;16B", "I;16L", "I;16N", "I")  # grayscale, white = 65535
@@ -132,13 +179,6 @@ def _over_black(im: Image.Image) -> Image.Image:
     rgba = np.asarray(im.convert("RGBA"), dtype=np.uint16)  # (H, W, 4)
     rgb = (rgba[..., :3] * rgba[..., 3:] + 127) // 255  # c * alpha / 255, rounded
     return Image.fromarray(rgb.astype(np.uint8))  # (H, W, 3) -> RGB
-
-
-def to_float(x: np.ndarray) -> np.ndarray:
-    """uint8 0..255 -> float32 in [0, 1], same shape (a new array)."""
-    out = x.astype(np.float32)
-    out /= 255.0
-    return out
 
 
 def _check_classes(split_dir: Path, class_names: Sequence[str], expected: str) -> None:
@@ -196,21 +236,38 @@ def _reason(exc: BaseException) -> str:
     return lines[0] if lines and lines[0] else type(exc).__name__
 
 
-def _load_cache(path: Path) -> tuple[np.ndarray, np.ndarray] | None:
+def _load_cache(path: Path, shape: tuple[int, ...]) -> NpyRows | None:
+    """The cached rows at ``path`` if the file is whole and holds uint8 of ``shape``, else None."""
     try:
-        with np.load(path) as f:
-            return f["x"], f["y"]
+        rows = NpyRows(path)
     except FileNotFoundError:
         return None
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+    except (OSError, ValueError, EOFError) as exc:
         logger.warning("ignoring unreadable cache file %s (%s)", path, exc)
         return None
+    size = rows.offset + shape[0] * rows.row_bytes
+    if rows.shape != shape or rows.dtype != np.uint8 or path.stat().st_size != size:
+        logger.warning("ignoring cache file %s: not uint8 %s", path, shape)
+        return None
+    logger.debug("cache hit %s", path)
+    return rows
 
 
-def _save_cache(path: Path, x: np.ndarray, y: np.ndarray) -> None:
-    """Write atomically; a read-only cache folder only costs speed."""
+def _decode(path: Path, paths: list[str], fmt: ImageFormat) -> NpyRows | ArrayRows:
+    """Decode every image into a uint8 ``.npy`` at ``path``, one image at a time (written
+    atomically); if the cache cannot be written, into memory (costs memory, not results)."""
+    header = {"descr": "|u1", "fortran_order": False, "shape": (len(paths), *fmt.shape)}
     try:
         with atomic_path(path) as tmp, open(tmp, "wb") as f:
-            np.savez(f, x=x, y=y)  # uncompressed: loads fast
+            npy.write_array_header_1_0(f, header)
+            for p in paths:
+                f.write(_chw(read_image(p, fmt)).tobytes())
+        return NpyRows(path)
     except OSError as exc:
-        logger.warning("cannot write cache file %s (%s)", path, exc)
+        logger.warning("cannot write cache file %s (%s); decoding into memory", path, exc)
+        return ArrayRows(np.stack([_chw(read_image(p, fmt)) for p in paths]))
+
+
+def _chw(img: np.ndarray) -> np.ndarray:
+    """(H, W, C) -> (C, H, W), contiguous: the layout the model wants, cached as such."""
+    return np.ascontiguousarray(img.transpose(2, 0, 1))

@@ -3,7 +3,8 @@
 ``ROOT/{train,test}/<class>/*`` gives the split; otherwise a fixed stratified 80/20 split
 (seed 0). Every image is converted to RGB or grayscale (16-bit, palette, alpha and CMYK as
 ``harness.datasets.folders`` documents) and resized to ``image_size`` (bilinear), so a folder
-may mix sizes and modes.
+may mix sizes and modes. With ``crop_size``, ImageNet's evaluation preprocessing instead: the
+shorter side resized to ``image_size`` (aspect kept), then the centre ``crop_size`` square.
 """
 
 from __future__ import annotations
@@ -20,13 +21,14 @@ LAYOUT = "class folders ROOT/<class>/*.{png,jpg,jpeg,bmp,webp} or ROOT/{train,te
 
 def _format(spec: DataSpec) -> ImageFormat:
     mode = "L" if spec.channels == 1 else "RGB"  # channels None -> RGB
-    return ImageFormat(mode=mode, size=spec.image_size or DEFAULT_SIZE, resize=True)
+    size = spec.image_size or DEFAULT_SIZE
+    return ImageFormat(mode=mode, size=size, resize=True, crop=spec.crop_size)
 
 
 @DATASETS.register("imagefolder")
-@reads("root", "image_size", "channels")
+@reads("root", "image_size", "crop_size", "channels")
 def load_imagefolder(spec: DataSpec) -> Dataset:
-    """x (N, channels, image_size, image_size); class names = sorted folder names."""
+    """x (N, channels, S, S), S = crop_size or image_size; class names = sorted folder names."""
     root, fmt = dataset_root(spec, LAYOUT), _format(spec)
     train, test = root / "train", root / "test"
     if train.is_dir() and test.is_dir():

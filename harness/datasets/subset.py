@@ -1,4 +1,5 @@
-"""Stratified, seed-reproducible subsets and splits. Inputs are never modified.
+"""Stratified, seed-reproducible subsets and splits. Inputs are never modified; a lazy split
+(``harness.datasets.lazy``) gives lazy subsets, nothing read.
 
 Per-class counts follow the class proportions (largest-remainder rounding, like sklearn's
 ``_approximate_mode`` but with deterministic ties), so tiny classes never raise an error;
@@ -8,6 +9,8 @@ the samples within each class are drawn with ``numpy.random.default_rng(seed)``.
 from __future__ import annotations
 
 import numpy as np
+
+from harness.datasets.lazy import ImageArray, take
 
 FIXED_TEST_FRACTION = 0.2  # datasets without an official split: 80/20 train/test ...
 FIXED_SPLIT_SEED = 0  # ... drawn with this seed, whatever the run seed
@@ -42,13 +45,13 @@ def stratified_indices(y: np.ndarray, n: int | None, seed: int) -> np.ndarray:
 
 
 def stratified_subset(
-    x: np.ndarray, y: np.ndarray, n: int | None, seed: int
-) -> tuple[np.ndarray, np.ndarray]:
+    x: ImageArray, y: np.ndarray, n: int | None, seed: int
+) -> tuple[ImageArray, np.ndarray]:
     """(x, y) restricted to a stratified subset of ``n``; the inputs themselves when n covers all."""
     if n is None or n >= len(y):
         return x, y
     idx = stratified_indices(y, n, seed)
-    return x[idx], y[idx]
+    return take(x, idx), y[idx]
 
 
 def stratified_split(y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -65,15 +68,15 @@ def stratified_split(y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndar
 
 
 def train_val_split(
-    x: np.ndarray, y: np.ndarray, fraction: float, seed: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    x: ImageArray, y: np.ndarray, fraction: float, seed: int
+) -> tuple[ImageArray, np.ndarray, ImageArray, np.ndarray]:
     """Stratified (x_tr, y_tr, x_val, y_val); ``fraction`` 0 gives an empty validation set."""
     keep, held = stratified_split(y, fraction, seed)
-    return x[keep], y[keep], x[held], y[held]
+    return take(x, keep), y[keep], take(x, held), y[held]
 
 
 def fixed_test_split(
-    x: np.ndarray, y: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    x: ImageArray, y: np.ndarray
+) -> tuple[ImageArray, np.ndarray, ImageArray, np.ndarray]:
     """The fixed stratified 80/20 (x_train, y_train, x_test, y_test) split (internal seed 0)."""
     return train_val_split(x, y, FIXED_TEST_FRACTION, FIXED_SPLIT_SEED)

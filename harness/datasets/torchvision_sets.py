@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from harness.datasets.base import DATASETS, Dataset, reads
-from harness.datasets.folders import to_float
+from harness.datasets.lazy import in_memory
 from harness.datasets.paths import cache_dir, require_dir, root_path
 from harness.errors import HarnessError
 from harness.io import atomic_path, write_text
@@ -103,9 +103,9 @@ def _load_idx(spec: DataSpec, cls_name: str) -> Dataset:
     return Dataset(
         spec.name,
         tuple(train.classes),
-        to_float(train.data.numpy()[:, None]),  # (N, 28, 28) -> (N, 1, 28, 28)
+        in_memory(train.data.numpy()[:, None]),  # (N, 28, 28) uint8 -> lazy (N, 1, 28, 28)
         train.targets.numpy().astype(np.int64),
-        to_float(test.data.numpy()[:, None]),
+        in_memory(test.data.numpy()[:, None]),
         test.targets.numpy().astype(np.int64),
         source=str(root_path(spec)),
     )

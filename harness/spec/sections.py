@@ -86,6 +86,27 @@ class DataSpec:
     # No training split on disk (e.g. the CIFAR-10 test set alone): train on this many stratified
     # samples of the test split and evaluate on the rest, disjoint, fixed whatever the run seed.
     train_from_test: int | None = setting(None, optional(integer(1)))
+    # imagefolder, ImageNet-style evaluation: the shorter side resized to image_size (aspect
+    # kept), then the centre crop_size x crop_size (e.g. 256 then 224). Absent: a square resize.
+    crop_size: int | None = setting(None, optional(integer(1, MAX_IMAGE_SIZE)), recipe=True)
+
+    def cross_check(self, where: str) -> None:
+        if self.crop_size is None:
+            return
+        if self.image_size is None:
+            raise HarnessError(
+                f"{where}.crop_size: needs {where}.image_size (the shorter side is resized to it, "
+                f"then cropped), e.g. image_size: 256 with crop_size: 224"
+            )
+        if self.crop_size > self.image_size:
+            raise HarnessError(
+                f"{where}.crop_size: expected at most image_size ({self.image_size}), "
+                f"got {self.crop_size}"
+            )
+
+    def __repr__(self) -> str:  # crop_size absent: as before, so spec hashes and keys keep
+        shown = shown_fields(self)
+        return f"DataSpec({', '.join(f'{k}={v!r}' for k, v in shown.items())})"
 
 
 def _builder(value: Any, where: str) -> str:
