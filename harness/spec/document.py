@@ -127,8 +127,6 @@ class Spec:
             d["grid"].pop("gpus_per_cell")
         if d["corruptions"] is None:
             d.pop("corruptions")  # run.json of a spec without the section reads as before
-        if d["dataset"]["crop_size"] is None:
-            d["dataset"].pop("crop_size")
         return d
 
     def identity(self) -> dict[str, Any]:

@@ -88,7 +88,9 @@ class DataSpec:
     train_from_test: int | None = setting(None, optional(integer(1)))
     # imagefolder, ImageNet-style evaluation: the shorter side resized to image_size (aspect
     # kept), then the centre crop_size x crop_size (e.g. 256 then 224). Absent: a square resize.
-    crop_size: int | None = setting(None, optional(integer(1, MAX_IMAGE_SIZE)), recipe=True)
+    crop_size: int | None = setting(
+        None, optional(integer(1, MAX_IMAGE_SIZE)), recipe=True, sparse=True
+    )
 
     def cross_check(self, where: str) -> None:
         if self.crop_size is None:
