@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -20,24 +20,24 @@ from harness.spec.corruption import CorruptionSpec
 
 def corrupted_sets(
     cs: CorruptionSpec, x: np.ndarray, y: np.ndarray, seed: int
-) -> list[tuple[str, int, np.ndarray, np.ndarray]]:
+) -> Iterator[tuple[str, int, np.ndarray, np.ndarray]]:
     """(corruption, severity, images, labels) for every pair the section asks for: read from
-    ``cs.root`` (a CIFAR-C folder) or generated from the first ``n_images`` of (x, y)."""
-    x, y = x[: cs.n_images], y[: cs.n_images]
-    out = []
+    ``cs.root`` (a CIFAR-C folder) or generated from the first ``n_images`` of (x, y). One set
+    at a time: 75 corrupted copies of a test set are not held in memory at once."""
+    y = y[: cs.n_images]
+    x = None if cs.root else x[: cs.n_images]  # a lazy split read once, as float32
     for name in cs.corruptions:
         for s in cs.severities:
             if cs.root:
-                out.append((name, s, *cifar_c.load(cs.root, name, s, cs.n_images)))
+                yield (name, s, *cifar_c.load(cs.root, name, s, cs.n_images))
             else:
-                out.append((name, s, generate.cached(x, name, s, seed), y))
-    return out
+                yield (name, s, generate.cached(x, name, s, seed), y)
 
 
 def accuracies(
     role: str,
     predict: Callable[[np.ndarray], np.ndarray],
-    sets: list[tuple[str, int, np.ndarray, np.ndarray]],
+    sets: Iterable[tuple[str, int, np.ndarray, np.ndarray]],
     source: str,
 ) -> list[CorruptionAccuracy]:
     """``role``'s accuracy on every corrupted set; ``predict``: images -> predicted classes."""
