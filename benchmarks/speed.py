@@ -38,7 +38,7 @@ from harness.sweep import PlannedAttack, attack_sweep, clean_eval
 from harness.training import TrainData, train_standard
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script: its sibling module
-from speed_training import training_rows  # noqa: E402
+from speed_training import training_rows
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"  # staged beside the repo
 # seed 000's epsilons in pixel units (CIFAKE, also used for CIFAR-10); digits: the default benchmark's
