@@ -7,11 +7,13 @@ when CIFAKE is not staged) and a ResNet-18 (torchvision's, random weights) on CI
 CPU and, when present, on CUDA.
 
     .venv/bin/python benchmarks/speed.py [--n 2000] [--n-resnet 256] [--setups cifake,resnet]
-        [--data DIR] [--out reports/speed]
+        [--rows attacks,training] [--threads 2] [--repeat 2] [--data DIR] [--out reports/speed]
 
 Targets (issue 16): harness / hand-written <= 1.05 for one attack pass; FGSM 6-eps sweep >= 3x
 faster than ART-direct; PGD-10 5-eps sweep >= 2.5x faster than ART-direct with robust accuracy
-never higher. Exits 1 when a target is missed, so a regression shows.
+never higher; one epoch of Madry and TRADES adversarial training <= 1.15x a hand-written loop
+with the same steps (benchmarks/speed_training.py, on the setup's test images). Exits 1 when a
+target is missed, so a regression shows. Without CUDA the CUDA rows are skipped (said so).
 """
 
 from __future__ import annotations
