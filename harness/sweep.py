@@ -188,12 +188,16 @@ def _predict(classifier: PyTorchClassifier, x: np.ndarray, batch_size: int) -> n
     )
 
 
-def _per_eps(classifier, x, eps_list, batch_size, make_adv: Callable[[float], np.ndarray]):
-    """Predictions and perturbation norms of ``make_adv(eps)`` for each eps, each (E, n)."""
+def _per_eps(
+    classifier, x, eps_list, batch_size, make_adv: Callable[[float], np.ndarray], clean=None
+):
+    """Predictions and perturbation norms of ``make_adv(eps)`` for each eps, each (E, n);
+    ``clean``: the predictions at x (eps 0) when already known."""
     preds, linfs, l2s = [], [], []
     for eps in eps_list:
         x_adv = x.copy() if eps == 0 else make_adv(eps)
-        preds.append(_predict(classifier, x_adv, batch_size))
+        known = eps == 0 and clean is not None
+        preds.append(clean if known else _predict(classifier, x_adv, batch_size))
         linf, l2 = metrics.perturbation_norms(x, x_adv)
         linfs.append(linf)
         l2s.append(l2)
@@ -210,15 +214,11 @@ def _independent(classifier, planned, x, y, eps_list, batch_size):
 
 
 def _one_step(classifier, planned, x, y, eps_list, batch_size):
-    """FGSM-like: one direction per sample, then x + eps * direction clipped to [0, 1] per eps."""
-    direction = planned.definition.direction(classifier, planned.params, x, y)  # (n, C, H, W)
-    return _per_eps(
-        classifier,
-        x,
-        eps_list,
-        batch_size,
-        lambda e: np.clip(x + np.float32(e) * direction, 0.0, 1.0),
-    )
+    """FGSM-like: one direction per sample, then x + eps * direction clipped to [0, 1] per eps;
+    eps 0 is predicted by the forward pass the direction's gradient took."""
+    logits, direction = planned.definition.direction(classifier, planned.params, x, y)
+    step = lambda e: np.clip(x + np.float32(e) * direction, 0.0, 1.0)  # noqa: E731
+    return _per_eps(classifier, x, eps_list, batch_size, step, logits.argmax(1))
 
 
 def _project_once(classifier, planned, x, y, eps_list, batch_size):

@@ -206,6 +206,16 @@ def test_pixel_unit_values_reach_arts_trainers() -> None:
             {"attack_params": {"stpes": 3}, "attack": "pgd"},
             "did you mean 'steps'",
         ),
+        (
+            "adversarial_training",
+            {"attack": "pgd", "attack_params": {"early_stop": True}},
+            "defence.attack_params.early_stop: expected false or absent",
+        ),
+        (
+            "adversarial_training",
+            {"attack": "pgd", "attack_params": {"warm_start": True}},
+            "defence.attack_params.warm_start",
+        ),
         ("purifier", {"kind": "gan"}, "defence.kind: expected ae or vae"),
         ("randomized_smoothing", {"radii": [0.5, 0.25]}, "defence.radii"),
         ("randomized_smoothing", {"sigma": 0}, "defence.sigma"),

@@ -39,6 +39,25 @@ def test_one_step_fgsm_sweep_equals_art_once_per_eps(held_out) -> None:
     assert fast.robust[-1].mean() < fast.robust[0].mean()  # the sweep does something
 
 
+def test_one_step_sweep_predicts_eps_0_with_the_gradients_forward(held_out) -> None:
+    _, clf, x, y = held_out
+    clean = clean_eval(clf, x, 256)
+    calls = []
+    first = next(m for m in clf.model.modules() if not list(m.children()))  # ART calls layers
+    hook = first.register_forward_hook(lambda m, i, o: calls.append(len(i[0])))
+    try:
+        at_zero = attack_sweep(clf, planned("fgsm", batch_size=64), x, y, clean, (0.0,), 256)
+        gradient_only = list(calls)
+        calls.clear()
+        attack_sweep(clf, planned("fgsm", batch_size=64), x, y, clean, (0.0, 0.1), 256)
+    finally:
+        hook.remove()
+    attacked = int(clean.correct(y).sum())
+    assert sum(gradient_only) == attacked and max(gradient_only) <= 64  # FGSM's batches, once
+    assert sum(calls) == 2 * attacked  # eps 0.1 adds one forward pass of its own
+    assert at_zero.robust[0].sum() == attacked  # clean-correct samples stay correct at eps 0
+
+
 def test_targeted_one_step_equals_naive(held_out) -> None:
     kw = {"targeted": True, "target": 2}
     fast, naive = (

@@ -48,8 +48,11 @@ from harness.registry import Registry
 from harness.spec import AttackSpec
 
 Factory = Callable[[PyTorchClassifier, float, dict[str, Any]], Any]  # -> ART EvasionAttack
-# (classifier, params, x, y) -> the eps-independent step direction of a one-step attack
-Direction = Callable[[PyTorchClassifier, dict[str, Any], np.ndarray, np.ndarray], np.ndarray]
+# (classifier, params, x, y) -> (logits (n, K) of the forward pass the gradient took at x,
+# the eps-independent step direction (n, C, H, W)) of a one-step attack
+Direction = Callable[
+    [PyTorchClassifier, dict[str, Any], np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]
+]
 # (params, num_classes) -> lines saying exactly what runs, for the report (ensembles)
 Composition = Callable[[dict[str, Any], int], list[str]]
 SWEEPS = ("independent", "nested", "one_step", "project_once")  # see harness.sweep

@@ -15,17 +15,20 @@ from harness.params import all_of, ints
 
 def fgsm_direction(
     classifier: PyTorchClassifier, params: dict[str, Any], x: np.ndarray, y: np.ndarray
-) -> np.ndarray:
-    """sign(grad_x loss) per sample (its negative when targeted), in ART FGSM's own batches.
+) -> tuple[np.ndarray, np.ndarray]:
+    """(logits (n, K) at x, sign(grad_x loss) (n, C, H, W)) per sample, in ART FGSM's own batches;
+    the sign is negated when targeted.
 
     FGSM's step does not depend on eps, so a sweep computes it once; x + eps * direction clipped
     to [0, 1] is then exactly ART's ``FastGradientMethod`` output at that eps. The gradient is
-    ART's loss gradient, taken with respect to the input only (``batched_input_gradient``).
+    ART's loss gradient, taken with respect to the input only (``batched_input_gradient``); the
+    logits are those of the forward pass the gradient needed, so a sweep's eps-0 (clean)
+    predictions cost no forward pass of their own.
     """
     labels = attack_labels(params, y, classifier.nb_classes)
     sign = -1.0 if params["targeted"] else 1.0
-    _, grad = batched_input_gradient(classifier, x, labels, int(params["batch_size"]))
-    return np.sign(grad * sign).astype(np.float32)
+    logits, grad = batched_input_gradient(classifier, x, labels, int(params["batch_size"]))
+    return logits, np.sign(grad * sign).astype(np.float32)
 
 
 @attack(

@@ -27,6 +27,7 @@ from harness.attacks import ATTACKS
 from harness.attacks.select import names, one_step
 from harness.defences import overfitting
 from harness.defences.base import HardenJob, defence
+from harness.defences.inner_pgd import training_pgd
 from harness.errors import HarnessError
 from harness.estimator import build_classifier
 from harness.params import all_of, expect, ints, is_number, numbers
@@ -47,6 +48,9 @@ def _eps(*keys: str):
     return check
 
 
+EVALUATION_ONLY = ("early_stop", "warm_start")  # attack params that shorten or reuse a sweep's work
+
+
 def _training_attack(params: dict[str, Any], where: str) -> None:
     # a transfer attack needs a second model of the run; training has only the one it trains
     usable = names(lambda d: not d.transfer)
@@ -56,9 +60,15 @@ def _training_attack(params: dict[str, Any], where: str) -> None:
         )
     expect(isinstance(params["attack_params"], dict), where, "attack_params", params, "a mapping")
     definition = ATTACKS.get(params["attack"])
-    definition.resolve(
+    resolved = definition.resolve(
         AttackSpec(definition.name, params["attack_params"]), f"{where}.attack_params"
     )
+    for key in EVALUATION_ONLY:  # a training example must take every step it is given
+        if resolved.get(key):
+            raise HarnessError(
+                f"{where}.attack_params.{key}: expected false or absent; {key} is for evaluation "
+                "sweeps, not for crafting training examples"
+            )
     ratio = params["ratio"]
     expect(is_number(ratio) and 0 < ratio <= 1, where, "ratio", ratio, "a fraction in (0, 1]")
 
@@ -121,7 +131,11 @@ def at_trainer(job: HardenJob, model: nn.Module) -> AdversarialTrainer:
     return AdversarialTrainer(classifier, attacks=art_attack, ratio=p["ratio"])
 
 
-def madry_trainer(job: HardenJob, model: nn.Module) -> AdversarialTrainerMadryPGD:
+def madry_trainer(
+    job: HardenJob, model: nn.Module, art_pgd: bool = False
+) -> AdversarialTrainerMadryPGD:
+    """ART's Madry trainer; its inner PGD is the harness's loop (``harness.defences.inner_pgd``:
+    the same weights, faster) unless ``art_pgd`` keeps ART's own."""
     p = job.params
     trainer = AdversarialTrainerMadryPGD(
         _classifier(job, model, job.train.lr),
@@ -133,6 +147,10 @@ def madry_trainer(job: HardenJob, model: nn.Module) -> AdversarialTrainerMadryPG
         num_random_init=p["random_init"],
     )
     trainer.attack.set_params(verbose=False)
+    if not art_pgd:
+        classifier = trainer.get_classifier()
+        loop = training_pgd(classifier, p["eps"], p["step_size"], p["steps"], p["random_init"])
+        trainer.attack, trainer.trainer = loop, AdversarialTrainer(classifier, loop, ratio=1.0)
     return trainer
 
 
@@ -141,18 +159,26 @@ def fbf_trainer(job: HardenJob, model: nn.Module) -> AdversarialTrainerFBFPyTorc
     return AdversarialTrainerFBFPyTorch(_classifier(job, model, p["lr_max"]), eps=p["eps"])
 
 
-def trades_trainer(job: HardenJob, model: nn.Module) -> AdversarialTrainerTRADESPyTorch:
+def trades_trainer(
+    job: HardenJob, model: nn.Module, art_pgd: bool = False
+) -> AdversarialTrainerTRADESPyTorch:
+    """ART's TRADES trainer; its inner PGD (one random start, batches of the training batch) is
+    the harness's loop (``harness.defences.inner_pgd``) unless ``art_pgd`` keeps ART's own."""
     p = job.params
     classifier = _classifier(job, model, job.train.lr)
-    pgd = ProjectedGradientDescent(
-        classifier,
-        eps=p["eps"],
-        eps_step=p["step_size"],
-        max_iter=p["steps"],
-        num_random_init=1,
-        batch_size=job.train.batch_size,
-        verbose=False,
-    )
+    size = job.train.batch_size
+    if art_pgd:
+        pgd = ProjectedGradientDescent(
+            classifier,
+            eps=p["eps"],
+            eps_step=p["step_size"],
+            max_iter=p["steps"],
+            num_random_init=1,
+            batch_size=size,
+            verbose=False,
+        )
+    else:
+        pgd = training_pgd(classifier, p["eps"], p["step_size"], p["steps"], 1, size)
     return AdversarialTrainerTRADESPyTorch(classifier, pgd, beta=p["beta"])
 
 
