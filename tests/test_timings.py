@@ -5,20 +5,24 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 import torch
 from conftest import fit_tiny
 from torch import nn
 
+from harness import metrics
 from harness.api import benchmark
 from harness.architectures import ARCHITECTURES
+from harness.attacks import ATTACKS, generate
 from harness.datasets import load_dataset
 from harness.errors import HarnessError
+from harness.evasion import _fgsm_probs, smallest_flips
 from harness.provenance import Timer, timed
 from harness.report import write_report
 from harness.results import RunResult
 from harness.results.timings import PARTS, Timing, attack_seconds, extras, parts_of
-from harness.spec import DataSpec, parse_spec
+from harness.spec import AttackSpec, DataSpec, parse_spec
 
 OFF = {
     "sanity": {"enabled": False},
@@ -143,3 +147,17 @@ def test_a_bad_switch_is_one_line_naming_the_field(field, value, where) -> None:
         parse_spec({"name": "t", field: value})
     message = str(err.value)
     assert message.startswith(where) and "\n" not in message
+
+
+def test_evasion_scores_every_eps_from_one_fgsm_direction(held_out) -> None:
+    """The evasion grid costs one gradient: the same probabilities as FGSM run at each eps."""
+    _, clf, x, y = held_out
+    grid = np.array([0.02, 0.05, 0.1, 0.3])
+    fgsm = ATTACKS.get("fgsm")
+    params = fgsm.resolve(AttackSpec("fgsm"))
+    want = [
+        metrics.softmax(clf.predict(generate(clf, fgsm, params, x[:8], y[:8], e))) for e in grid
+    ]
+    np.testing.assert_allclose(_fgsm_probs(clf, x[:8], y[:8], grid), np.stack(want), atol=1e-6)
+    rows = smallest_flips("m", clf, x, y, list(range(8)), grid, ["a", "b", "c"])
+    assert [r.index for r in rows] == list(range(8)) and any(r.flip_eps for r in rows)
