@@ -17,7 +17,7 @@ import torch
 from art.estimators.classification import PyTorchClassifier
 from torch import nn
 
-from harness import device
+from harness import device, oom
 from harness.architectures import Shape
 from harness.oom import Batches
 
@@ -50,10 +50,9 @@ class Classifier(PyTorchClassifier):
 
     @property
     def batches(self) -> Batches:
-        """Its out-of-memory state: a batch size found too large stays halved for the run."""
-        if getattr(self, "_oom_batches", None) is None:  # also after ART's unpickling
-            self._oom_batches = Batches(self.device)
-        return self._oom_batches
+        """Its out-of-memory state, its model's (``harness.oom.batches_for``): a batch size found
+        too large stays halved for the run, also for ``predict_logits`` on the same model."""
+        return oom.batches_for(self.model, self.device)
 
 
 def build_classifier(
@@ -91,7 +90,8 @@ def build_classifier(
 @torch.no_grad()
 def predict_logits(model: nn.Module, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
     """Logits (N, K) for x (N, C, H, W) in [0, 1], in eval mode, without gradients, on the
-    model's device (batches halved on out of memory)."""
+    model's device (batches halved on out of memory, in the model's own halving state: a size
+    that failed once stays halved for later calls, as the estimator's does)."""
     if len(x) == 0:
         return np.zeros((0, 0), np.float32)
     was_training = model.training
@@ -99,6 +99,6 @@ def predict_logits(model: nn.Module, x: np.ndarray, batch_size: int = 256) -> np
     dev = device.of(model)
     try:
         forward = lambda xb: model(torch.from_numpy(xb).to(dev)).cpu().numpy()  # noqa: E731
-        return Batches(dev).run("predict", forward, [x], batch_size)
+        return oom.batches_for(model, dev).run("predict", forward, [x], batch_size)
     finally:
         model.train(was_training)

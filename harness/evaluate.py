@@ -34,7 +34,7 @@ from harness.masking import from_ensembles, part_breaks
 from harness.model_probe import probe_model
 from harness.models import Trained
 from harness.plan import Plan, attack_records, bind
-from harness.provenance import Timer
+from harness.provenance import Timer, timed
 from harness.results import (
     CertifiedCurve,
     ClassStats,
@@ -54,8 +54,6 @@ from harness.sanity import checks
 from harness.spec import Spec
 from harness.sweep import AttackOutcome, CleanEval, PlannedAttack, clean_eval, sweep
 from harness.weights import analyse
-
-SANITY_PROBE_SAMPLES = 256  # test samples each sanity probe (gradients, outputs) looks at
 
 
 @dataclass(frozen=True)
@@ -116,14 +114,16 @@ def evaluate(spec: Spec, data: Dataset, plan: Plan, trained: list[Trained], time
             data.class_names,
             spec.seed,
         )
-        fields["attention"] = pictures.attention(shown, trained, classifiers)
+        attention = spec.gradcam.attention
+        fields["attention"] = pictures.attention(shown, trained, classifiers) if attention else []
     return fields
 
 
 def evaluate_model(ctx: Context, t: Trained) -> list[Any]:
     """Every record ``ANALYSES`` produce for model ``t``, in their order."""
-    clf = ctx.classifiers[t.role]
-    subject = Subject(t, clf, clean_eval(clf, ctx.data.x_test, ctx.spec.eval_batch_size))
+    clf, x = ctx.classifiers[t.role], ctx.data.x_test
+    with timed("clean", t.role, samples=len(x)):
+        subject = Subject(t, clf, clean_eval(clf, x, ctx.spec.eval_batch_size))
     return [record for analysis in ANALYSES for record in analysis(ctx, subject)]
 
 
@@ -184,16 +184,21 @@ def attack_sweep(ctx: Context, s: Subject) -> list[Measurement | EnsembleBreakdo
 
 def certificate(ctx: Context, s: Subject) -> list[CertifiedCurve]:
     """Certified accuracy over radius, for a defence that certifies (randomized smoothing)."""
-    certify = s.trained.certify
-    return [] if certify is None else [certify(ctx.data.x_test, ctx.data.y_test)]
+    certify, x = s.trained.certify, ctx.data.x_test
+    if certify is None:
+        return []
+    with timed("certificate", s.trained.role, samples=len(x)):
+        return [certify(x, ctx.data.y_test)]
 
 
 def sanity_probe(ctx: Context, s: Subject) -> list[ModelProbe]:
     """Gradients, outputs and determinism of the model, for the sanity checks."""
+    if not ctx.spec.sanity.enabled:
+        return []
     t, data = s.trained, ctx.data
-    x, y, n = data.x_test, data.y_test, SANITY_PROBE_SAMPLES
+    x, y, n = data.x_test, data.y_test, ctx.spec.sanity.n_samples
     eps = max(ctx.spec.eps, default=None)  # the DLR gradient's random start, as AutoAttack's
-    probe = probe_model(t.model, s.clf, x, y, n, ctx.spec.seed, t.randomized, eps)
+    probe = probe_model(t.model, s.clf, x, y, n, ctx.spec.seed, t.randomized, eps, t.role)
     return [probe]
 
 
@@ -220,7 +225,7 @@ def summary(ctx: Context, s: Subject) -> list[ModelResult]:
             training=t.training,
             weights=t.weights,
             gradcam_layer=layer[0] if layer else "",
-            weight_analysis=_weights(t, data),
+            weight_analysis=_weights(t, data) if ctx.spec.weights.enabled else None,
             defence=t.defence,
         )
     ]
@@ -230,14 +235,18 @@ def _weights(t: Trained, data: Dataset) -> WeightAnalysis | None:
     """Weight analysis of the network the model's training produced (none for an untrained stage)."""
     if t.wraps and t.core is None:
         return None  # only the baseline's weights, analysed under its own name
-    return analyse(t.core or t.model, t.recorder, data.input_shape)
+    with timed("weights", t.role):
+        return analyse(t.core or t.model, t.recorder, data.input_shape)
 
 
 def example_grids(ctx: Context, s: Subject) -> list[ExampleGrid]:
     """Clean vs adversarial images of each of the spec's attacks on this model."""
     attacks = bind(ctx.plan.attacks, s.trained.role, ctx.classifiers)
     shown = ctx.picks[: ctx.spec.gradcam.n_images]
-    return pictures.examples(ctx.spec, ctx.data, s.trained.role, s.clf, attacks, shown)
+    if not (shown and attacks and ctx.spec.gradcam.examples):
+        return []
+    with timed("examples", s.trained.role, samples=len(shown)):
+        return pictures.examples(ctx.spec, ctx.data, s.trained.role, s.clf, attacks, shown)
 
 
 def evasion(ctx: Context, s: Subject) -> list[EvasionRow]:
@@ -245,18 +254,28 @@ def evasion(ctx: Context, s: Subject) -> list[EvasionRow]:
     data, picks = ctx.data, ctx.picks[: ctx.spec.evasion.n_images]
     grid = eps_grid(ctx.spec.evasion)
     x, y = data.x_test, data.y_test
-    return smallest_flips(s.trained.role, s.clf, x, y, picks, grid, data.class_names)
+    if not (picks and len(grid)):
+        return []
+    with timed("evasion", s.trained.role, samples=len(picks)):
+        return smallest_flips(s.trained.role, s.clf, x, y, picks, grid, data.class_names)
 
 
 def probes(ctx: Context, s: Subject) -> list[NoiseProbe | MinimalPerturbation]:
     """The spec's eps-free probes (noise overconfidence, minimal perturbations), in its order."""
     x, y, names = ctx.data.x_test, ctx.data.y_test, ctx.data.class_names
-    return [p.run(s.clf, x, y, s.clean.pred, names, s.trained.role) for p in ctx.plan.probes]
+    out = []
+    for p in ctx.plan.probes:
+        with timed("probe", s.trained.role, samples=len(x), name=p.name):
+            out.append(p.run(s.clf, x, y, s.clean.pred, names, s.trained.role))
+    return out
 
 
 def corruption(ctx: Context, s: Subject) -> list[CorruptionAccuracy]:
     """Accuracy under each common corruption and severity (the spec's ``corruptions:``)."""
-    return corruptions.records(ctx.spec, ctx.data, s.trained.role, s.clf)
+    if ctx.spec.corruptions is None:
+        return []
+    with timed("corruptions", s.trained.role, samples=len(ctx.data.x_test)):
+        return corruptions.records(ctx.spec, ctx.data, s.trained.role, s.clf)
 
 
 ANALYSES: list[Analysis] = [

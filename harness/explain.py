@@ -4,7 +4,7 @@ Grad-CAM (Selvaraju et al., 2017, https://arxiv.org/abs/1610.02391) weights a co
 feature maps by the spatial mean of the class score's gradient, sums them and keeps the positive
 part. The heavy lifting is pytorch-grad-cam's ``GradCAM``; this module pins how it is called:
 eval mode, gradients enabled, no side effects on the model, the model's device, hooks always
-removed.
+removed, batches halved on out of memory (``harness.oom``, the model's own halving state).
 
 pytorch-grad-cam min-max scales each map and resizes it bilinearly (OpenCV) to the input size.
 For 8x8 digits the last conv layer is 4x4 (``small_cnn``) or 2x2 (three pooled blocks); both
@@ -29,7 +29,7 @@ from pytorch_grad_cam import GradCAM
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 from torch import nn
 
-from harness import device
+from harness import device, oom
 from harness.cams import cam_similarity
 from harness.results import AttentionRow
 
@@ -78,17 +78,16 @@ def gradcam(
             )
     if len(x) == 0:
         return np.zeros((0, *x.shape[2:]), dtype=np.float32)
+    inputs = [x] if targets is None else [x, targets]
     with _untouched(model):
-        cams = [
-            _gradcam_batch(
-                model,
-                x[i : i + BATCH_SIZE],
-                layer,
-                None if targets is None else targets[i : i + BATCH_SIZE],
-            )
-            for i in range(0, len(x), BATCH_SIZE)
-        ]
-    return np.concatenate(cams)
+        return _batches(model).run(
+            "gradcam", lambda xb, tb=None: _gradcam_batch(model, xb, layer, tb), inputs, BATCH_SIZE
+        )
+
+
+def _batches(model: nn.Module) -> oom.Batches:
+    """The model's out-of-memory state: a Grad-CAM batch that did not fit is halved and rerun."""
+    return oom.batches_for(model, device.of(model))
 
 
 def _gradcam_batch(
@@ -151,11 +150,9 @@ def gradcam_raw(
             f"gradcam_raw: expected {len(x)} non-negative class indices, got {targets!r}"
         )
     with _untouched(model):
-        cams = [
-            _raw_batch(model, x[i : i + BATCH_SIZE], layer, targets[i : i + BATCH_SIZE])
-            for i in range(0, len(x), BATCH_SIZE)
-        ]
-    return np.concatenate(cams)
+        return _batches(model).run(
+            "gradcam", lambda xb, tb: _raw_batch(model, xb, layer, tb), [x, targets], BATCH_SIZE
+        )
 
 
 def _raw_batch(
@@ -195,12 +192,13 @@ def _inputs(model: nn.Module, x: np.ndarray) -> torch.Tensor:
 def predict(model: nn.Module, x: np.ndarray) -> np.ndarray:
     """Predicted classes (K,) int64 of ``model`` in eval mode; the model is left as it was."""
     dev = device.of(model)
+
+    def classes(xb: np.ndarray) -> np.ndarray:
+        logits = model(torch.tensor(np.asarray(xb, dtype=np.float32), device=dev))
+        return logits.argmax(1).cpu().numpy().astype(np.int64)
+
     with _untouched(model), torch.no_grad():
-        logits = [
-            model(torch.tensor(np.asarray(x[i : i + BATCH_SIZE], dtype=np.float32), device=dev))
-            for i in range(0, len(x), BATCH_SIZE)
-        ]
-    return torch.cat(logits).argmax(1).cpu().numpy().astype(np.int64)
+        return _batches(model).run("predict", classes, [x], BATCH_SIZE)
 
 
 def cam_mass(raw: np.ndarray) -> np.ndarray:

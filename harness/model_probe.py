@@ -25,6 +25,7 @@ from torch import nn
 from harness import device, oom
 from harness.attacks import ATTACKS, generate
 from harness.estimator import predict_logits
+from harness.provenance import timed
 from harness.results.checks import RANDOM_TOL, ModelProbe
 from harness.spec import AttackSpec
 
@@ -50,20 +51,28 @@ def probe_model(
     seed: int = 0,
     randomized: bool = False,
     eps: float | None = None,
+    role: str = "",
 ) -> ModelProbe:
     """Probe ``model`` (and its ART ``classifier``) on up to ``n`` samples of x (N, C, H, W) in
     [0, 1] with labels y (N,), drawn without replacement by a generator seeded with ``seed``.
     x is not modified. ``randomized``: the model is random by design (graded WARN, not FAIL, if
     its outputs vary). ``eps``: L-inf radius (pixel units) of the random start at which the DLR
-    gradient is taken, the run's largest eps as the reference takes its attack's (None: x itself)."""
+    gradient is taken, the run's largest eps as the reference takes its attack's (None: x itself).
+    ``role``: the model's name in the run's timings (``harness.provenance.timed``)."""
     pick = np.sort(np.random.default_rng(seed).permutation(len(x))[:n])
     xs, ys = x[pick].astype(np.float32), y[pick].astype(np.int64)  # fancy indexing: a copy
-    grads = _input_gradients(classifier, xs, ys)  # (n, C, H, W)
-    flat = grads.reshape(len(xs), -1)
-    first, second = predict_logits(model, xs), predict_logits(model, xs)  # (n, K) raw outputs
+    k, timing = int(classifier.nb_classes), partial(timed, model=role, samples=len(xs))
+    with timing("sanity.gradients"):
+        flat = _input_gradients(classifier, xs, ys).reshape(len(xs), -1)  # (n, C*H*W)
+    with timing("sanity.outputs"):
+        first, second = predict_logits(model, xs), predict_logits(model, xs)  # (n, K) raw outputs
     with torch.random.fork_rng():  # the extra passes must not move the global torch generator
-        more = [predict_logits(model, xs) for _ in range(RANDOM_PASSES - 2)]
-        dlr_zero = _dlr_zero_gradients(model, xs, ys, eps, seed, int(classifier.nb_classes))
+        with timing("sanity.outputs"):
+            more = [predict_logits(model, xs) for _ in range(RANDOM_PASSES - 2)]
+        with timing("sanity.dlr_gradient"):
+            dlr_zero = _dlr_zero_gradients(model, xs, ys, eps, seed, k)
+    with timing("sanity.unbounded_pgd"):
+        unbounded = _unbounded_accuracy(classifier, xs, ys)
     passes = [first, second, *more]
     return ModelProbe(
         n=len(xs),
@@ -76,7 +85,7 @@ def probe_model(
         max_output_diff=float(np.nan_to_num(np.abs(first - second)).max()) if first.size else 0.0,
         unbounded_eps=UNBOUNDED_EPS,
         unbounded_steps=int(UNBOUNDED_PGD["steps"]),
-        unbounded_accuracy=_unbounded_accuracy(classifier, xs, ys),
+        unbounded_accuracy=unbounded,
         num_classes=int(classifier.nb_classes),
         randomized=randomized,
         clean_accuracy=_share(first.argmax(1) == ys) if first.size else None,
@@ -143,7 +152,7 @@ def _dlr_zero_gradients(
     start = np.clip(x + (eps or 0.0) * t / scale, 0, 1).astype(np.float32)
     if num_classes < 3:
         return None
-    run = oom.Batches(device.of(model)).run  # out of memory: halve the batch, as everywhere
+    run = oom.batches_for(model, device.of(model)).run  # out of memory: the model's halving state
     grads, correct = run("dlr_gradient", partial(_dlr_gradient, model), [start, y], GRADIENT_BATCH)
     grads = grads.reshape(len(x), -1)
     zero = np.abs(grads).sum(1) == 0

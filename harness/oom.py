@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import logging
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -87,11 +88,68 @@ class Batches:
             fallbacks.append(note)
         return smaller
 
+    def accumulate(
+        self,
+        what: str,
+        fn: Callable[..., Any],
+        inputs: Sequence[Any],
+        size: int,
+        reset: Callable[[], None],
+    ) -> None:
+        """``fn`` on consecutive slices of ``inputs`` for its side effects (a training step's
+        backward passes, whose gradients add up); on out of memory, ``reset()`` (zero the
+        gradients) and run every slice again at half the size, the generators put back first."""
+        n = len(inputs[0])
+        size = max(1, min(size, self.limits.get(what, size)))
+        while True:
+            rng = _rng_state()
+            try:
+                for start in range(0, n, size):
+                    fn(*[a[start : start + size] for a in inputs])
+                return
+            except Exception as exc:  # only an out-of-memory error is retried
+                if not is_oom(exc) or size == 1:
+                    raise
+                _restore(rng)
+                reset()
+                size = self._halve(what, size)
 
-def batches_for(estimator: Any, dev: torch.device) -> Batches:
-    """The estimator's own ``Batches`` when it keeps one (``harness.estimator.Classifier``), so a
-    size that ran out of memory once stays halved for every later call; else a fresh one."""
-    return getattr(estimator, "batches", None) or Batches(dev)
+
+# One halving state per model without one of its own: a size that ran out of memory once stays
+# halved for every later call on that model, whoever makes it (weak: it dies with the model).
+_STATES: weakref.WeakKeyDictionary[Any, Batches] = weakref.WeakKeyDictionary()
+
+
+def batches_for(owner: Any, dev: torch.device) -> Batches:
+    """``owner``'s halving state: an estimator's own ``Batches`` (``harness.estimator.Classifier``,
+    which shares its model's), else the one kept for ``owner`` (a model) on ``dev``."""
+    own = getattr(owner, "batches", None)
+    if isinstance(own, Batches):
+        return own
+    state = _STATES.get(owner)
+    if state is None or state.dev != dev:
+        state = _STATES[owner] = Batches(dev)
+    return state
+
+
+def backward(
+    batches: Batches,
+    loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    x: torch.Tensor,
+    y: torch.Tensor,
+    reset: Callable[[], None],
+) -> None:
+    """Back-propagate ``loss(x, y)`` (a mean over the batch) through ``batches``: the whole batch
+    at once, or, after out of memory, in parts whose losses are weighted by their share of the
+    batch, so the gradients add up to the whole batch's mean (BatchNorm's batch statistics are
+    then a part's). ``reset``: zero the gradients before a retry."""
+    n = len(x)
+
+    def part(xb: torch.Tensor, yb: torch.Tensor) -> None:
+        value = loss(xb, yb)
+        (value if len(xb) == n else value * (len(xb) / n)).backward()
+
+    batches.accumulate("train", part, [x, y], n, reset)
 
 
 def _rng_state() -> tuple[Any, torch.Tensor]:

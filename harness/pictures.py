@@ -10,10 +10,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import numpy as np
 from art.estimators.classification import PyTorchClassifier
+from torch import nn
 
 from harness.datasets import Dataset
 from harness.explain import attention_shift, cam_layer, gradcam
+from harness.provenance import timed
 from harness.results import AttentionRow, ExampleGrid, GradcamPanel
 from harness.spec import Spec
 from harness.sweep import PlannedAttack
@@ -89,18 +92,32 @@ def gradcam_panel(
     for t in trained:
         if (found := cam_layer(t.model)) is None:
             continue  # no conv layer (e.g. a user's MLP): nothing for Grad-CAM to look at
-        layer = found[1]
-        clf = classifiers[t.role]
-        x_adv = planned.craft(clf, x, y, eps)
-        panel.adversarial[t.role] = x_adv
-        for images, cams, preds in (
-            (x, panel.cams_clean, panel.preds_clean),
-            (x_adv, panel.cams_adv, panel.preds_adv),
-        ):
-            pred = clf.predict(images).argmax(1)
-            cams[t.role] = gradcam(t.model, images, layer, pred)
-            preds[t.role] = [names[i] for i in pred]
+        with timed("gradcam", t.role, samples=len(picks)):
+            _panel_row(panel, t, classifiers[t.role], found[1], planned, y, names)
     return panel if panel.adversarial else None
+
+
+def _panel_row(
+    panel: GradcamPanel,
+    t: Trained,
+    clf: PyTorchClassifier,
+    layer: nn.Module,
+    planned: PlannedAttack,
+    y: np.ndarray,
+    names: Sequence[str],
+) -> None:
+    """Model ``t``'s adversarial images, CAMs and predictions, clean and adversarial, into
+    ``panel``."""
+    x = panel.clean
+    x_adv = planned.craft(clf, x, y, panel.eps)
+    panel.adversarial[t.role] = x_adv
+    for images, cams, preds in (
+        (x, panel.cams_clean, panel.preds_clean),
+        (x_adv, panel.cams_adv, panel.preds_adv),
+    ):
+        pred = clf.predict(images).argmax(1)
+        cams[t.role] = gradcam(t.model, images, layer, pred)
+        preds[t.role] = [names[i] for i in pred]
 
 
 def attention(
@@ -116,9 +133,10 @@ def attention(
         if (found := cam_layer(t.model)) is None:
             continue  # no conv layer: nothing for Grad-CAM to look at
         clf = classifiers[t.role]
-        rows += attention_shift(
-            t.model, x, found[1], spec.eps,
-            lambda e, clf=clf: planned.craft(clf, x, y, e),
-            model_name=t.role, attack=planned.name,
-        )  # fmt: skip
+        with timed("attention", t.role, samples=len(picks)):
+            rows += attention_shift(
+                t.model, x, found[1], spec.eps,
+                lambda e, clf=clf: planned.craft(clf, x, y, e),
+                model_name=t.role, attack=planned.name,
+            )  # fmt: skip
     return rows

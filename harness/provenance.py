@@ -1,7 +1,16 @@
-"""Provenance of a run: library versions, git commit, machine, and how long each phase took."""
+"""Provenance of a run: library versions, git commit, machine, and where the time went.
+
+``Timer`` adds up wall-clock seconds per phase (data, build, improve, break, explain) and keeps
+one ``Timing`` per timed part of a phase (each attack per model, each extra: see
+``harness.results.timings``). Code deep in a phase times itself with ``timed(...)``, which
+records into the timer made current by ``Timer.current()`` (a no-op outside a run), so the
+timer is not threaded through every call.
+"""
 
 from __future__ import annotations
 
+import contextvars
+import dataclasses
 import importlib.metadata
 import os
 import platform
@@ -16,6 +25,7 @@ import torch
 
 from harness import device
 from harness.io import pause_for_test
+from harness.results.timings import Timing
 
 if TYPE_CHECKING:
     from harness.spec import Spec
@@ -89,11 +99,16 @@ def record(spec: Spec, started: float, seed: int | None = None) -> dict[str, Any
     }
 
 
+_CURRENT: contextvars.ContextVar[Timer | None] = contextvars.ContextVar("timer", default=None)
+
+
 class Timer:
-    """Wall-clock seconds per named phase of a run (a phase entered twice adds up)."""
+    """Wall-clock seconds per named phase of a run (a phase entered twice adds up), and one
+    ``Timing`` per timed part (``parts``, in the order they finished)."""
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
+        self.parts: list[Timing] = []
 
     @contextmanager
     def phase(self, name: str) -> Iterator[None]:
@@ -103,3 +118,52 @@ class Timer:
             yield
         finally:
             self.seconds[name] = round(self.seconds.get(name, 0.0) + time.perf_counter() - start, 3)
+
+    @contextmanager
+    def part(
+        self, part: str, model: str, samples: int | None = None, name: str = ""
+    ) -> Iterator[None]:
+        """Time one part of a phase (``harness.results.timings.PARTS``) for model ``model``; a
+        part entered twice for the same model (and name) adds up, in one ``Timing``."""
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self._add(Timing(part, model, time.perf_counter() - start, samples, name))
+
+    def _add(self, t: Timing) -> None:
+        same = (t.part, t.model, t.name)
+        i = next((i for i, p in enumerate(self.parts) if (p.part, p.model, p.name) == same), None)
+        if i is None:
+            self.parts.append(dataclasses.replace(t, seconds=round(t.seconds, 3)))
+            return
+        old = self.parts[i]
+        samples = max((s for s in (old.samples, t.samples) if s is not None), default=None)
+        seconds = round(old.seconds + t.seconds, 3)
+        self.parts[i] = dataclasses.replace(old, seconds=seconds, samples=samples)
+
+    @contextmanager
+    def current(self) -> Iterator[Timer]:
+        """Make this the timer ``timed`` records into, inside the block."""
+        token = _CURRENT.set(self)
+        try:
+            yield self
+        finally:
+            _CURRENT.reset(token)
+
+    def record(self, total: float) -> dict[str, Any]:
+        """run.json's ``timings_seconds``: phase totals, the run's ``total`` seconds, then the
+        timed parts."""
+        parts = [t.to_dict() for t in self.parts]
+        return dict(self.seconds) | {"total": round(total, 3), "parts": parts}
+
+
+@contextmanager
+def timed(part: str, model: str, samples: int | None = None, name: str = "") -> Iterator[None]:
+    """``Timer.part`` of the current timer (``Timer.current``); outside a run, nothing is timed."""
+    timer = _CURRENT.get()
+    if timer is None:
+        yield
+        return
+    with timer.part(part, model, samples, name):
+        yield

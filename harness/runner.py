@@ -80,7 +80,7 @@ def run(
     with timer.phase("data"):
         data, split = prepare(spec, user_model=model is not None)
     models_dir = default_models_dir() if models_dir is None else models_dir
-    with oom.recording() as fallbacks:
+    with oom.recording() as fallbacks, timer.current():
         trained = build_models(spec, plan, data, split, models_dir, model=model, timer=timer)
         fields = evaluate(spec, data, plan, trained, timer)
     return RunResult(
@@ -100,7 +100,7 @@ def _provenance(spec: Spec, timer: Timer, started: float, trained: list[Trained]
     return (
         provenance.record(spec, started, seed=spec.seed)
         | {
-            "timings_seconds": dict(timer.seconds) | {"total": round(time.time() - started, 3)},
+            "timings_seconds": timer.record(time.time() - started),
             "weights_sha256": {t.role: t.sha256 for t in trained if t.sha256},
         }
         | corruption_provenance(spec)

@@ -39,6 +39,7 @@ from tqdm.auto import tqdm
 from harness import metrics
 from harness.attacks import AttackDef, attack_labels, generate, project
 from harness.datasets.lazy import ImageArray
+from harness.provenance import timed
 from harness.results import Measurement
 
 # float32 input per chunk: 64 MiB is 5,461 CIFAR-sized images or 111 at 224 px (then one batch
@@ -293,7 +294,8 @@ def sweep(
     rows = [Measurement(model_name, "none", 0.0, "clean_accuracy", metrics.accuracy(clean.pred, y))]
     outcomes = []
     for planned in tqdm(attacks, desc=f"attacking {model_name}", leave=False, unit="attack"):
-        outcomes.append(attack_sweep(classifier, planned, x, y, clean, eps_list, batch_size))
+        with timed("attack", model_name, samples=len(x), name=planned.name):  # run.json's timings
+            outcomes.append(attack_sweep(classifier, planned, x, y, clean, eps_list, batch_size))
         rows += outcomes[-1].measurements(model_name)
     untargeted = [o for o, p in zip(outcomes, attacks, strict=True) if not p.targeted]
     return rows + worst_case_rows(model_name, untargeted), outcomes

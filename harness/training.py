@@ -22,7 +22,7 @@ from torch.optim.lr_scheduler import CosineAnnealingLR, LRScheduler, OneCycleLR,
 from torchvision import transforms
 from tqdm.auto import tqdm
 
-from harness import device
+from harness import device, oom
 from harness.results import EpochStats
 from harness.spec import TrainSpec
 
@@ -190,6 +190,10 @@ def train_standard(
     augment = _augmenter(train, seed)
     x, y = torch.from_numpy(data.x_train), torch.from_numpy(data.y_train)
     dev = device.of(model)  # batches are drawn and augmented on the host, then moved
+    steps = oom.batches_for(model, dev)  # out of memory: the batch's gradient in parts
+
+    def loss(xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
+        return nn.functional.cross_entropy(model(xb.to(dev)), yb.to(dev))
 
     def fit_epoch(epoch: int) -> None:
         model.train()
@@ -197,8 +201,7 @@ def train_standard(
         for i in tqdm(batches, desc=f"{desc} epoch {epoch}", leave=False, unit="batch"):
             idx = order[i : i + train.batch_size]
             optimizer.zero_grad()
-            loss = nn.functional.cross_entropy(model(augment(x[idx]).to(dev)), y[idx].to(dev))
-            loss.backward()
+            oom.backward(steps, loss, augment(x[idx]), y[idx], optimizer.zero_grad)
             optimizer.step()
             if schedule is not None:
                 schedule.step()

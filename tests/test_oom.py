@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pytest
 import torch
-from conftest import SHAPE, fit_tiny
+from conftest import SHAPE, fit_tiny, task
 from torch import nn
 
 from harness import oom
@@ -18,10 +18,12 @@ from harness.architectures import ARCHITECTURES
 from harness.attacks import ATTACKS
 from harness.datasets import load_dataset
 from harness.estimator import build_classifier, predict_logits
+from harness.explain import cam_layer, gradcam, gradcam_raw
 from harness.report import write_report
 from harness.results import BatchFallback, RunResult, rundir
-from harness.spec import AttackSpec, DataSpec
+from harness.spec import AttackSpec, DataSpec, TrainSpec
 from harness.sweep import PlannedAttack, attack_sweep, clean_eval
+from harness.training import TrainData, train_standard
 
 
 class OutOfMemoryAbove(nn.Module):
@@ -138,3 +140,64 @@ def test_a_run_records_its_fallbacks_in_run_json_and_the_report(digits_net, tmp_
     assert rundir.read_run(out).result.batch_fallbacks == result.batch_fallbacks
     report = (out / "report.md").read_text()
     assert "## Out-of-memory fallbacks" in report and "| `predict` | `cpu` | 64 | 32 |" in report
+
+
+def test_predict_logits_keeps_the_models_halving_state_across_calls(held_out) -> None:
+    model, _, x, _ = held_out
+    flaky = OutOfMemoryAbove(model, 12)
+    with oom.recording() as fallbacks:
+        first = predict_logits(flaky, x[:40], batch_size=40)
+        second = predict_logits(flaky, x[:40], batch_size=40)
+        clf = build_classifier(flaky, SHAPE, 3)  # the estimator shares the model's state
+        third = clf.predict(x[:40], batch_size=40)
+    np.testing.assert_array_equal(first, second)
+    np.testing.assert_allclose(third, first, rtol=1e-5, atol=1e-6)
+    assert [(f.where, f.batch_size, f.retried_with) for f in fallbacks] == [
+        ("predict", 40, 20),
+        ("predict", 20, 10),
+    ]  # the second call and the estimator started at 10
+
+
+def test_training_batches_are_split_on_out_of_memory(one_thread) -> None:
+    x, y, _ = task(96, 3)
+    data = TrainData(x, y, x[:16], y[:16])
+    train = TrainSpec(epochs=2, batch_size=32, lr=1e-2)
+
+    def net() -> nn.Module:
+        torch.manual_seed(0)
+        return ARCHITECTURES.get("small_cnn").build(SHAPE, 3)  # no BatchNorm: parts add up
+
+    plain = net()
+    want = train_standard(plain, data, train, seed=0)
+    inner = net()
+    with oom.recording() as fallbacks:
+        got = train_standard(OutOfMemoryWhenTraining(inner, 10), data, train, seed=0)
+    for a, b in zip(plain.state_dict().values(), inner.state_dict().values(), strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)  # the batch's mean gradient
+    assert [e.train_acc for e in got] == pytest.approx([e.train_acc for e in want], abs=0.02)
+    # 32 -> 16 -> 8 once; every later batch is run in parts of 8
+    assert [(f.where, f.batch_size, f.retried_with) for f in fallbacks] == [
+        ("train", 32, 16),
+        ("train", 16, 8),
+    ]
+
+
+class OutOfMemoryWhenTraining(OutOfMemoryAbove):
+    """Out of memory above ``limit`` samples in train mode only: the training batches, not the
+    per-epoch evaluation (``harness.training.evaluate``, which has no fallback)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(x) if self.training else self.inner(x)
+
+
+def test_gradcam_batches_are_halved_on_out_of_memory(held_out) -> None:
+    model, _, x, _ = held_out
+    flaky = OutOfMemoryAbove(model, 5)
+    layer = cam_layer(model)[1]
+    with oom.recording() as fallbacks:
+        cams = gradcam(flaky, x[:20], layer)
+        raw = gradcam_raw(flaky, x[:20], layer)
+    np.testing.assert_allclose(cams, gradcam(model, x[:20], layer), atol=1e-5)
+    np.testing.assert_allclose(raw, gradcam_raw(model, x[:20], layer), rtol=1e-5, atol=1e-6)
+    assert {f.where for f in fallbacks} == {"gradcam", "predict"}
+    assert all(f.retried_with <= 5 or f.retried_with == f.batch_size // 2 for f in fallbacks)

@@ -10,6 +10,7 @@ from art.estimators.classification import PyTorchClassifier
 
 from harness.corruptions import generate
 from harness.explain import cam_layer, gradcam
+from harness.provenance import timed
 from harness.results import GradcamPanel
 from harness.results.corruption import CorruptionAccuracy, CorruptionCams, worst_corruption
 
@@ -37,7 +38,8 @@ def corruption_cams(
     for t in trained:
         if t.role not in panel.cams_clean or (found := cam_layer(t.model)) is None:
             continue
-        pred = classifiers[t.role].predict(images).argmax(1)
-        out.cams[t.role] = gradcam(t.model, images, found[1], pred)
+        with timed("corruption_gradcam", t.role, samples=len(images)):
+            pred = classifiers[t.role].predict(images).argmax(1)
+            out.cams[t.role] = gradcam(t.model, images, found[1], pred)
         out.preds[t.role] = [class_names[i] for i in pred]
     return out

@@ -9,6 +9,12 @@ the weights cache (``harness.runner`` keys it by content), including across reru
 Every cell and unit carries a self-contained sub-spec (one model, one seed, only the defences
 and attack it needs), and its key is the hash of that sub-spec: the same cell has the same key
 in any grid, wherever it sits, so a rerun (or a larger grid) finds its finished cells again.
+
+The key also holds the kind of device the cell computes on (``run_device``) when it is an
+accelerator: CUDA and the CPU give different numbers, so a store filled on one is not reused on
+the other. On the CPU the key is as before, so existing stores keep their cells. Only the kind
+counts, not the index: ``cuda:0`` and ``cuda:1`` (or whichever GPU Ray hands a task) are the
+same computation.
 """
 
 from __future__ import annotations
@@ -16,6 +22,9 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+import torch
+
+from harness import device
 from harness.cache import CACHE_VERSION
 from harness.defences import DEFENCES
 from harness.errors import HarnessError
@@ -31,11 +40,12 @@ from harness.spec import (
 )
 
 CORRUPTIONS_CELL = "corruptions"  # the ``attack`` of the one cell per model that corrupts
+HOST = device.HOST.type  # the device kind whose keys carry no device
 CELL_VERSION = 1  # bump when what a cell computes changes (its stored results become stale)
 BASELINE = "baseline"
 NO_DEFENCE = "none"  # the ``defence`` column of the baseline's rows
 # Spec fields that do not change a cell's numbers (the report's pictures, the run's name).
-NOT_IN_KEY = ("name", "description", "probes", "evasion", "gradcam", "grid")
+NOT_IN_KEY = ("name", "description", "probes", "evasion", "gradcam", "sanity", "weights", "grid")
 
 
 @dataclass(frozen=True)
@@ -47,10 +57,11 @@ class Unit:
     role: str
     spec: Spec  # one model and seed; defences: the role's own (none for the baseline)
     units: tuple[str, ...] = ()  # a defence's unit needs its baseline's (every run builds it)
+    device: str = HOST  # the kind of device it trains on (``run_device``)
 
     @property
     def key(self) -> str:
-        return _key("unit", self.role, "", self.spec)
+        return _key("unit", self.role, "", self.spec, self.device)
 
 
 @dataclass(frozen=True)
@@ -63,10 +74,11 @@ class Cell:
     attack: str  # the attack's key (label or name)
     spec: Spec  # one model, seed and attack; defences: the role's and the attack's surrogate's
     units: tuple[str, ...]
+    device: str = HOST  # the kind of device it computes on (``run_device``)
 
     @property
     def key(self) -> str:
-        return _key("cell", self.role, self.attack, self.spec)
+        return _key("cell", self.role, self.attack, self.spec, self.device)
 
     @property
     def defence(self) -> str:
@@ -84,13 +96,27 @@ class Expansion:
     cells: list[Cell]  # in report order: model, seed, role, attack
 
 
-def _key(kind: str, role: str, attack: str, spec: Spec) -> str:
+def _key(kind: str, role: str, attack: str, spec: Spec, dev: str) -> str:
     content = {k: v for k, v in spec.identity().items() if k not in NOT_IN_KEY}
+    on = {} if dev == HOST else {"device": dev}  # the CPU's keys predate the device
     return stable_hash(
         {"kind": kind, "role": role, "attack": attack, "spec": content}
-        | {"cell_version": CELL_VERSION, "cache_version": CACHE_VERSION},
+        | {"cell_version": CELL_VERSION, "cache_version": CACHE_VERSION}
+        | on,
         n=16,
     )
+
+
+def run_device(spec: Spec) -> str:
+    """The kind of device (cpu, cuda, mps) the grid's cells compute on: an explicit ``device``'s
+    own; for ``auto``, CUDA when each Ray task is given GPUs (``grid.gpus_per_cell``: Ray makes
+    them visible and ``auto`` picks CUDA first), else what ``auto`` resolves to here, where a
+    local executor runs the cells."""
+    if spec.device != "auto":
+        return torch.device(spec.device).type  # not resolved: the driver may lack the device
+    if spec.grid is not None and spec.grid.gpus_per_cell > 0:
+        return device.CUDA
+    return device.resolve("auto").type
 
 
 def grid_models(spec: Spec) -> tuple[GridModel, ...]:
@@ -132,6 +158,7 @@ def expand(spec: Spec) -> Expansion:
         raise HarnessError("grid: this spec has no grid section")
     units: dict[str, Unit] = {}
     cells: list[Cell] = []
+    dev = run_device(spec)
     for i, gm in enumerate(grid_models(spec)):
         try:
             plan = validate(sub_spec(spec, gm, spec.seed, spec.defences, spec.attacks))
@@ -139,26 +166,31 @@ def expand(spec: Spec) -> Expansion:
             raise HarnessError(f"grid.models[{i}] ({gm.label}): {exc}") from None
         sources = [p.params.get("source") for p in plan.attacks]  # transfer surrogates
         for seed in spec.grid.seeds:
-            own = _units(spec, gm, seed)
+            own = _units(spec, gm, seed, dev)
             for u in own.values():
                 units.setdefault(u.key, u)
-            cells += _cells(spec, gm, seed, own, sources)
+            cells += _cells(spec, gm, seed, own, sources, dev)
     return Expansion(list(units.values()), cells)
 
 
-def _units(spec: Spec, gm: GridModel, seed: int) -> dict[str, Unit]:
+def _units(spec: Spec, gm: GridModel, seed: int, dev: str) -> dict[str, Unit]:
     """Role -> the unit that trains it: the baseline, and each defence that trains something
     (one placed in front of the baseline without training of its own needs no unit)."""
-    base = Unit(gm.label, seed, BASELINE, sub_spec(spec, gm, seed, (), ()))
+    base = Unit(gm.label, seed, BASELINE, sub_spec(spec, gm, seed, (), ()), device=dev)
     return {BASELINE: base} | {
-        d.key: Unit(gm.label, seed, d.key, sub_spec(spec, gm, seed, (d,), ()), (base.key,))
+        d.key: Unit(gm.label, seed, d.key, sub_spec(spec, gm, seed, (d,), ()), (base.key,), dev)
         for d in spec.defences
         if DEFENCES.get(d.name).fit is not None
     }
 
 
 def _cells(
-    spec: Spec, gm: GridModel, seed: int, own: dict[str, Unit], sources: list[str | None]
+    spec: Spec,
+    gm: GridModel,
+    seed: int,
+    own: dict[str, Unit],
+    sources: list[str | None],
+    dev: str,
 ) -> list[Cell]:
     """Every role x attack of one model and seed; a cell's sub-spec holds the defences it needs
     (its own role's, and a transfer attack's surrogate's)."""
@@ -170,14 +202,16 @@ def _cells(
             defs = tuple(d for d in spec.defences if d.key in (role, source))
             deps = [own[BASELINE].key] + [own[d.key].key for d in defs if d.key in own]
             cell_spec = sub_spec(spec, gm, seed, defs, (a,))
-            cells.append(Cell(gm.label, seed, role, a.key, cell_spec, tuple(deps)))
+            cells.append(Cell(gm.label, seed, role, a.key, cell_spec, tuple(deps), dev))
         if spec.corruptions is not None:  # one cell per model: every corruption and severity
-            cells.append(_corruption_cell(spec, gm, seed, own, role))
+            cells.append(_corruption_cell(spec, gm, seed, own, role, dev))
     return cells
 
 
-def _corruption_cell(spec: Spec, gm: GridModel, seed: int, own: dict[str, Unit], role: str) -> Cell:
+def _corruption_cell(
+    spec: Spec, gm: GridModel, seed: int, own: dict[str, Unit], role: str, dev: str
+) -> Cell:
     defs = tuple(d for d in spec.defences if d.key == role)
     deps = [own[BASELINE].key] + [own[d.key].key for d in defs if d.key in own]
     cell_spec = sub_spec(spec, gm, seed, defs, (), corrupted=True)
-    return Cell(gm.label, seed, role, CORRUPTIONS_CELL, cell_spec, tuple(deps))
+    return Cell(gm.label, seed, role, CORRUPTIONS_CELL, cell_spec, tuple(deps), dev)

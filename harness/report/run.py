@@ -31,6 +31,7 @@ from harness.report.sections import (
     spec,
     summary,
     sweep,
+    timings,
     title,
     training,
     weights,
@@ -63,6 +64,7 @@ RUN_REPORT: list[ModuleType] = [  # the order of report.md
     evasion,
     weights,
     fallbacks,
+    timings,
     provenance,
 ]
 

@@ -43,6 +43,8 @@ from harness.spec.sections import (
     GradcamSpec,
     ModelSpec,
     Reference,
+    SanitySpec,
+    WeightsSpec,
     model_section,
 )
 
@@ -93,6 +95,10 @@ class Spec:
     defences: tuple[DefenceSpec, ...] = setting((DefenceSpec(),), defence_list)
     evasion: EvasionSpec = setting(factory=EvasionSpec, check=nested(EvasionSpec), not_null=True)
     gradcam: GradcamSpec = setting(factory=GradcamSpec, check=nested(GradcamSpec), not_null=True)
+    # the extras beyond the attacks, each on a bounded sample; at their defaults, left out of
+    # hashes and keys (and of run.json's spec)
+    sanity: SanitySpec = setting(SanitySpec(), nested(SanitySpec), recipe=True, not_null=True)
+    weights: WeightsSpec = setting(WeightsSpec(), nested(WeightsSpec), recipe=True, not_null=True)
     eval_batch_size: int = setting(256, integer(1))
     # torch intra-op threads; None: leave torch's default
     threads: int | None = setting(None, optional(integer(1, MAX_THREADS)))
@@ -127,7 +133,7 @@ class Spec:
             d["grid"].pop("gpus_per_cell")
         if d["corruptions"] is None:
             d.pop("corruptions")  # run.json of a spec without the section reads as before
-        return d
+        return _without_default_extras(d)
 
     def identity(self) -> dict[str, Any]:
         """``to_dict`` without recipe fields at their defaults: what hashes and keys are made of."""
@@ -177,3 +183,16 @@ def parse_spec(raw: Any, source: str | None = None, includes: tuple[str, ...] = 
                 )
             raw["defences"], checks["defences"] = raw.pop("defence"), one_defence
     return parse(Spec, raw, "", checks, source=source, includes=includes)
+
+
+def _without_default_extras(d: dict[str, Any]) -> dict[str, Any]:
+    """``to_dict`` without the extras' switches at their defaults: run.json's spec reads as
+    before they existed."""
+    for key, section in (("sanity", SanitySpec()), ("weights", WeightsSpec())):
+        if d[key] == dataclasses.asdict(section):
+            d.pop(key)
+    defaults = dataclasses.asdict(GradcamSpec())
+    for key in ("attention", "examples"):
+        if d["gradcam"][key] == defaults[key]:
+            d["gradcam"].pop(key)
+    return d

@@ -1,4 +1,5 @@
-"""The plain sections of a spec: training, data, model, evasion, Grad-CAM, reference figures.
+"""The plain sections of a spec: training, data, model, evasion, Grad-CAM, sanity probes, weight
+analysis, reference figures.
 
 Each field is declared once: its type, its default and its check (``setting``); the schema
 walker (``harness.spec.schema.parse``) reads YAML into these classes from that alone. A
@@ -216,8 +217,30 @@ class EvasionSpec:
 
 @dataclass(frozen=True)
 class GradcamSpec:
+    """The pictures (``harness.pictures``), all on the same ``n_images`` test images (0: none of
+    them): the Grad-CAM panel, plus the attention shift and example grids unless switched off."""
+
     n_images: int = setting(4, integer(0))
     eps: float | None = setting(None, optional(epsilon))  # None: the middle epsilon of the sweep
+    attention: bool = setting(True, boolean, recipe=True)  # Grad-CAM shift at every eps
+    examples: bool = setting(True, boolean, recipe=True)  # clean vs adversarial grids per attack
+
+
+@dataclass(frozen=True)
+class SanitySpec:
+    """The sanity probes of each model (``harness.model_probe``: gradients, outputs, randomness,
+    DLR zero gradients, an unbounded PGD) on ``n_samples`` test images; off, the sanity checks
+    grade the run's measurements only."""
+
+    enabled: bool = setting(True, boolean, recipe=True)
+    n_samples: int = setting(256, integer(1), recipe=True)
+
+
+@dataclass(frozen=True)
+class WeightsSpec:
+    """Seed 003's weight analysis of each trained network (``harness.weights``)."""
+
+    enabled: bool = setting(True, boolean, recipe=True)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""``## Provenance``: spec hash, git commit, seed, versions, timings, weights files' hashes."""
+"""``## Provenance``: spec hash, git commit, seed, versions, phase timings (the parts of each
+phase: ``timings``), weights files' hashes."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ PROVENANCE_TABLES = {  # key -> (heading, table header)
     "timings_seconds": ("Timings", ("phase", "seconds")),
     "weights_sha256": ("Weights files (SHA-256)", ("model", "SHA-256")),
 }
+
+NOT_TABLED = {"timings_seconds": ("parts",)}  # shown by their own section (``timings``)
 
 
 def markdown(result: RunResult) -> str:
@@ -29,6 +32,7 @@ def markdown(result: RunResult) -> str:
             rows = [
                 (k, f"{v:.2f}" if key == "timings_seconds" and isinstance(v, float | int) else v)
                 for k, v in sub.items()
+                if k not in NOT_TABLED.get(key, ())
             ]
             parts += [f"### {title}", table(header, rows)]
     return "\n\n".join(parts)

@@ -1,0 +1,90 @@
+"""What the extras cost next to the requested attacks (issue 12, "Where the time goes").
+
+Runs a benchmark and reads its timed parts (``provenance.timings_seconds.parts``): the requested
+attacks (clean predictions included) against each extra, with each extra's share of the
+attacks' time. Exits 1 when the extras together exceed ``--budget`` (default 25%) of the
+attacks' time. Ratios within one process: on a loaded machine the absolute seconds inflate,
+the shares much less.
+
+    # a spec (any --set override, e.g. fewer epochs: the extras' cost does not depend on them)
+    PYTHONPATH=$PWD python benchmarks/extras_overhead.py --spec benchmarks/cifake_fgsm.yaml \\
+        --models-dir /tmp/extras-models --set model.train.epochs=1
+    # torchvision's ResNet-18 with random weights on 200 CIFAR-10 test images (the API)
+    PYTHONPATH=$PWD python benchmarks/extras_overhead.py --resnet18 --n 200 \\
+        --data /work/shared/data/cifar10
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from harness.results import RunResult
+from harness.results.timings import attack_seconds, extras, parts_of
+from harness.spec import parse_spec
+
+
+def run_spec(path: str, overrides: list[str], models_dir: str | None) -> RunResult:
+    from harness import runner
+    from harness.overrides import load_with_overrides
+
+    spec = load_with_overrides(path, overrides)
+    return runner.run(spec, models_dir=Path(models_dir) if models_dir else None)
+
+
+def run_resnet18(data: str, n: int, attacks: list[str]) -> RunResult:
+    """torchvision's ResNet-18 (random weights, 10 classes) as a user's model, through the API."""
+    import torch
+    from torchvision.models import resnet18
+
+    from harness import runner
+
+    torch.manual_seed(0)
+    raw = {
+        "name": "resnet18_extras",
+        "dataset": {"name": "cifar10", "root": data, "n_test": n},
+        "model": {"arch": None},
+        "attacks": attacks,
+        "eps": [0, 2 / 255, 4 / 255, 8 / 255],
+        "defence": None,
+        "threads": 1,
+    }
+    return runner.run(parse_spec(raw), model=resnet18(num_classes=10))
+
+
+def report(result: RunResult, budget: float) -> int:
+    parts = parts_of(result.provenance)
+    attacks = attack_seconds(parts)
+    spent = extras(parts)
+    total = sum(s for s, _ in spent.values())
+    print(f"requested attacks: {attacks:.2f} s")
+    for label, (seconds, samples) in spent.items():
+        print(f"  {label:<24} {seconds:8.2f} s  {seconds / attacks:7.1%}  samples {samples}")
+    share = total / attacks if attacks else float("inf")
+    print(f"extras: {total:.2f} s = {share:.1%} of the attacks' time (budget {budget:.0%})")
+    return 0 if share <= budget else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--spec", help="a benchmark spec")
+    p.add_argument("--set", action="append", default=[], help="spec override key=value")
+    p.add_argument("--models-dir", help="weights cache")
+    p.add_argument("--resnet18", action="store_true", help="ResNet-18 on CIFAR-10 via the API")
+    p.add_argument("--data", default="../shared/data/cifar10", help="CIFAR-10 folder")
+    p.add_argument("--n", type=int, default=200, help="--resnet18: test images")
+    p.add_argument("--attacks", nargs="+", default=["fgsm"], help="--resnet18: attacks")
+    p.add_argument("--budget", type=float, default=0.25, help="extras / attacks, at most")
+    args = p.parse_args(argv)
+    if args.resnet18:
+        result = run_resnet18(args.data, args.n, args.attacks)
+    elif args.spec:
+        result = run_spec(args.spec, args.set, args.models_dir)
+    else:
+        p.error("give --spec or --resnet18")
+    return report(result, args.budget)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,55 @@
+"""``## Where the time went``: the requested attacks against each extra analysis, with each
+extra's share of the attacks' time (``harness.results.timings``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from harness.reading import DASH, pct, table
+from harness.report.templates import prose
+from harness.results import RunResult
+from harness.results.timings import Timing, attack_seconds, extras, parts_of
+
+HEADER = ["part", "model", "samples", "seconds", "share of the attacks' time"]
+PHASES = ("break", "explain")  # the phases whose time is split into parts
+
+
+def applies(result: RunResult) -> bool:
+    return bool(parts_of(result.provenance))
+
+
+def markdown(result: RunResult) -> str:
+    parts = parts_of(result.provenance)
+    attacks, spent = attack_seconds(parts), extras(parts)
+    extra = sum(seconds for seconds, _ in spent.values())
+    phases = result.provenance.get("timings_seconds", {})
+    rest = sum(phases.get(p, 0.0) for p in PHASES) - attacks - extra
+    rows = [_attack_row(t) for t in parts if t.is_attack]
+    rows.append(("**requested attacks**", "all", "", _s(attacks), pct(1.0) if attacks else DASH))
+    rows += [(label, "each", _n(n), _s(s), _share(s, attacks)) for label, (s, n) in spent.items()]
+    rows.append(("**extras**", "all", "", _s(extra), _share(extra, attacks)))
+    rows.append(("not attributed", "all", "", _s(max(rest, 0.0)), _share(max(rest, 0.0), attacks)))
+    return prose(
+        "timings",
+        table=table(HEADER, rows),
+        attacks=_s(attacks),
+        extra=_s(extra),
+        share=_share(extra, attacks),
+        phases=" and ".join(f"`{p}`" for p in PHASES),
+    )
+
+
+def _attack_row(t: Timing) -> Sequence[str]:
+    return (t.label, t.model, _n(t.samples), _s(t.seconds), "")
+
+
+def _s(seconds: float) -> str:
+    return f"{seconds:.2f}"
+
+
+def _n(samples: int | None) -> str:
+    return DASH if samples is None else f"{samples:,}"
+
+
+def _share(seconds: float, attacks: float) -> str:
+    return pct(seconds / attacks) if attacks > 0 else DASH
