@@ -6,6 +6,7 @@ field; the spec's name defaults to its file's stem.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass
