@@ -9,6 +9,7 @@ import pytest
 
 from harness.corruptions import cifar_c, generate, reference
 from harness.corruptions.catalog import ALL, CORRUPTIONS, FAMILIES
+from harness.corruptions.evaluate import corrupted_sets, subset_indices
 from harness.errors import HarnessError
 from harness.results import bits
 from harness.results.corruption import (
@@ -19,6 +20,7 @@ from harness.results.corruption import (
 )
 from harness.results.paired import mcnemar, paired_changes
 from harness.spec import load_spec, parse_spec
+from harness.spec.corruption import CorruptionSpec
 
 if importlib.util.find_spec("imagecorruptions") is None:  # the optional extra "corruptions"
     pytest.skip("imagecorruptions is not installed", allow_module_level=True)
@@ -226,3 +228,15 @@ def test_picked_images_get_the_corruption_the_whole_set_gave_them() -> None:
     picks = [4, 1]
     whole = generate.corrupt(x, "shot_noise", 3, seed=5)
     assert np.array_equal(generate.corrupt(x[picks], "shot_noise", 3, 5, picks), whole[picks])
+
+
+def test_a_subset_keeps_the_class_balance_and_seeds_images_by_test_index() -> None:
+    y = np.repeat([0, 1], 20)  # sorted by class, as stratified test splits are
+    x = images(40, 3, 32)
+    cs = CorruptionSpec(names=("shot_noise",), severities=(2,), n_images=10)
+    ((name, s, xc, yc),) = list(corrupted_sets(cs, x, y, seed=3))
+    assert (name, s, len(yc), int(yc.sum())) == ("shot_noise", 2, 10, 5)  # 5 of each class
+    idx = subset_indices(cs, y, seed=3)
+    assert np.array_equal(yc, y[idx])
+    # each corrupted image is the one the whole set's corruption gives its test index
+    assert np.array_equal(xc, generate.corrupt(x, "shot_noise", 2, seed=3)[idx])

@@ -11,6 +11,7 @@ from art.estimators.classification import PyTorchClassifier
 from harness.corruptions import backend, cifar_c, generate, reference
 from harness.corruptions.catalog import family
 from harness.datasets import Dataset
+from harness.datasets.subset import stratified_indices
 from harness.errors import HarnessError
 from harness.results import bits
 from harness.results.corruption import CorruptionAccuracy
@@ -22,16 +23,24 @@ def corrupted_sets(
     cs: CorruptionSpec, x: np.ndarray, y: np.ndarray, seed: int
 ) -> Iterator[tuple[str, int, np.ndarray, np.ndarray]]:
     """(corruption, severity, images, labels) for every pair the section asks for: read from
-    ``cs.root`` (a CIFAR-C folder) or generated from the first ``n_images`` of (x, y). One set
-    at a time: 75 corrupted copies of a test set are not held in memory at once."""
-    y = y[: cs.n_images]
-    x = None if cs.root else x[: cs.n_images]  # a lazy split read once, as float32
+    ``cs.root`` (a CIFAR-C folder: its first ``n_images``, in the published order) or generated
+    from a stratified ``n_images`` of (x, y) (the test set's class balance; each image seeded
+    by its test index). One set at a time: 75 corrupted copies are never held at once."""
+    if cs.root:
+        for name in cs.corruptions:
+            for s in cs.severities:
+                yield (name, s, *cifar_c.load(cs.root, name, s, cs.n_images))
+        return
+    idx = subset_indices(cs, y, seed)
+    x, y = x[idx], y[idx]  # a lazy split read once, as float32
     for name in cs.corruptions:
         for s in cs.severities:
-            if cs.root:
-                yield (name, s, *cifar_c.load(cs.root, name, s, cs.n_images))
-            else:
-                yield (name, s, generate.cached(x, name, s, seed), y)
+            yield (name, s, generate.cached(x, name, s, seed, idx), y)
+
+
+def subset_indices(cs: CorruptionSpec, y: np.ndarray, seed: int) -> np.ndarray:
+    """The test indices corrupted: a stratified random ``n_images`` (sorted), else all."""
+    return stratified_indices(y, cs.n_images, seed)
 
 
 def accuracies(

@@ -65,9 +65,11 @@ def _one(img: np.ndarray, name: str, severity: int, seed: int) -> np.ndarray:
     return chw[:1] if img.shape[0] == 1 else chw
 
 
-def cached(x: np.ndarray, name: str, severity: int, seed: int) -> np.ndarray:
-    """``corrupt(x, name, severity, seed)``, read from the cache when generated before."""
-    path = _cache_path(x, name, severity, seed)
+def cached(
+    x: np.ndarray, name: str, severity: int, seed: int, indices: Sequence[int] | None = None
+) -> np.ndarray:
+    """``corrupt(x, name, severity, seed, indices)``, read from the cache when generated before."""
+    path = _cache_path(x, name, severity, seed, indices)
     try:
         with np.load(path) as f:
             return f["x"]
@@ -75,7 +77,7 @@ def cached(x: np.ndarray, name: str, severity: int, seed: int) -> np.ndarray:
         pass
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
         logger.warning("ignoring unreadable cache file %s (%s)", path, exc)
-    out = corrupt(x, name, severity, seed)
+    out = corrupt(x, name, severity, seed, indices)
     try:
         with atomic_path(path) as tmp, open(tmp, "wb") as f:
             np.savez(f, x=out)
@@ -84,7 +86,11 @@ def cached(x: np.ndarray, name: str, severity: int, seed: int) -> np.ndarray:
     return out
 
 
-def _cache_path(x: np.ndarray, name: str, severity: int, seed: int) -> Path:
+def _cache_path(
+    x: np.ndarray, name: str, severity: int, seed: int, indices: Sequence[int] | None
+) -> Path:
     h = hashlib.sha256(np.ascontiguousarray(x, dtype=np.float32).tobytes())
     h.update(f"{x.shape}/{name}/{severity}/{seed}/{backend.version()}".encode())
+    if indices is not None:  # the seeds of the images (absent: 0..N-1, as before)
+        h.update(np.asarray(indices, dtype=np.int64).tobytes())
     return cache_dir() / "corruptions" / f"{name}-{severity}-{h.hexdigest()[:16]}.npz"

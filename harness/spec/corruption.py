@@ -47,7 +47,8 @@ class CorruptionSpec:
     names: tuple[str, ...] = setting(CORRUPTIONS, _listed(choice(ALL), "corruptions"))
     extras: bool = setting(False, boolean)  # add the 4 held-out ones (speckle_noise, ...)
     severities: tuple[int, ...] = setting(SEVERITIES, _listed(integer(1, 5), "severities"))
-    # the first n_images test samples are corrupted (None: the whole test set)
+    # a stratified n_images of the test set is corrupted (None: all of it; with root: the
+    # folder's first n_images, in the published order)
     n_images: int | None = setting(None, optional(integer(1)))
     # a CIFAR-10-C / CIFAR-100-C folder (<corruption>.npy, labels.npy): read, not generated
     root: str | None = setting(None, optional(string))
