@@ -171,8 +171,9 @@ def test_tapping_the_slider_under_pgd_does_not_crash_the_server(server: str, dri
     wait_text(driver, "test #0")
     open_tab(driver, "Attack")  # (a hidden tab's text is not the page's text)
     wait_text(driver, "smallest flipping ε (fgsm)")
-    boxes = driver.find_elements("css selector", "[data-testid='stSelectbox'] input")
-    boxes[-1].click()  # Run, Image, Attack: the last one
+    boxes = driver.find_elements("css selector", "[data-testid='stSelectbox']")
+    attack = next(b for b in boxes if b.text.startswith("Attack"))  # Run, Image, Attack, Corruption
+    attack.find_element("css selector", "input").click()
     options = driver.find_elements("css selector", "[role='option']")
     next(o for o in options if o.text.strip() == "pgd").click()
     wait_text(driver, "pgd at ε = 0.0300")

@@ -15,7 +15,7 @@ import harness.training as training
 from harness.architectures import ARCHITECTURES, wrap
 from harness.defences.base import describe
 from harness.errors import HarnessError
-from harness.grid.cells import _key
+from harness.grid.cells import HOST, _key
 from harness.report import section_training
 from harness.report.sections.reference import section_reference
 from harness.results import DataSummary, Measurement, ModelResult, RunResult
@@ -186,7 +186,7 @@ def test_defaults_leave_the_weights_cache_key_and_spec_hashes_unchanged() -> Non
         ("digits_grid", "581e678e7e4e", "45592d99722ed429"),
     ]:
         spec = load_spec(BENCHMARKS / f"{name}.yaml")
-        assert (spec.digest(), _key("cell", "baseline", "fgsm", spec)) == (digest, cell)
+        assert (spec.digest(), _key("cell", "baseline", "fgsm", spec, HOST)) == (digest, cell)
 
 
 def test_a_recipe_field_changes_the_key() -> None:
