@@ -13,7 +13,7 @@ from harness.reading import table
 from harness.report.grid_view import GridReport
 from harness.report.sections.grid.stats import gain_text, mean_std, std
 from harness.report.templates import prose
-from harness.results.corruption import CSV_PREFIX, CorruptionAccuracy, summarize
+from harness.results.corruption import CSV_PREFIX, CorruptionAccuracy, family_means, summarize
 
 HEADER = ["model", "defence", "mean corruption accuracy", "change vs baseline", "mCE"]
 
@@ -54,16 +54,12 @@ def _summaries(g: GridReport) -> dict[tuple[str, str, int], tuple[float, float, 
     clean = {(r.model, r.defence, r.seed): r.value for r in g.rows if r.metric == "clean_accuracy"}
     out = {}
     for (m, seed), records in _by_model_seed(g.corruptions).items():
-        roles = {r.model for r in records}
-        ref = g.no_defence if g.no_defence in roles else next(iter(roles))
+        roles = list(dict.fromkeys(r.model for r in records))  # the grid's order
+        ref = g.no_defence if g.no_defence in roles else roles[0]
         acc = {d: clean.get((m, d, seed), float("nan")) for d in roles}
+        families = family_means(records)
         for s in summarize(records, acc, ref):
-            fams: dict[str, list[float]] = {}
-            for r in records:
-                if r.model == s.model:
-                    fams.setdefault(r.family, []).append(r.accuracy)
-            means = {f: float(np.mean(v)) for f, v in fams.items()}
-            out[(m, s.model, seed)] = (s.mean_corruption_accuracy, s.mce, means)
+            out[(m, s.model, seed)] = (s.mean_corruption_accuracy, s.mce, families[s.model])
     return out
 
 
