@@ -133,12 +133,12 @@ def test_torchvision_resnet18_benchmark_through_the_cli(tmp_path, images, capsys
 # ------------------------------------------------------------------------------------- timm
 
 
-def _timm_checkpoint(path: Path, name: str = "test_resnet") -> nn.Module:
+def _timm_checkpoint(path: Path, name: str = "test_resnet", seed: int = 0) -> nn.Module:
     """A timm training script's checkpoint: the weights under "state_dict" with DataParallel's
     "module." prefix, beside the epoch and the argparse arguments."""
     import timm
 
-    torch.manual_seed(0)
+    torch.manual_seed(seed)
     net = timm.create_model(name, pretrained=False, num_classes=CLASSES)
     state = {f"module.{k}": v for k, v in net.state_dict().items()}
     args = argparse.Namespace(model=name, lr=0.1)
@@ -160,6 +160,22 @@ def test_timm_checkpoint_benchmark_through_the_cli(tmp_path, images, capsys) -> 
     with torch.no_grad():
         got = _loaded(spec).model(_x())
     torch.testing.assert_close(got, _expected(net, _x(), (0.5,) * 3, (0.5,) * 3, 32))
+    _the_app_rebuilds_it(tmp_path / "out", got, tmp_path / "ckpt.pth.tar")
+
+
+def _the_app_rebuilds_it(out: Path, logits: torch.Tensor, checkpoint: Path) -> None:
+    """The app reads the run's zoo model again (same logits), and refuses it once the
+    checkpoint is no longer the file the run read."""
+    from harness.app.models import load_models
+    from harness.app.runs import load_app_run
+
+    (m,) = load_models(load_app_run(out))
+    assert m.available, m.reason
+    with torch.no_grad(), m.exclusive() as model:
+        torch.testing.assert_close(model(_x()), logits)
+    _timm_checkpoint(checkpoint, seed=1)  # another network saved over the run's file
+    (m,) = load_models(load_app_run(out))
+    assert not m.available and "changed since the run" in m.reason and str(checkpoint) in m.reason
 
 
 def test_timm_reads_a_safetensors_file_at_its_configured_size(tmp_path, images) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 from art.estimators.classification import PyTorchClassifier
 from torch import nn
 
-from harness import checkpoints, device, home
+from harness import checkpoints, device, home, zoo
 from harness.app.runs import AppRun
 from harness.architectures import ARCHITECTURES
 from harness.build import ModelRecipe, recipe
@@ -82,7 +82,8 @@ def rebuild(run: AppRun, m: ModelResult) -> nn.Module:
     """The model ``m`` of ``run`` with its trained weights, in eval mode; ``HarnessError`` if not.
 
     A hardened model is rebuilt by its defence (``harness.defences.restore``): a trained network,
-    or a stage placed in front of the run's baseline, which is rebuilt first.
+    or a stage placed in front of the run's baseline, which is rebuilt first. A zoo baseline is
+    read again from the zoo's checkpoint the run names (``harness.zoo.load``).
     """
     if m.defence:
         baseline = rebuild(run, run.result.model("baseline"))
@@ -97,12 +98,27 @@ def rebuild(run: AppRun, m: ModelResult) -> nn.Module:
             k,
             run.result.seed,
         )
+    if run.spec.model.zoo:  # the zoo's network and the user's checkpoint, as the run read them
+        return _zoo_baseline(run)
     if not m.weights:
         how = f" ({m.training})" if m.training else ""
         raise HarnessError(f"{m.role}: no weights file recorded{how}")
     model = model_recipe(run, m).make(run.input_shape, len(run.class_names))
     _load(model, m)
     return model.eval()
+
+
+def _zoo_baseline(run: AppRun) -> nn.Module:
+    """The run's zoo model, read again; refused when its checkpoint is not the file the run read
+    (the SHA-256 recorded in run.json)."""
+    z = zoo.load(run.spec.model, run.input_shape, len(run.class_names))
+    recorded = run.result.provenance.get("weights_sha256", {}).get("baseline")
+    if recorded and recorded != z.sha256:
+        raise HarnessError(
+            f"baseline: {z.path} changed since the run (SHA-256 {recorded[:12]}... recorded, "
+            f"{z.sha256[:12]}... now)"
+        )
+    return z.model
 
 
 def _load(model: nn.Module, m: ModelResult) -> None:
