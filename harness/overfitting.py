@@ -38,6 +38,8 @@ def grade(model: str, history: Sequence[EpochStats]) -> list[Check]:
     if status == FAIL and fgsm_fell:
         status = WARN  # both fell: training degraded, not the FGSM-only overfitting pattern
     kept = next((e.epoch for e in history if e.kept), history[-1].epoch)
+    if drop <= SLACK:
+        return [Check(NAME, status, model, _steady(scored[-1]))]
     return [Check(NAME, status, model, _why(drop, before, after, kept, status))]
 
 
@@ -45,14 +47,16 @@ def pct(v: float | None) -> str:
     return "n/a" if v is None else f"{100 * v:.1f}%"
 
 
+def _steady(last: EpochStats) -> str:
+    """No epoch's PGD accuracy below an earlier one's: the line names the last epoch's."""
+    return (
+        f"PGD accuracy on the held-out minibatch never fell over {last.epoch} epochs "
+        f"(last {pct(last.pgd_acc)}, FGSM {pct(last.fgsm_acc)}; FAIL on a drop > "
+        f"{100 * DROP_TOL[1]:.0f} pp, Wong et al. 2020)"
+    )
+
+
 def _why(drop: float, before: EpochStats, after: EpochStats, kept: int, status: str) -> str:
-    if drop <= SLACK:
-        last = after
-        return (
-            f"PGD accuracy on the held-out minibatch never fell over {last.epoch} epochs "
-            f"(last {pct(last.pgd_acc)}, FGSM {pct(last.fgsm_acc)}; FAIL on a drop > "
-            f"{100 * DROP_TOL[1]:.0f} pp, Wong et al. 2020)"
-        )
     why = (
         f"PGD accuracy on the held-out minibatch fell {100 * drop:.1f} pp, from "
         f"{pct(before.pgd_acc)} (epoch {before.epoch}) to {pct(after.pgd_acc)} (epoch "
