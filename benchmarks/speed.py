@@ -313,6 +313,7 @@ def main() -> int:
             clock = args.clock if device == "cpu" else "wall"  # a GPU's work is not CPU time
             if "attacks" in parts:
                 rows += one_pass_rows(s, args.repeat, clock) + sweep_rows(s, args.repeat, clock)
+                print(table(rows, "# Speed benchmark (so far)"), flush=True)
             if "training" in parts:
                 rows += [Row(s.name, *r[:1], "harness / hand-written", *r[1:])
                          for r in training_rows(model, x, y, args.repeat, clock)]  # fmt: skip
