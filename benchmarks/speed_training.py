@@ -7,16 +7,22 @@ optimizer (Adam), eps, step size and number of steps, the defences' defaults (Ma
 random start; TRADES: PGD-10 from a random start, beta 6). The per-epoch evaluation that
 ``harness.training.run_epochs`` adds after each epoch is measurement, not training, and is not
 timed. ART's trainer with ART's own PGD inside is timed once more, for the note.
+
+The same work on both sides, per training batch of 64: PGD in eval mode on all 64 at once
+(``steps`` forward passes, each with an input-only gradient; no success checks), then one
+forward and backward in training mode and an Adam step. What the harness adds is ART's trainer
+itself: a numpy copy of the batch, its two shuffles (the attack's order and ``fit``'s
+``DataLoader``; the weights depend on them, so they stay) and the numpy/tensor conversions.
 """
 
 from __future__ import annotations
 
 import copy
-import time
 from collections.abc import Callable
 
 import numpy as np
 import torch
+from speed_timing import best_of
 from torch import nn
 from torch.nn import functional as F
 
@@ -86,29 +92,30 @@ def harness_epoch(model: nn.Module, x, y, name: str, art_pgd: bool = False) -> N
     make(job, model, art_pgd=art_pgd).fit(x, y, batch_size=TRAIN_BATCH, nb_epochs=1)
 
 
-def _seconds(fn: Callable[[nn.Module], None], start: nn.Module) -> float:
-    model = copy.deepcopy(start)  # every contender trains from the same weights
-    begin = time.perf_counter()
-    fn(model)
-    return time.perf_counter() - begin
+def _fresh(fn: Callable[[nn.Module], None], start: nn.Module) -> Callable[[], None]:
+    """``fn`` on a copy of ``start``: every contender and repeat trains from the same weights."""
+    return lambda: fn(copy.deepcopy(start))
 
 
-def training_rows(model: nn.Module, x: np.ndarray, y: np.ndarray, repeat: int) -> list[tuple]:
-    """(measurement, ratio, target, met, note) for Madry and TRADES on ``model``'s device."""
+def training_rows(
+    model: nn.Module, x: np.ndarray, y: np.ndarray, repeat: int, clock: str = "cpu"
+) -> list[tuple]:
+    """(measurement, ratio, target, met, note) for Madry and TRADES on ``model``'s device;
+    ART's trainer with ART's own PGD inside is timed once, for the note."""
     rows = []
     for name, label, loss in (
         ("madry_pgd", "Madry", _madry_loss),
         ("trades", "TRADES", _trades_loss),
     ):
         p = DEFENCES.get(name).defaults
-        hand = lambda m, p=p, loss=loss: hand_epoch(m, x, y, p, loss)  # noqa: E731
-        ours = lambda m, n=name: harness_epoch(m, x, y, n)  # noqa: E731
-        t_hand, t_ours = float("inf"), float("inf")
-        for _ in range(repeat):  # interleaved, so that load changes hit both alike
-            t_hand = min(t_hand, _seconds(hand, model))
-            t_ours = min(t_ours, _seconds(ours, model))
-        t_art = _seconds(lambda m, n=name: harness_epoch(m, x, y, n, art_pgd=True), model)
-        ratio = t_ours / t_hand
+        contenders = {
+            "hand": _fresh(lambda m, p=p, loss=loss: hand_epoch(m, x, y, p, loss), model),
+            "ours": _fresh(lambda m, n=name: harness_epoch(m, x, y, n), model),
+        }
+        t = best_of(contenders, repeat, clock)
+        art = {"art": _fresh(lambda m, n=name: harness_epoch(m, x, y, n, art_pgd=True), model)}
+        t_hand, t_art = t["hand"][0], best_of(art, 1, clock)["art"][0]
+        ratio = t["ours"][0] / t_hand
         note = (f"PGD-{p['steps']}, {len(x)} images, batch {TRAIN_BATCH}; ART's trainer with "
                 f"ART's own PGD: {t_art / t_hand:.2f}x the hand-written loop")  # fmt: skip
         measurement = f"{label} PGD-{p['steps']} training, one epoch"

@@ -145,20 +145,20 @@ class PGDLoop(EvasionAttack):
 
     def _step(self, x: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
         """x + eps_step * direction, clipped to [0, 1]; direction sign(g) (L-inf) or g / ||g||_2."""
-        if self.norm == np.inf:
-            direction = grad.sign()
-        else:
-            flat = grad.reshape(len(grad), -1)
-            q = torch.linalg.norm(flat, ord=2, dim=1, keepdim=True)
-            direction = (flat.abs() * q.where(q == 0, 1 / q)).reshape(grad.shape) * grad.sign()
         step = torch.tensor(self.eps_step, dtype=torch.float32, device=x.device)
+        if self.norm == np.inf:  # in place on sign's fresh tensor: one pass less, no temporaries
+            return grad.sign().mul_(step).add_(x).clamp_(0.0, 1.0)
+        flat = grad.reshape(len(grad), -1)
+        q = torch.linalg.norm(flat, ord=2, dim=1, keepdim=True)
+        direction = (flat.abs() * q.where(q == 0, 1 / q)).reshape(grad.shape) * grad.sign()
         return (x + step * direction).clamp(0.0, 1.0)
 
     def _project(self, x: torch.Tensor, x0: torch.Tensor) -> torch.Tensor:
-        """x0 + (x - x0) projected onto the eps ball: clipped (L-inf) or rescaled (L2)."""
-        delta = x - x0
+        """x0 + (x - x0) projected onto the eps ball: clipped (L-inf) or rescaled (L2); ``x``
+        (the step's fresh output) is overwritten."""
         if self.norm == np.inf:
-            return delta.clamp(-self.eps, self.eps) + x0
+            return x.sub_(x0).clamp_(-self.eps, self.eps).add_(x0)
+        delta = x - x0
         flat = delta.reshape(len(delta), -1)
         size = torch.linalg.norm(flat, ord=2, dim=1, keepdim=True).double()  # ART: float64
         scale = size.where(size == 0, torch.clamp(self.eps / size, max=1.0))

@@ -13,6 +13,15 @@ generator on every call (the seeds of the ``DataLoader`` iterators it opens), an
 step then shuffles its batch and draws dropout masks from that same generator. ``TrainingPGD``
 makes the same draws, so every later draw, and with it every weight, is what ART's own PGD would have
 given (tests/test_inner_pgd.py trains both ways and compares the weights bit for bit).
+
+Batches: ART's Madry trainer leaves its PGD at ART's default of 32 samples, so a training batch
+of 64 is attacked in two halves, twice the calls of a loop that attacks the batch at once. With
+one random start (Madry's default) the harness attacks the whole training batch in one go: the
+arithmetic of one sample does not depend on its neighbours (the loss is a batch mean, and the
+step takes only the gradient's sign or its per-sample direction), and numpy's draws for the
+starts come out in the same order, so the iterates, the draws and the weights stay ART's
+(tests/test_inner_pgd.py, with a training batch larger than 32). With several random starts ART
+draws start after start per batch of 32; the loop then keeps ART's batches to keep that order.
 """
 
 from __future__ import annotations
@@ -29,11 +38,18 @@ ART_PGD_BATCH = 32  # ART's ProjectedGradientDescent default, which its Madry tr
 
 
 class TrainingPGD(PGDLoop):
-    """``PGDLoop`` that consumes torch's global generator as ART's PGD does (see ``art_draws``)."""
+    """``PGDLoop`` that consumes torch's global generator as ART's PGD in batches of
+    ``art_batch`` does (see ``art_draws``); ``whole``: each call is attacked as one batch."""
+
+    def __init__(self, *args: Any, art_batch: int, whole: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.art_batch, self.whole = int(art_batch), bool(whole)
 
     def generate(self, x: np.ndarray, y: np.ndarray | None = None, **kwargs: Any) -> np.ndarray:
-        for _ in range(art_draws(len(x), self.batch_size, self.num_random_init)):
+        for _ in range(art_draws(len(x), self.art_batch, self.num_random_init)):
             torch.empty((), dtype=torch.int64).random_()  # one DataLoader iterator's base seed
+        if self.whole:
+            self.batch_size = max(len(x), 1)  # out of memory still halves it (harness.oom)
         return super().generate(x, y, **kwargs)
 
 
@@ -56,9 +72,12 @@ def training_pgd(
     steps: int,
     random_init: int,
     batch_size: int = ART_PGD_BATCH,
+    whole_batch: bool = False,
 ) -> TrainingPGD:
     """L-inf PGD, untargeted, on the true labels: ``steps`` x ``step`` in the ball ``eps`` (pixel
-    units), ``random_init`` random starts (0: start at x), in batches of ``batch_size``."""
+    units), ``random_init`` random starts (0: start at x), as ART's PGD in batches of
+    ``batch_size``. ``whole_batch``: attack every sample of a call at once where that leaves
+    ART's numbers unchanged (at most one random start; see the module docstring)."""
     return TrainingPGD(
         classifier,
         norm=np.inf,
@@ -67,4 +86,6 @@ def training_pgd(
         max_iter=steps,
         num_random_init=random_init,
         batch_size=batch_size,
+        art_batch=batch_size,
+        whole=whole_batch and random_init <= 1,
     )

@@ -149,7 +149,8 @@ def madry_trainer(
     trainer.attack.set_params(verbose=False)
     if not art_pgd:
         classifier = trainer.get_classifier()
-        loop = training_pgd(classifier, p["eps"], p["step_size"], p["steps"], p["random_init"])
+        steps = (p["eps"], p["step_size"], p["steps"], p["random_init"])
+        loop = training_pgd(classifier, *steps, whole_batch=True)  # see inner_pgd: same numbers
         trainer.attack, trainer.trainer = loop, AdversarialTrainer(classifier, loop, ratio=1.0)
     return trainer
 
