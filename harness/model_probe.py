@@ -23,20 +23,19 @@ import torch
 from torch import nn
 
 from harness import device, oom
-from harness.attacks import ATTACKS, generate
 from harness.estimator import predict_logits
+from harness.probe_pgd import unbounded_accuracy
 from harness.provenance import timed
 from harness.results.checks import RANDOM_TOL, ModelProbe
-from harness.spec import AttackSpec
 
 if TYPE_CHECKING:
     from art.estimators.classification import PyTorchClassifier
 
-UNBOUNDED_ATTACK = "pgd"  # the probe's own instrument (L-inf PGD), not a choice among attacks
 UNBOUNDED_EPS = 1.0  # L-inf radius covering the whole [0, 1] pixel range
-# No random start: in an eps = 1 ball it is a uniform-noise image, which reaches chance even when
-# the gradients are fully masked; from x itself only the gradient can move the input.
-UNBOUNDED_PGD = {"steps": 20, "step_size": 0.1, "random_start": False, "restarts": 0}
+# The probe's own instrument (L-inf PGD, harness.probe_pgd), not a choice among attacks. No random
+# start: in an eps = 1 ball it is a uniform-noise image, which reaches chance even when the
+# gradients are fully masked; from x itself only the gradient can move the input.
+UNBOUNDED_PGD = {"steps": 20, "step_size": 0.1}
 PROBABILITY_TOL = 1e-5  # fra31's check_range_output alpha: outputs in (-tol, 1 + tol), rows sum 1
 RANDOM_PASSES = 5  # fra31's check_randomized: n = 5 forward passes (tolerance: RANDOM_TOL)
 GRADIENT_BATCH = 128
@@ -72,7 +71,7 @@ def probe_model(
         with timing("sanity.dlr_gradient"):
             dlr_zero = _dlr_zero_gradients(model, xs, ys, eps, seed, k)
     with timing("sanity.unbounded_pgd"):
-        unbounded = _unbounded_accuracy(classifier, xs, ys)
+        unbounded, sample_steps = unbounded_accuracy(model, xs, ys, UNBOUNDED_EPS, **UNBOUNDED_PGD)
     passes = [first, second, *more]
     return ModelProbe(
         n=len(xs),
@@ -97,6 +96,7 @@ def probe_model(
         dlr_zero_grads=dlr_zero[0] if dlr_zero else None,
         dlr_samples=dlr_zero[1] if dlr_zero else None,
         dlr_eps=eps if dlr_zero else None,
+        unbounded_sample_steps=sample_steps,
     )
 
 
@@ -177,12 +177,3 @@ def _dlr_gradient(model: nn.Module, x: np.ndarray, y: np.ndarray) -> tuple[np.nd
         return grad.cpu().numpy(), (z.argmax(1) == yt).cpu().numpy()
     finally:
         model.train(was_training)
-
-
-def _unbounded_accuracy(classifier: PyTorchClassifier, x: np.ndarray, y: np.ndarray) -> float:
-    """Accuracy under L-inf PGD with eps = 1 (``UNBOUNDED_PGD``), through ``generate``."""
-    pgd = ATTACKS.get(UNBOUNDED_ATTACK)
-    params = pgd.resolve(AttackSpec(pgd.name, dict(UNBOUNDED_PGD)), "sanity")
-    x_adv = generate(classifier, pgd, params, x, y, UNBOUNDED_EPS)
-    pred = classifier.predict(x_adv).argmax(1) if len(x) else np.zeros(0, np.int64)
-    return float(np.mean(pred == y)) if len(y) else 0.0
