@@ -1,9 +1,9 @@
-"""What the extras cost next to the requested attacks (issue 12, "Where the time goes").
+"""What the extras cost next to the requested work (issue 12, "Where the time goes").
 
 Runs a benchmark and reads its timed parts (``provenance.timings_seconds.parts``): the requested
-attacks (clean predictions included) against each extra, with each extra's share of the
-attacks' time. Exits 1 when the extras together exceed ``--budget`` (default 25%) of the
-attacks' time. Ratios within one process: on a loaded machine the absolute seconds inflate,
+work (the attacks, clean predictions included, and the spec's corruptions) against each extra,
+with each extra's share of the requested work's time. Exits 1 when the extras together exceed
+``--budget`` (default 25%) of it. Ratios within one process: on a loaded machine the absolute seconds inflate,
 the shares much less.
 
     # a spec (any --set override, e.g. fewer epochs: the extras' cost does not depend on them)
@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 from harness.results import RunResult
-from harness.results.timings import attack_seconds, extras, parts_of
+from harness.results.timings import extras, parts_of, requested_seconds
 from harness.spec import parse_spec
 
 
@@ -55,14 +55,16 @@ def run_resnet18(data: str, n: int, attacks: list[str]) -> RunResult:
 
 def report(result: RunResult, budget: float) -> int:
     parts = parts_of(result.provenance)
-    attacks = attack_seconds(parts)
+    attacks = requested_seconds(parts)
     spent = extras(parts)
     total = sum(s for s, _ in spent.values())
-    print(f"requested attacks: {attacks:.2f} s")
+    for t in (t for t in parts if t.is_requested):
+        print(f"  {t.label:<24} {t.seconds:8.2f} s  {'':7}  samples {t.samples}  ({t.model})")
+    print(f"requested work: {attacks:.2f} s")
     for label, (seconds, samples) in spent.items():
         print(f"  {label:<24} {seconds:8.2f} s  {seconds / attacks:7.1%}  samples {samples}")
     share = total / attacks if attacks else float("inf")
-    print(f"extras: {total:.2f} s = {share:.1%} of the attacks' time (budget {budget:.0%})")
+    print(f"extras: {total:.2f} s = {share:.1%} of the requested work's time (budget {budget:.0%})")
     return 0 if share <= budget else 1
 
 

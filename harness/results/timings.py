@@ -6,13 +6,13 @@ fields below), next to the phase totals (``data``, ``build``, ``improve``, ``bre
 
 The parts (``Timing.part``), stable names:
 
-- ``clean``: the model's clean predictions on the test set (what every attack starts from);
-- ``attack``: one of the spec's attacks swept over every eps (``name``: its key);
-- the extras, everything beyond the requested attacks: ``certificate`` (a certifying defence),
+- the requested work: ``clean``, the model's clean predictions on the test set (what every
+  attack starts from); ``attack``, one of the spec's attacks swept over every eps (``name``: its
+  key); ``corruptions``, the spec's ``corruptions:`` (asked for like an attack);
+- the extras, everything beyond the requested work: ``certificate`` (a certifying defence),
   ``sanity.gradients``, ``sanity.outputs`` (repeated forward passes), ``sanity.dlr_gradient``,
   ``sanity.unbounded_pgd`` (the sanity probes), ``weights`` (weight analysis), ``examples``
-  (example grids), ``evasion``, ``probe`` (``name``: the spec's probe), ``corruptions``,
-  ``gradcam``, ``corruption_gradcam`` (Grad-CAM under the worst corruption) and ``attention``
+  (example grids), ``evasion``, ``probe`` (``name``: the spec's probe), ``gradcam``, ``corruption_gradcam`` (Grad-CAM under the worst corruption) and ``attention``
   (attention shift).
 """
 
@@ -22,7 +22,8 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-ATTACK_PARTS = ("clean", "attack")  # the requested work; every other part is an extra
+# The requested work: the spec's attacks and corruptions; every other part is an extra.
+REQUESTED_PARTS = ("clean", "attack", "corruptions")
 EXTRA_PARTS = (
     "certificate",
     "sanity.gradients",
@@ -33,12 +34,11 @@ EXTRA_PARTS = (
     "examples",
     "evasion",
     "probe",
-    "corruptions",
     "gradcam",
     "corruption_gradcam",
     "attention",
 )
-PARTS = ATTACK_PARTS + EXTRA_PARTS
+PARTS = REQUESTED_PARTS + EXTRA_PARTS
 
 
 @dataclass(frozen=True)
@@ -52,9 +52,9 @@ class Timing:
     name: str = ""  # the attack's or probe's key (parts "attack" and "probe")
 
     @property
-    def is_attack(self) -> bool:
-        """Part of the requested attacks (clean predictions included), not an extra."""
-        return self.part in ATTACK_PARTS
+    def is_requested(self) -> bool:
+        """Part of the requested work (attacks, clean predictions, corruptions), not an extra."""
+        return self.part in REQUESTED_PARTS
 
     @property
     def label(self) -> str:
@@ -75,9 +75,9 @@ def parts_of(provenance: dict[str, Any]) -> list[Timing]:
     return [Timing.from_dict(d) for d in timings.get("parts", [])]
 
 
-def attack_seconds(parts: Iterable[Timing]) -> float:
-    """Seconds of the requested attacks, clean predictions included, over every model."""
-    return sum(t.seconds for t in parts if t.is_attack)
+def requested_seconds(parts: Iterable[Timing]) -> float:
+    """Seconds of the requested work (attacks, clean predictions, corruptions), every model."""
+    return sum(t.seconds for t in parts if t.is_requested)
 
 
 def extras(parts: Iterable[Timing]) -> dict[str, tuple[float, int | None]]:
@@ -85,7 +85,7 @@ def extras(parts: Iterable[Timing]) -> dict[str, tuple[float, int | None]]:
     model's run of it used)."""
     out: dict[str, tuple[float, int | None]] = {}
     for t in parts:
-        if t.is_attack:
+        if t.is_requested:
             continue
         seconds, samples = out.get(t.label, (0.0, None))
         most = max((s for s in (samples, t.samples) if s is not None), default=None)

@@ -1,5 +1,5 @@
-"""``## Where the time went``: the requested attacks against each extra analysis, with each
-extra's share of the attacks' time (``harness.results.timings``)."""
+"""``## Where the time went``: the requested work (attacks, corruptions) against each extra
+analysis, with each extra's share of the requested work's time (``harness.results.timings``)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from collections.abc import Sequence
 from harness.reading import DASH, pct, table
 from harness.report.templates import prose
 from harness.results import RunResult
-from harness.results.timings import Timing, attack_seconds, extras, parts_of
+from harness.results.timings import Timing, extras, parts_of, requested_seconds
 
-HEADER = ["part", "model", "samples", "seconds", "share of the attacks' time"]
+HEADER = ["part", "model", "samples", "seconds", "share of the requested work's time"]
 PHASES = ("break", "explain")  # the phases whose time is split into parts
 
 
@@ -20,12 +20,12 @@ def applies(result: RunResult) -> bool:
 
 def markdown(result: RunResult) -> str:
     parts = parts_of(result.provenance)
-    attacks, spent = attack_seconds(parts), extras(parts)
+    attacks, spent = requested_seconds(parts), extras(parts)
     extra = sum(seconds for seconds, _ in spent.values())
     phases = result.provenance.get("timings_seconds", {})
     rest = sum(phases.get(p, 0.0) for p in PHASES) - attacks - extra
-    rows = [_attack_row(t) for t in parts if t.is_attack]
-    rows.append(("**requested attacks**", "all", "", _s(attacks), pct(1.0) if attacks else DASH))
+    rows = [_attack_row(t) for t in parts if t.is_requested]
+    rows.append(("**requested work**", "all", "", _s(attacks), pct(1.0) if attacks else DASH))
     rows += [(label, "each", _n(n), _s(s), _share(s, attacks)) for label, (s, n) in spent.items()]
     rows.append(("**extras**", "all", "", _s(extra), _share(extra, attacks)))
     rows.append(("not attributed", "all", "", _s(max(rest, 0.0)), _share(max(rest, 0.0), attacks)))
