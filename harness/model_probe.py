@@ -62,7 +62,7 @@ def probe_model(
     xs, ys = x[pick].astype(np.float32), y[pick].astype(np.int64)  # fancy indexing: a copy
     k, timing = int(classifier.nb_classes), partial(timed, model=role, samples=len(xs))
     with timing("sanity.gradients"):
-        flat = _input_gradients(classifier, xs, ys).reshape(len(xs), -1)  # (n, C*H*W)
+        flat = _input_gradients(model, xs, ys).reshape(len(xs), -1)  # (n, C*H*W)
     with timing("sanity.outputs"):
         first, second = predict_logits(model, xs), predict_logits(model, xs)  # (n, K) raw outputs
     with torch.random.fork_rng():  # the extra passes must not move the global torch generator
@@ -104,14 +104,25 @@ def _share(mask: np.ndarray) -> float:
     return float(mask.mean()) if len(mask) else 0.0
 
 
-def _input_gradients(classifier: PyTorchClassifier, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Gradient of the cross-entropy on the true labels w.r.t. x, in batches (eval mode)."""
-    onehot = np.eye(classifier.nb_classes, dtype=np.float32)[y]
-    parts = [
-        classifier.loss_gradient(x[i : i + GRADIENT_BATCH], onehot[i : i + GRADIENT_BATCH])
-        for i in range(0, len(x), GRADIENT_BATCH)
-    ]
-    return np.concatenate(parts) if parts else np.zeros_like(x)
+def _input_gradients(model: nn.Module, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Gradient of the cross-entropy on the true labels w.r.t. x, in eval mode on the model's
+    device, in batches halved on out of memory (the model's halving state): what ART's
+    ``loss_gradient`` gives, without its per-call copies (a third of the time on a ResNet-18)."""
+    run = oom.batches_for(model, device.of(model)).run
+    return run("gradients", partial(_ce_gradient, model), [x, y], GRADIENT_BATCH)
+
+
+def _ce_gradient(model: nn.Module, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    was_training = model.training
+    model.eval()
+    dev = device.of(model)
+    try:
+        xt = torch.from_numpy(x).to(dev).requires_grad_(True)
+        loss = nn.functional.cross_entropy(model(xt), torch.from_numpy(y).to(dev), reduction="sum")
+        (grad,) = torch.autograd.grad(loss, xt)
+        return grad.cpu().numpy()
+    finally:
+        model.train(was_training)
 
 
 def _are_probabilities(out: np.ndarray) -> bool:
