@@ -225,18 +225,21 @@ def summary(ctx: Context, s: Subject) -> list[ModelResult]:
             training=t.training,
             weights=t.weights,
             gradcam_layer=layer[0] if layer else "",
-            weight_analysis=_weights(t, data) if ctx.spec.weights.enabled else None,
+            weight_analysis=_weights(t, data, ctx.spec.weights.fit)
+            if ctx.spec.weights.enabled
+            else None,
             defence=t.defence,
         )
     ]
 
 
-def _weights(t: Trained, data: Dataset) -> WeightAnalysis | None:
+def _weights(t: Trained, data: Dataset, fit: str) -> WeightAnalysis | None:
     """Weight analysis of the network the model's training produced (none for an untrained stage)."""
     if t.wraps and t.core is None:
         return None  # only the baseline's weights, analysed under its own name
     with timed("weights", t.role):
-        return analyse(t.core or t.model, t.recorder, data.input_shape)
+        ww = fit == "weightwatcher"
+        return analyse(t.core or t.model, t.recorder, data.input_shape, weightwatcher=ww)
 
 
 def example_grids(ctx: Context, s: Subject) -> list[ExampleGrid]:

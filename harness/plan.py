@@ -19,6 +19,7 @@ from harness.defences import validate as validate_defence
 from harness.probes import PlannedProbe
 from harness.probes import plan as plan_probes
 from harness.results import AttackRecord
+from harness.results.corruption import CorruptionReference
 from harness.spec import AttackSpec, DefenceSpec, Spec
 from harness.sweep import PlannedAttack
 
@@ -33,6 +34,8 @@ class Plan:
     probes: list[PlannedProbe]
     defences: list[tuple[DefenceSpec, dict]]  # each with its resolved parameters
     naive: list[PlannedAttack]  # defence-unaware attacks on defences that wrap the baseline
+    # the spec's named corruption reference, read once here (None: it names none)
+    corruption_reference: CorruptionReference | None = None
 
 
 def validate(spec: Spec) -> Plan:
@@ -46,10 +49,10 @@ def validate(spec: Spec) -> Plan:
     planned = [_plan_attack(a, f"attacks[{i}]") for i, a in enumerate(spec.attacks)]
     defences = [_plan_defence(spec, i, d) for i, d in enumerate(spec.defences)]
     validation.check_sources(planned, ["baseline"] + [d.key for d in spec.defences])
-    check_corruptions(spec)  # the optional extra, or the CIFAR-C folder's files
+    named = check_corruptions(spec)  # the optional extra, or the CIFAR-C folder's files
     wraps = any(DEFENCES.get(d.name).wraps_baseline for d in spec.defences)
     naive = naive_attacks(planned) if wraps else []
-    return Plan(planned, plan_probes(spec.probes), defences, naive)
+    return Plan(planned, plan_probes(spec.probes), defences, naive, named)
 
 
 def _plan_attack(a: AttackSpec, where: str) -> PlannedAttack:

@@ -92,6 +92,9 @@ def _unbounded(p: ModelProbe, num_classes: int) -> tuple[str, str]:
         f"{pct(p.unbounded_accuracy)} of {p.n} samples accurate (PASS <= chance "
         f"{pct(chance)} {pp(CHANCE_MARGIN)})"
     )
+    if p.unbounded_sample_steps is not None:  # each sample stops at its first misclassification
+        most = p.n * p.unbounded_steps
+        why += f", {p.unbounded_sample_steps:,} of at most {most:,} sample-steps (early stop)"
     hint = ": an unbounded attack should reach chance; gradient masking?"
     return status, why + (hint if status != PASS else "")
 

@@ -10,7 +10,6 @@ timer is not threaded through every call.
 from __future__ import annotations
 
 import contextvars
-import dataclasses
 import importlib.metadata
 import os
 import platform
@@ -125,22 +124,20 @@ class Timer:
     ) -> Iterator[None]:
         """Time one part of a phase (``harness.results.timings.PARTS``) for model ``model``; a
         part entered twice for the same model (and name) adds up, in one ``Timing``."""
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         try:
             yield
         finally:
-            self._add(Timing(part, model, time.perf_counter() - start, samples, name))
+            spent = time.perf_counter() - start
+            self._add(Timing(part, model, spent, samples, name, time.process_time() - cpu))
 
     def _add(self, t: Timing) -> None:
         same = (t.part, t.model, t.name)
         i = next((i for i, p in enumerate(self.parts) if (p.part, p.model, p.name) == same), None)
         if i is None:
-            self.parts.append(dataclasses.replace(t, seconds=round(t.seconds, 3)))
+            self.parts.append(t.rounded())
             return
-        old = self.parts[i]
-        samples = max((s for s in (old.samples, t.samples) if s is not None), default=None)
-        seconds = round(old.seconds + t.seconds, 3)
-        self.parts[i] = dataclasses.replace(old, seconds=seconds, samples=samples)
+        self.parts[i] = self.parts[i].plus(t)
 
     @contextmanager
     def current(self) -> Iterator[Timer]:

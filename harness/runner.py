@@ -18,7 +18,6 @@ from torch import nn
 
 from harness import device, home, oom, provenance
 from harness.cache import CACHE_VERSION
-from harness.corruptions import reference as corruption_reference
 from harness.corruptions.evaluate import provenance as corruption_provenance
 from harness.evaluate import attack_model, evaluate
 from harness.models import Trained, build_models
@@ -90,7 +89,7 @@ def run(
         data=summary(data, split),
         provenance=_provenance(spec, timer, started, trained),
         batch_fallbacks=fallbacks,
-        corruption_reference=corruption_reference.of(spec),
+        corruption_reference=plan.corruption_reference,
         **fields,
     )
 

@@ -14,6 +14,7 @@ import math
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import torch
@@ -39,20 +40,30 @@ class TrainData:
 def evaluate(
     model: nn.Module, x: np.ndarray, y: np.ndarray, batch_size: int = 512
 ) -> tuple[float, float]:
-    """Mean cross-entropy and accuracy of ``model`` on (x, y), in eval mode."""
+    """Mean cross-entropy and accuracy of ``model`` on (x, y), in eval mode; batches halved on
+    out of memory (the model's halving state, ``harness.oom``), as a smaller batch would give."""
     if len(x) == 0:
         return float("nan"), float("nan")
     was_training = model.training
     model.eval()
-    loss_sum, correct, dev = 0.0, 0, device.of(model)
-    for i in range(0, len(x), batch_size):
-        xb, yb = torch.from_numpy(x[i : i + batch_size]), torch.from_numpy(y[i : i + batch_size])
-        xb, yb = xb.to(dev), yb.to(dev)
-        logits = model(xb)
-        loss_sum += float(nn.functional.cross_entropy(logits, yb, reduction="sum"))
-        correct += int((logits.argmax(1) == yb).sum())
-    model.train(was_training)
-    return loss_sum / len(x), correct / len(x)
+    try:
+        batch = partial(_scored, model, device.of(model))
+        sums, correct = oom.batches_for(model, device.of(model)).run(
+            "evaluate", batch, [x, y], batch_size
+        )
+    finally:
+        model.train(was_training)
+    return sum(float(v) for v in sums) / len(x), int(correct.sum()) / len(x)  # summed in order
+
+
+def _scored(
+    model: nn.Module, dev: torch.device, x: np.ndarray, y: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(summed cross-entropy, correct count) of one batch, each as a 1-element array."""
+    xb, yb = torch.from_numpy(np.asarray(x)).to(dev), torch.from_numpy(np.asarray(y)).to(dev)
+    logits = model(xb)
+    loss = float(nn.functional.cross_entropy(logits, yb, reduction="sum"))
+    return np.array([loss]), np.array([int((logits.argmax(1) == yb).sum())])
 
 
 Snapshot = Callable[[int, nn.Module], None]  # (epoch, model) after the epoch, e.g. WeightRecorder

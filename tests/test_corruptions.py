@@ -240,3 +240,21 @@ def test_a_subset_keeps_the_class_balance_and_seeds_images_by_test_index() -> No
     assert np.array_equal(yc, y[idx])
     # each corrupted image is the one the whole set's corruption gives its test index
     assert np.array_equal(xc, generate.corrupt(x, "shot_noise", 2, seed=3)[idx])
+
+
+def test_the_plan_carries_the_named_reference_read_once(tmp_path, monkeypatch) -> None:
+    if importlib.util.find_spec("imagecorruptions") is None:
+        pytest.skip("imagecorruptions (the optional extra `corruptions`) is not installed")
+    from harness.plan import validate
+    from harness.spec import parse_spec
+
+    path = write_reference(tmp_path / "ref.csv", "fog,1,0.5\nclean,,0.4\n")
+    named = {"name": "AlexNet", "errors": str(path)}
+    spec = parse_spec({"name": "t", "corruptions": {"names": ["fog"], "reference": named}})
+    reads, load = [], reference.load
+    monkeypatch.setattr(reference, "load", lambda *a: reads.append(a) or load(*a))
+    plan = validate(spec)
+    assert len(reads) == 1 and plan.corruption_reference is not None
+    assert plan.corruption_reference.errors == {"fog": {"1": 0.5}}
+    assert plan.corruption_reference.clean_error == 0.4
+    assert validate(parse_spec({"name": "t"})).corruption_reference is None

@@ -29,3 +29,14 @@ def test_the_device_is_the_kind_the_cells_run_on_without_resolving_it_here() -> 
     assert run_device(dataclasses.replace(spec, device="cuda:1")) == "cuda"  # no GPU: no error
     gpus = dataclasses.replace(spec.grid, gpus_per_cell=0.5)
     assert isinstance(gpus, GridSpec) and run_device(dataclasses.replace(spec, grid=gpus)) == "cuda"
+
+
+def test_a_spec_level_zoo_model_is_labelled_by_its_zoo_name() -> None:
+    from harness.grid.cells import grid_models
+    from harness.spec import parse_spec
+
+    model = {"zoo": "robustbench", "name": "Standard", "model_dir": "rb", "dataset": "cifar10"}
+    spec = parse_spec({"model": model, "defence": None, "grid": {"seeds": [0]}})
+    assert [g.label for g in grid_models(spec)] == ["Standard"]
+    listed = parse_spec({"defence": None, "grid": {"models": [model]}})
+    assert [g.label for g in grid_models(listed)] == ["Standard"]  # as a listed one is

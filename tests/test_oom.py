@@ -23,7 +23,7 @@ from harness.report import write_report
 from harness.results import BatchFallback, RunResult, rundir
 from harness.spec import AttackSpec, DataSpec, TrainSpec
 from harness.sweep import PlannedAttack, attack_sweep, clean_eval
-from harness.training import TrainData, train_standard
+from harness.training import TrainData, evaluate, train_standard
 
 
 class OutOfMemoryAbove(nn.Module):
@@ -184,10 +184,23 @@ def test_training_batches_are_split_on_out_of_memory(one_thread) -> None:
 
 class OutOfMemoryWhenTraining(OutOfMemoryAbove):
     """Out of memory above ``limit`` samples in train mode only: the training batches, not the
-    per-epoch evaluation (``harness.training.evaluate``, which has no fallback)."""
+    per-epoch evaluation (``harness.training.evaluate``, whose own fallback is tested below)."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return super().forward(x) if self.training else self.inner(x)
+
+
+def test_the_per_epoch_evaluation_is_halved_on_out_of_memory(held_out) -> None:
+    model, _, x, y = held_out
+    with oom.recording() as fallbacks:
+        got = evaluate(OutOfMemoryAbove(model, 12), x, y, batch_size=100)
+    assert got == evaluate(model, x, y, batch_size=12)  # the numbers of the smaller batch
+    assert 0 < got[1] < 1
+    assert [(f.where, f.batch_size, f.retried_with) for f in fallbacks] == [
+        ("evaluate", 100, 50),
+        ("evaluate", 50, 25),
+        ("evaluate", 25, 12),
+    ]
 
 
 def test_gradcam_batches_are_halved_on_out_of_memory(held_out) -> None:

@@ -122,6 +122,15 @@ def test_a_gradient_masked_model_fails_gradients_and_the_unbounded_attack(masked
     assert status(found, ITERATIVE) and status(found, MONOTONE)  # real measurements were graded
 
 
+def test_the_unbounded_pgd_stops_each_sample_at_its_first_misclassification(normal, masked):
+    steps = 20  # model_probe.UNBOUNDED_PGD
+    probe, _ = normal
+    correct = round(probe.clean_accuracy * probe.n)
+    assert 0 < probe.unbounded_sample_steps < correct * steps / 2  # most leave within a few steps
+    probe, _ = masked  # nothing moves: each sample correct at x takes every step, the others none
+    assert probe.unbounded_sample_steps == round(probe.clean_accuracy * probe.n) * steps
+
+
 def test_a_model_ending_in_softmax_fails_the_logits_check(held_out) -> None:
     model, _, x, y = held_out
     soft = nn.Sequential(model, nn.Softmax(dim=1)).eval()

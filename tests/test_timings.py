@@ -21,7 +21,7 @@ from harness.evasion import _fgsm_probs, smallest_flips
 from harness.provenance import Timer, timed
 from harness.report import write_report
 from harness.results import RunResult
-from harness.results.timings import PARTS, Timing, attack_seconds, extras, parts_of
+from harness.results.timings import PARTS, Timing, extras, parts_of, requested_seconds
 from harness.spec import AttackSpec, DataSpec, parse_spec
 
 OFF = {
@@ -85,8 +85,10 @@ def test_each_attack_per_model_and_each_extra_is_timed(full, tmp_path) -> None:
         assert by_part[part].samples == 2
     assert by_part["clean"].samples == by_part["attack"].samples == 60
     assert all(t.seconds >= 0 for t in parts)
-    assert attack_seconds(parts) == pytest.approx(sum(t.seconds for t in parts if t.is_attack))
-    assert set(extras(parts)) == {t.label for t in parts if not t.is_attack}
+    assert requested_seconds(parts) == pytest.approx(
+        sum(t.seconds for t in parts if t.is_requested)
+    )
+    assert set(extras(parts)) == {t.label for t in parts if not t.is_requested}
     phases = full.provenance["timings_seconds"]
     assert {"data", "build", "break", "explain", "total"} <= set(phases)
     out = write_report(full, tmp_path / "run")
@@ -97,7 +99,7 @@ def test_each_attack_per_model_and_each_extra_is_timed(full, tmp_path) -> None:
     section = report.split("## Where the time went")[1].split("## Provenance")[0]
     assert "| attack fgsm | baseline | 60 |" in section
     assert "| sanity.unbounded_pgd | each | 40 |" in section
-    assert "**extras**" in section and "share of the attacks' time" in section
+    assert "**extras**" in section and "share of the requested work's time" in section
     assert "parts" not in report.split("## Provenance")[1]  # the phase table shows phases only
 
 
@@ -111,6 +113,23 @@ def test_every_extra_can_be_switched_off(digits_net, full) -> None:
     assert off.measurements == full.measurements  # the extras never change the attacks' numbers
     no_pictures = _run(digits_net, **(OFF | {"gradcam": {"n_images": 0}}))
     assert {t.part for t in parts_of(no_pictures.provenance)} == {"clean", "attack"}
+
+
+def test_corruptions_a_spec_asks_for_are_requested_work_not_an_extra() -> None:
+    parts = [
+        Timing("clean", "baseline", 1.0, 10),
+        Timing("attack", "baseline", 2.0, 10, "fgsm"),
+        Timing("corruptions", "baseline", 3.0, 10),
+        Timing("gradcam", "baseline", 0.5, 2),
+    ]
+    assert requested_seconds(parts) == 6.0
+    assert extras(parts) == {"gradcam": (0.5, 2)}
+
+
+def test_the_weight_analysis_takes_the_harness_fit_by_default(full) -> None:
+    (model,) = full.models
+    assert {row["fit"] for row in model.weight_analysis.layers} == {"harness"}
+    assert "fit" not in full.spec.get("weights", {})  # the default leaves run.json's spec as is
 
 
 def test_the_switches_leave_hashes_unchanged_at_their_defaults() -> None:
@@ -138,6 +157,7 @@ def test_the_switches_leave_hashes_unchanged_at_their_defaults() -> None:
         ("sanity", {"n_samples": 0}, "sanity.n_samples"),
         ("sanity", {"samples": 10}, "sanity.samples"),
         ("weights", {"enabled": 2}, "weights.enabled"),
+        ("weights", {"fit": "ww"}, "weights.fit"),
         ("gradcam", {"attention": "no"}, "gradcam.attention"),
         ("sanity", None, "sanity"),
     ],

@@ -14,7 +14,7 @@ from harness.datasets import Dataset
 from harness.datasets.subset import stratified_indices
 from harness.errors import HarnessError
 from harness.results import bits
-from harness.results.corruption import CorruptionAccuracy
+from harness.results.corruption import CorruptionAccuracy, CorruptionReference
 from harness.spec import Spec
 from harness.spec.corruption import CorruptionSpec
 
@@ -87,15 +87,16 @@ def provenance(spec: Spec) -> dict[str, str]:
     }
 
 
-def check(spec: Spec) -> None:
-    """Before any data is read: the extra is installed, or the CIFAR-C folder has every file."""
+def check(spec: Spec) -> CorruptionReference | None:
+    """Before any data is read: the extra is installed, or the CIFAR-C folder has every file.
+    Returns the spec's named reference, read once here (None when it names none)."""
     cs = spec.corruptions
     if cs is None:
-        return
-    reference.of(spec)  # a named reference's table reads, or one line says what is wrong
+        return None
+    named = reference.of(spec)  # a named reference's table reads, or one line says what is wrong
     if not cs.root:
         backend.require()
-        return
+        return named
     missing = [
         f"{n}.npy"
         for n in (*cs.corruptions, "labels")
@@ -106,3 +107,4 @@ def check(spec: Spec) -> None:
             f"corruptions.root: {cs.root} lacks {', '.join(missing)}; expected the CIFAR-10-C layout"
             " (<corruption>.npy, labels.npy)"
         )
+    return named

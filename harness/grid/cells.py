@@ -38,6 +38,7 @@ from harness.spec import (
     Spec,
     stable_hash,
 )
+from harness.spec.gridspec import model_label
 
 CORRUPTIONS_CELL = "corruptions"  # the ``attack`` of the one cell per model that corrupts
 HOST = device.HOST.type  # the device kind whose keys carry no device
@@ -124,8 +125,7 @@ def grid_models(spec: Spec) -> tuple[GridModel, ...]:
     assert spec.grid is not None
     if spec.grid.models:
         return spec.grid.models
-    label = spec.model.arch or (spec.model.builder or "model").rpartition(":")[2]
-    return (GridModel(label, spec.model),)
+    return (GridModel(model_label(spec.model) or "model", spec.model),)
 
 
 def sub_spec(

@@ -58,6 +58,9 @@ class ModelProbe:
     dlr_zero_grads: int | None = None  # of dlr_samples, those with an all-zero DLR input gradient
     dlr_samples: int | None = None  # samples correct at the random start (None: < 3 classes)
     dlr_eps: float | None = None  # L-inf radius of the random start of that gradient, pixel units
+    # sample-steps the unbounded PGD took (it stops per sample at a misclassification; None:
+    # probed before it did, every sample took every step)
+    unbounded_sample_steps: int | None = None
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ModelProbe:

@@ -88,6 +88,11 @@ def _grid_model(raw: Any, base_model: Any, where: str) -> GridModel:
         base = {k: v for k, v in base.items() if k == "train"}
     entry = {k: v for k, v in raw.items() if k != "label"}
     model = model_section(base | entry, where)
-    default = model.arch or model.name or (model.builder or "").rpartition(":")[2]
-    label = string(raw["label"], f"{where}.label") if "label" in raw else default
+    label = string(raw["label"], f"{where}.label") if "label" in raw else model_label(model)
     return GridModel(safe_name(label, f"{where}.label"), model)
+
+
+def model_label(model: Any) -> str:
+    """How a grid names a model section by default: its architecture, its zoo name, or its
+    builder's function name ("" if none of them)."""
+    return model.arch or model.name or (model.builder or "").rpartition(":")[2]

@@ -8,6 +8,7 @@ walker (``harness.spec.schema.parse``) reads YAML into these classes from that a
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -236,11 +237,26 @@ class SanitySpec:
     n_samples: int = setting(256, integer(1), recipe=True)
 
 
+FITS = ("harness", "weightwatcher")  # who fits the ESD power law (harness.weights.esd_fits)
+
+
+def _fit(value: Any, where: str) -> str:
+    """One of FITS; "weightwatcher" only where it is installed (the optional extra ``esd``)."""
+    value = choice(FITS)(value, where)
+    if value == "weightwatcher" and importlib.util.find_spec("weightwatcher") is None:
+        raise HarnessError(f"{where}: weightwatcher is not installed (pip install '.[esd]')")
+    return value
+
+
 @dataclass(frozen=True)
 class WeightsSpec:
-    """Seed 003's weight analysis of each trained network (``harness.weights``)."""
+    """Seed 003's weight analysis of each trained network (``harness.weights``). ``fit``: the
+    harness's own fit of WeightWatcher's method (the default: equal to WeightWatcher's within
+    1e-12, tests/test_esd_weightwatcher.py) or WeightWatcher itself, which takes every SVD again
+    (about five times the harness's time on a ResNet-18)."""
 
     enabled: bool = setting(True, boolean, recipe=True)
+    fit: str = setting("harness", _fit, recipe=True)
 
 
 @dataclass(frozen=True)

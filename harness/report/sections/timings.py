@@ -1,5 +1,5 @@
-"""``## Where the time went``: the requested attacks against each extra analysis, with each
-extra's share of the attacks' time (``harness.results.timings``)."""
+"""``## Where the time went``: the requested work (attacks, corruptions) against each extra
+analysis, with each extra's share of the requested work's time (``harness.results.timings``)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from collections.abc import Sequence
 from harness.reading import DASH, pct, table
 from harness.report.templates import prose
 from harness.results import RunResult
-from harness.results.timings import Timing, attack_seconds, extras, parts_of
+from harness.results.timings import Timing, extras, parts_of, requested_seconds
 
-HEADER = ["part", "model", "samples", "seconds", "share of the attacks' time"]
+HEADER = ["part", "model", "samples", "seconds", "share of the requested work's time", "CPU s"]
 PHASES = ("break", "explain")  # the phases whose time is split into parts
 
 
@@ -20,15 +20,22 @@ def applies(result: RunResult) -> bool:
 
 def markdown(result: RunResult) -> str:
     parts = parts_of(result.provenance)
-    attacks, spent = attack_seconds(parts), extras(parts)
+    attacks, spent = requested_seconds(parts), extras(parts)
+    cpu = extras(parts, cpu=True) if any(t.cpu_seconds is not None for t in parts) else {}
     extra = sum(seconds for seconds, _ in spent.values())
     phases = result.provenance.get("timings_seconds", {})
     rest = sum(phases.get(p, 0.0) for p in PHASES) - attacks - extra
-    rows = [_attack_row(t) for t in parts if t.is_attack]
-    rows.append(("**requested attacks**", "all", "", _s(attacks), pct(1.0) if attacks else DASH))
-    rows += [(label, "each", _n(n), _s(s), _share(s, attacks)) for label, (s, n) in spent.items()]
-    rows.append(("**extras**", "all", "", _s(extra), _share(extra, attacks)))
-    rows.append(("not attributed", "all", "", _s(max(rest, 0.0)), _share(max(rest, 0.0), attacks)))
+    rows = [_attack_row(t) for t in parts if t.is_requested]
+    rows.append(_total("**requested work**", attacks, pct(1.0) if attacks else DASH, cpu, parts))
+    rows += [
+        (label, "each", _n(n), _s(s), _share(s, attacks), _cpu(cpu.get(label, (None,))[0]))
+        for label, (s, n) in spent.items()
+    ]
+    extra_cpu = sum(c for c, _ in cpu.values()) if cpu else None
+    rows.append(("**extras**", "all", "", _s(extra), _share(extra, attacks), _cpu(extra_cpu)))
+    rows.append(
+        ("not attributed", "all", "", _s(max(rest, 0.0)), _share(max(rest, 0.0), attacks), "")
+    )
     return prose(
         "timings",
         table=table(HEADER, rows),
@@ -39,12 +46,21 @@ def markdown(result: RunResult) -> str:
     )
 
 
+def _total(label: str, seconds: float, share: str, cpu: dict, parts: list[Timing]) -> Sequence[str]:
+    spent = requested_seconds(parts, cpu=True) if cpu else None
+    return (label, "all", "", _s(seconds), share, _cpu(spent))
+
+
 def _attack_row(t: Timing) -> Sequence[str]:
-    return (t.label, t.model, _n(t.samples), _s(t.seconds), "")
+    return (t.label, t.model, _n(t.samples), _s(t.seconds), "", _cpu(t.cpu_seconds))
 
 
 def _s(seconds: float) -> str:
     return f"{seconds:.2f}"
+
+
+def _cpu(seconds: float | None) -> str:
+    return DASH if seconds is None else _s(seconds)
 
 
 def _n(samples: int | None) -> str:
