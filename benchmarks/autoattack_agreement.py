@@ -67,6 +67,11 @@ def trained_model(name: str, args: argparse.Namespace):
     data, split = prepare(spec)
     robust = build_models(spec, plan, data, split, args.models_dir)[-1]
     clf = build_classifier(robust.model, data.input_shape, data.num_classes)
+    clean = float(np.mean(clf.predict(data.x_test).argmax(1) == data.y_test))
+    print(
+        f"\n{name}: {robust.name} ({robust.training}); clean accuracy {clean:.2%} on all "
+        f"{len(data.y_test)} test images"
+    )
     return clf, data.x_test[: args.n], data.y_test[: args.n], eps
 
 
@@ -86,6 +91,7 @@ def run_both(clf, x: np.ndarray, y: np.ndarray, eps: float, budget: dict) -> dic
         after = (correct - np.cumsum(broke)) / len(y)
         overall = float(np.mean(clf.predict(x_adv).argmax(1) == y))
         out[impl] = {"after": after, "overall": overall, "seconds": seconds, "cpu": cpu}
+        print(f"  {impl}: {overall:.2%} robust, {cpu:.1f} s CPU, after parts {after.round(4)}")
     return out
 
 
