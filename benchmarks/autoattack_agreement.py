@@ -45,6 +45,7 @@ MAX_TIME_RATIO = 1.2  # art time / reference time
 MODELS = {  # name -> (spec file, overrides, dataset folder under --data, eps)
     "mnist_pgd": ("mnist_pgd.yaml", [], "mnist", 0.3),
     "mnist_fgsm": ("mnist_fgsm.yaml", [], "mnist", 0.3),
+    "mnist_fast_fgsm": ("mnist_fast_at.yaml", [], "mnist", 0.3),  # Wong et al. 2020
     "cifar10_pgd": ("cifar10_linf.yaml", [], "cifar10", 8 / 255),
     "cifar10_fgsm": (
         "cifar10_linf.yaml",
@@ -72,6 +73,9 @@ def trained_model(name: str, args: argparse.Namespace):
         f"\n{name}: {robust.name} ({robust.training}); clean accuracy {clean:.2%} on all "
         f"{len(data.y_test)} test images"
     )
+    for e in robust.history:  # PGD accuracy: FGSM-based training's held-out minibatch
+        pgd = "" if e.pgd_acc is None else f", PGD {e.pgd_acc:.2%}"
+        print(f"  epoch {e.epoch}: val {e.val_acc:.2%}{pgd}{' (kept)' if e.kept else ''}")
     return clf, data.x_test[: args.n], data.y_test[: args.n], eps
 
 
