@@ -116,7 +116,10 @@ def report(name: str, r: dict) -> list[str]:
     print(f"  cpu      {art['cpu']:7.1f}s   {ref['cpu']:7.1f}s   ratio {ratio:.2f}x")
     missed = []
     if abs(gap) > MAX_GAP_PP:
-        missed.append(f"{name}: art - reference {gap:+.2f} pp (target within {MAX_GAP_PP} pp)")
+        side = "weaker" if gap > 0 else "stronger"  # stronger misses agreement, not soundness
+        missed.append(
+            f"{name}: art - reference {gap:+.2f} pp, art {side} (target within {MAX_GAP_PP} pp)"
+        )
     if ratio > MAX_TIME_RATIO:
         missed.append(f"{name}: time ratio {ratio:.2f}x (target <= {MAX_TIME_RATIO}x)")
     return missed
