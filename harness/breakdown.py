@@ -9,14 +9,14 @@ after it. Pure: records in, records out.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 
 import numpy as np
 
 from harness.attacks.autoattack_parts import PartRun
 from harness.reading import WORST_CASE  # the spec-level worst case, as in results.csv
-from harness.results import BreakdownPart, EnsembleBreakdown
+from harness.results import EnsembleBreakdown
+from harness.results.breakdowns import tally
 from harness.sweep import AttackOutcome, PlannedAttack
 
 
@@ -50,8 +50,8 @@ def autoattack_breakdown(
     for eps in outcome.eps:
         counts = np.sum([r.broke for r in runs if r.eps <= eps] or [[0] * len(parts)], axis=0)
         rows = [(p.name, p.implementation, p.black_box) for p in parts]
-        record = _record(model, name, eps, n, correct, rows, counts)
-        records.append(dataclasses.replace(record, version=str(runs[0].params["version"])))
+        version = str(runs[0].params["version"])
+        records.append(tally(model, name, eps, counts, rows, n, correct, version=version))
     return records
 
 
@@ -73,15 +73,5 @@ def worst_case_breakdown(
         for _, o in attacks:
             counts.append(int(np.sum(standing & ~o.robust[e])))
             standing &= o.robust[e]
-        records.append(_record(model, WORST_CASE, eps, n, int(correct.sum()), rows, counts))
+        records.append(tally(model, WORST_CASE, eps, counts, rows, n, int(correct.sum())))
     return records
-
-
-def _record(model, ensemble, eps, n, correct, rows, counts) -> EnsembleBreakdown:
-    """The record, with the robust accuracy after each part from the cumulative counts."""
-    after = correct - np.cumsum(np.asarray(counts, dtype=np.int64))
-    parts = tuple(
-        BreakdownPart(name, impl, bool(black), int(c), float(a) / n if n else 0.0)
-        for (name, impl, black), c, a in zip(rows, counts, after, strict=True)
-    )
-    return EnsembleBreakdown(model, ensemble, float(eps), n, correct, parts)

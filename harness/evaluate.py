@@ -30,7 +30,7 @@ from harness.datasets import Dataset
 from harness.estimator import build_classifier
 from harness.evasion import eps_grid, pick_per_class, smallest_flips
 from harness.explain import cam_layer
-from harness.masking import from_ensembles, part_breaks
+from harness.masking import part_breaks
 from harness.model_probe import probe_model
 from harness.models import Trained
 from harness.plan import Plan, attack_records, bind
@@ -48,7 +48,6 @@ from harness.results import (
     NoiseProbe,
     WeightAnalysis,
 )
-from harness.results.checks import PartBreaks
 from harness.results.corruption import CorruptionAccuracy
 from harness.sanity import checks
 from harness.spec import Spec
@@ -100,7 +99,7 @@ def evaluate(spec: Spec, data: Dataset, plan: Plan, trained: list[Trained], time
         fields["attacks"],
         fields["sanity_probes"],
         k,
-        fields["part_breaks"] + from_ensembles(fields["breakdowns"]),
+        fields["breakdowns"],
         histories,
     )
     with timer.phase("explain"):
@@ -168,7 +167,7 @@ def _rand_version(p: PlannedAttack) -> PlannedAttack:
 # ---------------------------------------------------------------- the analyses
 
 
-def attack_sweep(ctx: Context, s: Subject) -> list[Measurement | EnsembleBreakdown | PartBreaks]:
+def attack_sweep(ctx: Context, s: Subject) -> list[Measurement | EnsembleBreakdown]:
     """Clean accuracy, then every attack (naive ones on a defence in front of the baseline);
     then what each part of every ensemble broke first (``harness.breakdown``) and what each of
     the spec's attacks broke that the others left (``harness.masking``)."""
@@ -177,7 +176,7 @@ def attack_sweep(ctx: Context, s: Subject) -> list[Measurement | EnsembleBreakdo
         rows, outcomes = _swept(
             ctx.spec, ctx.plan, s.trained, ctx.classifiers, ctx.data, s.clean, planned
         )
-    declared = {p.name: p.definition for p in ctx.plan.attacks}
+    declared = {p.name: p for p in ctx.plan.attacks}
     ensembles = breakdowns(s.trained.role, planned, outcomes, log)
     return [*rows, *ensembles, *part_breaks(s.trained.role, outcomes, declared)]
 
@@ -302,7 +301,6 @@ FIELDS: dict[type, str] = {  # record type -> the RunResult list it is appended 
     EvasionRow: "evasion",
     NoiseProbe: "noise",
     MinimalPerturbation: "minimal",
-    PartBreaks: "part_breaks",
     CorruptionAccuracy: "corruptions",
     EnsembleBreakdown: "breakdowns",
 }

@@ -8,10 +8,10 @@ adversarial examples that gradient attacks missed is the classic sign of masked 
 that breaks *different* samples than the white-box ones is caught even when the curves agree.
 
 ``part_breaks`` orders the spec's untargeted attacks of one norm (white-box first, then
-black-box, each in the spec's order) and counts, per eps, the samples each broke first
-(``PartBreaks``); ``grade`` turns any ordered ensemble's counts into a ``Check``, so an
-ensemble that records its own parts (AutoAttack: APGD-CE, APGD-T, FAB-T, Square) is graded the
-same way. Pure numpy on records: no torch, no ART.
+black-box, each in the spec's order) and counts, per eps, the samples each broke first (an
+``EnsembleBreakdown`` marked ``reordered``); ``grade`` turns any ordered ensemble's counts into a
+``Check``, so an ensemble that records its own parts (AutoAttack: APGD-CE, APGD-T, FAB-T,
+Square) is graded the same way. Pure numpy on records: no torch, no ART.
 """
 
 from __future__ import annotations
@@ -23,11 +23,11 @@ import numpy as np
 
 from harness.reading import WORST_CASE
 from harness.results import EnsembleBreakdown
-from harness.results.checks import FAIL, PASS, WARN, Check, PartBreaks, PartCount
+from harness.results.breakdowns import tally
+from harness.results.checks import FAIL, PASS, WARN, Check
 
 if TYPE_CHECKING:
-    from harness.attacks.base import AttackDef
-    from harness.sweep import AttackOutcome
+    from harness.sweep import AttackOutcome, PlannedAttack
 
 NAME = "black_box_breaks_nothing_new"
 # Share of all samples broken only by black-box parts: PASS up to the reference's alpha (its
@@ -47,75 +47,64 @@ def broken_first(broken: Sequence[np.ndarray], already: np.ndarray) -> list[int]
 
 
 def part_breaks(
-    model: str, outcomes: Sequence[AttackOutcome], declared: dict[str, AttackDef]
-) -> list[PartBreaks]:
+    model: str, outcomes: Sequence[AttackOutcome], declared: dict[str, PlannedAttack]
+) -> list[EnsembleBreakdown]:
     """Per norm with a black-box attack and a white-box one, and per eps > 0: what each of the
     untargeted attacks in ``outcomes`` broke first, white-box ones before black-box ones.
-    ``declared``: outcome name -> its attack's declaration (outcomes without one are left out)."""
+    ``declared``: outcome name -> its planned attack (outcomes without one are left out)."""
     used = [o for o in outcomes if o.attack in declared and o.hit is None]
     out = []
-    for norm in dict.fromkeys(declared[o.attack].norm for o in used):
-        same = [o for o in used if declared[o.attack].norm == norm]
-        black = [declared[o.attack].box == "black" for o in same]
+    for norm in dict.fromkeys(declared[o.attack].definition.norm for o in used):
+        same = [o for o in used if declared[o.attack].definition.norm == norm]
+        black = [declared[o.attack].definition.box == "black" for o in same]
         if all(black) or not any(black) or len({o.eps for o in same}) != 1:
             continue
-        order = sorted(range(len(same)), key=lambda i: black[i])  # stable: white first
-        out += _per_eps(model, f"attacks ({norm})", [same[i] for i in order], sorted(black))
+        ordered = [same[i] for i in sorted(range(len(same)), key=lambda i: black[i])]
+        rows = [_row(declared[o.attack]) for o in ordered]  # stable: white first
+        out += _per_eps(model, f"attacks ({norm})", ordered, rows)
     return out
 
 
+def _row(p: PlannedAttack) -> tuple[str, str, bool]:
+    """A part's name, implementation and access, as ``harness.breakdown`` records them."""
+    return p.name, str(p.params.get("implementation", "art")), p.definition.box == "black"
+
+
 def _per_eps(
-    model: str, ensemble: str, ordered: Sequence[AttackOutcome], black: Sequence[bool]
-) -> list[PartBreaks]:
+    model: str, ensemble: str, ordered: Sequence[AttackOutcome], rows: list
+) -> list[EnsembleBreakdown]:
     first = ordered[0]
     wrong = ~first.attacked  # untargeted attacks run on every clean-correct sample
-    rows = []
+    n, correct = first.robust.shape[1], int(first.attacked.sum())
+    records = []
     for e, eps in enumerate(first.eps):
         if eps <= 0:
             continue
         counts = broken_first([~o.robust[e] & ~wrong for o in ordered], wrong)
-        parts = [PartCount(o.attack, b, c) for o, b, c in zip(ordered, black, counts, strict=True)]
-        n, n_wrong = first.robust.shape[1], int(wrong.sum())
-        rows.append(PartBreaks(model, ensemble, float(eps), n, n_wrong, parts))
-    return rows
+        records.append(tally(model, ensemble, eps, counts, rows, n, correct, reordered=True))
+    return records
 
 
-def from_ensembles(found: Sequence[EnsembleBreakdown]) -> list[PartBreaks]:
-    """The ensembles' own per-part counts (AutoAttack: APGD-CE, APGD-T, FAB-T, Square) in the
-    form ``grade`` reads; the spec's worst case is left out (``part_breaks`` orders those
-    attacks white-box first, which the worst case's spec order does not)."""
-    return [
-        PartBreaks(
-            b.model,
-            b.ensemble,
-            b.eps,
-            b.n_samples,
-            b.n_samples - b.clean_correct,
-            [PartCount(p.name, p.black_box, p.broke_first) for p in b.parts],
-        )
-        for b in found
-        if b.ensemble != WORST_CASE
-    ]
-
-
-def grade(found: Sequence[PartBreaks]) -> list[Check]:
+def grade(found: Sequence[EnsembleBreakdown]) -> list[Check]:
     """One check per (model, ensemble): the eps where black-box parts broke the largest share of
-    samples that every white-box part before them left."""
-    groups: dict[tuple[str, str], list[PartBreaks]] = {}
+    samples that every white-box part before them left. The spec's worst case is left out: the
+    white-box-first order of the same attacks (``part_breaks``) is graded instead."""
+    groups: dict[tuple[str, str], list[EnsembleBreakdown]] = {}
     for b in found:
-        groups.setdefault((b.model, b.ensemble), []).append(b)
+        if b.ensemble != WORST_CASE:
+            groups.setdefault((b.model, b.ensemble), []).append(b)
     return [_grade_group(rows) for rows in groups.values()]
 
 
-def _grade_group(rows: Sequence[PartBreaks]) -> Check:
-    worst = max(rows, key=lambda b: (b.black_box_only / max(b.n, 1), -b.eps))
-    share = worst.black_box_only / max(worst.n, 1)
+def _grade_group(rows: Sequence[EnsembleBreakdown]) -> Check:
+    worst = max(rows, key=lambda b: (b.black_box_only / max(b.n_samples, 1), -b.eps))
+    share = worst.black_box_only / max(worst.n_samples, 1)
     status = PASS if share <= TOL[0] + SLACK else WARN if share <= TOL[1] + SLACK else FAIL
     black = "/".join(p.name for p in worst.parts if p.black_box)
     white = "/".join(worst.white_box_parts)
     why = (
         f"{worst.ensemble}: at eps {worst.eps:g}, {black} broke {worst.black_box_only} of "
-        f"{worst.n} samples ({100 * share:.1f}%) that every white-box attack ({white}) left "
+        f"{worst.n_samples} samples ({100 * share:.1f}%) that every white-box attack ({white}) left "
         f"(PASS <= {100 * TOL[0]:.1f}% as fra31's check_square_sr, WARN <= {100 * TOL[1]:.0f}%)"
     )
     hint = (

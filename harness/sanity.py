@@ -24,7 +24,7 @@ attack with different effort, no probe for a model) yields no ``Check`` at all.
 How a run calls it (``harness.evaluate``)::
 
     probes[t.role] = probe_model(t.model, clf, x_test, y_test)     # per model
-    found = checks(measurements, attack_records, probes, num_classes, part_breaks)
+    found = checks(measurements, attack_records, probes, num_classes, breakdowns)
 """
 
 from __future__ import annotations
@@ -50,10 +50,10 @@ from harness.probe_checks import (
 from harness.probe_checks import grade as _grade
 from harness.probe_checks import pct as _pct
 from harness.probe_checks import pp as _pp
-from harness.results.checks import FAIL, PASS, WARN, Check, ModelProbe, PartBreaks
+from harness.results.checks import FAIL, PASS, WARN, Check, ModelProbe
 
 if TYPE_CHECKING:
-    from harness.results import AttackRecord, EpochStats, Measurement
+    from harness.results import AttackRecord, EnsembleBreakdown, EpochStats, Measurement
 
 
 __all__ = [  # the check names and statuses tests and callers import from here, and ``checks``
@@ -115,7 +115,7 @@ def checks(
     attacks: Sequence[AttackRecord],
     probes: dict[str, ModelProbe],
     num_classes: int,
-    breaks: Sequence[PartBreaks] = (),
+    breaks: Sequence[EnsembleBreakdown] = (),
     histories: Mapping[str, Sequence[EpochStats]] | None = None,
 ) -> list[Check]:
     """Every applicable check for every model in ``measurements`` or ``probes``, in NAMES order.

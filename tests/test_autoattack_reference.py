@@ -3,6 +3,7 @@ a tiny digits model; FAB-T itself; the per-part breakdown and its round trip thr
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -227,6 +228,11 @@ def test_report_section_shows_each_part_and_who_ran_it() -> None:
     assert "| sq | art | black-box | 1 → 40.00% |" in text
     assert "| clean-correct |  |  | 4 of 5 |" in text
     assert not breakdown.applies(RunResult("r", {}, 0, {}, [], [], []))
+    # the masking check's white-box-first reordering is graded, not tabled
+    masking = [dataclasses.replace(r, ensemble="attacks (linf)", reordered=True) for r in records]
+    both = RunResult("r", {}, 0, {}, [], [], [], breakdowns=records + masking)
+    assert breakdown.markdown(both) == text
+    assert not breakdown.applies(RunResult("r", {}, 0, {}, [], [], [], breakdowns=masking))
 
 
 def test_cli_refuses_reference_without_the_package(monkeypatch, tmp_path, capsys) -> None:

@@ -1,7 +1,9 @@
 """What a run produces, as typed records, and the run folder that stores them.
 
 - ``records``: a ``RunResult`` and its JSON round trip: measurements, attack, defence and data
-  records, models, ensemble breakdowns, out-of-memory fallbacks;
+  records, models, out-of-memory fallbacks;
+- ``breakdowns``: what each part of an ordered ensemble broke first (AutoAttack, the worst
+  case, the spec's attacks white-box first for the masking check);
 - ``analyses``: what the extra analyses add (evasion, Grad-CAM panel, attention, noise and
   minimal probes, example grids, certificates, weight analysis);
 - ``corruption``: common-corruption accuracies and their metrics;
@@ -21,17 +23,16 @@ from harness.results.analyses import (
     NoiseProbe,
     WeightAnalysis,
 )
+from harness.results.breakdowns import BreakdownPart, EnsembleBreakdown
 from harness.results.checks import FAIL, PASS, STATUSES, WARN, Check, ModelProbe, summary
 from harness.results.records import (
     CSV_COLUMNS,
     METRICS,
     AttackRecord,
     BatchFallback,
-    BreakdownPart,
     ClassStats,
     DataSummary,
     DefenceRecord,
-    EnsembleBreakdown,
     EpochStats,
     Measurement,
     ModelResult,

@@ -1,9 +1,9 @@
 """Records of the evaluation sanity checks (``harness.sanity``): plain data, no torch or ART.
 
 A ``Check`` is one graded check of one model; a ``ModelProbe`` is what probing a live model
-measured; a ``PartBreaks`` is what an ordered set of attacks broke, part by part, at one eps
-(the per-sample evidence of gradient masking). All round-trip through run.json, so a finished run's checks can be read (and re-graded)
-without importing the code that measured them.
+measured (the per-sample evidence of gradient masking is an ``EnsembleBreakdown``,
+``harness.results.breakdowns``). Both round-trip through run.json, so a finished run's checks
+can be read (and re-graded) without importing the code that measured them.
 """
 
 from __future__ import annotations
@@ -65,47 +65,6 @@ class ModelProbe:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ModelProbe:
         return cls(**d)
-
-
-@dataclass(frozen=True)
-class PartCount:
-    """One part of an ordered ensemble: how many samples it broke that no earlier part had."""
-
-    name: str  # the attack's (or the ensemble part's) name
-    black_box: bool  # declared black-box: never uses the evaluated model's gradients
-    broken_first: int  # samples this part broke that every earlier part (and clean) left
-
-
-@dataclass(frozen=True)
-class PartBreaks:
-    """What the parts of one ordered ensemble broke, in turn, at one eps on one model.
-
-    ``ensemble``: ``"attacks (linf)"`` for the spec's attacks of one norm (white-box first, then
-    black-box), or an ensemble's name (AutoAttack in the reference's order). Counts are samples
-    of the ``n`` test samples; ``clean_wrong`` were misclassified before any attack.
-    """
-
-    model: str
-    ensemble: str
-    eps: float  # pixel units, in the ensemble's norm
-    n: int
-    clean_wrong: int
-    parts: list[PartCount]
-
-    @property
-    def black_box_only(self) -> int:
-        """Samples broken by black-box parts after the last white-box part: what every
-        white-box part left and a black-box one still broke (fra31's check_square_sr)."""
-        last_white = max((i for i, p in enumerate(self.parts) if not p.black_box), default=-1)
-        return sum(p.broken_first for p in self.parts[last_white + 1 :] if p.black_box)
-
-    @property
-    def white_box_parts(self) -> list[str]:
-        return [p.name for p in self.parts if not p.black_box]
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> PartBreaks:
-        return cls(**{**d, "parts": [PartCount(**p) for p in d["parts"]]})
 
 
 def summary(found: Iterable[Check]) -> str:

@@ -22,7 +22,8 @@ from harness.results.analyses import (
     NoiseProbe,
     WeightAnalysis,
 )
-from harness.results.checks import Check, ModelProbe, PartBreaks
+from harness.results.breakdowns import EnsembleBreakdown
+from harness.results.checks import Check, ModelProbe
 from harness.results.corruption import (
     CorruptionAccuracy,
     CorruptionCams,
@@ -183,48 +184,6 @@ class BatchFallback:
     retried_with: int  # samples per batch from then on (halved, at least 1)
 
 
-@dataclass(frozen=True)
-class BreakdownPart:
-    """One part of an ensemble at one eps, in the order the parts ran."""
-
-    name: str  # "APGD-CE", ..., or, for the spec's worst case, the attack's run name
-    implementation: str  # "art", "harness" (the harness's own code) or "reference" (fra31's)
-    black_box: bool  # the part uses only scores (declared capability), no gradients
-    broke_first: int  # samples it broke that every earlier part had left correct
-    robust_accuracy_after: float  # still correct after this and every earlier part / all samples
-
-
-@dataclass(frozen=True)
-class EnsembleBreakdown:
-    """What each part of an ensemble broke first at one eps, as AutoAttack's own log reports.
-
-    ``ensemble``: an ``autoattack`` run's name, or "worst_case" (the spec's untargeted attacks in
-    spec order). The parts' ``broke_first`` add up to ``clean_correct`` minus the samples no part
-    broke; a nested sweep counts a sample broken at a smaller eps for the part that broke it there.
-    """
-
-    model: str  # the model's role
-    ensemble: str
-    eps: float  # pixel units
-    n_samples: int  # every test sample (robust accuracy is over these)
-    clean_correct: int  # the samples any part was run on
-    parts: tuple[BreakdownPart, ...]
-    version: str = ""  # autoattack's version ("standard"; "rand" for a randomized model)
-
-    @property
-    def robust_accuracy(self) -> float:
-        """After every part (the ensemble's robust accuracy)."""
-        return self.parts[-1].robust_accuracy_after if self.parts else 0.0
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> EnsembleBreakdown:
-        parts = tuple(BreakdownPart(**p) for p in d["parts"])
-        return cls(**{**d, "parts": parts})
-
-
 @dataclass
 class RunResult:
     name: str
@@ -245,7 +204,6 @@ class RunResult:
     attention: list[AttentionRow] = field(default_factory=list)  # Grad-CAM shift per model, eps
     certified: list[CertifiedCurve] = field(default_factory=list)  # randomized smoothing
     batch_fallbacks: list[BatchFallback] = field(default_factory=list)  # out of memory: halved
-    part_breaks: list[PartBreaks] = field(default_factory=list)  # per-sample masking evidence
     corruptions: list[CorruptionAccuracy] = field(default_factory=list)  # common corruptions
     breakdowns: list[EnsembleBreakdown] = field(default_factory=list)  # per ensemble, model, eps
     corruption_reference: CorruptionReference | None = None  # a named model's published errors
@@ -301,9 +259,9 @@ class RunResult:
             attention=[AttentionRow(**a) for a in d.get("attention", [])],
             certified=[CertifiedCurve(**c) for c in d.get("certified", [])],
             batch_fallbacks=[BatchFallback(**b) for b in d.get("batch_fallbacks", [])],
-            part_breaks=[PartBreaks.from_dict(b) for b in d.get("part_breaks", [])],
             corruptions=[CorruptionAccuracy(**c) for c in d.get("corruptions", [])],
-            breakdowns=[EnsembleBreakdown.from_dict(b) for b in d.get("breakdowns", [])],
+            breakdowns=[EnsembleBreakdown.from_dict(b) for b in d.get("breakdowns", [])]
+            + [EnsembleBreakdown.from_part_breaks(b) for b in d.get("part_breaks", [])],
             corruption_reference=_named(d.get("corruption_reference")),
         )
 

@@ -8,12 +8,18 @@ from harness.results import EnsembleBreakdown, RunResult
 
 
 def applies(result: RunResult) -> bool:
-    return bool(result.breakdowns)
+    return bool(_shown(result))
+
+
+def _shown(result: RunResult) -> list[EnsembleBreakdown]:
+    """The ensembles as they ran; a white-box-first reordering for the masking check is graded
+    in the sanity section, not tabled."""
+    return [b for b in result.breakdowns if not b.reordered]
 
 
 def markdown(result: RunResult) -> str:
     groups: dict[tuple[str, str], list[EnsembleBreakdown]] = {}
-    for b in result.breakdowns:
+    for b in _shown(result):
         groups.setdefault((b.model, b.ensemble), []).append(b)
     tables = [_table(model, ensemble, rows) for (model, ensemble), rows in groups.items()]
     return prose("breakdown", tables=tables)
