@@ -24,11 +24,12 @@ Cost here (CPU seconds, one thread): the clean pass about 0.1 s per image, FGSM 
 and PGD-10 about 1.9 s per attacked image.
 
 Measured (session 7, load 12-20, one N per invocation, OMP_NUM_THREADS=1, every pass over all
-N): peak RSS after load / full read / clean / FGSM / PGD-10, MB:
-N=400 (40 attacked): 837 / 1021 / 1277 / 1823 / 2021 (140 CPU s);
-N=1,000 (100 attacked): 837 / 1021 / 1272 / 1901 / (PGD-10 still running when written).
-The step up from the clean pass to the attacks is one chunk of survivors being attacked (at
-most 96 images at 224 px, batch 32; N=400 fills 40 of them, N=1,000 a whole chunk), not N.
+N): peak RSS after load / full read / clean / FGSM / PGD-10, MB, and the run's CPU seconds:
+N=400 (40 attacked): 837 / 1021 / 1277 / 1823 / 2021 (140 s);
+N=1,000 (100 attacked): 837 / 1021 / 1272 / 1901 / 2184 (327 s).
+The attacks' 78 MB (FGSM) and 163 MB (PGD-10) more at N=1,000 is, we believe, the chunk of
+survivors being fuller (40 images at N=400; a whole chunk, 96 at 224 px with batch 32, at
+N=1,000), which no larger N exceeds; not shown here with a second N past one full chunk.
 About 836 MB is the imports of torch, torchvision and ART. Session 6 ran the data path at full
 N with bounded model passes (``--n-clean 32 --n-attack 32 --n-pgd 8``): N=2,000: 839 / 1023 /
 1170 / 1829 / 1829 MB; N=10,000: 846 / 1024 / 1148 / 1845 / 1845 MB. Not run: the model
