@@ -10,21 +10,30 @@ is that run's own peak):
 3. the clean pass (``sweep.clean_eval``) of a torchvision ResNet-18 (random weights, seeded)
    over ``--n-clean`` images (default: all N);
 4. an FGSM sweep over the first ``--n-attack`` images and a PGD-10 sweep over the first
-   ``--n-pgd`` (``sweep.attack_sweep``, batch 32), labelled with the model's own clean
-   predictions so that every one of them is attacked (random weights get ~10% right). On a
-   loaded 2-core CPU a ResNet-18 forward at 224 px takes about a second per image, so the
-   model's work is bounded while the data path (steps 1-2) runs at full N.
+   ``--n-pgd`` (default: all N; ``sweep.attack_sweep``, batch 32, eps 4/255). Labelled with
+   the true labels, the sweep attacks only the clean-correct images, as the Break phase does:
+   random weights get about 10% right, so the attacks cover about N/10 images while the clean
+   pass covers all N. ``--own-labels`` labels by the clean predictions, so all are attacked.
 
-Peak RSS is printed after each step. Target: at most 3 GB, and the same for N = 2,000 and
-10,000 (the split is never held whole: 10,000 images are 6 GB as float32)::
+Peak RSS (``ru_maxrss``) and CPU seconds are printed after each step. Target: at most 3 GB, and
+independent of N (the split is never held whole: 10,000 images are 6 GB as float32)::
 
-    PYTHONPATH=$PWD python benchmarks/memory.py --n 2000 10000 --n-clean 32 --n-attack 32 --n-pgd 8
+    PYTHONPATH=$PWD python benchmarks/memory.py --n 400 1000
 
-Measured (session 6, load ~24, one N per invocation, OMP_NUM_THREADS=1): peak RSS after
-load / full read / clean pass / FGSM (32 images, batch 32) / PGD-10 (8 images):
-N=2,000: 839 / 1023 / 1170 / 1829 / 1829 MB; N=10,000: 846 / 1024 / 1148 / 1845 / 1845 MB
-(836 MB of it is the imports of torch, torchvision and ART). Not measured: the clean pass and
-the attacks at full N (about a second per image per forward on this machine).
+Cost here (CPU seconds, one thread): the clean pass about 0.1 s per image, FGSM about 0.3 s
+and PGD-10 about 1.9 s per attacked image.
+
+Measured (session 7, load 12-20, one N per invocation, OMP_NUM_THREADS=1, every pass over all
+N): peak RSS after load / full read / clean / FGSM / PGD-10, MB, and the run's CPU seconds:
+N=400 (40 attacked): 837 / 1021 / 1277 / 1823 / 2021 (140 s);
+N=1,000 (100 attacked): 837 / 1021 / 1272 / 1901 / 2184 (327 s).
+The attacks' 78 MB (FGSM) and 163 MB (PGD-10) more at N=1,000 is, we believe, the chunk of
+survivors being fuller (40 images at N=400; a whole chunk, 96 at 224 px with batch 32, at
+N=1,000), which no larger N exceeds; not shown here with a second N past one full chunk.
+About 836 MB is the imports of torch, torchvision and ART. Session 6 ran the data path at full
+N with bounded model passes (``--n-clean 32 --n-attack 32 --n-pgd 8``): N=2,000: 839 / 1023 /
+1170 / 1829 / 1829 MB; N=10,000: 846 / 1024 / 1148 / 1845 / 1845 MB. Not run: the model
+passes over all of 2,000 or 10,000 images (about 640 and 3,100 CPU s at this cost).
 """
 
 from __future__ import annotations
@@ -72,22 +81,25 @@ def build_folder(source: Path, root: Path, n: int) -> None:
         Image.open(files[c][0]).convert("RGB").save(root / "train" / c / "0.png")
 
 
-def measure(root: Path, n_clean: int | None, n_attack: int, n_pgd: int) -> dict:
-    """Run steps 1-4 in this process; peak RSS (MB) and seconds after each."""
+def measure(
+    root: Path, n_clean: int | None, n_attack: int | None, n_pgd: int | None, own: bool
+) -> dict:
+    """Run steps 1-4 in this process; peak RSS (MB), seconds and CPU seconds after each."""
     import torch
     from torchvision.models import resnet18
 
-    from harness.attacks import ATTACKS
     from harness.datasets import load_dataset
     from harness.estimator import build_classifier
-    from harness.spec import AttackSpec, DataSpec
-    from harness.sweep import PlannedAttack, attack_sweep, chunk_size, chunks, clean_eval
+    from harness.spec import DataSpec
+    from harness.sweep import chunk_size, chunks, clean_eval
 
-    out, start = {"peak_mb_start": peak_mb()}, time.perf_counter()
+    out, start, cpu = {"peak_mb_start": peak_mb()}, time.perf_counter(), time.process_time()
 
     def step(name: str) -> None:
         out[f"peak_mb_{name}"] = round(peak_mb())
         out[f"seconds_{name}"] = round(time.perf_counter() - start, 1)
+        out[f"cpu_seconds_{name}"] = round(time.process_time() - cpu, 1)
+        print(json.dumps({k: v for k, v in out.items() if name in k}), file=sys.stderr, flush=True)
 
     data = load_dataset(DataSpec("imagefolder", root=str(root), image_size=SIZE), 0)
     out["n_test"], out["shape"] = len(data.x_test), list(data.x_test.shape)
@@ -98,32 +110,47 @@ def measure(root: Path, n_clean: int | None, n_attack: int, n_pgd: int) -> dict:
     torch.manual_seed(0)
     model = resnet18(num_classes=data.num_classes).eval()
     clf = build_classifier(model, data.input_shape, data.num_classes)
-    clean = clean_eval(clf, data.x_test.subset(np.arange(n_clean or len(data.x_test))), BATCH)
+    n = n_clean or len(data.x_test)
+    clean = clean_eval(clf, data.x_test.subset(np.arange(n)), BATCH)
+    out["clean_images"] = n
+    out["clean_correct"] = int((clean.pred == data.y_test[:n]).sum())
     step("clean")
-    for name, params, n in (("fgsm", {}, n_attack), ("pgd", {"steps": 10}, n_pgd)):
-        x, y = data.x_test.subset(np.arange(n)), clean.pred[:n]  # its own predictions: all attacked
-        d = ATTACKS.get(name)
-        planned = PlannedAttack(d, d.resolve(AttackSpec(name, {**params, "batch_size": BATCH})))
-        o = attack_sweep(clf, planned, x, y, type(clean)(y, clean.probs[:n]), EPS, BATCH)
-        out[f"{name}_attacked"] = int(o.attacked.sum())
-        out[f"{name}_robust"] = o.robust.mean(axis=1).round(3).tolist()
+    for name, params, k in (("fgsm", {}, n_attack), ("pgd", {"steps": 10}, n_pgd)):
+        _attack(out, clf, data, clean, name, params, min(k or n, n), own)
         step(name)
     out["chunk"] = chunk_size(data.x_test.shape[1:], BATCH, BATCH)
     return out
+
+
+def _attack(out: dict, clf, data, clean, name: str, params: dict, n: int, own: bool) -> None:
+    """One sweep over the first n images: labelled with the true labels, the harness attacks
+    only the clean-correct ones (as the Break phase does); ``own``: with the model's own clean
+    predictions, so that all n are attacked."""
+    from harness.attacks import ATTACKS
+    from harness.spec import AttackSpec
+    from harness.sweep import PlannedAttack, attack_sweep
+
+    x, y = data.x_test.subset(np.arange(n)), (clean.pred if own else data.y_test)[:n]
+    d = ATTACKS.get(name)
+    planned = PlannedAttack(d, d.resolve(AttackSpec(name, {**params, "batch_size": BATCH})))
+    o = attack_sweep(clf, planned, x, y, type(clean)(clean.pred[:n], clean.probs[:n]), EPS, BATCH)
+    out[f"{name}_images"], out[f"{name}_attacked"] = n, int(o.attacked.sum())
+    out[f"{name}_robust"] = o.robust.mean(axis=1).round(3).tolist()
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--n", type=int, nargs="+", default=[2000, 10000], help="test images")
     p.add_argument("--n-clean", type=int, default=None, help="images in the clean pass (all)")
-    p.add_argument("--n-attack", type=int, default=64, help="images attacked by FGSM")
-    p.add_argument("--n-pgd", type=int, default=8, help="images attacked by PGD-10")
+    p.add_argument("--n-attack", type=int, default=None, help="images swept by FGSM (all)")
+    p.add_argument("--n-pgd", type=int, default=None, help="images swept by PGD-10 (all)")
+    p.add_argument("--own-labels", action="store_true", help="label by clean predictions")
     p.add_argument("--source", type=Path, default=STAGED)
     p.add_argument("--workdir", type=Path, default=None, help="default: a temporary folder")
     p.add_argument("--child", type=Path, help=argparse.SUPPRESS)  # one N, in this process
     a = p.parse_args(argv)
     if a.child:
-        print(json.dumps(measure(a.child, a.n_clean, a.n_attack, a.n_pgd)))
+        print(json.dumps(measure(a.child, a.n_clean, a.n_attack, a.n_pgd, a.own_labels)))
         return 0
     with tempfile.TemporaryDirectory(dir=a.workdir) as tmp:
         for n in a.n:
@@ -136,13 +163,14 @@ def _one(a: argparse.Namespace, tmp: Path, n: int) -> dict:
     root, t = tmp / f"n{n}", time.perf_counter()
     build_folder(a.source, root, n)
     built = round(time.perf_counter() - t, 1)
-    cmd = [sys.executable, __file__, "--child", str(root), "--n-attack", str(a.n_attack)]
-    cmd += ["--n-pgd", str(a.n_pgd)]
-    cmd += ["--n-clean", str(a.n_clean)] if a.n_clean else []
+    cmd = [sys.executable, __file__, "--child", str(root)]
+    for flag, value in (("--n-clean", a.n_clean), ("--n-attack", a.n_attack), ("--n-pgd", a.n_pgd)):
+        cmd += [flag, str(value)] if value else []
+    cmd += ["--own-labels"] if a.own_labels else []
     env = {**os.environ, "HARNESS_CACHE": str(tmp / "cache")}
-    done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
-    if done.returncode:
-        return {"error": done.stderr.strip().splitlines()[-1:]}
+    done = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, text=True, check=False)
+    if done.returncode:  # its traceback went to stderr, with the steps it finished
+        return {"error": f"exit status {done.returncode}"}
     return {"seconds_build": built, **json.loads(done.stdout.strip().splitlines()[-1])}
 
 
