@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from harness.attacks import ATTACKS
+from harness.cli import main
 from harness.errors import HarnessError
 from harness.spec import AttackSpec
 
@@ -33,14 +32,11 @@ def test_the_only_autoattack_is_declared_linf() -> None:
     assert [d.name for d in ensembles if d.norm != "linf"] == []
 
 
-def test_the_cli_refuses_an_l2_autoattack_with_exit_2(tmp_path) -> None:
+def test_the_cli_refuses_an_l2_autoattack_with_exit_2(tmp_path, capsys) -> None:
     text = (ROOT / "benchmarks" / "digits_fgsm.yaml").read_text()
     spec = tmp_path / "l2.yaml"
     spec.write_text(text.replace("  - fgsm\n", "  - {name: autoattack, norm: l2}\n", 1))
-    proc = subprocess.run(
-        [sys.executable, "-m", "harness.cli", "validate", str(spec)],
-        capture_output=True, text=True, cwd=ROOT,
-    )  # fmt: skip
-    assert proc.returncode == 2 and "Traceback" not in proc.stderr
-    assert proc.stderr.startswith("error: ") and "attacks[0].norm" in proc.stderr
-    assert len(proc.stderr.strip().splitlines()) == 1
+    assert main(["validate", str(spec)]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and err.startswith("error: ") and "attacks[0].norm" in err
+    assert len(err.strip().splitlines()) == 1
