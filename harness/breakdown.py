@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from harness.attacks.autoattack_parts import PartRun
+from harness.masking import broken_first, part_row
 from harness.reading import WORST_CASE  # the spec-level worst case, as in results.csv
 from harness.results import EnsembleBreakdown
 from harness.results.breakdowns import tally
@@ -63,15 +64,9 @@ def worst_case_breakdown(
     first = attacks[0][1]
     n = first.robust.shape[1]
     correct = np.logical_or.reduce([o.attacked for _, o in attacks])  # (N,) clean-correct
-    rows = [
-        (p.name, str(p.params.get("implementation", "art")), p.definition.box == "black")
-        for p, _ in attacks
-    ]
+    rows = [part_row(p) for p, _ in attacks]
     records = []
     for e, eps in enumerate(first.eps):
-        standing, counts = correct.copy(), []
-        for _, o in attacks:
-            counts.append(int(np.sum(standing & ~o.robust[e])))
-            standing &= o.robust[e]
+        counts = broken_first([~o.robust[e] for _, o in attacks], ~correct)
         records.append(tally(model, WORST_CASE, eps, counts, rows, n, int(correct.sum())))
     return records

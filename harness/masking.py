@@ -60,13 +60,14 @@ def part_breaks(
         if all(black) or not any(black) or len({o.eps for o in same}) != 1:
             continue
         ordered = [same[i] for i in sorted(range(len(same)), key=lambda i: black[i])]
-        rows = [_row(declared[o.attack]) for o in ordered]  # stable: white first
+        rows = [part_row(declared[o.attack]) for o in ordered]  # stable: white first
         out += _per_eps(model, f"attacks ({norm})", ordered, rows)
     return out
 
 
-def _row(p: PlannedAttack) -> tuple[str, str, bool]:
-    """A part's name, implementation and access, as ``harness.breakdown`` records them."""
+def part_row(p: PlannedAttack) -> tuple[str, str, bool]:
+    """A spec attack as a part of an ensemble record: its name, implementation and whether it
+    is black-box (``harness.breakdown``'s worst case and ``part_breaks`` alike)."""
     return p.name, str(p.params.get("implementation", "art")), p.definition.box == "black"
 
 
