@@ -57,6 +57,9 @@ Direction = Callable[
 Composition = Callable[[dict[str, Any], int], list[str]]
 SWEEPS = ("independent", "nested", "one_step", "project_once")  # see harness.sweep
 NORMS = ("linf", "l2")
+NORM_LABELS = {"linf": "L-inf", "l2": "L2"}
+# what a spec may write for a norm (lower case, without "_" or "-") -> the declared name
+NORM_NAMES = {"linf": "linf", "inf": "linf", "l∞": "linf", "l2": "l2", "2": "l2"}
 BOXES = ("white", "black")
 
 
@@ -83,8 +86,25 @@ class AttackDef:
     naive: bool = False  # the naive attacker may rerun it on the undefended baseline
 
     def resolve(self, spec: AttackSpec, where: str = "attacks") -> dict[str, Any]:
-        """The attack's parameters: its defaults updated with the spec's, unknown names refused."""
-        return resolve_params("attack", self.name, self.defaults, spec.params, self.check, where)
+        """The attack's parameters: its defaults updated with the spec's, unknown names refused.
+        A ``norm`` is accepted when it names the attack's declared norm (and then dropped: the
+        declaration records it); any other norm is refused, never run in the declared one."""
+        given = dict(spec.params)
+        if "norm" in given and "norm" not in self.defaults:
+            self._check_norm(given.pop("norm"), where)
+        return resolve_params("attack", self.name, self.defaults, given, self.check, where)
+
+    def _check_norm(self, value: Any, where: str) -> None:
+        norm = NORM_NAMES.get(str(value).strip().lower().replace("_", "").replace("-", ""))
+        if norm is None:
+            raise HarnessError(f"{where}.norm: expected linf or l2, got {value!r}")
+        if norm != self.norm:
+            others = ", ".join(n for n in ATTACKS.names() if ATTACKS.get(n).norm == norm)
+            raise HarnessError(
+                f"{where}.norm: {self.name} is implemented for {NORM_LABELS[self.norm]} only; "
+                f"{NORM_LABELS[norm]} is not implemented for it (attacks with {NORM_LABELS[norm]}: "
+                f"{others or 'none'})"
+            )
 
 
 ATTACKS: Registry[AttackDef] = Registry("attack")
