@@ -32,8 +32,8 @@ invocation with ``--workdir``, ``/usr/bin/time -v``):
 N=2,000 (200 attacked): 836 / 1020 / 1313 / 1991 / 2317 (512 s user + system);
 N=10,000 (1,000 attacked): 845 / 1023 / 1292 / 2026 / 2266 (2,472 s).
 Five times the images take no more memory: the peak is set by one chunk's passes (96 images
-at 224 px with batch 32) and the allocator's slack, not by N. The rise from N=400 to 2,000 is
-that slack filling as more chunks pass (it stops rising: 10,000 is 51 MB below 2,000).
+at 224 px with batch 32), not by N. The rise from N=400 to 2,000 stops (10,000 is 51 MB below
+2,000); we believe it is the allocator's free lists filling as more chunks pass (not measured).
 About 836 MB is the imports of torch, torchvision and ART. Session 6 ran the data path at full
 N with bounded model passes (``--n-clean 32 --n-attack 32 --n-pgd 8``): N=2,000: 839 / 1023 /
 1170 / 1829 / 1829 MB; N=10,000: 846 / 1024 / 1148 / 1845 / 1845 MB.
