@@ -43,6 +43,13 @@ PACKAGES = (
     "ray",
     "Jinja2",
     "weightwatcher",
+    "scipy",
+    "pillow",
+    "safetensors",
+    "timm",  # the optional extras: zoo models, the reference AutoAttack, corruptions
+    "robustbench",
+    "pyautoattack",
+    "imagecorruptions",
 )
 REPO = Path(__file__).resolve().parent.parent  # a checkout's root; for git only, never written to
 
