@@ -100,7 +100,9 @@ _NOT_CHECKPOINTS = (
     (b"<", "an XML/HTML document, not a checkpoint"),
     (b"version https://git-lfs", "a Git LFS pointer, not the checkpoint (run 'git lfs pull')"),
     (b"{", "a JSON text, not a checkpoint"),
+    (b"\x93numpy", "a NumPy .npy array, not a checkpoint (save a state_dict with torch.save)"),
 )
+ZIP, PICKLE = b"pk\x03\x04", b"\x80"  # how torch.save's files start (lower-cased: see below)
 
 
 def not_a_checkpoint(path: Path) -> str:
@@ -110,7 +112,20 @@ def not_a_checkpoint(path: Path) -> str:
     if not head:
         return "an empty file, not a checkpoint"
     what = next((w for start, w in _NOT_CHECKPOINTS if head.startswith(start)), "")
+    if not what and _is_text(head) and not head.startswith((ZIP, PICKLE)):
+        what = "a text file, not a checkpoint"
     return f"{what}, {path.stat().st_size:,} bytes" if what else ""
+
+
+def _is_text(head: bytes) -> bool:
+    """UTF-8 text without control characters other than whitespace (a YAML, a log, a CSV)."""
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:  # possibly a multi-byte character cut at 256 bytes
+        text = head[:-4].decode("utf-8", errors="replace")
+        if "\ufffd" in text:
+            return False
+    return all(c.isprintable() or c in "\t\n\r" for c in text)
 
 
 def refuse_non_checkpoint(path: Path, field: str) -> None:
@@ -128,6 +143,8 @@ def _why(exc: BaseException) -> str:
             "it holds Python objects besides tensors, refused for safety by "
             "torch.load(weights_only=True); expected torch.save(model.state_dict(), path)"
         )
+    if "PytorchStreamReader" in text or "zip archive" in text:
+        return "a damaged or truncated PyTorch zip file, e.g. an interrupted download"
     return text.splitlines()[0] if text else type(exc).__name__
 
 

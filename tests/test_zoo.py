@@ -258,6 +258,12 @@ def test_an_html_page_saved_as_a_checkpoint_is_named_as_such(tmp_path, images, c
     assert f"model.weights: {page} is not a readable state_dict: it is an HTML page" in line
 
 
+def test_a_folder_given_as_the_checkpoint_is_called_a_folder(tmp_path, images, capsys) -> None:
+    model = {"zoo": "torchvision", "name": "resnet18", "weights": str(tmp_path)}
+    line = _error(_spec(tmp_path, images, model), capsys)
+    assert f"checkpoint of resnet18 at {tmp_path}, which is a folder; nothing is" in line
+
+
 def test_checkpoint_of_another_architecture_names_the_first_keys(tmp_path, images, capsys) -> None:
     _resnet18(tmp_path / "resnet18.pth")  # resnet34 has more blocks per stage
     model = {"zoo": "torchvision", "name": "resnet34", "weights": str(tmp_path / "resnet18.pth")}

@@ -97,7 +97,8 @@ def _check_file(zoo: Zoo, model: ModelSpec) -> Path:
         layout = f" ({zoo.layout})" if zoo.layout else ""
         raise HarnessError(
             f"{zoo.file_field}: expected the {zoo.name} checkpoint of {model.name} at {path}"
-            f"{layout}, which does not exist; nothing is downloaded at run time"
+            f"{layout}, which {'is a folder' if path.is_dir() else 'does not exist'}; "
+            "nothing is downloaded at run time"
         )
     checkpoints.refuse_non_checkpoint(path, zoo.file_field)
     return path
