@@ -97,6 +97,13 @@ def test_requests_are_checked_as_spec_fields() -> None:
             parse_spec({"device": bad})
 
 
+@pytest.mark.parametrize(("bad", "meant"), [("gpu", "cuda"), ("GPU:1", "cuda"), ("metal", "mps")])
+def test_a_device_named_otherwise_suggests_the_spec_word(bad: str, meant: str) -> None:
+    with pytest.raises(HarnessError) as e:
+        parse_spec({"device": bad})
+    assert str(e.value).endswith(f"got {bad!r} (did you mean {meant!r}?)")
+
+
 def test_the_default_keeps_hashes_and_the_resolved_device_is_recorded() -> None:
     base = parse_spec({})
     assert parse_spec({"device": "cpu"}).digest() == base.digest()

@@ -127,12 +127,15 @@ def choice(allowed: tuple[str, ...]) -> Check:
 # The requests ``device:`` takes; ``harness.device.resolve`` turns one into a torch device (this
 # is the spec's vocabulary, checked without torch: reading a spec never imports it).
 DEVICE_REQUESTS = ("auto", "cpu", "cuda", "cuda:N", "mps")
+# what people write for a device the spec names otherwise (spelling alone would suggest "cpu")
+DEVICE_SYNONYMS = {"gpu": "cuda", "nvidia": "cuda", "metal": "mps", "apple": "mps"}
 
 
 def device_request(value: Any, where: str) -> str:
     """A device request: auto | cpu | cuda | cuda:N (N a CUDA index) | mps."""
     if not isinstance(value, str) or not re.match(r"^(auto|cpu|mps|cuda(:\d+)?)$", value):
-        hint = did_you_mean(value, DEVICE_REQUESTS)
+        synonym = DEVICE_SYNONYMS.get(str(value).strip().lower().split(":")[0])
+        hint = f" (did you mean {synonym!r}?)" if synonym else did_you_mean(value, DEVICE_REQUESTS)
         raise HarnessError(
             f"{where}: expected one of {', '.join(DEVICE_REQUESTS)}, got {value!r}{hint}"
         )
