@@ -93,6 +93,20 @@ def test_list_benchmarks_gives_each_name_and_its_description(capsys) -> None:
         assert line.split(None, 1)[1] == raw["description"].splitlines()[0]
 
 
+def test_a_folder_named_like_a_benchmark_does_not_hide_it(tmp_path, monkeypatch) -> None:
+    """``--out digits_fgsm`` leaves a folder of that name; the name still runs the benchmark,
+    and a folder that is no benchmark is called a folder, not an unreadable spec."""
+    monkeypatch.chdir(tmp_path)
+    Path("digits_fgsm").mkdir()
+    assert catalog.resolve("digits_fgsm") == REPO / "benchmarks" / "digits_fgsm.yaml"
+    assert read_spec("digits_fgsm").raw["name"] == "digits_fgsm"
+    Path("digits_fgsn").mkdir()
+    with pytest.raises(HarnessError) as err:
+        catalog.resolve("digits_fgsn")
+    assert str(err.value).startswith("digits_fgsn: a folder, not a spec file; expected a path")
+    assert str(err.value).endswith("(did you mean 'digits_fgsm'?)")
+
+
 def test_validate_takes_a_name(tmp_path, monkeypatch, capsys) -> None:
     monkeypatch.chdir(tmp_path)
     assert main(["validate", "digits_grid"]) == 0

@@ -35,7 +35,8 @@ def is_name(text: str) -> bool:
 
 def resolve(spec: str | Path | None) -> Path:
     """The spec file of a command-line argument: the default benchmark when none is given, an
-    existing file or anything that looks like a path as it is, else a shipped benchmark's name."""
+    existing file or anything that looks like a path as it is, else a shipped benchmark's name
+    (also when a folder of that name is in the working directory)."""
     if spec is None or str(spec) == "":
         return benchmarks_dir() / f"{DEFAULT}{SUFFIX}"
     path = Path(spec)
@@ -44,8 +45,15 @@ def resolve(spec: str | Path | None) -> Path:
             f"{spec}: no such file; the shipped benchmark of that name runs from anywhere as "
             f"`harness run {path.stem}`"
         )
-    if path.exists() or not is_name(str(spec)):
+    if path.is_file() or not is_name(str(spec)):
         return path  # a missing path is reported by the reader, naming the file
+    # a bare name: a folder of that name here (e.g. the last run's --out) does not hide the
+    # shipped benchmark, and a folder that is no benchmark is named as a folder
+    if path.is_dir() and spec not in names():
+        raise HarnessError(
+            f"{spec}: a folder, not a spec file; expected a path to a YAML spec or a benchmark "
+            f"name{did_you_mean(str(spec), names())}"
+        )
     found = benchmarks_dir() / f"{spec}{SUFFIX}"
     if found.is_file():
         return found
