@@ -117,6 +117,27 @@ def test_torchvision_weights_load_back_behind_imagenet_preprocessing(tmp_path, i
     assert "16x16 resized to 224x224" in z.how and "mean (0.485, 0.456, 0.406)" in z.how
 
 
+def test_an_upscaled_input_is_said_before_the_run_spends_196x_the_pixels(
+    tmp_path, images, caplog
+) -> None:
+    """A CIFAR-sized checkpoint of a torchvision builder silently ran at 224x224: the first run
+    of a new user took 310 s instead of 49 s. The load says so, once, and how to keep 16x16."""
+    _resnet18(tmp_path / "resnet18.pth")
+    model = {"zoo": "torchvision", "name": "resnet18", "weights": str(tmp_path / "resnet18.pth")}
+    with caplog.at_level("WARNING", logger="harness.zoo"):
+        _loaded(_spec(tmp_path, images, model))
+    (record,) = caplog.records
+    assert record.getMessage() == (
+        "torchvision resnet18 takes 224x224 images: the data's 16x16 are resized to that inside "
+        "the model, which costs 196x the pixels; for a network trained at 16x16 set "
+        "model.input_size: 16"
+    )
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="harness.zoo"):
+        _loaded(_spec(tmp_path, images, {**model, "input_size": 16}))
+    assert caplog.records == []
+
+
 @pytest.mark.slow
 def test_torchvision_resnet18_benchmark_through_the_cli(tmp_path, images, capsys) -> None:
     _resnet18(tmp_path / "resnet18.pth")

@@ -11,6 +11,7 @@ and never trained. Nothing is downloaded: a missing or wrong file is one line na
 from __future__ import annotations
 
 import importlib.util
+import logging
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,8 @@ from harness.errors import HarnessError, did_you_mean
 from harness.spec import DefenceSpec, ModelSpec, Spec
 from harness.zoo import robustbench, timm, torchvision  # noqa: F401 (each registers its zoo)
 from harness.zoo.base import ZOOS, Preprocess, Resize, Zoo, text
+
+logger = logging.getLogger(__name__)
 
 # Fields some zoos read and others do not: a zoo that does not read one refuses it
 OWN_FIELDS = ("weights", "checkpoint", "dataset", "threat_model", "model_dir")
@@ -118,6 +121,13 @@ def load(model: ModelSpec, input_shape: Shape, num_classes: int) -> ZooModel:
     path = _check_file(zoo, model)
     checkpoints.load_checkpoint(net, path, zoo.file_field, f"{zoo.name} {model.name}")
     how = _how(zoo, path, pre, input_shape)
+    if pre.size != tuple(input_shape[1:]) and not model.input_size:
+        h, w = input_shape[1:]
+        logger.warning(
+            "%s %s takes %dx%d images: the data's %dx%d are resized to that inside the model, "
+            "which costs %.0fx the pixels; for a network trained at %dx%d set model.input_size: %d",
+            zoo.name, model.name, *pre.size, h, w, pre.size[0] * pre.size[1] / (h * w), h, w, h,
+        )  # fmt: skip
     wrapped = _assemble(net, pre, input_shape).eval()
     return ZooModel(wrapped, f"{zoo.name}:{model.name}", path, checkpoints.sha256(path), how)
 
