@@ -122,9 +122,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _interrupted(args, getattr(exc, "signum", signal.SIGINT))
 
 
+# what a rerun of an interrupted run picks up (the weights cache is per finished model)
+RESUME = (
+    "finished models are cached and a rerun reuses them (a model stopped mid-training starts over)"
+)
+
+
 def _interrupted(args: argparse.Namespace, signum: int) -> int:
     """One line, and the shell's code for death by a signal (128 + its number)."""
-    rest = "; cached weights are kept, rerun to continue" if args.command == "run" else ""
+    rest = f"; {RESUME}" if args.command == "run" else ""
     print(f"error: interrupted ({signal.Signals(signum).name}){rest}", file=sys.stderr)
     return 128 + signum
 

@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 from bad_inputs import TINY_RUN as TINY
 
+from harness.cli import RESUME
 from harness.io import TEST_PAUSE
 
 pytestmark = pytest.mark.slow
@@ -139,9 +140,7 @@ def _stop(folder: Folder, ctx: Context, phase: str, sig: signal.Signals) -> None
         return
     assert proc.exitcode == 128 + sig, log
     assert "Traceback" not in log, log
-    assert _error_lines(log) == [
-        f"error: interrupted ({sig.name}); cached weights are kept, rerun to continue"
-    ], log
+    assert _error_lines(log) == [f"error: interrupted ({sig.name}); {RESUME}"], log
     assert not folder.temporaries(), "an interrupted run left temporary files"
 
 
