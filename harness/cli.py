@@ -248,7 +248,20 @@ def _list(args: argparse.Namespace) -> int:
         item = registry.get(name)
         doc = getattr(item, "description", "") or (getattr(item, "__doc__", "") or "").strip()
         print(f"{name:<24} {doc.splitlines()[0] if doc else ''}".rstrip())
+    if args.what == "models":
+        _list_zoos()
     return 0
+
+
+def _list_zoos() -> None:
+    """The zoos a spec's ``model: {zoo: NAME, name: ...}`` reads from, after the architectures."""
+    from harness.zoo import ZOOS
+
+    print("\nzoo models (model: {zoo: ZOO, name: NAME, ...}; read offline, never trained):")
+    for name in ZOOS:
+        z = ZOOS.get(name)
+        extra = f" [pip install 'robustness-harness[{z.extra}]']" if z.extra else ""
+        print(f"zoo: {name:<19} {z.description}; fields: {', '.join(z.fields)}{extra}")
 
 
 def _list_benchmarks() -> int:

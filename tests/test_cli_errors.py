@@ -87,3 +87,6 @@ def test_list_shows_registries(capsys) -> None:
     assert main(["list", "models"]) == 0
     out = capsys.readouterr().out
     assert all(n in out for n in ("spatial_baseline_cnn", "robust_cnn", "small_cnn"))
+    zoos = [line.split()[1] for line in out.splitlines() if line.startswith("zoo: ")]
+    assert zoos == ["robustbench", "timm", "torchvision"]  # each zoo a spec can read from
+    assert "fields: checkpoint [pip install 'robustness-harness[timm]']" in out
