@@ -7,7 +7,7 @@ import importlib.util
 import numpy as np
 import pytest
 
-from harness.corruptions import cifar_c, generate, reference
+from harness.corruptions import cifar_c, generate, reference, store
 from harness.corruptions.catalog import ALL, CORRUPTIONS, FAMILIES
 from harness.corruptions.evaluate import corrupted_sets, subset_indices
 from harness.errors import HarnessError
@@ -67,12 +67,23 @@ def test_generation_is_deterministic_per_image_and_leaves_numpy_state() -> None:
 
 def test_the_cache_returns_what_was_generated(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("HARNESS_CACHE", str(tmp_path))
-    x = images(2, 1, 8)
-    first = generate.cached(x, "fog", 4, seed=0)
-    files = list((tmp_path / "corruptions").glob("fog-4-*.npz"))
-    assert len(files) == 1
-    assert np.array_equal(generate.cached(x, "fog", 4, seed=0), first)
-    assert np.array_equal(first, generate.corrupt(x, "fog", 4, seed=0))
+    x, idx = images(5, 1, 8), np.array([0, 2, 3, 4])
+    key = store.digest(x, idx, size=3)
+    first = np.concatenate(list(store.corrupted(x, idx, "fog", 4, 0, 3, key)))
+    assert np.array_equal(first, generate.corrupt(x, "fog", 4, seed=0)[idx])
+    files = list((tmp_path / "corruptions").glob("fog-4-*.npy"))
+    assert len(files) == 1 and np.load(files[0]).dtype == np.uint8  # a quarter of float32
+    monkeypatch.setattr(generate, "pixels", None)  # read back, not generated again
+    assert np.array_equal(np.concatenate(list(store.corrupted(x, idx, "fog", 4, 0, 2, key))), first)
+
+
+def test_a_set_abandoned_half_way_leaves_no_cache_file(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("HARNESS_CACHE", str(tmp_path))
+    x, idx = images(5, 1, 8), np.arange(5)
+    parts = store.corrupted(x, idx, "fog", 4, 0, 2, store.digest(x, idx, 2))
+    next(parts)
+    parts.close()
+    assert list((tmp_path / "corruptions").iterdir()) == []
 
 
 def test_cifar_c_loader_reads_the_official_layout(tmp_path) -> None:
@@ -80,13 +91,15 @@ def test_cifar_c_loader_reads_the_official_layout(tmp_path) -> None:
     data = np.arange(5 * per * 32 * 32 * 3, dtype=np.int64).reshape(5 * per, 32, 32, 3) % 256
     np.save(tmp_path / "fog.npy", data.astype(np.uint8))
     np.save(tmp_path / "labels.npy", np.tile(np.arange(per), 5).astype(np.uint8))
-    x, y = cifar_c.load(tmp_path, "fog", 3, n=3)
+    parts = list(cifar_c.chunks(tmp_path, "fog", 3, 3, size=2))
+    assert [len(xc) for xc, _ in parts] == [2, 1]  # a chunk at a time
+    x, y = np.concatenate([xc for xc, _ in parts]), np.concatenate([yc for _, yc in parts])
     assert x.shape == (3, 3, 32, 32) and x.dtype == np.float32
-    expected = data[2 * per : 2 * per + 3].transpose(0, 3, 1, 2) / 255
-    assert np.allclose(x, expected)
+    expected = data[2 * per : 2 * per + 3].transpose(0, 3, 1, 2).astype(np.float32) / 255
+    assert np.array_equal(x, expected)
     assert y.tolist() == [0, 1, 2]
     with pytest.raises(HarnessError, match=r"snow\.npy does not exist"):
-        cifar_c.load(tmp_path, "snow", 1)
+        next(cifar_c.chunks(tmp_path, "snow", 1, None, 2))
 
 
 def rows(model: str, err: dict[str, list[float]]) -> list[CorruptionAccuracy]:
@@ -234,7 +247,8 @@ def test_a_subset_keeps_the_class_balance_and_seeds_images_by_test_index() -> No
     y = np.repeat([0, 1], 20)  # sorted by class, as stratified test splits are
     x = images(40, 3, 32)
     cs = CorruptionSpec(names=("shot_noise",), severities=(2,), n_images=10)
-    ((name, s, xc, yc),) = list(corrupted_sets(cs, x, y, seed=3))
+    ((name, s, parts),) = list(corrupted_sets(cs, x, y, seed=3, size=4))
+    xc, yc = (np.concatenate(a) for a in zip(*parts, strict=True))
     assert (name, s, len(yc), int(yc.sum())) == ("shot_noise", 2, 10, 5)  # 5 of each class
     idx = subset_indices(cs, y, seed=3)
     assert np.array_equal(yc, y[idx])

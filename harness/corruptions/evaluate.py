@@ -8,34 +8,39 @@ from pathlib import Path
 import numpy as np
 from art.estimators.classification import PyTorchClassifier
 
-from harness.corruptions import backend, cifar_c, generate, reference
+from harness.corruptions import backend, cifar_c, reference, store
 from harness.corruptions.catalog import family
-from harness.datasets import Dataset
+from harness.datasets import Dataset, ImageArray
 from harness.datasets.subset import stratified_indices
 from harness.errors import HarnessError
 from harness.results import bits
 from harness.results.corruption import CorruptionAccuracy, CorruptionReference
 from harness.spec import Spec
 from harness.spec.corruption import CorruptionSpec
+from harness.sweep import chunk_size, chunks
+
+Chunks = Iterator[tuple[np.ndarray, np.ndarray]]  # (images, labels) of one set, chunk by chunk
 
 
 def corrupted_sets(
-    cs: CorruptionSpec, x: np.ndarray, y: np.ndarray, seed: int
-) -> Iterator[tuple[str, int, np.ndarray, np.ndarray]]:
-    """(corruption, severity, images, labels) for every pair the section asks for: read from
+    cs: CorruptionSpec, x: ImageArray, y: np.ndarray, seed: int, size: int
+) -> Iterator[tuple[str, int, Chunks]]:
+    """(corruption, severity, chunks) for every pair the section asks for: read from
     ``cs.root`` (a CIFAR-C folder: its first ``n_images``, in the published order) or generated
     from a stratified ``n_images`` of (x, y) (the test set's class balance; each image seeded
-    by its test index). One set at a time: 75 corrupted copies are never held at once."""
+    by its test index). Each set comes ``size`` images at a time, read (from the lazy split or
+    the cache) only when its turn comes: neither the split nor a corrupted set is held whole."""
     if cs.root:
         for name in cs.corruptions:
             for s in cs.severities:
-                yield (name, s, *cifar_c.load(cs.root, name, s, cs.n_images))
+                yield name, s, cifar_c.chunks(cs.root, name, s, cs.n_images, size)
         return
     idx = subset_indices(cs, y, seed)
-    x, y = x[idx], y[idx]  # a lazy split read once, as float32
+    key = store.digest(x, idx, size)  # one pass over the subset, shared by every set
     for name in cs.corruptions:
         for s in cs.severities:
-            yield (name, s, generate.cached(x, name, s, seed, idx), y)
+            images = store.corrupted(x, idx, name, s, seed, size, key)
+            yield name, s, zip(images, (y[idx[c]] for c in chunks(len(idx), size)), strict=True)
 
 
 def subset_indices(cs: CorruptionSpec, y: np.ndarray, seed: int) -> np.ndarray:
@@ -46,11 +51,16 @@ def subset_indices(cs: CorruptionSpec, y: np.ndarray, seed: int) -> np.ndarray:
 def accuracies(
     role: str,
     predict: Callable[[np.ndarray], np.ndarray],
-    sets: Iterable[tuple[str, int, np.ndarray, np.ndarray]],
+    sets: Iterable[tuple[str, int, Chunks]],
     source: str,
 ) -> list[CorruptionAccuracy]:
     """``role``'s accuracy on every corrupted set; ``predict``: images -> predicted classes."""
-    return [_accuracy(role, name, s, predict(xc) == yc, source) for name, s, xc, yc in sets]
+    return [_accuracy(role, name, s, _correct(predict, parts), source) for name, s, parts in sets]
+
+
+def _correct(predict: Callable[[np.ndarray], np.ndarray], parts: Chunks) -> np.ndarray:
+    """Which images of one set were classified right (bool, N), predicted a chunk at a time."""
+    return np.concatenate([np.empty(0, bool), *(predict(xc) == yc for xc, yc in parts)])
 
 
 def _accuracy(role: str, name: str, s: int, correct: np.ndarray, source: str) -> CorruptionAccuracy:
@@ -68,7 +78,9 @@ def records(
     cs = spec.corruptions
     if cs is None:
         return []
-    sets = corrupted_sets(cs, data.x_test, data.y_test, spec.seed)
+    # chunks of whole batches: each batch sees the images one pass over the set would give it
+    size = chunk_size(data.input_shape, spec.eval_batch_size)
+    sets = corrupted_sets(cs, data.x_test, data.y_test, spec.seed, size)
     source = f"cifar-c {cs.root}" if cs.root else f"imagecorruptions {backend.version()}"
 
     def predict(x: np.ndarray) -> np.ndarray:
