@@ -11,10 +11,14 @@ from harness.training import TrainData
 from harness.validation import check_data, trains
 
 
-def prepare(spec: Spec, user_model: bool = False) -> tuple[Dataset, TrainData]:
+def prepare(
+    spec: Spec, user_model: bool = False, train: bool | None = None
+) -> tuple[Dataset, TrainData]:
     """The spec's dataset, checked, and its training data split into train / validation.
-    A run that trains nothing (``harness.validation.trains``) reads no training split."""
-    data = load_dataset(spec.dataset, spec.seed, train=trains(spec, user_model))
+    A run that trains nothing (``harness.validation.trains``) reads no training split;
+    ``train`` True reads it whatever the spec trains (a grid's cells share one split)."""
+    train = trains(spec, user_model) if train is None else train
+    data = load_dataset(spec.dataset, spec.seed, train=train)
     check_data(spec, data, user_model)
     return data, split(spec, data)
 
