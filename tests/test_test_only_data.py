@@ -114,8 +114,16 @@ def test_cifake_without_a_train_folder_loads_when_nothing_trains(tmp_path) -> No
         Image.new("RGB", (32, 32), (60 * i, 0, 0)).save(root / "test" / cls / "0.jpg")
     ds = load_dataset(DataSpec("cifake", root=str(root)), 0, train=False)
     assert ds.y_test.tolist() == [0, 1] and ds.x_train.shape == (0, 3, 32, 32)
+    assert ds.split_note.endswith("(training split not read)")
     with pytest.raises(HarnessError, match="train"):
         load_dataset(DataSpec("cifake", root=str(root)), 0)
+
+
+def test_a_loader_that_cannot_skip_keeps_its_test_split_and_drops_training(tmp_path) -> None:
+    both, test_only = (load_dataset(DataSpec("digits"), 0, train=t) for t in (True, False))
+    np.testing.assert_array_equal(test_only.y_test, both.y_test)  # the fixed split's test part
+    assert len(both.y_train) > 0 and len(test_only.y_train) == 0
+    assert test_only.split_note.endswith("(training split read but not used)")
 
 
 def test_train_from_test_is_refused_when_nothing_trains(tmp_path) -> None:

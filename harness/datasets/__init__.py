@@ -68,12 +68,10 @@ def _read(spec: DataSpec, train: bool) -> Dataset:
     if train:
         return loader(spec)
     if getattr(loader, "skips_training", False):
-        ds = loader(spec, train=False)  # type: ignore[call-arg]
+        ds, how = loader(spec, train=False), "not read"  # type: ignore[call-arg]
     else:
-        ds = loader(spec)
-    note = (
-        ds.split_note or "the test split only: nothing is trained, the training split is not used"
-    )
+        ds, how = loader(spec), "read but not used"
+    note = ds.split_note or f"the test split only: nothing is trained (training split {how})"
     return dataclasses.replace(
         ds, x_train=empty_like(ds.x_test), y_train=ds.y_test[:0], split_note=note
     )
