@@ -50,6 +50,7 @@ def trains(spec: Spec, user_model: bool = False) -> bool:
 
 
 def needs_baseline_training(spec: Spec, user_model: bool = False) -> bool:
+    """The baseline is built and trained here (no Python ``model=``, weights file or zoo)."""
     return not user_model and not spec.model.given
 
 
