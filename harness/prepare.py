@@ -8,13 +8,18 @@ from harness.datasets import Dataset, load_dataset, materialize, train_val_split
 from harness.results import DataSummary
 from harness.spec import Spec
 from harness.training import TrainData
-from harness.validation import check_data
+from harness.validation import check_data, trains
 
 
-def prepare(spec: Spec, user_model: bool = False) -> tuple[Dataset, TrainData]:
-    """The spec's dataset, checked, and its training data split into train / validation."""
-    data = load_dataset(spec.dataset, spec.seed)
-    check_data(spec, data, needs_training=not user_model and not spec.model.given)
+def prepare(
+    spec: Spec, user_model: bool = False, train: bool | None = None
+) -> tuple[Dataset, TrainData]:
+    """The spec's dataset, checked, and its training data split into train / validation.
+    A run that trains nothing (``harness.validation.trains``) reads no training split;
+    ``train`` True reads it whatever the spec trains (a grid's cells share one split)."""
+    train = trains(spec, user_model) if train is None else train
+    data = load_dataset(spec.dataset, spec.seed, train=train)
+    check_data(spec, data, user_model)
     return data, split(spec, data)
 
 
@@ -31,7 +36,8 @@ def split(spec: Spec, data: Dataset) -> TrainData:
 
 
 def summary(data: Dataset, split: TrainData) -> DataSummary:
-    """What ``RunResult.data`` records: name, source, classes, input shape, split sizes."""
+    """What ``RunResult.data`` records: name, source, classes, input shape, split sizes, and
+    (``split``) which split was used when it is not the usual one (nothing is trained)."""
     return DataSummary(
         name=data.name,
         source=data.source,
@@ -41,4 +47,5 @@ def summary(data: Dataset, split: TrainData) -> DataSummary:
         n_val=len(split.x_val),
         n_test=len(data.x_test),
         test_class_counts=np.bincount(data.y_test, minlength=data.num_classes).tolist(),
+        extra={"split": data.split_note} if data.split_note else {},
     )

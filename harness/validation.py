@@ -42,16 +42,38 @@ def check_sources(planned: Sequence[PlannedAttack], roles: Sequence[str]) -> Non
             )
 
 
-def check_data(spec: Spec, data: Dataset, needs_training: bool) -> None:
+def trains(spec: Spec, user_model: bool = False) -> bool:
+    """Whether the run trains anything: the baseline (not a user's model, given weights or a
+    zoo model) or a defence that fits. The one place this is decided: a run that trains
+    nothing does not read the training split."""
+    return needs_baseline_training(spec, user_model) or bool(training_defences(spec))
+
+
+def needs_baseline_training(spec: Spec, user_model: bool = False) -> bool:
+    """The baseline is built and trained here (no Python ``model=``, weights file or zoo)."""
+    return not user_model and not spec.model.given
+
+
+def training_defences(spec: Spec) -> list[str]:
+    """The spec's defences that train (declared by a ``fit``)."""
+    return [d.name for d in spec.defences if DEFENCES.get(d.name).fit is not None]
+
+
+def check_data(spec: Spec, data: Dataset, user_model: bool = False) -> None:
     """What the spec asks of the loaded data, checked before any model is built or trained."""
     check_normalization(spec, data.input_shape[0])
     if len(data.x_test) == 0:
         raise HarnessError(f"dataset: {data.name} at {data.source} has no test samples")
-    trains = any(DEFENCES.get(d.name).fit is not None for d in spec.defences)
-    if (needs_training or trains) and len(data.x_train) == 0:
+    if trains(spec, user_model) and len(data.x_train) == 0:
+        why = (
+            "the baseline is trained (no model.weights or model.zoo)"
+            if needs_baseline_training(spec, user_model)
+            else f"defence {training_defences(spec)[0]} trains"
+        )
         raise HarnessError(
-            f"dataset: {data.name} at {data.source} has no training split; give model.weights "
-            "(and no defence) to evaluate a trained model on it"
+            f"dataset: {data.name} at {data.source} has no training split (e.g. ROOT/train/"
+            f"<class>/*), and {why}; give model.weights or a zoo model, and no defence that "
+            "trains, to evaluate on its test split alone"
         )
 
 

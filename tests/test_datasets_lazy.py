@@ -156,9 +156,9 @@ gradcam: {n_images: 0}
 """
 
 
-def _eager(spec, seed):
+def _eager(spec, seed, train=True):
     """The loader's split read into float32 arrays, as every loader returned before."""
-    ds = load_dataset(spec, seed)
+    ds = load_dataset(spec, seed, train)
     return dataclasses.replace(ds, x_train=ds.x_train[:], x_test=ds.x_test[:])
 
 

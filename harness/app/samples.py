@@ -33,7 +33,10 @@ def data_spec(run: AppRun) -> DataSpec:
 
 def sample_images(run: AppRun, per_class: int = PER_CLASS) -> Samples:
     """The first ``per_class`` test images of each class, from the run's own test subset."""
-    data = load_dataset(data_spec(run), run.spec.seed)
+    # a run that trained nothing recorded its split (``data.split``): a flat folder was then all
+    # test split, so it is read the same way here, or the indices would name other images
+    trained = "split" not in run.result.data.extra
+    data = load_dataset(data_spec(run), run.spec.seed, train=trained)
     idx = [
         int(i)
         for c in range(len(run.class_names))

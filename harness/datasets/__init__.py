@@ -11,7 +11,7 @@ import dataclasses
 import numpy as np
 
 from harness.datasets import cifake, cifar10, digits, imagefolder, torchvision_sets  # registers
-from harness.datasets.base import DATASETS, Dataset
+from harness.datasets.base import DATASETS, Dataset, empty_like
 from harness.datasets.lazy import ImageArray, LazyImages, materialize, take
 from harness.datasets.subset import (
     FIXED_SPLIT_SEED,
@@ -34,21 +34,47 @@ __all__ = [
 _LOADER_MODULES = (cifake, cifar10, digits, imagefolder, torchvision_sets)
 
 
-def load_dataset(spec: DataSpec, seed: int) -> Dataset:
+def load_dataset(spec: DataSpec, seed: int, train: bool = True) -> Dataset:
     """Run the registered loader, check its output, then take the stratified subsets.
 
     ``spec.n_train`` / ``spec.n_test`` (None: all) are drawn with ``seed``; the same seed
     gives the same samples. Asking for more samples than a split has is an error, not a clamp.
+    ``train`` False (the run trains nothing): the training split is empty, and not read by a
+    loader that declares ``skips_training``; ``n_train`` does not apply, ``train_from_test``
+    is refused.
     """
-    ds = DATASETS.get(spec.name, "dataset.name")(spec)
+    if spec.train_from_test and not train:
+        raise HarnessError(
+            "dataset.train_from_test: this run trains nothing (a given model, no defence that "
+            "trains), so every test image is evaluated; leave it out"
+        )
+    ds = _read(spec, train)
     _check(ds)
     if spec.train_from_test:
         ds = _train_from_test(ds, spec.train_from_test)
-    _check_count(spec.n_train, len(ds.y_train), "dataset.n_train", f"training split of {ds.name!r}")
+    if train:
+        _check_count(
+            spec.n_train, len(ds.y_train), "dataset.n_train", f"training split of {ds.name!r}"
+        )
     _check_count(spec.n_test, len(ds.y_test), "dataset.n_test", f"test split of {ds.name!r}")
     x_tr, y_tr = stratified_subset(ds.x_train, ds.y_train, spec.n_train, seed)
     x_te, y_te = stratified_subset(ds.x_test, ds.y_test, spec.n_test, seed)
     return dataclasses.replace(ds, x_train=x_tr, y_train=y_tr, x_test=x_te, y_test=y_te)
+
+
+def _read(spec: DataSpec, train: bool) -> Dataset:
+    """The loader's splits; without ``train``, the training split empty (read or not)."""
+    loader = DATASETS.get(spec.name, "dataset.name")
+    if train:
+        return loader(spec)
+    if getattr(loader, "skips_training", False):
+        ds, how = loader(spec, train=False), "not read"  # type: ignore[call-arg]
+    else:
+        ds, how = loader(spec), "read but not used"
+    note = ds.split_note or f"the test split only: nothing is trained (training split {how})"
+    return dataclasses.replace(
+        ds, x_train=empty_like(ds.x_test), y_train=ds.y_test[:0], split_note=note
+    )
 
 
 def _train_from_test(ds: Dataset, n: int) -> Dataset:

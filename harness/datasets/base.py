@@ -26,6 +26,7 @@ class Dataset:
     x_test: ImageArray  # (N_test, C, H, W) float32 in [0, 1]: index it, never read it whole
     y_test: np.ndarray  # (N_test,) int64
     source: str = ""  # where the files came from (path or "sklearn")
+    split_note: str = ""  # which split the run uses, when that is not the usual one (report)
 
     @property
     def input_shape(self) -> tuple[int, int, int]:
@@ -60,3 +61,17 @@ def ignored_fields(loader: Loader, spec: DataSpec) -> list[str]:
     """The optional fields ``spec`` sets that ``loader`` would ignore."""
     used = getattr(loader, "reads", OPTIONAL_FIELDS)
     return [f for f in OPTIONAL_FIELDS if getattr(spec, f) not in (None, False) and f not in used]
+
+
+def skips_training(loader: Loader) -> Loader:
+    """Declare that ``loader`` takes ``train=False``: then it reads only the test split (the
+    training split empty, nothing decoded or cached) and may give a folder without an official
+    split whole to the test split. A loader without it is read whole and its training split
+    dropped afterwards."""
+    loader.skips_training = True  # type: ignore[attr-defined]
+    return loader
+
+
+def empty_like(x: ImageArray) -> np.ndarray:
+    """A float32 (0, C, H, W) array with the images' shape: an unread training split."""
+    return np.zeros((0, *x.shape[1:]), np.float32)

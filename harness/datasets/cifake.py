@@ -5,7 +5,7 @@ Kaggle layout ``ROOT/{train,test}/{REAL,FAKE}/*.jpg``; decoded arrays are cached
 
 from __future__ import annotations
 
-from harness.datasets.base import DATASETS, Dataset, reads
+from harness.datasets.base import DATASETS, Dataset, empty_like, reads, skips_training
 from harness.datasets.folders import ImageFormat, read_split
 from harness.datasets.paths import dataset_root
 from harness.spec import DataSpec
@@ -17,9 +17,12 @@ FORMAT = ImageFormat(mode="RGB", size=32)
 
 @DATASETS.register("cifake")
 @reads("root")
-def load_cifake(spec: DataSpec) -> Dataset:
-    """x (N, 3, 32, 32)."""
+@skips_training
+def load_cifake(spec: DataSpec, train: bool = True) -> Dataset:
+    """x (N, 3, 32, 32); ``train`` False: ``ROOT/train`` is not read (nor needed)."""
     root = dataset_root(spec, LAYOUT)
-    x_tr, y_tr = read_split(root / "train", CLASSES, FORMAT, LAYOUT)
     x_te, y_te = read_split(root / "test", CLASSES, FORMAT, LAYOUT)
+    x_tr, y_tr = empty_like(x_te), y_te[:0]
+    if train:
+        x_tr, y_tr = read_split(root / "train", CLASSES, FORMAT, LAYOUT)
     return Dataset(spec.name, CLASSES, x_tr, y_tr, x_te, y_te, source=str(root))

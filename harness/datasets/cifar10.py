@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.datasets.base import DATASETS, Dataset, reads
+from harness.datasets.base import DATASETS, Dataset, empty_like, reads, skips_training
 from harness.datasets.folders import ImageFormat, read_split
 from harness.datasets.lazy import LazyImages, in_memory
 from harness.datasets.paths import require_dir, root_path
@@ -36,17 +36,14 @@ LAYOUT = f"torchvision's ROOT/{BATCHES} or class folders ROOT/{{train,test}}/<cl
 FORMAT = ImageFormat(mode="RGB", size=32)
 
 
-def _from_torchvision(name: str, root: Path, download: bool) -> Dataset:
-    train, test = (torchvision_dataset("CIFAR10", root, t, download) for t in (True, False))
-    return Dataset(
-        name,
-        tuple(train.classes),
-        _chw(train.data),
-        np.asarray(train.targets, dtype=np.int64),
-        _chw(test.data),
-        np.asarray(test.targets, dtype=np.int64),
-        source=str(root),
-    )
+def _from_torchvision(name: str, root: Path, download: bool, train: bool) -> Dataset:
+    test = torchvision_dataset("CIFAR10", root, False, download)
+    x_te, y_te = _chw(test.data), np.asarray(test.targets, dtype=np.int64)
+    x_tr, y_tr = empty_like(x_te), y_te[:0]
+    if train:
+        tr = torchvision_dataset("CIFAR10", root, True, download)
+        x_tr, y_tr = _chw(tr.data), np.asarray(tr.targets, dtype=np.int64)
+    return Dataset(name, tuple(test.classes), x_tr, y_tr, x_te, y_te, source=str(root))
 
 
 def _chw(images: np.ndarray) -> LazyImages:
@@ -54,20 +51,21 @@ def _chw(images: np.ndarray) -> LazyImages:
     return in_memory(np.ascontiguousarray(images.transpose(0, 3, 1, 2)))
 
 
-def _from_folders(name: str, root: Path) -> Dataset:
+def _from_folders(name: str, root: Path, train: bool) -> Dataset:
     x_te, y_te = read_split(root / "test", CLASSES, FORMAT, LAYOUT)
-    if (root / "train").exists():
+    if train and (root / "train").exists():
         x_tr, y_tr = read_split(root / "train", CLASSES, FORMAT, LAYOUT)
-    else:  # a test-only copy: evaluation works, training needs weights
-        x_tr, y_tr = np.zeros((0, 3, 32, 32), np.float32), np.zeros(0, np.int64)
+    else:  # a test-only copy, or nothing trains: evaluation works, training needs weights
+        x_tr, y_tr = empty_like(x_te), np.zeros(0, np.int64)
     return Dataset(name, CLASSES, x_tr, y_tr, x_te, y_te, source=str(root))
 
 
 @DATASETS.register("cifar10")
 @reads("root", "download")
-def load_cifar10(spec: DataSpec) -> Dataset:
-    """x (N, 3, 32, 32)."""
+@skips_training
+def load_cifar10(spec: DataSpec, train: bool = True) -> Dataset:
+    """x (N, 3, 32, 32); ``train`` False: the training split is not read."""
     root = root_path(spec)
     if (root / BATCHES).is_dir() or (spec.download and not (root / "test").is_dir()):
-        return _from_torchvision(spec.name, root, spec.download)
-    return _from_folders(spec.name, require_dir(root, LAYOUT))
+        return _from_torchvision(spec.name, root, spec.download, train)
+    return _from_folders(spec.name, require_dir(root, LAYOUT), train)

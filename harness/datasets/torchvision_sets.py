@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.datasets.base import DATASETS, Dataset, reads
+from harness.datasets.base import DATASETS, Dataset, empty_like, reads, skips_training
 from harness.datasets.lazy import in_memory
 from harness.datasets.paths import cache_dir, require_dir, root_path
 from harness.errors import HarnessError
@@ -97,29 +97,32 @@ def _idx_root(spec: DataSpec, cls_name: str) -> Path:
     raise HarnessError(f"dataset.root: {raw} lacks the {cls_name} IDX files; expected {layout}")
 
 
-def _load_idx(spec: DataSpec, cls_name: str) -> Dataset:
+def _load_idx(spec: DataSpec, cls_name: str, train: bool) -> Dataset:
+    """Both splits; with ``train`` False the training files are not read (an empty split)."""
     root = _idx_root(spec, cls_name)
-    train, test = (torchvision_dataset(cls_name, root, t, spec.download) for t in (True, False))
+    test = torchvision_dataset(cls_name, root, False, spec.download)
+    x_te = in_memory(test.data.numpy()[:, None])  # (N, 28, 28) uint8 -> lazy (N, 1, 28, 28)
+    x_tr, y_tr = empty_like(x_te), np.zeros(0, np.int64)
+    if train:
+        tr = torchvision_dataset(cls_name, root, True, spec.download)
+        x_tr, y_tr = in_memory(tr.data.numpy()[:, None]), tr.targets.numpy().astype(np.int64)
+    y_te = test.targets.numpy().astype(np.int64)
     return Dataset(
-        spec.name,
-        tuple(train.classes),
-        in_memory(train.data.numpy()[:, None]),  # (N, 28, 28) uint8 -> lazy (N, 1, 28, 28)
-        train.targets.numpy().astype(np.int64),
-        in_memory(test.data.numpy()[:, None]),
-        test.targets.numpy().astype(np.int64),
-        source=str(root_path(spec)),
+        spec.name, tuple(test.classes), x_tr, y_tr, x_te, y_te, source=str(root_path(spec))
     )
 
 
 @DATASETS.register("mnist")
 @reads("root", "download")
-def load_mnist(spec: DataSpec) -> Dataset:
+@skips_training
+def load_mnist(spec: DataSpec, train: bool = True) -> Dataset:
     """MNIST (LeCun et al.): 60,000 train / 10,000 test digits, x (N, 1, 28, 28)."""
-    return _load_idx(spec, "MNIST")
+    return _load_idx(spec, "MNIST", train)
 
 
 @DATASETS.register("fashion_mnist")
 @reads("root", "download")
-def load_fashion_mnist(spec: DataSpec) -> Dataset:
+@skips_training
+def load_fashion_mnist(spec: DataSpec, train: bool = True) -> Dataset:
     """Fashion-MNIST (Xiao et al. 2017): 60,000 / 10,000 clothing images, x (N, 1, 28, 28)."""
-    return _load_idx(spec, "FashionMNIST")
+    return _load_idx(spec, "FashionMNIST", train)

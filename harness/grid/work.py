@@ -110,7 +110,7 @@ def build_unit(unit: Unit, models_dir: str, cwd: str, *deps: Files) -> Built:
     """Train unit's model (or reuse it from the cache) and return its checkpoint files."""
     cache = _setup(unit.spec, models_dir, deps, cwd)
     plan = validate(unit.spec)
-    data, split = prepare(unit.spec)
+    data, split = prepare(unit.spec, train=True)  # the split every cell uses
     t = next(t for t in build_models(unit.spec, plan, data, split, cache) if t.role == unit.role)
     seconds = round(sum(h.seconds for h in t.history), 3)
     return Built(_files(cache, t.weights), t.training, seconds)
@@ -122,7 +122,9 @@ def evaluate_cell(cell: Cell, models_dir: str, cwd: str, *deps: Files) -> CellRe
     start = time.perf_counter()
     cache = _setup(cell.spec, models_dir, deps, cwd)
     plan = validate(cell.spec)
-    data, split = prepare(cell.spec)
+    # every cell on one split: a baseline cell has no defences, so deciding per cell whether
+    # anything trains could give a flat folder's cells different test sets
+    data, split = prepare(cell.spec, train=True)
     trained = build_models(cell.spec, plan, data, split, cache)
     classifiers = {
         t.role: build_classifier(t.model, data.input_shape, data.num_classes) for t in trained
