@@ -15,6 +15,7 @@ import math
 from collections.abc import Sequence
 
 import torch
+from scipy.linalg import eigvalsh_tridiagonal
 from torch import nn
 
 TOL = 1e-8  # stop when the top Ritz value moves less than this, relative (ResNet-18: 1e-8 off)
@@ -26,40 +27,49 @@ def conv_operator_norm(conv: nn.Conv2d, input_chw: Sequence[int], iters: int = 1
     w = conv.weight.detach().double()
     start = torch.randn(
         1, *input_chw, dtype=torch.float64, generator=torch.Generator().manual_seed(0)
-    )
-    shape = start.shape
+    ).to(w.device)
+    return math.sqrt(max(_lanczos_top(_gram(conv, w, start.shape), start.flatten(), iters), 0.0))
 
-    def gram(v: torch.Tensor) -> torch.Tensor:  # A^T A v
+
+def _gram(conv: nn.Conv2d, w: torch.Tensor, shape: torch.Size):
+    """v -> A^T A v on flat vectors (A^T by autograd: the input gradient of 0.5 ||A v||^2)."""
+
+    def gram(v: torch.Tensor) -> torch.Tensor:
         x = v.reshape(shape).requires_grad_(True)
         y = conv._conv_forward(x, w, None)
         (grad,) = torch.autograd.grad(0.5 * (y * y).sum(), x)
         return grad.detach().flatten()
 
-    return math.sqrt(max(_lanczos_top(gram, start.to(w.device).flatten(), iters), 0.0))
+    return gram
 
 
 def _lanczos_top(apply, q: torch.Tensor, iters: int) -> float:
-    """Largest eigenvalue of the symmetric operator ``apply`` by Lanczos from ``q``."""
-    basis, alphas, betas, top = [q / q.norm()], [], [], 0.0
-    for _ in range(max(iters, 1)):
-        v = apply(basis[-1])
-        alphas.append(float(basis[-1] @ v))
-        q_all = torch.stack(basis)
+    """Largest eigenvalue of the symmetric operator ``apply`` by Lanczos from ``q``; the basis is
+    kept in one preallocated (iters, n) matrix."""
+    steps = max(iters, 1)
+    basis = q.new_zeros(steps, len(q))
+    basis[0] = q / q.norm()
+    alphas, betas, top = [], [], 0.0
+    for i in range(steps):
+        v = apply(basis[i])
+        alphas.append(float(basis[i] @ v))
+        q_all = basis[: i + 1]
         v = v - q_all.T @ (q_all @ v)  # full reorthogonalisation (twice is enough)
         v = v - q_all.T @ (q_all @ v)
         last, top = top, _ritz_top(alphas, betas)
         beta = float(v.norm())
         if abs(top - last) <= TOL * abs(top) or beta <= 1e-14 * max(abs(top), 1e-300):
             break  # converged, or the Krylov space is invariant (the top eigenvalue is exact)
-        betas.append(beta)
-        basis.append(v / beta)
+        if i + 1 < steps:
+            betas.append(beta)
+            basis[i + 1] = v / beta
     return top
 
 
 def _ritz_top(alphas: list[float], betas: list[float]) -> float:
     """Largest eigenvalue of the Lanczos tridiagonal matrix (alphas on, betas beside the diagonal)."""
-    t = torch.diag(torch.tensor(alphas, dtype=torch.float64))
-    if betas:
-        off = torch.tensor(betas, dtype=torch.float64)
-        t += torch.diag(off, 1) + torch.diag(off, -1)
-    return float(torch.linalg.eigvalsh(t)[-1])
+    if not betas:
+        return alphas[0]
+    return float(
+        eigvalsh_tridiagonal(alphas, betas, select="i", select_range=(len(alphas) - 1,) * 2)[0]
+    )
