@@ -5,12 +5,14 @@ instead of logits out, non-deterministic outputs, clean accuracy, and the accura
 *unbounded* PGD (eps = 1 covers the whole [0, 1] pixel range; Carlini et al. 2019, §5).
 
 Three of these repeat fra31/auto-attack's own flags (``autoattack/checks.py``) with its
-thresholds: ``check_randomized`` (5 forward passes; random if the count of correct predictions
-changes or two L2-normalised output rows differ by more than 1e-4 in L2), ``check_range_output``
+thresholds: ``check_randomized`` (5 forward passes over ``RANDOM_SAMPLES`` of the samples, as the
+reference checks one batch; random if the count of correct predictions changes or two
+L2-normalised output rows differ by more than 1e-4 in L2), ``check_range_output``
 (every output in (-1e-5, 1 + 1e-5) and every row summing to 1 within 1e-5: probabilities) and
 ``check_zero_gradients`` (the DLR loss's input gradient at APGD's random start is all zero for
-some sample). The extra passes and the random start run on a forked torch generator and a
-local numpy one, so probing leaves the global generators as two passes always left them.
+some sample). The passes after the second and the random start run on a forked torch
+generator and a local numpy one, so probing moves the global generators only by the first two
+passes (one over all samples, one over those of the randomness check).
 """
 
 from __future__ import annotations
@@ -38,6 +40,9 @@ UNBOUNDED_EPS = 1.0  # L-inf radius covering the whole [0, 1] pixel range
 UNBOUNDED_PGD = {"steps": 20, "step_size": 0.1}
 PROBABILITY_TOL = 1e-5  # fra31's check_range_output alpha: outputs in (-tol, 1 + tol), rows sum 1
 RANDOM_PASSES = 5  # fra31's check_randomized: n = 5 forward passes (tolerance: RANDOM_TOL)
+# The samples those passes run on: a random model's outputs move on every sample (the reference
+# runs its check on one batch); 64 keep four of the five passes off the other samples.
+RANDOM_SAMPLES = 64
 GRADIENT_BATCH = 128
 
 
@@ -63,16 +68,18 @@ def probe_model(
     k, timing = int(classifier.nb_classes), partial(timed, model=role, samples=len(xs))
     with timing("sanity.gradients"):
         flat = _input_gradients(model, xs, ys).reshape(len(xs), -1)  # (n, C*H*W)
+    m = min(RANDOM_SAMPLES, len(xs))  # the randomness check's samples: the first m
     with timing("sanity.outputs"):
-        first, second = predict_logits(model, xs), predict_logits(model, xs)  # (n, K) raw outputs
-    with torch.random.fork_rng():  # the extra passes must not move the global torch generator
-        with timing("sanity.outputs"):
-            more = [predict_logits(model, xs) for _ in range(RANDOM_PASSES - 2)]
-        with timing("sanity.dlr_gradient"):
-            dlr_zero = _dlr_zero_gradients(model, xs, ys, eps, seed, k)
+        first = _outputs(model, xs, m)  # (n, K) raw outputs
+    with timing("sanity.randomness", samples=m):
+        second = predict_logits(model, xs[:m])
+        with torch.random.fork_rng():  # the extra passes must not move the global generator
+            more = [predict_logits(model, xs[:m]) for _ in range(RANDOM_PASSES - 2)]
+    with torch.random.fork_rng(), timing("sanity.dlr_gradient"):
+        dlr_zero = _dlr_zero_gradients(model, xs, ys, eps, seed, k)
     with timing("sanity.unbounded_pgd"):
         unbounded, sample_steps = unbounded_accuracy(model, xs, ys, UNBOUNDED_EPS, **UNBOUNDED_PGD)
-    passes = [first, second, *more]
+    passes, ys_m = [first[:m], second, *more], ys[:m]
     return ModelProbe(
         n=len(xs),
         zero_grad_share=_share(np.all(flat == 0, axis=1)),
@@ -80,8 +87,8 @@ def probe_model(
         outputs_probabilities=_are_probabilities(first),
         min_output=float(first.min()) if first.size else 0.0,
         max_row_sum_error=float(np.abs(first.sum(1) - 1).max()) if first.size else 0.0,
-        deterministic=not _random_by_reference(passes, ys),
-        max_output_diff=float(np.nan_to_num(np.abs(first - second)).max()) if first.size else 0.0,
+        deterministic=not _random_by_reference(passes, ys_m),
+        max_output_diff=float(np.nan_to_num(np.abs(first[:m] - second)).max()) if m else 0.0,
         unbounded_eps=UNBOUNDED_EPS,
         unbounded_steps=int(UNBOUNDED_PGD["steps"]),
         unbounded_accuracy=unbounded,
@@ -91,13 +98,22 @@ def probe_model(
         majority_share=float(np.bincount(ys).max() / len(ys)) if len(ys) else None,
         passes=len(passes),
         max_normalized_diff=_max_normalized_diff(passes),
-        correct_counts_differ=len({int((p.argmax(1) == ys).sum()) for p in passes}) > 1,
+        correct_counts_differ=len({int((p.argmax(1) == ys_m).sum()) for p in passes}) > 1,
+        random_samples=m,
         max_output=float(first.max()) if first.size else 0.0,
         dlr_zero_grads=dlr_zero[0] if dlr_zero else None,
         dlr_samples=dlr_zero[1] if dlr_zero else None,
         dlr_eps=eps if dlr_zero else None,
         unbounded_sample_steps=sample_steps,
     )
+
+
+def _outputs(model: nn.Module, x: np.ndarray, m: int) -> np.ndarray:
+    """Raw outputs on x, its first ``m`` rows in a call of their own: the randomness check
+    compares them with passes over those m alone, and a deterministic model gives the same
+    bits for the same batches (another batch size may change the last bits)."""
+    head = predict_logits(model, x[:m])
+    return np.concatenate([head, predict_logits(model, x[m:])]) if len(x) > m else head
 
 
 def _share(mask: np.ndarray) -> float:

@@ -10,7 +10,8 @@ The parts (``Timing.part``), stable names:
   attack starts from); ``attack``, one of the spec's attacks swept over every eps (``name``: its
   key); ``corruptions``, the spec's ``corruptions:`` (asked for like an attack);
 - the extras, everything beyond the requested work: ``certificate`` (a certifying defence),
-  ``sanity.gradients``, ``sanity.outputs`` (repeated forward passes), ``sanity.dlr_gradient``,
+  ``sanity.gradients``, ``sanity.outputs`` (the probe's forward pass), ``sanity.randomness``
+  (the repeated passes on a few of its samples), ``sanity.dlr_gradient``,
   ``sanity.unbounded_pgd`` (the sanity probes), ``weights`` (weight analysis), ``examples``
   (example grids), ``evasion``, ``probe`` (``name``: the spec's probe), ``gradcam``, ``corruption_gradcam`` (Grad-CAM under the worst corruption) and ``attention``
   (attention shift).
@@ -28,6 +29,7 @@ EXTRA_PARTS = (
     "certificate",
     "sanity.gradients",
     "sanity.outputs",
+    "sanity.randomness",
     "sanity.dlr_gradient",
     "sanity.unbounded_pgd",
     "weights",
