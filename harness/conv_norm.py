@@ -23,12 +23,38 @@ TOL = 1e-8  # stop when the top Ritz value moves less than this, relative (ResNe
 
 def conv_operator_norm(conv: nn.Conv2d, input_chw: Sequence[int], iters: int = 100) -> float:
     """Largest singular value of x -> conv(x) (no bias) on (C, H, W) inputs; at most ``iters``
-    products with A^T A, from the same seeded start on every device."""
+    products with A^T A, from the same seeded start on every device. On a 1 x 1 input the
+    convolution is a plain matrix, computed exactly (``_one_pixel``)."""
     w = conv.weight.detach().double()
+    if tuple(input_chw[1:]) == (1, 1) and (taps := _one_pixel_taps(conv)) is not None:
+        gram = sum(w[:, :, i, j].T @ w[:, :, i, j] for i, j in taps)
+        return math.sqrt(max(float(torch.linalg.eigvalsh(gram)[-1]), 0.0)) if taps else 0.0
     start = torch.randn(
         1, *input_chw, dtype=torch.float64, generator=torch.Generator().manual_seed(0)
     ).to(w.device)
     return math.sqrt(max(_lanczos_top(_gram(conv, w, start.shape), start.flatten(), iters), 0.0))
+
+
+def _one_pixel_taps(conv: nn.Conv2d) -> list[tuple[int, int]] | None:
+    """The kernel taps (i, j) that land on the pixel of a 1 x 1 input, one per output pixel
+    that sees it: A stacks their W[:, :, i, j], so A^T A is the sum of their Gram matrices
+    (ResNet-18's last stage on 32 x 32 images: the centre tap, exact and ten times faster
+    than Lanczos). None where that does not hold: groups, padding modes, "same"/"valid"."""
+    if conv.groups != 1 or conv.padding_mode != "zeros" or isinstance(conv.padding, str):
+        return None
+    return [
+        (i, j)
+        for i in _taps(conv.kernel_size[0], conv.stride[0], conv.padding[0], conv.dilation[0])
+        for j in _taps(conv.kernel_size[1], conv.stride[1], conv.padding[1], conv.dilation[1])
+    ]
+
+
+def _taps(kernel: int, stride: int, padding: int, dilation: int) -> list[int]:
+    """Along one axis, for each output position o of a 1-pixel input: the tap k with
+    o * stride - padding + k * dilation = 0, where there is one."""
+    outputs = (1 + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
+    found = [(padding - o * stride) / dilation for o in range(max(outputs, 0))]
+    return [int(k) for k in found if k == int(k) and 0 <= k < kernel]
 
 
 def _gram(conv: nn.Conv2d, w: torch.Tensor, shape: torch.Size):

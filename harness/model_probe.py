@@ -12,7 +12,8 @@ L2-normalised output rows differ by more than 1e-4 in L2), ``check_range_output`
 ``check_zero_gradients`` (the DLR loss's input gradient at APGD's random start is all zero for
 some sample). The passes after the second and the random start run on a forked torch
 generator and a local numpy one, so probing moves the global generators only by the first two
-passes (one over all samples, one over those of the randomness check).
+passes and the unbounded PGD. The outputs over all samples and their gradients are those of the
+unbounded PGD's first step (``harness.probe_pgd``): no pass of their own.
 """
 
 from __future__ import annotations
@@ -41,8 +42,9 @@ UNBOUNDED_PGD = {"steps": 20, "step_size": 0.1}
 PROBABILITY_TOL = 1e-5  # fra31's check_range_output alpha: outputs in (-tol, 1 + tol), rows sum 1
 RANDOM_PASSES = 5  # fra31's check_randomized: n = 5 forward passes (tolerance: RANDOM_TOL)
 # The samples those passes run on: a random model's outputs move on every sample (the reference
-# runs its check on one batch); 64 keep four of the five passes off the other samples.
-RANDOM_SAMPLES = 64
+# runs its check on one batch of its data); the outputs on all samples are the unbounded PGD's
+# first forward pass's.
+RANDOM_SAMPLES = 32
 GRADIENT_BATCH = 128
 
 
@@ -66,20 +68,19 @@ def probe_model(
     pick = np.sort(np.random.default_rng(seed).permutation(len(x))[:n])
     xs, ys = x[pick].astype(np.float32), y[pick].astype(np.int64)  # fancy indexing: a copy
     k, timing = int(classifier.nb_classes), partial(timed, model=role, samples=len(xs))
-    with timing("sanity.gradients"):
-        flat = _input_gradients(model, xs, ys).reshape(len(xs), -1)  # (n, C*H*W)
     m = min(RANDOM_SAMPLES, len(xs))  # the randomness check's samples: the first m
-    with timing("sanity.outputs"):
-        first = _outputs(model, xs, m)  # (n, K) raw outputs
     with timing("sanity.randomness", samples=m):
-        second = predict_logits(model, xs[:m])
+        passes = [predict_logits(model, xs[:m]) for _ in range(2)]
         with torch.random.fork_rng():  # the extra passes must not move the global generator
-            more = [predict_logits(model, xs[:m]) for _ in range(RANDOM_PASSES - 2)]
+            passes += [predict_logits(model, xs[:m]) for _ in range(RANDOM_PASSES - 2)]
     with torch.random.fork_rng(), timing("sanity.dlr_gradient"):
         dlr_zero = _dlr_zero_gradients(model, xs, ys, eps, seed, k)
-    with timing("sanity.unbounded_pgd"):
-        unbounded, sample_steps = unbounded_accuracy(model, xs, ys, UNBOUNDED_EPS, **UNBOUNDED_PGD)
-    passes, ys_m = [first[:m], second, *more], ys[:m]
+    with timing("sanity.unbounded_pgd"):  # its first step: the gradient and outputs at x
+        unbounded, sample_steps, grads, first = unbounded_accuracy(
+            model, xs, ys, UNBOUNDED_EPS, **UNBOUNDED_PGD
+        )
+    flat = grads.reshape(len(xs), -1)  # (n, C*H*W)
+    second, ys_m = passes[1], ys[:m]
     return ModelProbe(
         n=len(xs),
         zero_grad_share=_share(np.all(flat == 0, axis=1)),
@@ -88,7 +89,7 @@ def probe_model(
         min_output=float(first.min()) if first.size else 0.0,
         max_row_sum_error=float(np.abs(first.sum(1) - 1).max()) if first.size else 0.0,
         deterministic=not _random_by_reference(passes, ys_m),
-        max_output_diff=float(np.nan_to_num(np.abs(first[:m] - second)).max()) if m else 0.0,
+        max_output_diff=float(np.nan_to_num(np.abs(passes[0] - second)).max()) if m else 0.0,
         unbounded_eps=UNBOUNDED_EPS,
         unbounded_steps=int(UNBOUNDED_PGD["steps"]),
         unbounded_accuracy=unbounded,
@@ -108,37 +109,8 @@ def probe_model(
     )
 
 
-def _outputs(model: nn.Module, x: np.ndarray, m: int) -> np.ndarray:
-    """Raw outputs on x, its first ``m`` rows in a call of their own: the randomness check
-    compares them with passes over those m alone, and a deterministic model gives the same
-    bits for the same batches (another batch size may change the last bits)."""
-    head = predict_logits(model, x[:m])
-    return np.concatenate([head, predict_logits(model, x[m:])]) if len(x) > m else head
-
-
 def _share(mask: np.ndarray) -> float:
     return float(mask.mean()) if len(mask) else 0.0
-
-
-def _input_gradients(model: nn.Module, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Gradient of the cross-entropy on the true labels w.r.t. x, in eval mode on the model's
-    device, in batches halved on out of memory (the model's halving state): what ART's
-    ``loss_gradient`` gives, without its per-call copies (a third of the time on a ResNet-18)."""
-    run = oom.batches_for(model, device.of(model)).run
-    return run("gradients", partial(_ce_gradient, model), [x, y], GRADIENT_BATCH)
-
-
-def _ce_gradient(model: nn.Module, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    was_training = model.training
-    model.eval()
-    dev = device.of(model)
-    try:
-        xt = torch.from_numpy(x).to(dev).requires_grad_(True)
-        loss = nn.functional.cross_entropy(model(xt), torch.from_numpy(y).to(dev), reduction="sum")
-        (grad,) = torch.autograd.grad(loss, xt)
-        return grad.cpu().numpy()
-    finally:
-        model.train(was_training)
 
 
 def _are_probabilities(out: np.ndarray) -> bool:
