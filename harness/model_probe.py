@@ -27,6 +27,7 @@ from torch import nn
 
 from harness import device, oom
 from harness.estimator import predict_logits
+from harness.modes import evaluating
 from harness.probe_pgd import unbounded_accuracy
 from harness.provenance import timed
 from harness.results.checks import RANDOM_TOL, ModelProbe
@@ -161,10 +162,8 @@ def _dlr_zero_gradients(
 def _dlr_gradient(model: nn.Module, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Gradient of Croce & Hein's DLR loss, -(z_y - max_{i != y} z_i) / (z_pi1 - z_pi3), in eval
     mode on the model's device, and which samples are predicted correctly (3 outputs or more)."""
-    was_training = model.training
-    model.eval()
     dev = device.of(model)
-    try:
+    with evaluating(model):
         xt = torch.from_numpy(x).to(dev).requires_grad_(True)
         yt = torch.from_numpy(y).to(dev)
         z = model(xt)
@@ -174,5 +173,3 @@ def _dlr_gradient(model: nn.Module, x: np.ndarray, y: np.ndarray) -> tuple[np.nd
         loss = -(zy - other.max(1).values) / (zs[:, -1] - zs[:, -3] + 1e-12)
         (grad,) = torch.autograd.grad(loss.sum(), xt)
         return grad.cpu().numpy(), (z.argmax(1) == yt).cpu().numpy()
-    finally:
-        model.train(was_training)

@@ -26,6 +26,7 @@ import torch
 from torch import nn
 
 from harness import device, oom
+from harness.modes import evaluating
 
 BATCH = 128
 
@@ -39,15 +40,11 @@ def unbounded_accuracy(
     the raw outputs at x (N, K))."""
     if len(x) == 0:
         return 0.0, 0, np.zeros_like(x), np.zeros((0, 0), np.float32)
-    was_training = model.training
-    model.eval()
-    try:
+    with evaluating(model):
         attack = partial(_batch, model, eps, steps, step_size)
         kept, spent, grads, outputs = oom.batches_for(model, device.of(model)).run(
             "unbounded_pgd", attack, [x, y], BATCH
         )
-    finally:
-        model.train(was_training)
     return float(np.mean(kept)), int(np.sum(spent)), grads, outputs
 
 

@@ -36,6 +36,7 @@ from harness.esd import (
     rows,
     slice_grams,
 )
+from harness.modes import evaluating
 from harness.results import WeightAnalysis
 
 BINS = 30  # histogram bins per layer and epoch
@@ -161,12 +162,10 @@ def conv_input_sizes(model: nn.Module, input_shape: Sequence[int]) -> dict[str, 
         return hook
 
     hooks = [m.register_forward_hook(keep(n)) for n, m in layers(model) if isinstance(m, nn.Conv2d)]
-    was_training = model.training
     try:
-        with torch.no_grad():
-            model.eval()(torch.zeros(1, *input_shape, device=device.of(model)))
+        with evaluating(model, grad=False):
+            model(torch.zeros(1, *input_shape, device=device.of(model)))
     finally:
-        model.train(was_training)
         for h in hooks:
             h.remove()
     return sizes
