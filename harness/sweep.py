@@ -23,6 +23,10 @@ batches, so each batch sees the same samples as in one pass over the set, and a 
 attack (FGSM) gives the same bits however the set is cut. An attack that draws random numbers
 (PGD's random start) draws them per chunk, so on a set larger than one chunk its numbers differ
 from one pass's (not its statistics); every shipped benchmark's attacked set fits in one chunk.
+
+An outcome also keeps the adversarial images of a few test samples named by ``keep`` (the
+pictures' images), so that the example grids and Grad-CAM show what the sweep counted without
+attacking those images again.
 """
 
 from __future__ import annotations
