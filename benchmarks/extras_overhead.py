@@ -26,7 +26,7 @@ before the extras reused the requested work, same machine and load):
     case                            requested   extras before      extras now
     --fit-head --attacks fgsm pgd   28.7 s      14.0 s of 26.6 (52.5%)     6.3 s (22.1%)
     --fit-head (FGSM only)           2.3 s      11.4 s of 2.1 (535%)      6.2 s (270%)
-    cifake_fgsm, epochs=1           CIFAKE_REQ   7.1 s (2.6%; session 7)      CIFAKE_EXTRAS
+    cifake_fgsm, epochs=1          269.4 s      7.1 s (2.6%; session 7)  not re-measured
 
     now, --fit-head --attacks fgsm pgd: sanity.randomness 0.47 (32 samples), dlr_gradient 0.90,
     unbounded_pgd 1.16 (200; with the gradient and output checks), weights 2.99, examples 0.08,
