@@ -26,7 +26,8 @@ before the extras reused the requested work, same machine and load):
     case                            requested   extras before      extras now
     --fit-head --attacks fgsm pgd   28.7 s      14.0 s of 26.6 (52.5%)     6.3 s (22.1%)
     --fit-head (FGSM only)           2.3 s      11.4 s of 2.1 (535%)      6.2 s (270%)
-    cifake_fgsm, epochs=1          269.4 s      7.1 s (2.6%; session 7)  not re-measured
+    cifake_fgsm, epochs=1          443.9 s      7.1 s of 269.4 (2.6%;     19.7 s (4.4%; 2 threads:
+                                                session 7)                sanity 8.7, weights 9.3)
 
     now, --fit-head --attacks fgsm pgd: sanity.randomness 0.47 (32 samples), dlr_gradient 0.90,
     unbounded_pgd 1.16 (200; with the gradient and output checks), weights 2.99, examples 0.08,
