@@ -40,24 +40,41 @@ EVALS_FLOOR = 1e-5  # WeightWatcher's EVALS_THRESH, on eigenvalues of W^T W (not
 SMALL_N = 20  # WeightWatcher's SMALL_N_CUTOFF: fewer eigenvalues take the small-N fit
 SMALL_N_MIN_TAIL = 8  # the small-N fit's shortest tail (its k_min)
 ESD_BINS = 40  # log-spaced bins of the stored ESD
+KS_STRIDE = 16  # every 16th sample of a tail bounds its D from below (``_bounded``)
 
 
-def eigenvalues(module: nn.Module) -> np.ndarray:
-    """Sorted eigenvalues of X = W^T W / N (W transposed to N >= M); Conv2d slices pooled."""
-    w = module.weight.detach().double()
-    mats = (
-        [w]
-        if w.ndim == 2
-        else [w[:, :, i, j] for i in range(w.shape[2]) for j in range(w.shape[3])]
-    )
-    out = [esd(m.cpu().numpy()) for m in mats]
-    return np.sort(np.concatenate(out))
+def eigenvalues(module: nn.Module, grams: np.ndarray | None = None) -> np.ndarray:
+    """Sorted eigenvalues of X = W^T W / N (W transposed to N >= M); Conv2d slices pooled.
+    ``grams``: the layer's ``slice_grams`` when already computed."""
+    g = slice_grams(module.weight) if grams is None else grams
+    return np.sort(_gram_eigenvalues(g).ravel()) / rows(module.weight.shape)
+
+
+def slice_grams(weight: torch.Tensor) -> np.ndarray:
+    """The smaller Gram matrix of each of the layer's matrices (a Linear's W, a Conv2d's kh*kw
+    slices W[:, :, i, j]), (S, M, M) float64: W W^T when out <= in, else W^T W. Its eigenvalues
+    are the squared singular values; W W^T summed over the slices is the Gram matrix of the
+    reshaped (out, in*kh*kw) weight, whose top eigenvalue is the spectral norm squared."""
+    w = weight.detach().double().cpu()
+    mats = w[None] if w.ndim == 2 else w.permute(2, 3, 0, 1).reshape(-1, w.shape[0], w.shape[1])
+    m = mats.numpy()
+    return m @ m.transpose(0, 2, 1) if w.shape[0] <= w.shape[1] else m.transpose(0, 2, 1) @ m
+
+
+def _gram_eigenvalues(grams: np.ndarray) -> np.ndarray:
+    """Eigenvalues of each symmetric Gram matrix, (S, M), rounding noise below 0 set to 0.
+
+    LAPACK's symmetric solver on the M x M Gram matrix takes a third of the time of an SVD of
+    the matrix itself (ResNet-18: 16 vs 45 ms per 512 x 512 slice) and gives its squared
+    singular values within about 1e-14 of the largest (absolute): the same figures except for
+    eigenvalues that far below the top, which the fit leaves out anyway (``EVALS_FLOOR``)."""
+    return np.maximum(np.linalg.eigvalsh(grams), 0.0)
 
 
 def esd(matrix: np.ndarray) -> np.ndarray:
     """Eigenvalues of W^T W / N for one matrix, N = the larger dimension (M = min eigenvalues)."""
-    w = np.asarray(matrix, dtype=np.float64)
-    return np.linalg.svd(w, compute_uv=False) ** 2 / rows(w.shape)
+    w = torch.from_numpy(np.asarray(matrix, dtype=np.float64))
+    return _gram_eigenvalues(slice_grams(w))[0] / rows(w.shape)
 
 
 def rows(shape: tuple[int, ...] | torch.Size) -> int:
@@ -81,30 +98,63 @@ def fit_power_law(eigs: np.ndarray) -> dict[str, float | int]:
 
 
 def _fits(x: np.ndarray) -> list[tuple[float, int, float, float]]:
-    """(score = D, index of xmin, alpha, D) for every xmin but the largest value (the MLE)."""
+    """(score = D, index of xmin, alpha, D) for every xmin but the largest value (the MLE) whose
+    D can be the smallest: the others' D is known to exceed it (``_bounded``), so the minimum
+    and its ties are those of scoring every xmin."""
     tails = _tails(x)
     if not tails:
         return []
     k, n, denom = (np.array(c) for c in zip(*tails, strict=True))
     alpha = 1.0 + n / denom
-    d = _ks_many(x, k, alpha)
+    k, alpha, d = _bounded(x, k, alpha)
     return [
         (float(di), int(ki), float(ai), float(di)) for ki, ai, di in zip(k, alpha, d, strict=True)
     ]
 
 
-def _ks_many(x: np.ndarray, ks: np.ndarray, alphas: np.ndarray, block: int = 256) -> np.ndarray:
+def _bounded(
+    x: np.ndarray, ks: np.ndarray, alphas: np.ndarray, stride: int = KS_STRIDE, group: int = 64
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(ks, alphas, D) of the candidates whose D can be the smallest, D exact.
+
+    The largest gap over every ``stride``-th sample of a tail is a lower bound of its D (the
+    same numbers, fewer of them). Candidates are scored exactly in order of their bound until
+    the next bound exceeds the smallest D found: 4608 eigenvalues (a ResNet-18 layer) then take
+    a small fraction of the n^2 / 2 gaps of scoring them all."""
+    cols = np.unique(np.r_[np.arange(0, len(x), stride), len(x) - 1])
+    bound = _ks_many(x, ks, alphas, cols)
+    order, best, kept = np.argsort(bound, kind="stable"), math.inf, []
+    for g in range(0, len(order), group):
+        pick = np.sort(order[g : g + group])
+        if bound[order[g]] > best:
+            break  # every candidate left has D >= its bound > best
+        d = _ks_many(x, ks[pick], alphas[pick])
+        best = min(best, float(d.min()))
+        kept.append((pick, d))
+    pick = np.concatenate([p for p, _ in kept])
+    return ks[pick], alphas[pick], np.concatenate([d for _, d in kept])
+
+
+def _ks_many(
+    x: np.ndarray,
+    ks: np.ndarray,
+    alphas: np.ndarray,
+    cols: np.ndarray | None = None,
+    block: int = 256,
+) -> np.ndarray:
     """``_ks(x[k:], alpha)`` for each (k, alpha), a block of xmin candidates per numpy pass (the
-    one loop over xmin in Python cost more than the arithmetic on a 4608-eigenvalue layer)."""
+    one loop over xmin in Python cost more than the arithmetic on a 4608-eigenvalue layer).
+    ``cols``: only these sorted sample indices (the last one among them) count, a lower bound."""
     logs, out = np.log(x), np.empty(len(ks))
-    i = np.arange(len(x))
+    cols = np.arange(len(x)) if cols is None else cols
     for b in range(0, len(ks), block):
         k, a = ks[b : b + block, None], alphas[b : b + block, None]
         n = len(x) - k
-        tail = i[None, k.min() :] >= k  # (block, len(x) - min k): the samples of each tail
-        above = np.maximum(logs[None, k.min() :] - logs[k], 0.0)  # ln(x / xmin), 0 off the tail
+        i = cols[cols >= k.min()]
+        tail = i[None, :] >= k  # (block, columns): the samples of each tail
+        above = np.maximum(logs[None, i] - logs[k], 0.0)  # ln(x / xmin), 0 off the tail
         power = np.exp((1.0 - a) * above)
-        gap = np.abs(1.0 - power - (i[None, k.min() :] - k) / n)
+        gap = np.abs(1.0 - power - (i[None, :] - k) / n)
         out[b : b + block] = np.where(tail, gap, 0.0).max(axis=1)
     return out
 

@@ -19,6 +19,7 @@ from torch import nn
 
 from harness import device, oom
 from harness.architectures import Shape
+from harness.modes import evaluating
 from harness.oom import Batches
 
 
@@ -94,11 +95,7 @@ def predict_logits(model: nn.Module, x: np.ndarray, batch_size: int = 256) -> np
     that failed once stays halved for later calls, as the estimator's does)."""
     if len(x) == 0:
         return np.zeros((0, 0), np.float32)
-    was_training = model.training
-    model.eval()
     dev = device.of(model)
-    try:
+    with evaluating(model):
         forward = lambda xb: model(torch.from_numpy(xb).to(dev)).cpu().numpy()  # noqa: E731
         return oom.batches_for(model, dev).run("predict", forward, [x], batch_size)
-    finally:
-        model.train(was_training)

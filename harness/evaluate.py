@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -64,6 +64,14 @@ class Context:
     plan: Plan
     classifiers: dict[str, PyTorchClassifier]  # model role -> its classifier
     picks: list[int]  # test indices for the pictures and the evasion table, classes in turn
+    # (model role, attack name) -> its sweep, holding its adversarial images of the pictures'
+    # test images (``shown``): the example grids, Grad-CAM and attention shift show those
+    swept: pictures.Swept = field(default_factory=dict)
+
+    @property
+    def shown(self) -> list[int]:
+        """The test images of the pictures (example grids, Grad-CAM, attention shift)."""
+        return self.picks[: self.spec.gradcam.n_images]
 
 
 @dataclass(frozen=True)
@@ -103,7 +111,7 @@ def evaluate(spec: Spec, data: Dataset, plan: Plan, trained: list[Trained], time
         histories,
     )
     with timer.phase("explain"):
-        shown = pictures.Shown(spec, data, plan.attacks[0], picks[: spec.gradcam.n_images])
+        shown = pictures.Shown(spec, data, plan.attacks[0], ctx.shown, ctx.swept)
         fields["gradcam"] = pictures.gradcam_panel(shown, trained, classifiers)
         fields["corruption_cams"] = corruption_cams(
             fields["gradcam"],
@@ -143,10 +151,11 @@ def _swept(
     data: Dataset,
     clean: CleanEval,
     planned: list[PlannedAttack] | None = None,
+    keep: Sequence[int] = (),
 ) -> tuple[list[Measurement], list[AttackOutcome]]:
     planned = _planned(plan, t, classifiers) if planned is None else planned
     x, y, clf = data.x_test, data.y_test, classifiers[t.role]
-    return sweep(t.role, clf, x, y, clean, planned, spec.eps, spec.eval_batch_size)
+    return sweep(t.role, clf, x, y, clean, planned, spec.eps, spec.eval_batch_size, keep)
 
 
 def _planned(plan: Plan, t: Trained, classifiers: dict) -> list[PlannedAttack]:
@@ -170,12 +179,13 @@ def _rand_version(p: PlannedAttack) -> PlannedAttack:
 def attack_sweep(ctx: Context, s: Subject) -> list[Measurement | EnsembleBreakdown]:
     """Clean accuracy, then every attack (naive ones on a defence in front of the baseline);
     then what each part of every ensemble broke first (``harness.breakdown``) and what each of
-    the spec's attacks broke that the others left (``harness.masking``)."""
+    the spec's attacks broke that the others left (``harness.masking``). The sweep keeps its
+    adversarial images of the pictures' test images (``Context.swept``)."""
     planned = _planned(ctx.plan, s.trained, ctx.classifiers)
+    args = (ctx.spec, ctx.plan, s.trained, ctx.classifiers, ctx.data, s.clean, planned)
     with recording() as log:
-        rows, outcomes = _swept(
-            ctx.spec, ctx.plan, s.trained, ctx.classifiers, ctx.data, s.clean, planned
-        )
+        rows, outcomes = _swept(*args, keep=ctx.shown)
+    ctx.swept.update({(s.trained.role, o.attack): o for o in outcomes})
     declared = {p.name: p for p in ctx.plan.attacks}
     ensembles = breakdowns(s.trained.role, planned, outcomes, log)
     return [*rows, *ensembles, *part_breaks(s.trained.role, outcomes, declared)]
@@ -244,11 +254,11 @@ def _weights(t: Trained, data: Dataset, fit: str) -> WeightAnalysis | None:
 def example_grids(ctx: Context, s: Subject) -> list[ExampleGrid]:
     """Clean vs adversarial images of each of the spec's attacks on this model."""
     attacks = bind(ctx.plan.attacks, s.trained.role, ctx.classifiers)
-    shown = ctx.picks[: ctx.spec.gradcam.n_images]
+    shown, role = ctx.shown, s.trained.role
     if not (shown and attacks and ctx.spec.gradcam.examples):
         return []
-    with timed("examples", s.trained.role, samples=len(shown)):
-        return pictures.examples(ctx.spec, ctx.data, s.trained.role, s.clf, attacks, shown)
+    with timed("examples", role, samples=len(shown)):
+        return pictures.examples(ctx.spec, ctx.data, role, s.clf, attacks, shown, ctx.swept)
 
 
 def evasion(ctx: Context, s: Subject) -> list[EvasionRow]:

@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator, Sequence
 import numpy as np
 import torch
 from pytorch_grad_cam import GradCAM
+from pytorch_grad_cam.utils.image import scale_cam_image
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 from torch import nn
 
@@ -142,22 +143,23 @@ def gradcam_raw(
         raise ValueError(f"gradcam_raw: expected x of shape (K, C, H, W), got {x.shape}")
     if len(x) == 0:
         raise ValueError("gradcam_raw: no images (the layer's output size is unknown)")
-    if targets is None:
-        targets = predict(model, x)
-    targets = np.asarray(targets)
-    if targets.shape != (len(x),) or (targets < 0).any():
-        raise ValueError(
-            f"gradcam_raw: expected {len(x)} non-negative class indices, got {targets!r}"
-        )
+    if targets is not None:
+        targets = np.asarray(targets)
+        if targets.shape != (len(x),) or (targets < 0).any():
+            raise ValueError(
+                f"gradcam_raw: expected {len(x)} non-negative class indices, got {targets!r}"
+            )
+    inputs = [x] if targets is None else [x, targets]
     with _untouched(model):
         return _batches(model).run(
-            "gradcam", lambda xb, tb: _raw_batch(model, xb, layer, tb), [x, targets], BATCH_SIZE
+            "gradcam", lambda xb, tb=None: _raw_batch(model, xb, layer, tb), inputs, BATCH_SIZE
         )
 
 
 def _raw_batch(
-    model: nn.Module, x: np.ndarray, layer: nn.Module, targets: np.ndarray
+    model: nn.Module, x: np.ndarray, layer: nn.Module, targets: np.ndarray | None
 ) -> np.ndarray:
+    """Raw CAMs of one batch; ``targets`` None: the classes this very forward pass predicts."""
     inputs = _inputs(model, x)
     seen: list[torch.Tensor] = []
 
@@ -172,7 +174,10 @@ def _raw_batch(
         handle.remove()
     if len(seen) != 1:
         raise ValueError(f"gradcam_raw: the layer ran {len(seen)} times in one forward pass")
-    index = torch.as_tensor(targets, dtype=torch.long, device=inputs.device)
+    if targets is None:
+        index = logits.detach().argmax(1)
+    else:
+        index = torch.as_tensor(targets, dtype=torch.long, device=inputs.device)
     score = logits.gather(1, index[:, None]).sum()  # samples are independent in eval mode
     # autograd.grad, not backward(): no parameter's .grad is touched
     (grads,) = torch.autograd.grad(score, seen[0])  # (K, k, h, w)
@@ -225,8 +230,19 @@ class Cams:
 
 
 def cams_of(model: nn.Module, x: np.ndarray, layer: nn.Module) -> Cams:
-    pred = predict(model, x)
-    return Cams(gradcam(model, x, layer, pred), gradcam_raw(model, x, layer, pred))
+    """Both CAMs of x for the classes the model predicts, from one forward and backward pass:
+    the scaled one is the raw one scaled and resized as pytorch-grad-cam does (``gradcam``,
+    within 1e-4: tests/test_attention.py) instead of a pass of its own."""
+    raw = gradcam_raw(model, x, layer)
+    return Cams(scaled(raw, x.shape[2:]), raw)
+
+
+def scaled(raw: np.ndarray, size: Sequence[int]) -> np.ndarray:
+    """Raw CAMs (K, h, w) as ``gradcam`` gives them, (K, H, W) in [0, 1]: pytorch-grad-cam
+    min-max scales each, resizes it to ``size`` (H, W), and min-max scales it again (its
+    aggregation over target layers)."""
+    once = scale_cam_image(raw, (int(size[1]), int(size[0])))
+    return np.clip(scale_cam_image(once), 0.0, 1.0).astype(np.float32)
 
 
 def attention_row(model: str, attack: str, eps: float, clean: Cams, adv: Cams) -> AttentionRow:

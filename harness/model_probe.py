@@ -5,12 +5,15 @@ instead of logits out, non-deterministic outputs, clean accuracy, and the accura
 *unbounded* PGD (eps = 1 covers the whole [0, 1] pixel range; Carlini et al. 2019, §5).
 
 Three of these repeat fra31/auto-attack's own flags (``autoattack/checks.py``) with its
-thresholds: ``check_randomized`` (5 forward passes; random if the count of correct predictions
-changes or two L2-normalised output rows differ by more than 1e-4 in L2), ``check_range_output``
+thresholds: ``check_randomized`` (5 forward passes over ``RANDOM_SAMPLES`` of the samples, as the
+reference checks one batch; random if the count of correct predictions changes or two
+L2-normalised output rows differ by more than 1e-4 in L2), ``check_range_output``
 (every output in (-1e-5, 1 + 1e-5) and every row summing to 1 within 1e-5: probabilities) and
 ``check_zero_gradients`` (the DLR loss's input gradient at APGD's random start is all zero for
-some sample). The extra passes and the random start run on a forked torch generator and a
-local numpy one, so probing leaves the global generators as two passes always left them.
+some sample). The passes after the second and the random start run on a forked torch
+generator and a local numpy one, so probing moves the global generators only by the first two
+passes and the unbounded PGD. The outputs over all samples and their gradients are those of the
+unbounded PGD's first step (``harness.probe_pgd``): no pass of their own.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from torch import nn
 
 from harness import device, oom
 from harness.estimator import predict_logits
+from harness.modes import evaluating
 from harness.probe_pgd import unbounded_accuracy
 from harness.provenance import timed
 from harness.results.checks import RANDOM_TOL, ModelProbe
@@ -38,6 +42,10 @@ UNBOUNDED_EPS = 1.0  # L-inf radius covering the whole [0, 1] pixel range
 UNBOUNDED_PGD = {"steps": 20, "step_size": 0.1}
 PROBABILITY_TOL = 1e-5  # fra31's check_range_output alpha: outputs in (-tol, 1 + tol), rows sum 1
 RANDOM_PASSES = 5  # fra31's check_randomized: n = 5 forward passes (tolerance: RANDOM_TOL)
+# The samples those passes run on: a random model's outputs move on every sample (the reference
+# runs its check on one batch of its data); the outputs on all samples are the unbounded PGD's
+# first forward pass's.
+RANDOM_SAMPLES = 32
 GRADIENT_BATCH = 128
 
 
@@ -61,18 +69,19 @@ def probe_model(
     pick = np.sort(np.random.default_rng(seed).permutation(len(x))[:n])
     xs, ys = x[pick].astype(np.float32), y[pick].astype(np.int64)  # fancy indexing: a copy
     k, timing = int(classifier.nb_classes), partial(timed, model=role, samples=len(xs))
-    with timing("sanity.gradients"):
-        flat = _input_gradients(model, xs, ys).reshape(len(xs), -1)  # (n, C*H*W)
-    with timing("sanity.outputs"):
-        first, second = predict_logits(model, xs), predict_logits(model, xs)  # (n, K) raw outputs
-    with torch.random.fork_rng():  # the extra passes must not move the global torch generator
-        with timing("sanity.outputs"):
-            more = [predict_logits(model, xs) for _ in range(RANDOM_PASSES - 2)]
-        with timing("sanity.dlr_gradient"):
-            dlr_zero = _dlr_zero_gradients(model, xs, ys, eps, seed, k)
-    with timing("sanity.unbounded_pgd"):
-        unbounded, sample_steps = unbounded_accuracy(model, xs, ys, UNBOUNDED_EPS, **UNBOUNDED_PGD)
-    passes = [first, second, *more]
+    m = min(RANDOM_SAMPLES, len(xs))  # the randomness check's samples: the first m
+    with timing("sanity.randomness", samples=m):
+        passes = [predict_logits(model, xs[:m]) for _ in range(2)]
+        with torch.random.fork_rng():  # the extra passes must not move the global generator
+            passes += [predict_logits(model, xs[:m]) for _ in range(RANDOM_PASSES - 2)]
+    with torch.random.fork_rng(), timing("sanity.dlr_gradient"):
+        dlr_zero = _dlr_zero_gradients(model, xs, ys, eps, seed, k)
+    with timing("sanity.unbounded_pgd"):  # its first step: the gradient and outputs at x
+        unbounded, sample_steps, grads, first = unbounded_accuracy(
+            model, xs, ys, UNBOUNDED_EPS, **UNBOUNDED_PGD
+        )
+    flat = grads.reshape(len(xs), -1)  # (n, C*H*W)
+    second, ys_m = passes[1], ys[:m]
     return ModelProbe(
         n=len(xs),
         zero_grad_share=_share(np.all(flat == 0, axis=1)),
@@ -80,8 +89,8 @@ def probe_model(
         outputs_probabilities=_are_probabilities(first),
         min_output=float(first.min()) if first.size else 0.0,
         max_row_sum_error=float(np.abs(first.sum(1) - 1).max()) if first.size else 0.0,
-        deterministic=not _random_by_reference(passes, ys),
-        max_output_diff=float(np.nan_to_num(np.abs(first - second)).max()) if first.size else 0.0,
+        deterministic=not _random_by_reference(passes, ys_m),
+        max_output_diff=float(np.nan_to_num(np.abs(passes[0] - second)).max()) if m else 0.0,
         unbounded_eps=UNBOUNDED_EPS,
         unbounded_steps=int(UNBOUNDED_PGD["steps"]),
         unbounded_accuracy=unbounded,
@@ -91,7 +100,8 @@ def probe_model(
         majority_share=float(np.bincount(ys).max() / len(ys)) if len(ys) else None,
         passes=len(passes),
         max_normalized_diff=_max_normalized_diff(passes),
-        correct_counts_differ=len({int((p.argmax(1) == ys).sum()) for p in passes}) > 1,
+        correct_counts_differ=len({int((p.argmax(1) == ys_m).sum()) for p in passes}) > 1,
+        random_samples=m,
         max_output=float(first.max()) if first.size else 0.0,
         dlr_zero_grads=dlr_zero[0] if dlr_zero else None,
         dlr_samples=dlr_zero[1] if dlr_zero else None,
@@ -102,27 +112,6 @@ def probe_model(
 
 def _share(mask: np.ndarray) -> float:
     return float(mask.mean()) if len(mask) else 0.0
-
-
-def _input_gradients(model: nn.Module, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Gradient of the cross-entropy on the true labels w.r.t. x, in eval mode on the model's
-    device, in batches halved on out of memory (the model's halving state): what ART's
-    ``loss_gradient`` gives, without its per-call copies (a third of the time on a ResNet-18)."""
-    run = oom.batches_for(model, device.of(model)).run
-    return run("gradients", partial(_ce_gradient, model), [x, y], GRADIENT_BATCH)
-
-
-def _ce_gradient(model: nn.Module, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    was_training = model.training
-    model.eval()
-    dev = device.of(model)
-    try:
-        xt = torch.from_numpy(x).to(dev).requires_grad_(True)
-        loss = nn.functional.cross_entropy(model(xt), torch.from_numpy(y).to(dev), reduction="sum")
-        (grad,) = torch.autograd.grad(loss, xt)
-        return grad.cpu().numpy()
-    finally:
-        model.train(was_training)
 
 
 def _are_probabilities(out: np.ndarray) -> bool:
@@ -173,10 +162,8 @@ def _dlr_zero_gradients(
 def _dlr_gradient(model: nn.Module, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Gradient of Croce & Hein's DLR loss, -(z_y - max_{i != y} z_i) / (z_pi1 - z_pi3), in eval
     mode on the model's device, and which samples are predicted correctly (3 outputs or more)."""
-    was_training = model.training
-    model.eval()
     dev = device.of(model)
-    try:
+    with evaluating(model):
         xt = torch.from_numpy(x).to(dev).requires_grad_(True)
         yt = torch.from_numpy(y).to(dev)
         z = model(xt)
@@ -186,5 +173,3 @@ def _dlr_gradient(model: nn.Module, x: np.ndarray, y: np.ndarray) -> tuple[np.nd
         loss = -(zy - other.max(1).values) / (zs[:, -1] - zs[:, -3] + 1e-12)
         (grad,) = torch.autograd.grad(loss.sum(), xt)
         return grad.cpu().numpy(), (z.argmax(1) == yt).cpu().numpy()
-    finally:
-        model.train(was_training)

@@ -133,7 +133,7 @@ def _logits(p: ModelProbe, num_classes: int) -> tuple[str, str]:
 
 
 def _determinism(p: ModelProbe, num_classes: int) -> tuple[str, str]:
-    measured = f"{p.passes} forward passes of {p.n} samples"
+    measured = f"{p.passes} forward passes of {p.random_samples or p.n} samples"
     if p.max_normalized_diff is not None:
         counts = "changed" if p.correct_counts_differ else "did not change"
         measured += (

@@ -23,6 +23,10 @@ batches, so each batch sees the same samples as in one pass over the set, and a 
 attack (FGSM) gives the same bits however the set is cut. An attack that draws random numbers
 (PGD's random start) draws them per chunk, so on a set larger than one chunk its numbers differ
 from one pass's (not its statistics); every shipped benchmark's attacked set fits in one chunk.
+
+An outcome also keeps the adversarial images of a few test samples named by ``keep`` (the
+pictures' images), so that the example grids and Grad-CAM show what the sweep counted without
+attacking those images again.
 """
 
 from __future__ import annotations
@@ -105,6 +109,11 @@ class AttackOutcome:
     linf: np.ndarray  # (E, N) float: perturbation norms (NaN where not attacked)
     l2: np.ndarray
     hit: np.ndarray | None = None  # (E, N) bool: predicted the target class (targeted attacks)
+    # the sweep's example of each of the ``kept`` test samples at each eps, (E, len(kept), *x):
+    # the image that counted (a nested sweep's from the eps that broke it; x itself where the
+    # sample was not attacked: wrong when clean, or already of the target class)
+    kept: tuple[int, ...] = ()
+    images: np.ndarray | None = None
 
     def measurements(self, model: str) -> list[Measurement]:
         rows = []
@@ -146,15 +155,20 @@ def attack_sweep(
     clean: CleanEval,
     eps_list: Sequence[float],
     batch_size: int,
+    keep: Sequence[int] = (),
 ) -> AttackOutcome:
     """Run one attack over increasing ``eps_list`` on the clean-correct samples of (x, y),
-    a chunk of them at a time (see the module docstring)."""
+    a chunk of them at a time (see the module docstring); ``keep``: test indices whose
+    adversarial images the outcome keeps (``AttackOutcome.images``)."""
     attacked = clean.correct(y)
     labels = attack_labels(planned.params, y, classifier.nb_classes)
     if planned.targeted:  # a sample already of the target class has nothing to move to
         attacked &= labels != y
     idx = np.flatnonzero(attacked)
-    adv_pred, linf, l2 = _chunked(classifier, planned, x, y, idx, eps_list, batch_size)
+    kept = np.asarray(keep, dtype=np.int64)
+    swept = np.intersect1d(kept, idx)  # sorted: the order of their positions in idx
+    args = (classifier, planned, x, y, idx, eps_list, batch_size, np.searchsorted(idx, swept))
+    adv_pred, linf, l2, adv = _chunked(*args)
     n, e = len(y), len(eps_list)
     robust = np.zeros((e, n), bool)
     robust[:, clean.correct(y)] = True  # targeted: untouched samples stay correct
@@ -165,22 +179,44 @@ def attack_sweep(
     if planned.targeted:
         hit = np.zeros((e, n), bool)
         hit[:, idx] = adv_pred == labels[idx]
-    return AttackOutcome(planned.name, tuple(eps_list), robust, attacked, full_linf, full_l2, hit)
+    images = _kept_images(x, kept, swept, adv, len(eps_list)) if len(kept) else None
+    return AttackOutcome(
+        planned.name, tuple(eps_list), robust, attacked, full_linf, full_l2, hit,
+        tuple(int(k) for k in kept), images,
+    )  # fmt: skip
 
 
-Sweeper = Any  # (classifier, planned, x, y, eps_list, batch_size) -> (pred, linf, l2), each (E, n)
+def _kept_images(
+    x: ImageArray, kept: np.ndarray, swept: np.ndarray, adv: np.ndarray, n_eps: int
+) -> np.ndarray:
+    """(E, len(kept), *x) images: the sweep's for ``swept`` (adv, in their sorted order), x's
+    own for the kept samples it did not attack."""
+    clean = np.asarray(x[kept], dtype=np.float32)
+    out = np.repeat(clean[None], n_eps, axis=0)
+    for j, k in enumerate(kept):
+        if (pos := np.searchsorted(swept, k)) < len(swept) and swept[pos] == k:
+            out[:, j] = adv[:, pos]
+    return out
 
 
-def _chunked(classifier, planned, x, y, idx, eps_list, batch_size):
+# (classifier, planned, x, y, eps_list, batch_size, keep) -> (pred, linf, l2, images): each
+# (E, n), images (E, len(keep), *x) the adversarial images of samples ``keep`` (positions in x)
+Sweeper = Any
+
+
+def _chunked(classifier, planned, x, y, idx, eps_list, batch_size, keep):
     """The attack's sweep over samples ``idx`` of (x, y), chunk by chunk: (pred, linf, l2),
-    each (E, len(idx)), as one sweep over them all would give (module docstring)."""
+    each (E, len(idx)), as one sweep over them all would give (module docstring), and the
+    images of positions ``keep`` (sorted) of idx."""
     sweeper = _SWEEPS[planned.definition.sweep]
     size = chunk_size(x.shape[1:], batch_size, int(planned.params.get("batch_size", 1)))
-    parts = [
-        sweeper(classifier, planned, x[idx[s]], y[idx[s]], eps_list, batch_size)
-        for s in chunks(len(idx), size)
-    ]
-    return tuple(np.concatenate([p[i] for p in parts], axis=1) for i in range(3))
+    parts = []
+    for s in chunks(len(idx), size):
+        local = keep[(keep >= s.start) & (keep < s.stop)] - s.start
+        parts.append(
+            sweeper(classifier, planned, x[idx[s]], y[idx[s]], eps_list, batch_size, local)
+        )
+    return tuple(np.concatenate([p[i] for p in parts], axis=1) for i in range(4))
 
 
 def _predict(classifier: PyTorchClassifier, x: np.ndarray, batch_size: int) -> np.ndarray:
@@ -190,11 +226,11 @@ def _predict(classifier: PyTorchClassifier, x: np.ndarray, batch_size: int) -> n
 
 
 def _per_eps(
-    classifier, x, eps_list, batch_size, make_adv: Callable[[float], np.ndarray], clean=None
+    classifier, x, eps_list, batch_size, make_adv: Callable[[float], np.ndarray], keep, clean=None
 ):
-    """Predictions and perturbation norms of ``make_adv(eps)`` for each eps, each (E, n);
-    ``clean``: the predictions at x (eps 0) when already known."""
-    preds, linfs, l2s = [], [], []
+    """Predictions and perturbation norms of ``make_adv(eps)`` for each eps, each (E, n), and
+    the images of positions ``keep``; ``clean``: the predictions at x (eps 0) when known."""
+    preds, linfs, l2s, kept = [], [], [], []
     for eps in eps_list:
         x_adv = x.copy() if eps == 0 else make_adv(eps)
         known = eps == 0 and clean is not None
@@ -202,35 +238,42 @@ def _per_eps(
         linf, l2 = metrics.perturbation_norms(x, x_adv)
         linfs.append(linf)
         l2s.append(l2)
-    return np.array(preds).reshape(len(eps_list), len(x)), np.array(linfs), np.array(l2s)
+        kept.append(np.asarray(x_adv[keep], dtype=np.float32))
+    preds = np.array(preds).reshape(len(eps_list), len(x))
+    return preds, np.array(linfs), np.array(l2s), _stacked(kept, x, keep)
 
 
-def _independent(classifier, planned, x, y, eps_list, batch_size):
+def _stacked(kept: list[np.ndarray], x: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """The kept images per eps as one (E, len(keep), *x) array (E may be 0)."""
+    return np.stack(kept) if kept else np.zeros((0, len(keep), *x.shape[1:]), np.float32)
+
+
+def _independent(classifier, planned, x, y, eps_list, batch_size, keep):
     """The naive loop: every sample attacked afresh at every eps (crafted on the surrogate, if any)."""
     d, params = planned.definition, planned.params
     crafter = classifier if planned.surrogate is None else planned.surrogate
-    return _per_eps(
-        classifier, x, eps_list, batch_size, lambda e: generate(crafter, d, params, x, y, e)
-    )
+    make = lambda e: generate(crafter, d, params, x, y, e)  # noqa: E731
+    return _per_eps(classifier, x, eps_list, batch_size, make, keep)
 
 
-def _one_step(classifier, planned, x, y, eps_list, batch_size):
+def _one_step(classifier, planned, x, y, eps_list, batch_size, keep):
     """FGSM-like: one direction per sample, then x + eps * direction clipped to [0, 1] per eps;
     eps 0 is predicted by the forward pass the direction's gradient took."""
     logits, direction = planned.definition.direction(classifier, planned.params, x, y)
     step = lambda e: np.clip(x + np.float32(e) * direction, 0.0, 1.0)  # noqa: E731
-    return _per_eps(classifier, x, eps_list, batch_size, step, logits.argmax(1))
+    return _per_eps(classifier, x, eps_list, batch_size, step, keep, logits.argmax(1))
 
 
-def _project_once(classifier, planned, x, y, eps_list, batch_size):
+def _project_once(classifier, planned, x, y, eps_list, batch_size, keep):
     """Minimal-perturbation attacks ignore eps until ``EpsBall`` projects: run once, project per eps."""
     d = planned.definition
     unbounded = 1.0 if d.norm == "linf" else float(np.sqrt(np.prod(x.shape[1:])))  # covers [0, 1]^n
     x_min = generate(classifier, d, planned.params, x, y, unbounded)
-    return _per_eps(classifier, x, eps_list, batch_size, lambda e: project(x, x_min, e, d.norm))
+    shrink = lambda e: project(x, x_min, e, d.norm)  # noqa: E731
+    return _per_eps(classifier, x, eps_list, batch_size, shrink, keep)
 
 
-def _nested(classifier, planned, x, y, eps_list, batch_size):
+def _nested(classifier, planned, x, y, eps_list, batch_size, keep):
     """Survivors only: a sample broken at eps_i counts as broken at every larger eps. With the
     attack's ``warm_start``, a survivor starts from its iterate at the previous eps (projected
     onto the larger ball) instead of afresh."""
@@ -240,7 +283,7 @@ def _nested(classifier, planned, x, y, eps_list, batch_size):
     best = x.copy()  # the adversarial example kept for each sample so far
     pred = y.copy()  # attack_sweep passes clean-correct samples only: no forward pass needed
     alive = np.ones(len(x), bool)
-    preds, linfs, l2s = [], [], []
+    preds, linfs, l2s, kept = [], [], [], []
     for eps in eps_list:
         k = np.flatnonzero(alive)
         if eps > 0 and len(k):
@@ -256,7 +299,9 @@ def _nested(classifier, planned, x, y, eps_list, batch_size):
         preds.append(pred.copy())
         linfs.append(linf)
         l2s.append(l2)
-    return np.array(preds).reshape(len(eps_list), len(x)), np.array(linfs), np.array(l2s)
+        kept.append(np.asarray(best[keep], dtype=np.float32))
+    preds = np.array(preds).reshape(len(eps_list), len(x))
+    return preds, np.array(linfs), np.array(l2s), _stacked(kept, x, keep)
 
 
 _SWEEPS = {
@@ -289,13 +334,16 @@ def sweep(
     attacks: Sequence[PlannedAttack],
     eps_list: Sequence[float],
     batch_size: int,
+    keep: Sequence[int] = (),
 ) -> tuple[list[Measurement], list[AttackOutcome]]:
-    """Measurements for one model: clean accuracy, then every attack (and the worst case)."""
+    """Measurements for one model: clean accuracy, then every attack (and the worst case);
+    ``keep``: test indices whose adversarial images each outcome keeps."""
     rows = [Measurement(model_name, "none", 0.0, "clean_accuracy", metrics.accuracy(clean.pred, y))]
     outcomes = []
     for planned in tqdm(attacks, desc=f"attacking {model_name}", leave=False, unit="attack"):
         with timed("attack", model_name, samples=len(x), name=planned.name):  # run.json's timings
-            outcomes.append(attack_sweep(classifier, planned, x, y, clean, eps_list, batch_size))
+            args = (classifier, planned, x, y, clean, eps_list, batch_size, keep)
+            outcomes.append(attack_sweep(*args))
         rows += outcomes[-1].measurements(model_name)
     untargeted = [o for o, p in zip(outcomes, attacks, strict=True) if not p.targeted]
     return rows + worst_case_rows(model_name, untargeted), outcomes

@@ -24,6 +24,7 @@ from torchvision import transforms
 from tqdm.auto import tqdm
 
 from harness import device, oom
+from harness.modes import evaluating
 from harness.results import EpochStats
 from harness.spec import TrainSpec
 
@@ -44,15 +45,11 @@ def evaluate(
     out of memory (the model's halving state, ``harness.oom``), as a smaller batch would give."""
     if len(x) == 0:
         return float("nan"), float("nan")
-    was_training = model.training
-    model.eval()
-    try:
+    with evaluating(model):
         batch = partial(_scored, model, device.of(model))
         sums, correct = oom.batches_for(model, device.of(model)).run(
             "evaluate", batch, [x, y], batch_size
         )
-    finally:
-        model.train(was_training)
     return sum(float(v) for v in sums) / len(x), int(correct.sum()) / len(x)  # summed in order
 
 

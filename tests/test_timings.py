@@ -18,6 +18,7 @@ from harness.attacks import ATTACKS, generate
 from harness.datasets import load_dataset
 from harness.errors import HarnessError
 from harness.evasion import _fgsm_probs, smallest_flips
+from harness.model_probe import RANDOM_SAMPLES
 from harness.provenance import Timer, timed
 from harness.report import write_report
 from harness.results import RunResult
@@ -77,9 +78,11 @@ def test_each_attack_per_model_and_each_extra_is_timed(full, tmp_path) -> None:
     attacks = {(t.name, t.model) for t in parts if t.part == "attack"}
     assert attacks == {("fgsm", "baseline"), ("pgd", "baseline")}
     by_part = {t.part: t for t in parts}
-    for part in ("sanity.gradients", "sanity.outputs", "sanity.dlr_gradient"):
+    for part in ("sanity.dlr_gradient", "sanity.unbounded_pgd"):
         assert by_part[part].samples == 40  # the spec's sanity.n_samples
-    assert by_part["sanity.unbounded_pgd"].samples == 40
+    # the unbounded PGD's first step gives the gradients and outputs at x
+    assert not {"sanity.gradients", "sanity.outputs"} & set(by_part)
+    assert by_part["sanity.randomness"].samples == min(40, RANDOM_SAMPLES)
     assert by_part["weights"].samples is None
     for part in ("examples", "evasion", "gradcam", "attention"):
         assert by_part[part].samples == 2

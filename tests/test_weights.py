@@ -125,6 +125,37 @@ def test_conv_operator_norm_converges_at_its_default_budget() -> None:
     assert weights.conv_operator_norm(conv, (8, 6, 6)) == pytest.approx(expected, rel=1e-7)
 
 
+@pytest.mark.parametrize(
+    ("k", "stride", "padding", "dilation"), [(3, 1, 1, 1), (5, 2, 3, 1), (3, 1, 2, 2)]
+)
+def test_conv_operator_norm_on_one_pixel_is_exact(
+    k: int, stride: int, padding: int, dilation: int
+) -> None:
+    """On a 1 x 1 input only the taps that land on the pixel act (ResNet-18's last stage on
+    CIFAR-10): the norm is computed from them, to float64 precision, without Lanczos."""
+    torch.manual_seed(2)
+    conv = nn.Conv2d(6, 4, k, stride=stride, padding=padding, dilation=dilation).double()
+    x0 = torch.zeros(1, 6, 1, 1, dtype=torch.float64)
+    dense = torch.autograd.functional.jacobian(
+        lambda x: conv._conv_forward(x, conv.weight, None), x0
+    ).reshape(-1, x0.numel())
+    expected = float(torch.linalg.matrix_norm(dense, ord=2))
+    assert weights.conv_operator_norm(conv, (6, 1, 1)) == pytest.approx(expected, rel=1e-12)
+
+
+def test_esd_from_gram_matrices_matches_the_svd() -> None:
+    """The ESD comes from each slice's smaller Gram matrix: the squared singular values within
+    1e-12 of the largest."""
+    torch.manual_seed(3)
+    conv = nn.Conv2d(12, 20, 3)
+    w = conv.weight.detach().double()
+    svd = [torch.linalg.svdvals(w[:, :, i, j]) ** 2 / 20 for i in range(3) for j in range(3)]
+    expected = np.sort(torch.cat(svd).numpy())
+    got = esd.eigenvalues(conv)
+    assert got.shape == expected.shape
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12 * expected.max())
+
+
 # ---------------------------------------------------------------- histograms and the recorder
 
 
@@ -231,3 +262,19 @@ def test_no_analysis_no_section() -> None:
     result = RunResult("demo", {}, 0, DataSummary(), [_model("baseline", 0.9, None)], [], [])
     assert "Weight analysis" not in report.render_markdown(result)
     assert not any(n.startswith(("weights_", "esd_")) for n in report.figures(result))
+
+
+@pytest.mark.parametrize("dof", [2.0, 4.0, 30.0])
+def test_power_law_fit_scores_only_candidates_that_can_win_and_finds_the_same_xmin(dof) -> None:
+    """``esd._bounded`` skips xmin candidates whose lower bound exceeds the best D found; the
+    fit must be the one scoring every candidate gives."""
+    w = np.random.default_rng(4).standard_t(dof, (600, 300))
+    x = np.sort(esd.esd(w))
+    k, n, denom = (np.array(c) for c in zip(*esd._tails(x), strict=True))
+    alpha = 1.0 + n / denom
+    d = esd._ks_many(x, k, alpha)  # every candidate
+    best = int(np.argmin(d))
+    fit = esd.fit_power_law(x)
+    assert (fit["xmin"], fit["alpha"], fit["D"]) == (x[k[best]], alpha[best], d[best])
+    kept, _, _ = esd._bounded(x, k, alpha)
+    assert len(kept) < len(k) / 2  # most candidates never scored in full

@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from harness.defences.base import HardenJob
+from harness.modes import evaluating
 from harness.params import expect
 from harness.results import EpochStats
 
@@ -59,9 +60,7 @@ def fgsm_pgd_accuracy(
     """(PGD accuracy, FGSM accuracy) of ``model`` on x (N, C, H, W) in [0, 1] at L-inf ``eps``:
     PGD_STEPS steps of eps * PGD_STEP_RATIO from a uniform random start (drawn from a generator
     seeded with ``seed``), projected on the eps ball and [0, 1]; FGSM one step of eps from x."""
-    was_training = model.training
-    model.eval()
-    try:
+    with evaluating(model):
         fgsm = (x + eps * _step(model, x, y, torch.zeros_like(x))).clamp(0, 1)
         g = torch.Generator(device=x.device).manual_seed(seed)
         delta = (torch.rand(x.shape, generator=g, device=x.device) * 2 - 1) * eps
@@ -70,8 +69,6 @@ def fgsm_pgd_accuracy(
             delta = delta + eps * PGD_STEP_RATIO * _step(model, x, y, delta)
             delta = (x + delta.clamp(-eps, eps)).clamp(0, 1) - x
         return _accuracy(model, x + delta, y), _accuracy(model, fgsm, y)
-    finally:
-        model.train(was_training)
 
 
 class Watch:

@@ -61,6 +61,7 @@ class ModelProbe:
     # sample-steps the unbounded PGD took (it stops per sample at a misclassification; None:
     # probed before it did, every sample took every step)
     unbounded_sample_steps: int | None = None
+    random_samples: int | None = None  # samples the passes compared (None: all n, older runs)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ModelProbe:

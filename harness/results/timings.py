@@ -10,8 +10,10 @@ The parts (``Timing.part``), stable names:
   attack starts from); ``attack``, one of the spec's attacks swept over every eps (``name``: its
   key); ``corruptions``, the spec's ``corruptions:`` (asked for like an attack);
 - the extras, everything beyond the requested work: ``certificate`` (a certifying defence),
-  ``sanity.gradients``, ``sanity.outputs`` (repeated forward passes), ``sanity.dlr_gradient``,
-  ``sanity.unbounded_pgd`` (the sanity probes), ``weights`` (weight analysis), ``examples``
+  the sanity probes: ``sanity.randomness`` (repeated forward passes on a few of the probed
+  samples), ``sanity.dlr_gradient`` and ``sanity.unbounded_pgd``, whose first step's gradient
+  and outputs are the gradient and output checks' (in older runs their own passes,
+  ``sanity.gradients`` and ``sanity.outputs``); ``weights`` (weight analysis), ``examples``
   (example grids), ``evasion``, ``probe`` (``name``: the spec's probe), ``gradcam``, ``corruption_gradcam`` (Grad-CAM under the worst corruption) and ``attention``
   (attention shift).
 """
@@ -28,6 +30,7 @@ EXTRA_PARTS = (
     "certificate",
     "sanity.gradients",
     "sanity.outputs",
+    "sanity.randomness",
     "sanity.dlr_gradient",
     "sanity.unbounded_pgd",
     "weights",
