@@ -256,6 +256,36 @@ def test_report_names_the_harness_fit_and_nothing_for_older_runs() -> None:
     assert "α, xmin and D fitted by" not in report.render_markdown(result)
 
 
+def test_an_operator_norm_on_a_large_input_is_a_stated_lower_bound(monkeypatch) -> None:
+    """Past ``OPERATOR_NORM_SIDE`` the norm is taken on the input's top-left crop: a lower
+    bound of the whole input's (dense Jacobians here, side 4 of a 7 x 7 input), said in the
+    row and, with "≥", in the report; smaller inputs are untouched."""
+    from tests.test_report import _model
+
+    monkeypatch.setattr(weights, "OPERATOR_NORM_SIDE", 4)
+    torch.manual_seed(2)
+    model = nn.Sequential(nn.Conv2d(2, 3, 3, stride=2, padding=1), nn.ReLU(), nn.Conv2d(3, 2, 3))
+    wa = weights.analyse(model, input_shape=(2, 7, 7), weightwatcher=False)
+    first, second = wa.layers[0], wa.layers[1]  # inputs 7 x 7 (cut to 4 x 4) and 4 x 4
+    assert first["operator_norm_input"] == [2, 4, 4] and "operator_norm_input" not in second
+
+    def dense_norm(conv: nn.Conv2d, chw: tuple[int, ...]) -> float:
+        x0 = torch.zeros(1, *chw, dtype=torch.float64)
+        w = conv.weight.detach().double()
+        jac = torch.autograd.functional.jacobian(lambda x: conv._conv_forward(x, w, None), x0)
+        return float(torch.linalg.matrix_norm(jac.reshape(-1, x0.numel()), ord=2))
+
+    crop, whole = dense_norm(model[0], (2, 4, 4)), dense_norm(model[0], (2, 7, 7))
+    assert first["operator_norm"] == pytest.approx(crop, rel=1e-4)
+    assert crop <= whole + 1e-12
+    assert second["operator_norm"] == pytest.approx(dense_norm(model[2], (3, 4, 4)), rel=1e-4)
+    base = _model("baseline", 0.9, None)
+    base.weight_analysis = wa
+    text = report.render_markdown(RunResult("demo", {}, 0, DataSummary(), [base], [], []))
+    assert f"| ≥ {first['operator_norm']:.4g} |" in text
+    assert "≥: the operator norm on the top-left 4x4 of the layer's larger input" in text
+
+
 def test_no_analysis_no_section() -> None:
     from tests.test_report import _model
 

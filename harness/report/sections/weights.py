@@ -48,6 +48,13 @@ def _model(m: ModelResult) -> dict[str, Any]:
     return {
         "role": m.role,
         "table": _weights_table(wa.layers),
+        "cropped": sorted(
+            {
+                "x".join(map(str, r["operator_norm_input"][1:]))
+                for r in wa.layers
+                if r.get("operator_norm_input")
+            }
+        ),
         "fits": sorted({r["fit"] for r in wa.layers if r.get("fit")}),  # none in older runs
         "bins": wa.bins,
         "epochs": [e["epoch"] for e in wa.epochs],
@@ -63,7 +70,7 @@ def _weights_table(rows: Sequence[dict[str, Any]]) -> str:
     out = []
     for r in rows:
         fit = r.get("alpha") is not None
-        op = [_g(r.get("operator_norm"))] if with_op else []
+        op = [_operator_norm(r)] if with_op else []
         out.append(
             [
                 f"`{r['name']}`",
@@ -78,6 +85,13 @@ def _weights_table(rows: Sequence[dict[str, Any]]) -> str:
             ]
         )
     return table(header, out)
+
+
+def _operator_norm(row: dict[str, Any]) -> str:
+    """The stored norm; "≥" when it was computed on a crop of the layer's input (a lower bound,
+    ``harness.weights.bounded_input``)."""
+    cut = row.get("operator_norm_input")
+    return f"≥ {_g(row.get('operator_norm'))}" if cut else _g(row.get("operator_norm"))
 
 
 def alpha_reading(alpha: float | None) -> str:
