@@ -278,16 +278,19 @@ def _compare(args: argparse.Namespace) -> int:
     from harness.compare import leaderboard, load_runs, write_comparison
     from harness.home import reports_dir
     from harness.outputs import comparison_target
+    from harness.report.sections.comparison.leaderboard import sanity_text
 
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
     target = comparison_target(args.out or reports_dir() / "compare" / stamp, args.overwrite)
     runs = load_runs(args.runs)
     out = write_comparison(runs, target.path, replace=target.replace)
     board = leaderboard(runs)
-    print(f"comparison: {out}  ({len(board.rows)} models, ranked by {board.sorted_by})")
+    print(f"comparison: {out}  ({_count(len(board.rows), 'model')}, ranked by {board.sorted_by})")
     for rank, r in enumerate(board.rows, start=1):
         auc = "—" if math.isnan(r.worst_auc) else f"{r.worst_auc:.4f}"  # nan: no ε > 0
-        print(f"  {rank:>2}. {r.entry:<40} clean {r.clean_accuracy:.2%}  worst-case AUC {auc}")
+        flag = sanity_text(r).replace("**", "")  # "FAIL: <checks>", "probes off"
+        line = f"  {rank:>2}. {r.entry:<40} clean {r.clean_accuracy:.2%}  worst-case AUC {auc}"
+        print(f"{line}  [sanity {flag}]" if flag else line)
     return 0
 
 
@@ -306,6 +309,11 @@ def _app(args: argparse.Namespace) -> int:
     cmd = streamlit_command(runs, args.port, args.address)
     os.execv(cmd[0], cmd)  # become the server: signals (Ctrl-C, terminate) reach it directly
     return 0  # not reached
+
+
+def _count(n: int, noun: str) -> str:
+    """'1 model', '2 models'."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 if __name__ == "__main__":

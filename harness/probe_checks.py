@@ -18,6 +18,7 @@ UNBOUNDED = "unbounded_reaches_chance"
 GRADIENTS = "gradients_healthy"
 LOGITS = "logits_not_probabilities"
 DETERMINISM = "deterministic"
+PROBED = (TRAINED, UNBOUNDED, GRADIENTS, LOGITS, DETERMINISM)  # need a probe: off without one
 
 GRADIENT_TOL = (0.01, 0.05)  # share of samples with all-zero or NaN/inf input gradients
 CHANCE_MARGIN = 0.05  # the unbounded attack may leave chance + 5 pp
@@ -45,6 +46,19 @@ def pp(v: float) -> str:
     return f"{100 * v:+.1f} pp"
 
 
+def best_guess(num_classes: int, majority_share: float | None) -> float:
+    """What a model that ignores its input can score: the larger of 1 / classes and the most
+    frequent true label's share (always guessing that class). The bar an untrained model meets."""
+    return max(1 / num_classes, majority_share or 0.0)
+
+
+def uniform_chance(num_classes: int) -> float:
+    """1 / classes: a uniformly random guess. An unbounded attack should push accuracy at most
+    this low; unlike ``best_guess`` it does not rise with class imbalance (a model fooled on
+    every sample scores 0 whatever the class shares)."""
+    return 1 / num_classes
+
+
 def probe_checks(
     model: str, probe: ModelProbe | None, num_classes: int, *names: str
 ) -> list[Check]:
@@ -69,28 +83,28 @@ def probe_checks(
 
 
 def _trained(p: ModelProbe, num_classes: int) -> tuple[str, str] | None:
-    """Check 0: clean accuracy more than TRAINED_SD binomial SDs above chance, chance being the
-    larger of 1 / classes and the majority class's share (what always guessing it scores)."""
+    """Check 0: clean accuracy more than TRAINED_SD binomial SDs above ``best_guess`` (what a
+    model ignoring its input scores)."""
     if p.clean_accuracy is None or p.majority_share is None or p.n == 0:
         return None
-    chance = max(1 / num_classes, p.majority_share)
-    bar = chance + TRAINED_SD * math.sqrt(chance * (1 - chance) / p.n)
+    guess = best_guess(num_classes, p.majority_share)
+    bar = guess + TRAINED_SD * math.sqrt(guess * (1 - guess) / p.n)
     status = PASS if p.clean_accuracy > bar + SLACK else FAIL
     why = (
-        f"clean accuracy {pct(p.clean_accuracy)} on {p.n} samples vs chance {pct(chance)} "
-        f"(max of 1/{num_classes} and the majority class); PASS above {pct(bar)} "
-        f"(chance + {TRAINED_SD:g} binomial SD)"
+        f"clean accuracy {pct(p.clean_accuracy)} on {p.n} samples vs best constant guess "
+        f"{pct(guess)} (max of 1/{num_classes} and the majority class's share); PASS above "
+        f"{pct(bar)} (best guess + {TRAINED_SD:g} binomial SD)"
     )
     return status, why + (": the model looks untrained" if status != PASS else "")
 
 
 def _unbounded(p: ModelProbe, num_classes: int) -> tuple[str, str]:
-    chance = 1 / num_classes
+    chance = uniform_chance(num_classes)
     status = PASS if p.unbounded_accuracy <= chance + CHANCE_MARGIN + SLACK else FAIL
     why = (
         f"PGD at eps {p.unbounded_eps:g} ({p.unbounded_steps} steps) leaves "
-        f"{pct(p.unbounded_accuracy)} of {p.n} samples accurate (PASS <= chance "
-        f"{pct(chance)} {pp(CHANCE_MARGIN)})"
+        f"{pct(p.unbounded_accuracy)} of {p.n} samples accurate (PASS <= uniform chance "
+        f"1/{num_classes} = {pct(chance)} {pp(CHANCE_MARGIN)})"
     )
     if p.unbounded_sample_steps is not None:  # each sample stops at its first misclassification
         most = p.n * p.unbounded_steps

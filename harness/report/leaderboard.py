@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Protocol
 
 from harness import reading
-from harness.results import GradcamPanel, RunResult
+from harness.results import FAIL, GradcamPanel, RunResult, probes_off
 from harness.results.corruption import compare_columns
 
 WORST = reading.WORST_CASE
@@ -99,6 +99,8 @@ class Row:
     train_seconds: float | None  # sum of the per-epoch seconds; None: not trained in that run
     epochs: int
     training: str  # how the run obtained the model ("trained", "reused <path>", ...)
+    sanity_fail: tuple[str, ...] = ()  # the sanity checks of this model that FAILed
+    probes_off: bool = False  # the run switched its sanity probes off (those checks did not run)
     # common corruptions (harness.results.corruption.compare_columns); empty without them
     corruption: dict[str, float] = field(default_factory=dict)
 
@@ -149,7 +151,7 @@ def make_row(entry: Entry) -> Row:
     robust = robust_curves(result, entry.role)
     worst, source = worst_case(robust)
     model = next((m for m in result.models if m.role == entry.role), None)
-    history = model.history if model else []
+    history = model.history if model and _trained_here(model.training) else []
     return Row(
         entry=entry.label,
         folder=str(entry.run.path),
@@ -164,10 +166,20 @@ def make_row(entry: Entry) -> Row:
         train_seconds=sum(e.seconds for e in history) if history else None,
         epochs=len(history),
         training=model.training if model else "",
+        sanity_fail=tuple(
+            c.name for c in result.sanity if c.model == entry.role and c.status == FAIL
+        ),
+        probes_off=probes_off(result.spec),
         corruption=compare_columns(
             result.corruptions, {m.role: m.clean_accuracy for m in result.models}, entry.role
         ),
     )
+
+
+def _trained_here(training: str) -> bool:
+    """Whether the run trained the model itself: a reused or loaded model's history (copied
+    along with its weights) is another run's training time."""
+    return not training.startswith(("reused", "loaded"))
 
 
 def leaderboard(runs: Sequence[Run]) -> Leaderboard:
@@ -179,7 +191,8 @@ def leaderboard(runs: Sequence[Run]) -> Leaderboard:
     attacks = {a: norms[a] for r in rows for a in r.robust}  # only attacks with measurements
     eps = {a: sorted({e for r in rows for e in r.robust.get(a, {})}) for a in attacks}
     eps[WORST] = sorted({e for r in rows for e in r.worst})
-    return Leaderboard(sorted(rows, key=key), sorted_by, attacks, eps)
+    ordered = sorted(rows, key=lambda r: (bool(r.sanity_fail), key(r)))  # a FAIL ranks last
+    return Leaderboard(ordered, sorted_by, attacks, eps)
 
 
 def ranking(rows: Sequence[Row]) -> tuple[Callable[[Row], float], str]:
@@ -213,7 +226,8 @@ def leaderboard_csv(board: Leaderboard) -> str:
 
     Columns: rank, entry, folder, run, role, clean_accuracy, ``robust:<attack>@<eps>`` per
     attack and ε, ``worst_case@<eps>``, worst_case_source, ``auc:<attack>``, ``auc:worst_case``,
-    train_seconds, epochs, training; then mean_corruption_accuracy and mce (%, relative to the
+    train_seconds, epochs, training, sanity_fail (the FAILed sanity checks, ``;``-separated;
+    such entries rank after every entry without one); then mean_corruption_accuracy and mce (%, relative to the
     run's baseline) when a run evaluated common corruptions.
     """
     robust_cols = [(a, e) for a in board.attacks for e in board.eps[a]]
@@ -221,7 +235,7 @@ def leaderboard_csv(board: Leaderboard) -> str:
     header += [f"robust:{a}@{e!r}" for a, e in robust_cols]
     header += [f"{WORST}@{e!r}" for e in board.eps[WORST]] + ["worst_case_source"]
     header += [f"auc:{a}" for a in board.attacks] + [f"auc:{WORST}"]
-    header += ["train_seconds", "epochs", "training"]
+    header += ["train_seconds", "epochs", "training", "sanity_fail"]
     corruption_cols = list(dict.fromkeys(k for r in board.rows for k in r.corruption))
     header += corruption_cols  # only when a run has corruptions: other boards read as before
     buf = io.StringIO()
@@ -233,6 +247,7 @@ def leaderboard_csv(board: Leaderboard) -> str:
         line += [_f(r.worst.get(e)) for e in board.eps[WORST]] + [r.worst_source]
         line += [_f(r.auc.get(a)) for a in board.attacks] + [_f(r.worst_auc)]
         line += [_f(r.train_seconds), r.epochs if r.train_seconds is not None else "", r.training]
+        line += [";".join(r.sanity_fail)]
         line += [_f(r.corruption.get(k)) for k in corruption_cols]
         writer.writerow(line)
     return buf.getvalue()

@@ -24,7 +24,16 @@ from harness.results.analyses import (
     WeightAnalysis,
 )
 from harness.results.breakdowns import BreakdownPart, EnsembleBreakdown
-from harness.results.checks import FAIL, PASS, STATUSES, WARN, Check, ModelProbe, summary
+from harness.results.checks import (
+    FAIL,
+    PASS,
+    STATUSES,
+    WARN,
+    Check,
+    ModelProbe,
+    probes_off,
+    summary,
+)
 from harness.results.records import (
     CSV_COLUMNS,
     METRICS,
@@ -67,5 +76,6 @@ __all__ = [
     "NoiseProbe",
     "RunResult",
     "WeightAnalysis",
+    "probes_off",
     "summary",
 ]

@@ -68,6 +68,12 @@ class ModelProbe:
         return cls(**d)
 
 
+def probes_off(spec: dict[str, Any]) -> bool:
+    """True when the run switched its sanity probes off (resolved spec ``sanity.enabled: false``):
+    the checks that need a probe of the live model did not run, whatever the tally says."""
+    return (spec.get("sanity") or {}).get("enabled", True) is False
+
+
 def summary(found: Iterable[Check]) -> str:
     """'12 PASS, 1 WARN, 0 FAIL'."""
     statuses = [c.status for c in found]

@@ -1,4 +1,6 @@
-"""``## Spec``: the resolved spec as YAML (defaults filled in)."""
+"""``## Spec``: the resolved spec as YAML, as run.json stores it (defaults filled in, less the
+settings it leaves out at their defaults so older runs' specs read the same), and which of it a
+zoo model does not use."""
 
 from __future__ import annotations
 
@@ -6,6 +8,15 @@ import yaml
 
 from harness.report.templates import prose
 from harness.results import RunResult
+
+# Settings run.json's spec leaves out at their defaults (harness.spec.document: to_dict and
+# _without_default_extras), with those defaults in words.
+LEFT_OUT = {
+    "sanity": "`sanity` (probes on, 256 samples)",
+    "weights": "`weights` (analysis on, the harness's own fit)",
+    "device": "`device: auto`",
+    "amp": "`amp: false`",
+}
 
 
 class _SpecDumper(yaml.SafeDumper):
@@ -23,4 +34,6 @@ _SpecDumper.add_representer(tuple, _represent_list)
 
 def markdown(result: RunResult) -> str:
     text = yaml.dump(result.spec, Dumper=_SpecDumper, sort_keys=False, allow_unicode=True)
-    return prose("spec", yaml=text)
+    left_out = [words for k, words in LEFT_OUT.items() if k not in result.spec]
+    zoo = bool((result.spec.get("model") or {}).get("zoo"))
+    return prose("spec", yaml=text, left_out=left_out, zoo=zoo)

@@ -1,5 +1,6 @@
 """``## Summary``: clean accuracy, robust accuracy at each attack's largest ε (with each hardened
-model's improvement over the baseline), the sanity checks' tally."""
+model's improvement over the baseline), the sanity checks' tally (and
+the checks that did not run when the probes were off)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from harness.reading import (
     pp,
     roles,
 )
+from harness.report.sections.sanity import not_run
 from harness.report.templates import prose
 from harness.results import RunResult, summary
 
@@ -25,7 +27,8 @@ def markdown(result: RunResult) -> str:
     rs = roles(result)
     clean = [f"{r} {pct(clean_accuracy(result, r))}" for r in rs]
     sanity = summary(result.sanity) if result.sanity else ""
-    return prose("summary", clean=clean, attacks=_attack_lines(result, rs), sanity=sanity)
+    lines = _attack_lines(result, rs)
+    return prose("summary", clean=clean, attacks=lines, sanity=sanity, skipped=not_run(result))
 
 
 def _attack_lines(result: RunResult, rs: list[str]) -> list[dict[str, Any]]:

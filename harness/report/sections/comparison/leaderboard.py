@@ -1,4 +1,5 @@
-"""``## Leaderboard``: the entries best first, with worst-case accuracy, AUCs and training."""
+"""``## Leaderboard``: the entries best first, with worst-case accuracy, AUCs, training and a
+sanity column (an entry with a FAILed sanity check ranks after every entry without one)."""
 
 from __future__ import annotations
 
@@ -17,24 +18,33 @@ def markdown(c: Comparison) -> str:
     header = ["rank", "entry", "clean acc"]
     header += [f"worst case ε={num(e)}" for e in worst_eps]
     header += ["worst case from", "worst-case AUC"]
-    header += [f"AUC {a}" for a in board.attacks] + ["training"]
+    header += [f"AUC {a}" for a in board.attacks] + ["training", "sanity"]
     rows = []
     for rank, r in enumerate(board.rows, start=1):
         line = [rank, r.entry, pct(r.clean_accuracy)]
         line += [pct(r.worst.get(e)) for e in worst_eps]
         line += [r.worst_source, auc_text(r.worst_auc)]
-        line += [auc_text(r.auc.get(a)) for a in board.attacks] + [_training_text(r)]
+        line += [auc_text(r.auc.get(a)) for a in board.attacks]
+        line += [_training_text(r), sanity_text(r)]
         rows.append(line)
     return prose(
         "comparison/leaderboard",
         sorted_by=board.sorted_by,
         csv=LEADERBOARD_CSV,
         table=table(header, rows),
+        any_fail=any(r.sanity_fail for r in board.rows),
     )
 
 
 def auc_text(v: float | None) -> str:
     return DASH if v is None or math.isnan(v) else f"{v:.4f}"
+
+
+def sanity_text(r: Row) -> str:
+    """The row's warning: the checks that FAILed, or that the probes were off; blank if neither."""
+    parts = [f"**FAIL**: {', '.join(r.sanity_fail)}"] if r.sanity_fail else []
+    parts += ["probes off"] if r.probes_off else []
+    return "; ".join(parts)
 
 
 def _training_text(r: Row) -> str:
