@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,7 +20,7 @@ import numpy as np
 from numpy.lib import format as npy
 
 from harness.corruptions import backend, generate
-from harness.datasets.lazy import ImageArray, LazyImages, NpyRows, to_float
+from harness.datasets.lazy import ImageArray, LazyImages, stored_rows, to_float
 from harness.datasets.paths import cache_dir
 from harness.io import atomic_path
 from harness.sweep import chunks
@@ -70,18 +69,8 @@ def _path(key: str, name: str, severity: int, seed: int) -> Path:
 
 def _stored(path: Path, shape: tuple[int, ...]) -> LazyImages | None:
     """The stored set, read lazily; None when absent or not the uint8 array expected."""
-    try:
-        rows = NpyRows(path)
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError, EOFError) as exc:
-        logger.warning("ignoring unreadable cache file %s (%s)", path, exc)
-        return None
-    complete = rows.offset + shape[0] * rows.row_bytes  # bytes of the whole file
-    if rows.shape != shape or rows.dtype != np.uint8 or os.path.getsize(path) != complete:
-        logger.warning("ignoring cache file %s: not a uint8 array of shape %s", path, shape)
-        return None
-    return LazyImages(rows)
+    rows = stored_rows(path, shape)
+    return None if rows is None else LazyImages(rows)
 
 
 class _Abandoned(Exception):

@@ -32,7 +32,7 @@ import numpy as np
 from numpy.lib import format as npy
 from PIL import Image, UnidentifiedImageError
 
-from harness.datasets.lazy import ArrayRows, LazyImages, NpyRows, to_float  # noqa: F401 (re-exported)
+from harness.datasets.lazy import ArrayRows, LazyImages, NpyRows, stored_rows, to_float  # noqa: F401 (re-exported)
 from harness.datasets.paths import cache_dir, require_dir
 from harness.errors import HarnessError
 from harness.io import atomic_path
@@ -238,18 +238,9 @@ def _reason(exc: BaseException) -> str:
 
 def _load_cache(path: Path, shape: tuple[int, ...]) -> NpyRows | None:
     """The cached rows at ``path`` if the file is whole and holds uint8 of ``shape``, else None."""
-    try:
-        rows = NpyRows(path)
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError, EOFError) as exc:
-        logger.warning("ignoring unreadable cache file %s (%s)", path, exc)
-        return None
-    size = rows.offset + shape[0] * rows.row_bytes
-    if rows.shape != shape or rows.dtype != np.uint8 or path.stat().st_size != size:
-        logger.warning("ignoring cache file %s: not uint8 %s", path, shape)
-        return None
-    logger.debug("cache hit %s", path)
+    rows = stored_rows(path, shape)
+    if rows is not None:
+        logger.debug("cache hit %s", path)
     return rows
 
 

@@ -14,12 +14,15 @@ resident memory until the kernel reclaims them, so a pass over a memory-mapped s
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from numpy.lib import format as npy
+
+logger = logging.getLogger(__name__)
 
 PIXEL_MAX = 255.0  # 8-bit images: 0..255 -> 0..1
 
@@ -59,6 +62,23 @@ class NpyRows:
                     stop - start, -1
                 )
         return flat.view(self.dtype).reshape(len(rows), *self.shape[1:])
+
+
+def stored_rows(path: Path, shape: tuple[int, ...]) -> NpyRows | None:
+    """The uint8 rows of a cache file at ``path`` if it is whole and holds ``shape``; None
+    when it is absent, unreadable or anything else (logged: the caller then rebuilds it)."""
+    try:
+        rows = NpyRows(path)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, EOFError) as exc:
+        logger.warning("ignoring unreadable cache file %s (%s)", path, exc)
+        return None
+    size = rows.offset + shape[0] * rows.row_bytes
+    if rows.shape != shape or rows.dtype != np.uint8 or path.stat().st_size != size:
+        logger.warning("ignoring cache file %s: not uint8 %s", path, shape)
+        return None
+    return rows
 
 
 class ArrayRows:
