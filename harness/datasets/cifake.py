@@ -19,7 +19,9 @@ FORMAT = ImageFormat(mode="RGB", size=32)
 @reads("root")
 @skips_training
 def load_cifake(spec: DataSpec, train: bool = True) -> Dataset:
-    """x (N, 3, 32, 32); ``train`` False: ``ROOT/train`` is not read (nor needed)."""
+    """CIFAKE (Bird & Lotfi 2024): REAL CIFAR-10 photos vs FAKE ones, x (N, 3, 32, 32).
+
+    ``train`` False: ``ROOT/train`` is not read (nor needed)."""
     root = dataset_root(spec, LAYOUT)
     x_te, y_te = read_split(root / "test", CLASSES, FORMAT, LAYOUT)
     x_tr, y_tr = empty_like(x_te), y_te[:0]

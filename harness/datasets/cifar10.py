@@ -64,7 +64,10 @@ def _from_folders(name: str, root: Path, train: bool) -> Dataset:
 @reads("root", "download")
 @skips_training
 def load_cifar10(spec: DataSpec, train: bool = True) -> Dataset:
-    """x (N, 3, 32, 32); ``train`` False: the training split is not read."""
+    """CIFAR-10 (Krizhevsky 2009): 10 classes of photos, x (N, 3, 32, 32).
+
+    From torchvision's batches or PNG class folders; ``train`` False: the training split is
+    not read."""
     root = root_path(spec)
     if (root / BATCHES).is_dir() or (spec.download and not (root / "test").is_dir()):
         return _from_torchvision(spec.name, root, spec.download, train)
