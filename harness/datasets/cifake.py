@@ -19,7 +19,7 @@ FORMAT = ImageFormat(mode="RGB", size=32)
 @reads("root")
 @skips_training
 def load_cifake(spec: DataSpec, train: bool = True) -> Dataset:
-    """CIFAKE (Bird & Lotfi 2024): REAL CIFAR-10 photos vs FAKE ones, x (N, 3, 32, 32).
+    """CIFAKE (Bird & Lotfi 2024): CIFAR-10 photos vs Stable Diffusion fakes, x (N, 3, 32, 32).
 
     ``train`` False: ``ROOT/train`` is not read (nor needed)."""
     root = dataset_root(spec, LAYOUT)
