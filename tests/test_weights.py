@@ -99,14 +99,18 @@ def test_spectral_norms_match_torch() -> None:
     assert norms["3"] == pytest.approx(float(torch.linalg.matrix_norm(lin_w, ord=2)), rel=1e-5)
 
 
+def _dense_norm(conv: nn.Conv2d, chw: tuple[int, ...]) -> float:
+    """The operator norm of x -> conv(x) (no bias) on (C, H, W) inputs from its dense Jacobian."""
+    x0 = torch.zeros(1, *chw, dtype=torch.float64)
+    w = conv.weight.detach().double()
+    jac = torch.autograd.functional.jacobian(lambda x: conv._conv_forward(x, w, None), x0)
+    return float(torch.linalg.matrix_norm(jac.reshape(-1, x0.numel()), ord=2))
+
+
 def test_conv_operator_norm_matches_the_dense_matrix() -> None:
     torch.manual_seed(0)
     conv = nn.Conv2d(2, 3, 3, stride=2, padding=1).double()
-    x0 = torch.zeros(1, 2, 5, 5, dtype=torch.float64)
-    dense = torch.autograd.functional.jacobian(
-        lambda x: conv._conv_forward(x, conv.weight, None), x0
-    ).reshape(-1, x0.numel())
-    expected = float(torch.linalg.matrix_norm(dense, ord=2))
+    expected = _dense_norm(conv, (2, 5, 5))
     assert weights.conv_operator_norm(conv, (2, 5, 5), iters=300) == pytest.approx(
         expected, rel=1e-4
     )
@@ -117,11 +121,7 @@ def test_conv_operator_norm_converges_at_its_default_budget() -> None:
     a random layer whose flat spectrum leaves power iteration short."""
     torch.manual_seed(1)
     conv = nn.Conv2d(8, 8, 3, padding=1).double()
-    x0 = torch.zeros(1, 8, 6, 6, dtype=torch.float64)
-    dense = torch.autograd.functional.jacobian(
-        lambda x: conv._conv_forward(x, conv.weight, None), x0
-    ).reshape(-1, x0.numel())
-    expected = float(torch.linalg.matrix_norm(dense, ord=2))
+    expected = _dense_norm(conv, (8, 6, 6))
     assert weights.conv_operator_norm(conv, (8, 6, 6)) == pytest.approx(expected, rel=1e-7)
 
 
@@ -135,11 +135,7 @@ def test_conv_operator_norm_on_one_pixel_is_exact(
     CIFAR-10): the norm is computed from them, to float64 precision, without Lanczos."""
     torch.manual_seed(2)
     conv = nn.Conv2d(6, 4, k, stride=stride, padding=padding, dilation=dilation).double()
-    x0 = torch.zeros(1, 6, 1, 1, dtype=torch.float64)
-    dense = torch.autograd.functional.jacobian(
-        lambda x: conv._conv_forward(x, conv.weight, None), x0
-    ).reshape(-1, x0.numel())
-    expected = float(torch.linalg.matrix_norm(dense, ord=2))
+    expected = _dense_norm(conv, (6, 1, 1))
     assert weights.conv_operator_norm(conv, (6, 1, 1)) == pytest.approx(expected, rel=1e-12)
 
 
@@ -269,16 +265,10 @@ def test_an_operator_norm_on_a_large_input_is_a_stated_lower_bound(monkeypatch) 
     first, second = wa.layers[0], wa.layers[1]  # inputs 7 x 7 (cut to 4 x 4) and 4 x 4
     assert first["operator_norm_input"] == [2, 4, 4] and "operator_norm_input" not in second
 
-    def dense_norm(conv: nn.Conv2d, chw: tuple[int, ...]) -> float:
-        x0 = torch.zeros(1, *chw, dtype=torch.float64)
-        w = conv.weight.detach().double()
-        jac = torch.autograd.functional.jacobian(lambda x: conv._conv_forward(x, w, None), x0)
-        return float(torch.linalg.matrix_norm(jac.reshape(-1, x0.numel()), ord=2))
-
-    crop, whole = dense_norm(model[0], (2, 4, 4)), dense_norm(model[0], (2, 7, 7))
+    crop, whole = _dense_norm(model[0], (2, 4, 4)), _dense_norm(model[0], (2, 7, 7))
     assert first["operator_norm"] == pytest.approx(crop, rel=1e-4)
     assert crop <= whole + 1e-12
-    assert second["operator_norm"] == pytest.approx(dense_norm(model[2], (3, 4, 4)), rel=1e-4)
+    assert second["operator_norm"] == pytest.approx(_dense_norm(model[2], (3, 4, 4)), rel=1e-4)
     base = _model("baseline", 0.9, None)
     base.weight_analysis = wa
     text = report.render_markdown(RunResult("demo", {}, 0, DataSummary(), [base], [], []))
