@@ -17,6 +17,7 @@ import torch
 from art.estimators.classification import PyTorchClassifier
 
 from harness import device, oom
+from harness.modes import evaluating
 
 
 def loss_gradient(
@@ -35,14 +36,10 @@ def loss_gradient(
 
 @contextmanager
 def eval_mode(classifier: PyTorchClassifier) -> Iterator[None]:
-    """The classifier's model in eval mode for the block, put back as it was afterwards."""
-    model = classifier.model
-    was_training = model.training
-    model.eval()  # BatchNorm statistics never move while attacking
-    try:
+    """The classifier's model in eval mode for the block, put back as it was afterwards
+    (``harness.modes.evaluating``): BatchNorm statistics never move while attacking."""
+    with evaluating(classifier.model):
         yield
-    finally:
-        model.train(was_training)
 
 
 def batched_input_gradient(
