@@ -158,6 +158,43 @@ def test_predict_logits_keeps_the_models_halving_state_across_calls(held_out) ->
     ]  # the second call and the estimator started at 10
 
 
+def test_a_split_batch_back_propagates_the_whole_batchs_mean_gradient(one_thread) -> None:
+    x, y = (torch.from_numpy(a) for a in task(32, 3)[:2])
+    torch.manual_seed(0)
+    net = ARCHITECTURES.get("small_cnn").build(SHAPE, 3)  # no BatchNorm: parts add up
+
+    def gradients(model: nn.Module) -> list[torch.Tensor]:
+        net.zero_grad()
+        loss = lambda xb, yb: nn.functional.cross_entropy(model(xb), yb)  # noqa: E731
+        oom.backward(oom.Batches(torch.device("cpu")), loss, x, y, net.zero_grad)
+        return [p.grad.clone() for p in net.parameters()]
+
+    whole = gradients(net)
+    with oom.recording() as fallbacks:
+        split = gradients(OutOfMemoryAbove(net, 10))  # 32 -> 16 -> 8: four parts of 8
+    assert [(f.batch_size, f.retried_with) for f in fallbacks] == [(32, 16), (16, 8)]
+    # The mean gradient is a float32 sum of n per-sample terms g_i / n, added in another order
+    # when split; each order's rounding error is at most (n - 1) u sum_i |g_i| / n (u = 2**-24),
+    # so the two differ by at most twice that, element by element, whatever kernels the CPU picks
+    # (each g_i's own sum over pixels rounds too, by the same order: on an AVX-512 EPYC the
+    # largest difference was a fifth of n u sum_i |g_i| / n, a tenth of this bound).
+    n, u = len(x), 2.0**-24
+    magnitude = [
+        sum(g) / n
+        for g in zip(*(_sample_gradients(net, x[i], y[i]) for i in range(n)), strict=True)
+    ]
+    for a, b, m in zip(whole, split, magnitude, strict=True):
+        assert ((a - b).abs() <= 2 * (n - 1) * u * m).all()
+        assert not torch.equal(a, torch.zeros_like(a))  # a gradient, not two empty ones
+
+
+def _sample_gradients(net: nn.Module, x: torch.Tensor, y: torch.Tensor) -> list[torch.Tensor]:
+    """|gradient| of one sample's loss, per parameter."""
+    net.zero_grad()
+    nn.functional.cross_entropy(net(x[None]), y[None]).backward()
+    return [p.grad.abs() for p in net.parameters()]
+
+
 def test_training_batches_are_split_on_out_of_memory(one_thread) -> None:
     x, y, _ = task(96, 3)
     data = TrainData(x, y, x[:16], y[:16])
@@ -172,8 +209,11 @@ def test_training_batches_are_split_on_out_of_memory(one_thread) -> None:
     inner = net()
     with oom.recording() as fallbacks:
         got = train_standard(OutOfMemoryWhenTraining(inner, 10), data, train, seed=0)
-    for a, b in zip(plain.state_dict().values(), inner.state_dict().values(), strict=True):
-        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)  # the batch's mean gradient
+    # The gradients agree to rounding (the test above); Adam divides each by its running RMS, so
+    # a near-zero gradient's rounding can move its weight by up to lr a step, and the weights are
+    # not compared element by element. The decisions are: the two models' predictions.
+    agree = (predict_logits(plain, x).argmax(1) == predict_logits(inner, x).argmax(1)).mean()
+    assert agree >= 0.98
     assert [e.train_acc for e in got] == pytest.approx([e.train_acc for e in want], abs=0.02)
     # 32 -> 16 -> 8 once; every later batch is run in parts of 8
     assert [(f.where, f.batch_size, f.retried_with) for f in fallbacks] == [
