@@ -60,6 +60,10 @@ def cached(
         "threads": torch.get_num_threads(),
         "v": CACHE_VERSION,
     }
+    if (
+        spec.reproducible != "standard"
+    ):  # other kernels train other weights; standard keys as before
+        full_key["reproducible"] = spec.reproducible
     if device.is_accelerator(dev):  # an accelerator trains other weights; CPU keys unchanged
         full_key["device"] = dev.type
     digest = stable_hash(full_key)

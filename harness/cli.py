@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import logging
 import math
+import os
 import signal
 import sys
 import threading
@@ -104,6 +105,7 @@ def _interruptible() -> Iterator[None]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    args.from_shell = argv is None  # sys.argv: a process of its own, which may start itself again
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     commands = {
         "run": _run,
@@ -159,6 +161,7 @@ def _run(args: argparse.Namespace) -> int:
     from harness.report import write_report
 
     spec = _load(args)
+    _strict_restart(args, spec)
     plan = _checked(spec)
     if spec.grid is not None:
         return _run_grid(args, spec)
@@ -184,6 +187,18 @@ def _run(args: argparse.Namespace) -> int:
             f"  {m.role:<{width[0]}}  {m.arch:<{width[1]}}  clean accuracy {m.clean_accuracy:.2%}"
         )
     return 0
+
+
+def _strict_restart(args: argparse.Namespace, spec: Spec) -> None:
+    """``reproducible: strict`` needs variables that torch and MKL read when they load: a
+    ``harness`` process started without them starts itself again with them (same arguments)."""
+    from harness import reproducibility
+
+    if spec.reproducible != "strict" or not reproducibility.missing_env() or not args.from_shell:
+        return  # called from Python (tests, the API): validation says which variables to set
+    sys.stdout.flush(), sys.stderr.flush()
+    argv = [sys.executable, "-c", "import sys; from harness.cli import main; sys.exit(main())"]
+    os.execve(sys.executable, [*argv, *sys.argv[1:]], reproducibility.strict_environment())
 
 
 def _run_grid(args: argparse.Namespace, spec: Spec) -> int:

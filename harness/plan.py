@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from harness import device, validation, zoo
+from harness import device, reproducibility, validation, zoo
 from harness.attacks import ATTACKS
 from harness.build import recipe
 from harness.corruptions.evaluate import check as check_corruptions
@@ -42,6 +42,7 @@ def validate(spec: Spec) -> Plan:
     """Check every name and parameter in the spec before any data or weights are loaded."""
     validation.check_dataset_fields(spec)
     device.check_amp(spec.amp, device.resolve(spec.device))  # an unavailable device: one line
+    reproducibility.check(spec.reproducible, device.resolve(spec.device), spec.grid is not None)
     if spec.model.arch or spec.model.builder:
         recipe(spec.model)  # unknown architecture / unimportable builder
     if spec.model.zoo:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from harness import device
+from harness import device, reproducibility
 from harness.io import pause_for_test
 from harness.results.timings import Timing
 
@@ -80,11 +80,13 @@ def git_commit() -> str:
         return "unknown"
 
 
-def machine() -> dict[str, Any]:
+def machine(mode: str = "standard") -> dict[str, Any]:
+    """The machine, and the CPU and kernel libraries its bytes depend on (``hardware``)."""
     return {
         "platform": platform.platform(),
         "cpu_count": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
+        "hardware": reproducibility.hardware(mode),
     }
 
 
@@ -99,7 +101,11 @@ def record(spec: Spec, started: float, seed: int | None = None) -> dict[str, Any
     return out | {
         "git_commit": git_commit(),
         "versions": versions(),
-        "machine": machine(),
+        "machine": machine(spec.reproducible),
+        "reproducibility": {
+            "mode": spec.reproducible,
+            "statement": reproducibility.STATEMENT[spec.reproducible],
+        },
         "device": device.describe(device.resolve(spec.device), spec.amp),
         "started_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
     }

@@ -16,7 +16,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from harness import device, home, oom, provenance
+from harness import device, home, oom, provenance, reproducibility
 from harness.cache import CACHE_VERSION
 from harness.corruptions.evaluate import provenance as corruption_provenance
 from harness.evaluate import attack_model, evaluate
@@ -73,6 +73,11 @@ def run(
     plan = validate(spec) if plan is None else plan
     if spec.threads:
         torch.set_num_threads(spec.threads)
+    with reproducibility.kernels(spec.reproducible):  # strict: one thread, portable kernels
+        return _run(spec, plan, model, models_dir)
+
+
+def _run(spec: Spec, plan: Plan, model: nn.Module | None, models_dir: Path | None) -> RunResult:
     seed_everything(spec.seed)
     device.deterministic(device.resolve(spec.device))
     timer, started = Timer(), time.time()

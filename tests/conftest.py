@@ -91,3 +91,25 @@ def held_out(trained):
     model, clf, _, _, edges = trained
     x, y, _ = task(200, 1, edges)
     return model, clf, x, y
+
+
+FAST_RUN = ["--set", "model.train.epochs=2", "--set", "evasion.n_images=1"]
+FAST_RUN += ["--set", "gradcam.n_images=2"]
+
+
+@pytest.fixture(scope="session")
+def digits_runs(tmp_path_factory) -> list[Path]:
+    """Two default digits runs (seeds 0 and 1, 2 epochs), made once for every test that reads
+    run folders; models cached in a temporary folder. Read them, never write into them."""
+    from harness.cli import main
+
+    root = tmp_path_factory.mktemp("digits-runs")
+    mp = pytest.MonkeyPatch()
+    mp.setattr("harness.runner.MODELS_DIR", root / "models")  # read by run() at call time
+    try:
+        for seed in (0, 1):
+            out = root / f"seed{seed}"
+            assert main(["run", "--out", str(out), *FAST_RUN, "--set", f"seed={seed}"]) == 0
+    finally:
+        mp.undo()
+    return [root / "seed0", root / "seed1"]

@@ -15,24 +15,11 @@ from harness import compare
 from harness.cli import main
 from harness.results import Measurement, rundir
 
-FAST = ["--set", "model.train.epochs=2", "--set", "evasion.n_images=1"]
-FAST += ["--set", "gradcam.n_images=2"]
-
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory) -> list[Path]:
-    """Two default digits runs (seeds 0 and 1), models cached in a temporary folder."""
-    root = tmp_path_factory.mktemp("compare")
-    models = root / "models"
-    mp = pytest.MonkeyPatch()
-    mp.setattr("harness.runner.MODELS_DIR", models)  # read by run() at call time
-    try:
-        for seed in (0, 1):
-            out = root / f"seed{seed}"
-            assert main(["run", "--out", str(out), *FAST, "--set", f"seed={seed}"]) == 0
-    finally:
-        mp.undo()
-    return [root / "seed0", root / "seed1"]
+def runs(digits_runs) -> list[Path]:
+    """Two default digits runs (seeds 0 and 1; conftest)."""
+    return digits_runs
 
 
 @pytest.fixture(scope="module")

@@ -14,10 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import HarnessError
+from harness.reproducibility import MODES as REPRODUCIBLE
 from harness.spec.checks import (
     MAX_SEED,
     MAX_THREADS,
     boolean,
+    choice,
     device_request,
     epsilon,
     floats,
@@ -108,6 +110,12 @@ class Spec:
     device: str = setting("auto", device_request, recipe=True)
     # mixed precision for evaluation (CUDA only); at its default, left out of hashes and keys
     amp: bool = setting(False, boolean, recipe=True)
+    # standard: the same bytes on the same hardware and software; strict: on any x86 CPU
+    # (``harness.reproducibility``). At its default, left out of hashes, keys and run.json's spec
+    reproducible: str = setting("standard", choice(REPRODUCIBLE), recipe=True)
+    # the ε the report's verdict leads with; None: the defence's training ε, else the dataset's
+    # conventional ε, else the middle of the sweep (``harness.verdict``). Read by the report only
+    headline: float | None = setting(None, optional(epsilon), recipe=True)
     # None: one run; else a grid of cells (``harness.grid``)
     grid: GridSpec | None = setting(None, optional(grid(None)))
     # the file the spec came from (not part of its identity)
@@ -130,6 +138,10 @@ class Spec:
             d.pop("device")
         if not d["amp"]:
             d.pop("amp")
+        if d["reproducible"] == "standard":
+            d.pop("reproducible")
+        if d["headline"] is None:
+            d.pop("headline")
         if d["grid"] is not None and not d["grid"]["gpus_per_cell"]:
             d["grid"].pop("gpus_per_cell")
         if d["corruptions"] is None:

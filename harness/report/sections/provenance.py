@@ -31,11 +31,19 @@ def markdown(result: RunResult) -> str:
             )
             rows = [
                 (k, f"{v:.2f}" if key == "timings_seconds" and isinstance(v, float | int) else v)
-                for k, v in sub.items()
+                for k, v in _flat(sub)
                 if k not in NOT_TABLED.get(key, ())
             ]
             parts += [f"### {title}", table(header, rows)]
     return "\n\n".join(parts)
+
+
+def _flat(sub: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    """A table's rows: a nested mapping (``machine.hardware``) as ``hardware: cpu`` rows."""
+    out: list[tuple[str, Any]] = []
+    for k, v in sub.items():
+        out += _flat(v, f"{prefix}{k}: ") if isinstance(v, dict) else [(f"{prefix}{k}", v)]
+    return out
 
 
 def _prov_value(v: Any) -> str:

@@ -16,6 +16,7 @@ LEFT_OUT = {
     "weights": "`weights` (analysis on, the harness's own fit)",
     "device": "`device: auto`",
     "amp": "`amp: false`",
+    "reproducible": "`reproducible: standard`",
 }
 
 

@@ -1,11 +1,15 @@
-"""``## Runs``: each run's folder, seed, spec hash, harness version and git commit, and models."""
+"""``## Runs``: each run's folder, seed, spec hash, harness version and git commit, hardware and
+models; a sentence when the runs came from different hardware (their bytes need not match)."""
 
 from __future__ import annotations
 
-from harness.reading import DASH, table
-from harness.report.leaderboard import Comparison, run_labels
+from collections.abc import Sequence
 
-HEADER = ["run", "folder", "seed", "spec hash", "harness (git commit)", "models"]
+from harness import reproducibility
+from harness.reading import DASH, table
+from harness.report.leaderboard import Comparison, Run, run_labels
+
+HEADER = ["run", "folder", "seed", "spec hash", "harness (git commit)", "hardware", "models"]
 
 
 def markdown(c: Comparison) -> str:
@@ -19,10 +23,30 @@ def markdown(c: Comparison) -> str:
                 run.result.seed,
                 f"`{prov.get('spec_hash', DASH)}`",
                 _code(prov),
+                _hardware(prov),
                 ", ".join(f"{m.role}: `{m.arch}`" for m in run.result.models) or DASH,
             )
         )
-    return "## Runs\n\n" + table(HEADER, rows)
+    return "\n\n".join(["## Runs", table(HEADER, rows), *_hardware_note(c.runs)])
+
+
+def _hardware(prov: dict) -> str:
+    hw = prov.get("machine", {}).get("hardware")
+    if not hw:
+        return DASH
+    strict = ", strict" if hw.get("reproducible") == "strict" else ""
+    return f"{hw.get('cpu')} ({hw.get('instruction_set')}, {hw.get('threads')} threads{strict})"
+
+
+def _hardware_note(runs: Sequence[Run]) -> list[str]:
+    found = reproducibility.among([r.result.provenance for r in runs])
+    if not found:
+        return []
+    return [
+        "**Different hardware or kernels** (" + "; ".join(found) + "): the same spec and seed "
+        "give the same bytes only on the same hardware and software, so these runs' figures "
+        "are compared within their intervals, not to the bit."
+    ]
 
 
 def _code(prov: dict) -> str:
