@@ -72,6 +72,17 @@ def skips_training(loader: Loader) -> Loader:
     return loader
 
 
+def conventional_eps(eps: float) -> Callable[[Loader], Loader]:
+    """Declare the L-inf ε (pixel units) the literature reports robustness at on this dataset
+    (RobustBench, Madry et al. 2018): the report's headline ε when the spec sweeps it."""
+
+    def declare(loader: Loader) -> Loader:
+        loader.conventional_eps = eps  # type: ignore[attr-defined]
+        return loader
+
+    return declare
+
+
 def empty_like(x: ImageArray) -> np.ndarray:
     """A float32 (0, C, H, W) array with the images' shape: an unread training split."""
     return np.zeros((0, *x.shape[1:]), np.float32)

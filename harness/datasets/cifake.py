@@ -5,7 +5,14 @@ Kaggle layout ``ROOT/{train,test}/{REAL,FAKE}/*.jpg``; decoded arrays are cached
 
 from __future__ import annotations
 
-from harness.datasets.base import DATASETS, Dataset, empty_like, reads, skips_training
+from harness.datasets.base import (
+    DATASETS,
+    Dataset,
+    conventional_eps,
+    empty_like,
+    reads,
+    skips_training,
+)
 from harness.datasets.folders import ImageFormat, read_split
 from harness.datasets.paths import dataset_root
 from harness.spec import DataSpec
@@ -16,6 +23,7 @@ FORMAT = ImageFormat(mode="RGB", size=32)
 
 
 @DATASETS.register("cifake")
+@conventional_eps(8 / 255)
 @reads("root")
 @skips_training
 def load_cifake(spec: DataSpec, train: bool = True) -> Dataset:

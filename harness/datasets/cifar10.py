@@ -11,7 +11,14 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.datasets.base import DATASETS, Dataset, empty_like, reads, skips_training
+from harness.datasets.base import (
+    DATASETS,
+    Dataset,
+    conventional_eps,
+    empty_like,
+    reads,
+    skips_training,
+)
 from harness.datasets.folders import ImageFormat, read_split
 from harness.datasets.lazy import LazyImages, in_memory
 from harness.datasets.paths import require_dir, root_path
@@ -61,6 +68,7 @@ def _from_folders(name: str, root: Path, train: bool) -> Dataset:
 
 
 @DATASETS.register("cifar10")
+@conventional_eps(8 / 255)
 @reads("root", "download")
 @skips_training
 def load_cifar10(spec: DataSpec, train: bool = True) -> Dataset:

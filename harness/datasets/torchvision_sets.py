@@ -16,7 +16,14 @@ from typing import Any
 
 import numpy as np
 
-from harness.datasets.base import DATASETS, Dataset, empty_like, reads, skips_training
+from harness.datasets.base import (
+    DATASETS,
+    Dataset,
+    conventional_eps,
+    empty_like,
+    reads,
+    skips_training,
+)
 from harness.datasets.lazy import in_memory
 from harness.datasets.paths import cache_dir, require_dir, root_path
 from harness.errors import HarnessError
@@ -113,6 +120,7 @@ def _load_idx(spec: DataSpec, cls_name: str, train: bool) -> Dataset:
 
 
 @DATASETS.register("mnist")
+@conventional_eps(0.3)
 @reads("root", "download")
 @skips_training
 def load_mnist(spec: DataSpec, train: bool = True) -> Dataset:
@@ -121,6 +129,7 @@ def load_mnist(spec: DataSpec, train: bool = True) -> Dataset:
 
 
 @DATASETS.register("fashion_mnist")
+@conventional_eps(0.1)
 @reads("root", "download")
 @skips_training
 def load_fashion_mnist(spec: DataSpec, train: bool = True) -> Dataset:

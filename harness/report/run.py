@@ -8,6 +8,7 @@ from types import ModuleType
 from harness import plots
 from harness.report import engine
 from harness.report.sections import (
+    appendix,
     attacks,
     attention,
     breakdown,
@@ -29,24 +30,19 @@ from harness.report.sections import (
     reference,
     sanity,
     spec,
-    summary,
     sweep,
     timings,
     title,
     training,
+    verdict,
     weights,
 )
 from harness.results import RunResult, rundir
 
-RUN_REPORT: list[ModuleType] = [  # the order of report.md
+RUN_REPORT: list[ModuleType] = [  # the order of report.md: the answer first, the appendix last
     title,
+    verdict,
     metrics,
-    summary,
-    spec,
-    data,
-    models,
-    training,
-    clean,
     attacks,
     sweep,
     breakdown,
@@ -64,6 +60,12 @@ RUN_REPORT: list[ModuleType] = [  # the order of report.md
     evasion,
     weights,
     fallbacks,
+    appendix,
+    spec,
+    data,
+    models,
+    training,
+    clean,
     timings,
     provenance,
 ]

@@ -1,0 +1,142 @@
+"""The answer a run gives, with its uncertainty: per model, clean accuracy and robust accuracy at
+one headline ε (each attack, the per-sample worst case), each with its 95% interval, the sanity
+tally, and the caveats that qualify them. Read by the report's verdict, the card and the gate.
+
+The headline ε is chosen by the first rule that applies (``headline_eps``):
+1. the spec's ``headline:``;
+2. the training ε of the first defence that declares one, when swept;
+3. the dataset's conventional ε (``harness.datasets.base.conventional_eps``), when swept;
+4. the middle of the sweep's nonzero ε.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from harness import stats
+from harness.reading import WORST_CASE, attack_names, clean_accuracy, eps_values, index, roles
+from harness.results import FAIL, RunResult
+from harness.stats import Interval
+
+AUTOATTACK = "autoattack"  # the registered ensemble whose number RobustBench reports
+
+
+@dataclass(frozen=True)
+class ModelVerdict:
+    role: str
+    clean: Interval
+    robust: dict[str, Interval]  # attack -> robust accuracy at the headline ε (all samples)
+    worst: Interval | None  # the per-sample worst case over the untargeted attacks
+    sanity: dict[str, int]  # PASS / WARN / FAIL -> count
+
+    @property
+    def lowest(self) -> tuple[str, Interval] | None:
+        """The strongest evidence: the worst case when there is one, else the lowest attack."""
+        if self.worst is not None:
+            return WORST_CASE, self.worst
+        if not self.robust:
+            return None
+        return min(self.robust.items(), key=lambda kv: kv[1].value)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    n: int  # test images every figure is counted over
+    eps: float | None  # the headline ε (None: the run swept no ε > 0)
+    rule: str  # which rule chose it, in words
+    models: list[ModelVerdict]
+    upper_bound: str = ""  # why the robust accuracies are upper bounds, when they are
+    untrusted: list[str] = field(default_factory=list)  # roles with a sanity FAIL
+
+
+def verdict(result: RunResult) -> Verdict:
+    """The verdict of a run read back (or just made)."""
+    n = int(result.data.n_test or 0)
+    eps, rule = headline_eps(result)
+    models = [_model(result, role, eps, n) for role in roles(result)]
+    untrusted = [m.role for m in models if m.sanity.get(FAIL)]
+    return Verdict(n, eps, rule, models, upper_bound(result), untrusted)
+
+
+def swept(result: RunResult) -> list[float]:
+    """Every nonzero ε some attack was run at, ascending."""
+    found = {e for a in attack_names(result) for e in eps_values(result.measurements, a)}
+    return sorted(e for e in found if e > 0)
+
+
+def headline_eps(result: RunResult) -> tuple[float | None, str]:
+    """The headline ε and the rule that chose it (module docstring)."""
+    grid = swept(result)
+    if not grid:
+        return None, "no ε > 0 was swept"
+    given = result.spec.get("headline")
+    if given is not None:
+        return _nearest(grid, given), "the spec's `headline:`"
+    for d in (m.defence for m in result.models if m.defence is not None):
+        trained = d.params.get("eps")
+        if isinstance(trained, int | float) and (e := _on(grid, trained)) is not None:
+            return e, f"the training ε of defence `{d.label}` ({d.name})"
+    conventional = _conventional(result.data.name)
+    if conventional is not None and (e := _on(grid, conventional)) is not None:
+        return e, f"the conventional ε for {result.data.name}"
+    return grid[(len(grid) - 1) // 2], "the middle of the sweep"
+
+
+def upper_bound(result: RunResult) -> str:
+    """Why robust accuracy here can only overstate robustness ("" when an iterative attack or
+    an ensemble was run)."""
+    untargeted = [a for a in result.attacks if not a.targeted and not a.naive_of]
+    if not untargeted:
+        return ""
+    if all(a.sweep == "one_step" for a in untargeted):
+        names = ", ".join(sorted({a.attack for a in untargeted}))
+        return (
+            f"only one-step attacks ({names}) were run: the robust accuracies are upper bounds; "
+            "an iterative attack (PGD) or AutoAttack finds more adversarial examples"
+        )
+    if len(untargeted) == 1 and untargeted[0].composition is None:
+        return (
+            f"a single attack ({untargeted[0].attack}) was run: its robust accuracy is an "
+            "upper bound; AutoAttack is the standard check"
+        )
+    return ""
+
+
+def _model(result: RunResult, role: str, eps: float | None, n: int) -> ModelVerdict:
+    idx = index(result.measurements)
+    clean = stats.wilson(stats.count(clean_accuracy(result, role), n), n)
+    robust: dict[str, Interval] = {}
+    worst = None
+    for attack in attack_names(result):
+        value = None if eps is None else idx.get((role, attack, eps, "robust_accuracy"))
+        if value is None:
+            continue
+        interval = stats.wilson(stats.count(value, n), n)
+        if attack == WORST_CASE:
+            worst = interval
+        else:
+            robust[attack] = interval
+    tally = {s: 0 for s in ("PASS", "WARN", FAIL)}
+    for c in result.sanity:
+        if c.model == role:
+            tally[c.status] = tally.get(c.status, 0) + 1
+    return ModelVerdict(role, clean, robust, worst, tally)
+
+
+def _on(grid: list[float], eps: float) -> float | None:
+    """The swept ε equal to ``eps`` (to rounding), else None."""
+    return next((e for e in grid if abs(e - eps) < 1e-9), None)
+
+
+def _nearest(grid: list[float], eps: float) -> float:
+    return min(grid, key=lambda e: abs(e - eps))
+
+
+def _conventional(name: str) -> float | None:
+    from harness.datasets import DATASETS
+
+    try:
+        loader = DATASETS.get(name)
+    except Exception:  # a dataset this version does not know (a run from elsewhere)
+        return None
+    return getattr(loader, "conventional_eps", None)

@@ -1,0 +1,91 @@
+"""The interval maths against published values and an independent implementation (statsmodels),
+McNemar against a hand-computed table, and the verdict's headline ε rules."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from statsmodels.stats.contingency_tables import mcnemar as sm_mcnemar
+from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint
+
+from harness import stats
+from harness.results import rundir
+from harness.verdict import headline_eps, upper_bound
+
+
+def test_wilson_against_known_values() -> None:
+    got = stats.wilson(50, 100)
+    assert (round(got.low, 3), round(got.high, 3)) == (0.404, 0.596)
+    for k, n in ((0, 20), (1, 200), (199, 200), (200, 200), (37, 359)):
+        want = proportion_confint(k, n, alpha=0.05, method="wilson")
+        assert (stats.wilson(k, n).low, stats.wilson(k, n).high) == pytest.approx(want, abs=1e-12)
+
+
+def test_unpaired_difference_is_newcombes_hybrid_score_interval() -> None:
+    got = stats.unpaired(56, 70, 48, 80)  # Newcombe 1998, Stat Med 17:873, example (a)
+    assert (round(got.low, 4), round(got.high, 4)) == (0.0524, 0.3339)
+    want = confint_proportions_2indep(30, 200, 41, 200, method="newcomb")
+    assert (stats.unpaired(30, 200, 41, 200).low, stats.unpaired(30, 200, 41, 200).high) == (
+        pytest.approx(want, abs=1e-12)
+    )
+
+
+def test_mcnemar_against_a_hand_computed_table() -> None:
+    # 1 image right only by A, 4 only by B: P = 2 * P(X <= 1 | 5, 1/2) = 2 * 6 / 32
+    assert stats.mcnemar(1, 4) == pytest.approx(0.375)
+    table = [[90, 1], [4, 105]]
+    assert stats.mcnemar(1, 4) == pytest.approx(sm_mcnemar(table, exact=True).pvalue)
+    assert stats.mcnemar(0, 0) == 1.0
+
+
+def test_paired_difference_is_signed_and_reduces_to_the_unpaired_one_when_uncorrelated() -> None:
+    ab, ba = stats.paired(10, 5, 1, 4), stats.paired(10, 1, 5, 4)
+    assert ab.difference.value == pytest.approx(0.2)
+    assert (ab.difference.low, ab.difference.high) == pytest.approx(
+        (-ba.difference.high, -ba.difference.low)
+    )
+    # a table with a*d == b*c has phi = 0: the paired limits are the unpaired ones
+    flat = stats.paired(4, 2, 4, 2)
+    assert (flat.difference.low, flat.difference.high) == pytest.approx(
+        (stats.unpaired(6, 12, 8, 12).low, stats.unpaired(6, 12, 8, 12).high)
+    )
+    # pairing narrows: 200 images, the models agree on all but 4
+    close = stats.paired(150, 3, 1, 46)
+    assert close.difference.high - close.difference.low < (
+        stats.unpaired(153, 200, 151, 200).high - stats.unpaired(153, 200, 151, 200).low
+    )
+
+
+def test_two_models_one_image_apart_on_200_are_tied() -> None:
+    assert not stats.paired(150, 1, 0, 49).significant()
+    assert not stats.unpaired(151, 200, 150, 200).excludes_zero()
+    assert stats.paired(120, 30, 2, 48).significant()
+
+
+def test_headline_eps_rules(digits_runs) -> None:
+    result = rundir.read_run(digits_runs[0]).result
+    assert headline_eps(result) == (
+        0.15,
+        "the training ε of defence `robust` (adversarial_training)",
+    )
+    given = dataclasses.replace(result, spec=result.spec | {"headline": 0.1})
+    assert headline_eps(given) == (0.1, "the spec's `headline:`")
+    nothing = dataclasses.replace(
+        result, models=[dataclasses.replace(m, defence=None) for m in result.models]
+    )
+    assert headline_eps(nothing) == (0.15, "the middle of the sweep")  # digits: no convention
+    mnist = dataclasses.replace(nothing, data=dataclasses.replace(nothing.data, name="mnist"))
+    assert headline_eps(mnist) == (0.3, "the conventional ε for mnist")
+    assert "upper bounds" in upper_bound(result)  # FGSM only
+
+
+def test_the_verdict_is_the_reports_first_screen(digits_runs) -> None:
+    lines = (digits_runs[0] / "report.md").read_text().splitlines()
+    first = "\n".join(lines[:40])
+    assert "## Verdict" in first and "![robustness curve](robustness_curve.png)" in first
+    assert "Robust accuracy at **ε = 0.15** (the training ε of defence `robust`" in first
+    assert "| baseline | " in first and "[" in first.split("| baseline | ")[1].split("\n")[0]
+    assert "**Upper bound:**" in first
+    assert lines.index("# Appendix") > lines.index("## Robustness sweep")
+    assert lines.index("## Spec") > lines.index("# Appendix")
