@@ -62,6 +62,19 @@ def _parser() -> argparse.ArgumentParser:
     cmp.add_argument("--out", help="output folder (default: reports/compare/<timestamp>)")
     cmp.add_argument("--overwrite", action="store_true",
                      help="replace an earlier comparison in --out (never any other folder)")  # fmt: skip
+    gate = sub.add_parser("gate", help="exit 1 when a run regressed against a reference run "
+                          "beyond noise or broke a floor (for CI)")  # fmt: skip
+    gate.add_argument("run", metavar="RUN_DIR", help="the run folder to check")
+    gate.add_argument("--against", metavar="RUN_DIR",
+                      help="reference run folder: every figure both have must not fall beyond "
+                      "its 95%% interval (or --tolerance)")  # fmt: skip
+    gate.add_argument("--require", action="append", default=[], metavar="FLOOR",
+                      help="an absolute floor, e.g. 'robust_accuracy[pgd, 8/255] >= 0.40' or "
+                      "'clean_accuracy[baseline] >= 0.9' (repeatable)")  # fmt: skip
+    gate.add_argument("--tolerance", type=float, metavar="PP",
+                      help="a fall of more than PP percentage points is a regression, instead "
+                      "of the interval test")  # fmt: skip
+    gate.add_argument("--json", action="store_true", help="print the findings as JSON")
     app = sub.add_parser("app", help="start the interactive Streamlit demo on finished runs")
     app.add_argument("runs", nargs="*", metavar="RUN_DIR",
                      help="run folders (default: the newest run of each benchmark under reports/)")  # fmt: skip
@@ -112,6 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "validate": _validate,
         "list": _list,
         "compare": _compare,
+        "gate": _gate,
         "app": _app,
     }
     with _interruptible():
@@ -307,6 +321,44 @@ def _compare(args: argparse.Namespace) -> int:
         line = f"  {rank:>2}. {r.entry:<40} clean {r.clean_accuracy:.2%}  worst-case AUC {auc}"
         print(f"{line}  [sanity {flag}]" if flag else line)
     return 0
+
+
+def _gate(args: argparse.Namespace) -> int:
+    import json
+
+    from harness import gate
+    from harness.reading import table
+    from harness.results import rundir
+
+    if not args.against and not args.require:
+        raise HarnessError("gate: nothing to check; give --against RUN_DIR and/or --require FLOOR")
+    if args.tolerance is not None and not 0 <= args.tolerance <= 100:
+        raise HarnessError(
+            f"--tolerance: expected 0 to 100 percentage points, got {args.tolerance}"
+        )
+    requirements = [gate.parse_requirement(r) for r in args.require]
+    run = rundir.read_run(args.run, "gate").result
+    findings, notes = gate.floors(run, requirements), []
+    if args.against:
+        reference = rundir.read_run(args.against, "gate").result
+        findings = gate.against(run, reference, args.tolerance) + findings
+        notes = [
+            n for n in (gate.images_note(run, reference), gate.hardware_note(run, reference)) if n
+        ]
+    failed = [f for f in findings if f.failed]
+    if args.json:
+        print(json.dumps({"passed": not failed, "notes": notes,
+                          "findings": [f.to_dict() for f in findings]}, indent=1))  # fmt: skip
+        return 1 if failed else 0
+    for note in notes:
+        print(f"note: {note}")
+    if not failed:
+        print(f"gate: passed ({_count(len(findings), 'figure')} checked, none regressed "
+              "beyond noise or below a floor)")  # fmt: skip
+        return 0
+    print(f"gate: FAILED ({len(failed)} of {_count(len(findings), 'figure')}; 95% intervals)")
+    print(table(gate.HEADER, gate.table(failed)))
+    return 1
 
 
 def _app(args: argparse.Namespace) -> int:
