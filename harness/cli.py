@@ -315,10 +315,12 @@ def _compare(args: argparse.Namespace) -> int:
     out = write_comparison(runs, target.path, replace=target.replace)
     board = leaderboard(runs)
     print(f"comparison: {out}  ({_count(len(board.rows), 'model')}, ranked by {board.sorted_by})")
-    for rank, r in enumerate(board.rows, start=1):
+    if any(k.startswith("=") for k in board.ranks):
+        print(f"  =k: tied with the entry above (within noise: {board.ties})")
+    for rank, r in zip(board.ranks, board.rows, strict=True):
         auc = "—" if math.isnan(r.worst_auc) else f"{r.worst_auc:.4f}"  # nan: no ε > 0
         flag = sanity_text(r).replace("**", "")  # "FAIL: <checks>", "probes off"
-        line = f"  {rank:>2}. {r.entry:<40} clean {r.clean_accuracy:.2%}  worst-case AUC {auc}"
+        line = f"  {rank:>3}. {r.entry:<40} clean {r.clean_accuracy:.2%}  worst-case AUC {auc}"
         print(f"{line}  [sanity {flag}]" if flag else line)
     return 0
 

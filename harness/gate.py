@@ -22,7 +22,7 @@ from typing import Any
 
 from harness import reproducibility, stats
 from harness.errors import HarnessError
-from harness.reading import attack_names, eps_values, index, num, roles
+from harness.reading import attack_names, eps_values, index, num, roles, test_images
 from harness.results import RunResult
 from harness.spec.checks import parse_float
 
@@ -142,13 +142,15 @@ def hardware_note(run: RunResult, reference: RunResult) -> str:
 
 def images_note(run: RunResult, reference: RunResult) -> str:
     """A plain sentence when the two runs did not evaluate the same test set."""
-    a, b = run.data, reference.data
-    if (a.name, a.n_test, run.seed) == (b.name, b.n_test, reference.seed):
+    a, b = test_images(run), test_images(reference)
+    if a == b:
         return ""
+    said = [
+        f"{d}, {n} images" + (f", subset seed {s}" if s is not None else "") for d, n, s in (b, a)
+    ]
     return (
-        f"not paired: the runs evaluated different test images ({b.name}, {b.n_test} images, "
-        f"seed {reference.seed} vs {a.name}, {a.n_test} images, seed {run.seed}); each change "
-        "is judged with the unpaired interval"
+        f"not paired: the runs evaluated different test images ({said[0]} vs {said[1]}); "
+        "each change is judged with the unpaired interval"
     )
 
 

@@ -88,6 +88,14 @@ def eps_values(measurements: Iterable[Measurement], attack: str) -> list[float]:
     return sorted({m.eps for m in measurements if m.attack == attack})
 
 
+def test_images(result: RunResult) -> tuple:
+    """What decides which test images a run evaluated: the dataset, its test-set size and, when
+    the spec took a subset (``dataset.n_test``), the seed it was drawn with. Two runs with equal
+    values saw the same images."""
+    subset = (result.spec.get("dataset") or {}).get("n_test") is not None
+    return (result.data.name, result.data.n_test, result.seed if subset else None)
+
+
 def clean_accuracy(result: RunResult, role: str) -> float:
     """From the ``clean_accuracy`` measurement, else from the model's result."""
     found = index(result.measurements).get((role, "none", 0.0, "clean_accuracy"))

@@ -222,3 +222,37 @@ def test_worst_case_rows_are_used_when_a_run_has_them(runs, tmp_path) -> None:
     assert float(mine["worst_case@0.3"]) == fgsm / 2
     assert board["digits_fgsm[seed1]/baseline"]["worst_case_source"] == compare.FROM_MIN
     assert "see the column *worst case from*" in (out / "compare.md").read_text()
+
+
+def test_a_run_against_a_copy_of_itself_ranks_nothing(runs, tmp_path) -> None:
+    twin = tmp_path / "twin"
+    shutil.copytree(runs[0], twin)
+    board = compare.leaderboard(compare.load_runs([runs[0], twin]))
+    for role in ("baseline", "robust"):
+        ranks = [k for k, r in zip(board.ranks, board.rows, strict=True) if r.role == role]
+        assert len(ranks) == 2 and ranks[1] == "=" + ranks[0].lstrip("=")  # twins share a rank
+    assert "the same test images" in board.ties
+
+
+def test_runs_on_other_images_are_said_to_be_unpaired(runs, tmp_path) -> None:
+    other = tmp_path / "subset"
+    shutil.copytree(runs[1], other)
+    record = json.loads((other / "run.json").read_text())
+    record["spec"]["dataset"]["n_test"] = 359  # as if drawn as a seeded subset
+    (other / "run.json").write_text(json.dumps(record))
+    board = compare.leaderboard(compare.load_runs([runs[0], other]))
+    assert "not paired: the runs evaluated different test images" in board.ties
+    assert "same test images" in compare.leaderboard(compare.load_runs(runs)).ties  # all 359
+
+
+def test_two_models_one_image_apart_on_200_are_tied() -> None:
+    from harness.report.leaderboard import Row, tied_ranks
+
+    def row(name: str, k: int, fail: tuple = ()) -> Row:
+        acc = k / 200
+        return Row(
+            name, "", "r", name, acc, {}, {0.1: acc}, "", {}, acc, None, 0, "", fail, n_test=200
+        )
+
+    ranks, _ = tied_ranks([row("a", 101), row("b", 100), row("c", 40), row("d", 39, ("x",))])
+    assert ranks == ["1", "=1", "3", "4"]  # a FAIL is never tied with a trusted entry

@@ -16,7 +16,7 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Protocol
 
-from harness import reading
+from harness import reading, stats
 from harness.results import FAIL, GradcamPanel, RunResult, probes_off
 from harness.results.corruption import compare_columns
 
@@ -103,6 +103,8 @@ class Row:
     probes_off: bool = False  # the run switched its sanity probes off (those checks did not run)
     # common corruptions (harness.results.corruption.compare_columns); empty without them
     corruption: dict[str, float] = field(default_factory=dict)
+    n_test: int = 0  # the test images every accuracy is counted over
+    images: tuple = ()  # (dataset, n_test, seed): rows with equal ``images`` saw the same images
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,8 @@ class Leaderboard:
     sorted_by: str  # the ranking key, in words
     attacks: dict[str, str]  # attack -> norm label, in column order (the worst case apart)
     eps: dict[str, list[float]]  # attack (and WORST) -> every ε > 0 of any entry
+    ranks: list[str] = field(default_factory=list)  # per row: "1", "2", "=2" (tied with above)
+    ties: str = ""  # how ties were judged, in words
 
 
 def auc(curve: dict[float, float], clean: float) -> float:
@@ -173,6 +177,8 @@ def make_row(entry: Entry) -> Row:
         corruption=compare_columns(
             result.corruptions, {m.role: m.clean_accuracy for m in result.models}, entry.role
         ),
+        n_test=int(result.data.n_test or 0),
+        images=reading.test_images(result),
     )
 
 
@@ -192,7 +198,50 @@ def leaderboard(runs: Sequence[Run]) -> Leaderboard:
     eps = {a: sorted({e for r in rows for e in r.robust.get(a, {})}) for a in attacks}
     eps[WORST] = sorted({e for r in rows for e in r.worst})
     ordered = sorted(rows, key=lambda r: (bool(r.sanity_fail), key(r)))  # a FAIL ranks last
-    return Leaderboard(ordered, sorted_by, attacks, eps)
+    ranks, ties = tied_ranks(ordered)
+    return Leaderboard(ordered, sorted_by, attacks, eps, ranks, ties)
+
+
+def tie_figure(rows: Sequence[Row]) -> tuple[Callable[[Row], float], str]:
+    """The proportion ties are judged on: worst-case robust accuracy at the middle of the ε
+    every entry has, else clean accuracy."""
+    common = sorted(set.intersection(*(set(r.worst) for r in rows))) if rows else []
+    if common:
+        e = common[(len(common) - 1) // 2]
+        return (lambda r: r.worst[e]), f"worst-case robust accuracy at ε = {reading.num(e)}"
+    return (lambda r: r.clean_accuracy), "clean accuracy"
+
+
+def tied_ranks(rows: Sequence[Row]) -> tuple[list[str], str]:
+    """Competition ranks, best first; an entry whose tie figure is within noise of the entry
+    above it (the 95% interval of their difference includes 0) shares its rank ("=k")."""
+    if not rows:
+        return [], ""
+    figure, words = tie_figure(rows)
+    labels, rank = ["1"], 1
+    for i in range(1, len(rows)):
+        a, b = rows[i - 1], rows[i]
+        same_fail = bool(a.sanity_fail) == bool(b.sanity_fail)
+        if same_fail and not _differ(figure(a), a.n_test, figure(b), b.n_test):
+            labels.append(f"={rank}")
+            continue
+        rank = i + 1
+        labels.append(str(rank))
+    paired = len({r.images for r in rows}) == 1
+    how = (
+        "the same test images, compared with the unpaired interval (run folders keep no "
+        "per-image flags)"
+        if paired
+        else "not paired: the runs evaluated different test images"
+    )
+    return labels, f"{words}, 95% interval of the difference (Newcombe); {how}"
+
+
+def _differ(p1: float, n1: int, p2: float, n2: int) -> bool:
+    if math.isnan(p1) or math.isnan(p2) or not n1 or not n2:
+        return True  # nothing to judge noise by: ranked as before
+    diff = stats.unpaired(stats.count(p1, n1), n1, stats.count(p2, n2), n2)
+    return diff.excludes_zero()
 
 
 def ranking(rows: Sequence[Row]) -> tuple[Callable[[Row], float], str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+from harness import stats
 from harness.reading import DASH, num, pct, table
 from harness.report.leaderboard import WORST, Comparison, Row
 from harness.report.templates import prose
@@ -20,9 +21,9 @@ def markdown(c: Comparison) -> str:
     header += ["worst case from", "worst-case AUC"]
     header += [f"AUC {a}" for a in board.attacks] + ["training", "sanity"]
     rows = []
-    for rank, r in enumerate(board.rows, start=1):
-        line = [rank, r.entry, pct(r.clean_accuracy)]
-        line += [pct(r.worst.get(e)) for e in worst_eps]
+    for rank, r in zip(board.ranks, board.rows, strict=True):
+        line = [rank, r.entry, _interval(r.clean_accuracy, r.n_test)]
+        line += [_interval(r.worst.get(e), r.n_test) for e in worst_eps]
         line += [r.worst_source, auc_text(r.worst_auc)]
         line += [auc_text(r.auc.get(a)) for a in board.attacks]
         line += [_training_text(r), sanity_text(r)]
@@ -33,7 +34,17 @@ def markdown(c: Comparison) -> str:
         csv=LEADERBOARD_CSV,
         table=table(header, rows),
         any_fail=any(r.sanity_fail for r in board.rows),
+        ties=board.ties,
+        any_tie=any(k.startswith("=") for k in board.ranks),
+        level=stats.LEVEL,
     )
+
+
+def _interval(v: float | None, n: int) -> str:
+    """``87.7% [84.0, 90.7]``; a bare percentage when the run did not record its test size."""
+    if v is None or math.isnan(v) or not n:
+        return pct(v)
+    return stats.wilson(stats.count(v, n), n).text()
 
 
 def auc_text(v: float | None) -> str:
