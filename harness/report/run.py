@@ -6,6 +6,7 @@ from pathlib import Path
 from types import ModuleType
 
 from harness import plots
+from harness.card import card_json, card_markdown
 from harness.report import engine
 from harness.report.sections import (
     appendix,
@@ -89,5 +90,7 @@ def write_report(result: RunResult, out_dir: str | Path, *, replace: bool = Fals
         name: (lambda path, make=make: plots.save(make(), path))
         for name, make in figures(result).items()
     }
+    files["card.json"] = rundir.text_writer(lambda: card_json(result))
+    files["card.md"] = rundir.text_writer(lambda: card_markdown(result))
     files["report.md"] = rundir.text_writer(lambda: render_markdown(result))
     return rundir.write_run(result, out_dir, files, replace=replace)

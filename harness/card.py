@@ -1,0 +1,161 @@
+"""The robustness card: what another tool (or a model hub) needs to know about a run, in one file.
+
+``card.json`` holds the threat model (norm, headline ε and the rule that chose it), the attacks
+with their budgets, the test set (dataset, size, the subset's seed and class counts, and a
+SHA-256 naming that selection), the weights' SHA-256, the harness and library versions, the
+hardware, every headline number with its 95% interval, and the sanity verdicts. For a run with
+AutoAttack, ``robustbench`` is one record per model with RobustBench's own field names
+(``clean_acc``, ``autoattack_acc``, ``eps``, ``dataset``, ``number_forward_passes``, ...) plus
+the threat model and the number of images. ``card.md`` renders it as a Hugging Face model-card
+section.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from harness import stats
+from harness.reading import NORMS, num, test_images
+from harness.results import RunResult
+from harness.verdict import AUTOATTACK, verdict
+
+CARD_VERSION = 1
+VERSIONS = ("robustness-harness", "adversarial-robustness-toolbox", "torch", "torchvision")
+
+
+def card(result: RunResult) -> dict[str, Any]:
+    """The card of a run (made or read back)."""
+    v = verdict(result)
+    prov = result.provenance
+    return {
+        "card_version": CARD_VERSION,
+        "run": result.name,
+        "seed": result.seed,
+        "threat_model": _threat_model(result, v.eps, v.rule),
+        "attacks": [
+            {"name": a.name, "attack": a.attack, "norm": a.norm, "params": a.params}
+            for a in result.attacks
+        ],
+        "test_set": _test_set(result),
+        "interval": stats.LEVEL,
+        "models": [_model(m, v.eps) for m in v.models],
+        "caveats": {"upper_bound": v.upper_bound, "untrusted": v.untrusted},
+        "weights_sha256": prov.get("weights_sha256", {}),
+        "versions": {k: prov.get("versions", {}).get(k) for k in VERSIONS},
+        "hardware": prov.get("machine", {}).get("hardware"),
+        "robustbench": _robustbench(result, v),
+    }
+
+
+def card_json(result: RunResult) -> str:
+    return json.dumps(card(result), indent=1, ensure_ascii=False) + "\n"
+
+
+def card_markdown(result: RunResult) -> str:
+    """A Hugging Face model-card section (``## Robustness``) from the card."""
+    c = card(result)
+    tm = c["threat_model"]
+    norm = tm["norm"] if isinstance(tm["norm"], str) else "/".join(tm["norm"])
+    lines = [
+        "## Robustness",
+        "",
+        f"Evaluated with robustness-harness {c['versions']['robustness-harness']} on "
+        f"{c['test_set']['dataset']} ({c['test_set']['n_test']} test images), "
+        f"{NORMS.get(norm, norm)} threat model at ε = {tm['eps_text']} ({tm['eps_rule']}). "
+        f"Figures with their {c['interval']}.",
+        "",
+        "| model | clean accuracy | robust accuracy (strongest at ε) | sanity checks |",
+        "| --- | --- | --- | --- |",
+    ]
+    for m in c["models"]:
+        strongest = m.get("strongest")
+        robust = f"{_text(strongest)} ({strongest['attack']})" if strongest else "—"
+        tally = ", ".join(f"{n} {s}" for s, n in m["sanity"].items() if n) or "not run"
+        lines.append(f"| {m['role']} | {_text(m['clean_accuracy'])} | {robust} | {tally} |")
+    if c["caveats"]["upper_bound"]:
+        lines += ["", f"Upper bound: {c['caveats']['upper_bound']}."]
+    if c["caveats"]["untrusted"]:
+        lines += [
+            "",
+            f"Not trustworthy: a sanity check FAILED for {', '.join(c['caveats']['untrusted'])}.",
+        ]
+    attacks = ", ".join(f"{a['name']} ({NORMS.get(a['norm'], a['norm'])})" for a in c["attacks"])
+    lines += ["", f"Attacks: {attacks}. Test subset id: `{c['test_set']['sha256'][:16]}`."]
+    return "\n".join(lines) + "\n"
+
+
+def _threat_model(result: RunResult, eps: float | None, rule: str) -> dict[str, Any]:
+    norms = sorted({a.norm for a in result.attacks})  # "linf", "l2"
+    return {
+        "norm": norms[0] if len(norms) == 1 else norms,
+        "eps": eps,
+        "eps_text": num(eps) if eps is not None else "—",
+        "eps_rule": rule,
+    }
+
+
+def _test_set(result: RunResult) -> dict[str, Any]:
+    dataset, n, subset_seed = test_images(result)
+    selection = {
+        "dataset": dataset,
+        "n_test": n,
+        "subset_seed": subset_seed,
+        "class_counts": list(result.data.test_class_counts),
+    }  # not the folder it was read from: the same images elsewhere have the same id
+    digest = hashlib.sha256(json.dumps(selection, sort_keys=True).encode()).hexdigest()
+    return selection | {"sha256": digest}
+
+
+def _interval(i: stats.Interval | None) -> dict[str, float] | None:
+    return None if i is None else {"value": i.value, "low": i.low, "high": i.high}
+
+
+def _model(m: Any, eps: float | None) -> dict[str, Any]:
+    strongest = m.lowest
+    return {
+        "role": m.role,
+        "clean_accuracy": _interval(m.clean),
+        "robust_accuracy": {a: _interval(i) for a, i in m.robust.items()},
+        "worst_case": _interval(m.worst),
+        "strongest": None
+        if strongest is None
+        else {"attack": strongest[0], "eps": eps} | _interval(strongest[1]),
+        "sanity": m.sanity,
+    }
+
+
+def _robustbench(result: RunResult, v: Any) -> list[dict[str, Any]]:
+    """One RobustBench-style record per model of a run that ran AutoAttack (else [])."""
+    runs = [a for a in result.attacks if a.attack == AUTOATTACK and not a.naive_of]
+    if not runs or v.eps is None:
+        return []
+    name = runs[0].name
+    norm = {"linf": "Linf", "l2": "L2"}.get(runs[0].norm, runs[0].norm)
+    out = []
+    for m in v.models:
+        aa = m.robust.get(name)
+        if aa is None:
+            continue
+        out.append(
+            {
+                "name": f"{result.name}/{m.role}",
+                "dataset": result.data.name,
+                "threat_model": norm,
+                "eps": num(v.eps),
+                "clean_acc": round(100 * m.clean.value, 2),
+                "autoattack_acc": round(100 * aa.value, 2),
+                "n_examples": v.n,
+                "number_forward_passes": 1,
+                "additional_data": None,
+                "architecture": next((x.arch for x in result.models if x.role == m.role), None),
+            }
+        )
+    return out
+
+
+def _text(d: dict[str, float] | None) -> str:
+    if not d:
+        return "—"
+    return stats.Interval(d["value"], d["low"], d["high"]).text()
