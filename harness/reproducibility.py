@@ -33,7 +33,7 @@ MODES = ("standard", "strict")
 STRICT_ENV = {"ATEN_CPU_CAPABILITY": "default", "MKL_CBWR": "COMPATIBLE"}
 # what two runs must share for their bytes to be comparable (``differences``)
 HARDWARE_KEYS = (
-    "cpu",
+    "cpu_model",
     "cpu_id",
     "instruction_set",
     "torch_cpu_capability",
@@ -72,9 +72,11 @@ def check_environment(mode: str) -> None:
 
 def check(mode: str, dev: Any, grid: bool) -> None:
     """A strict spec runs on the CPU, as one run, in a process started with ``STRICT_ENV``."""
+    from harness import device
+
     if mode != "strict":
         return
-    if getattr(dev, "type", "cpu") != "cpu":
+    if device.is_accelerator(dev):
         raise HarnessError(
             f"reproducible: strict fixes the CPU's kernels; this run would compute on {dev} "
             "(set device: cpu, or reproducible: standard)"
@@ -112,7 +114,7 @@ def hardware(mode: str = "standard") -> dict[str, Any]:
 
     cpu = _cpu()
     return {
-        "cpu": cpu["model"],
+        "cpu_model": cpu["model"],
         "cpu_id": cpu["id"],
         "instruction_set": cpu["instruction_set"],
         "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),

@@ -24,7 +24,7 @@ def test_card_json_holds_every_headline_number_with_its_interval(folder) -> None
     assert c["threat_model"]["eps_rule"].startswith("the training ε of defence `robust`")
     assert c["test_set"]["n_test"] == 359 and c["test_set"]["subset_seed"] is None
     assert c["weights_sha256"] == result.provenance["weights_sha256"] and c["weights_sha256"]
-    assert c["versions"]["robustness-harness"] and c["hardware"]["cpu"]
+    assert c["versions"]["robustness-harness"] and c["hardware"]["cpu_model"]
     for m in c["models"]:
         for interval in [m["clean_accuracy"], *m["robust_accuracy"].values(), m["strongest"]]:
             assert interval["low"] <= interval["value"] <= interval["high"]

@@ -37,14 +37,14 @@ def test_hardware_names_the_cpu_and_the_kernel_libraries() -> None:
     assert set(reproducibility.HARDWARE_KEYS) <= set(hw)
     assert hw["threads"] == torch.get_num_threads() and hw["reproducible"] == "standard"
     assert hw["torch_cpu_capability"] == torch.backends.cpu.get_cpu_capability()
-    assert hw["cpu"] not in ("", "unknown") and hw["mkl"] and hw["onednn"]
+    assert hw["cpu_model"] not in ("", "unknown") and hw["mkl"] and hw["onednn"]
 
 
 def test_differences_name_each_field_and_ignore_runs_that_did_not_record_it() -> None:
     a = reproducibility.hardware()
-    b = a | {"cpu": "Intel Xeon", "instruction_set": "AVX2"}
+    b = a | {"cpu_model": "Intel Xeon", "instruction_set": "AVX2"}
     assert reproducibility.differences(a, b) == [
-        f"cpu: {a['cpu']} vs Intel Xeon",
+        f"cpu_model: {a['cpu_model']} vs Intel Xeon",
         f"instruction_set: {a['instruction_set']} vs AVX2",
     ]
     assert reproducibility.differences(a, dict(a)) == []
@@ -108,13 +108,13 @@ def test_compare_says_when_two_runs_came_from_other_hardware(digits_runs, tmp_pa
     other = tmp_path / "other"
     shutil.copytree(digits_runs[1], other)
     record = json.loads((other / "run.json").read_text())
-    record["provenance"]["machine"]["hardware"] |= {"cpu": "Intel Xeon", "mkl_cbwr": "AVX2"}
+    record["provenance"]["machine"]["hardware"] |= {"cpu_model": "Intel Xeon", "mkl_cbwr": "AVX2"}
     (other / "run.json").write_text(json.dumps(record))
     for second, differs in ((digits_runs[1], False), (other, True)):
         out = tmp_path / f"cmp-{second.name}"
         assert main(["compare", str(digits_runs[0]), str(second), "--out", str(out)]) == 0
         text = (out / "compare.md").read_text()
-        assert ("**Different hardware or kernels** (cpu: " in text) is differs
+        assert ("**Different hardware or kernels** (cpu_model: " in text) is differs
         if differs:
             assert "not to the bit" in text
 

@@ -35,7 +35,9 @@ def _hardware(prov: dict) -> str:
     if not hw:
         return DASH
     strict = ", strict" if hw.get("reproducible") == "strict" else ""
-    return f"{hw.get('cpu')} ({hw.get('instruction_set')}, {hw.get('threads')} threads{strict})"
+    return (
+        f"{hw.get('cpu_model')} ({hw.get('instruction_set')}, {hw.get('threads')} threads{strict})"
+    )
 
 
 def _hardware_note(runs: Sequence[Run]) -> list[str]:
