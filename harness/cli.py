@@ -358,7 +358,14 @@ def _gate(args: argparse.Namespace) -> int:
         print(f"gate: passed ({_count(len(findings), 'figure')} checked, none regressed "
               "beyond noise or below a floor)")  # fmt: skip
         return 0
-    print(f"gate: FAILED ({len(failed)} of {_count(len(findings), 'figure')}; 95% intervals)")
+    how = (
+        "paired"
+        if all(f.paired for f in failed if f.change)
+        else "unpaired where flags were missing"
+    )
+    print(
+        f"gate: FAILED ({len(failed)} of {_count(len(findings), 'figure')}; 95% intervals, {how})"
+    )
     print(table(gate.HEADER, gate.table(failed)))
     return 1
 

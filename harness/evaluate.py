@@ -49,9 +49,10 @@ from harness.results import (
     WeightAnalysis,
 )
 from harness.results.corruption import CorruptionAccuracy
+from harness.results.flags import CLEAN, SampleFlags, flags
 from harness.sanity import checks
 from harness.spec import Spec
-from harness.sweep import AttackOutcome, CleanEval, PlannedAttack, clean_eval, sweep
+from harness.sweep import AttackOutcome, CleanEval, PlannedAttack, clean_eval, sweep, worst_case
 from harness.weights import analyse
 
 
@@ -188,7 +189,22 @@ def attack_sweep(ctx: Context, s: Subject) -> list[Measurement | EnsembleBreakdo
     ctx.swept.update({(s.trained.role, o.attack): o for o in outcomes})
     declared = {p.name: p for p in ctx.plan.attacks}
     ensembles = breakdowns(s.trained.role, planned, outcomes, log)
-    return [*rows, *ensembles, *part_breaks(s.trained.role, outcomes, declared)]
+    kept = per_image(s.trained.role, s.clean.correct(ctx.data.y_test), planned, outcomes)
+    return [*rows, *ensembles, *part_breaks(s.trained.role, outcomes, declared), *kept]
+
+
+def per_image(
+    role: str, correct: np.ndarray, planned: Sequence[PlannedAttack], outcomes: list[AttackOutcome]
+) -> list[SampleFlags]:
+    """Which test images the model still got right: clean, under each attack at each ε, and in
+    the per-sample worst case over the untargeted attacks (kept for paired comparisons)."""
+    out = [flags(role, CLEAN, (0.0,), correct)]
+    out += [flags(role, o.attack, o.eps, o.robust) for o in outcomes]
+    untargeted = [o for o, p in zip(outcomes, planned, strict=True) if not p.targeted]
+    combined = worst_case(untargeted)
+    if combined is not None:
+        out.append(flags(role, combined.attack, combined.eps, combined.robust))
+    return out
 
 
 def certificate(ctx: Context, s: Subject) -> list[CertifiedCurve]:
@@ -313,6 +329,7 @@ FIELDS: dict[type, str] = {  # record type -> the RunResult list it is appended 
     MinimalPerturbation: "minimal",
     CorruptionAccuracy: "corruptions",
     EnsembleBreakdown: "breakdowns",
+    SampleFlags: "flags",
 }
 PER_ROLE: dict[type, str] = {ModelProbe: "sanity_probes"}  # one per model, keyed by its role
 

@@ -2,9 +2,10 @@
 
 A run is checked against a reference run (``--against``) and against absolute floors
 (``--require``). A figure *regressed* when it fell by more than noise: the 95% interval of the
-change (``harness.stats.unpaired``: run folders keep no per-image flags, so the change is never
-paired, which makes the gate slow to cry wolf) lies wholly below zero, or, with ``--tolerance``,
-when it fell by more than that many percentage points. Compared are the figures both runs have:
+change lies wholly below zero (and McNemar's p < 0.05 when paired), or, with ``--tolerance``,
+when it fell by more than that many percentage points. The change is paired image by image
+(``harness.verdict.change``) when both runs kept per-image flags over the same test images,
+else unpaired (wider). Compared are the figures both runs have:
 each model role's clean accuracy and robust accuracy under each attack at each ε.
 
 A floor reads ``METRIC[ATTACK, EPS] OP VALUE`` or ``METRIC[ATTACK, EPS, MODEL] OP VALUE``
@@ -25,6 +26,7 @@ from harness.errors import HarnessError
 from harness.reading import attack_names, eps_values, index, num, roles, test_images
 from harness.results import RunResult
 from harness.spec.checks import parse_float
+from harness.verdict import change
 
 METRICS = ("clean_accuracy", "robust_accuracy")
 OPERATORS = {
@@ -60,6 +62,7 @@ class Finding:
     change: stats.Interval | None = None
     required: str = ""  # the floor, as written
     failed: bool = False
+    paired: bool = False  # the change was judged image by image (McNemar, paired interval)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -89,7 +92,8 @@ def parse_requirement(text: str) -> Requirement:
 
 
 def against(run: RunResult, reference: RunResult, tolerance: float | None = None) -> list[Finding]:
-    """Every figure both runs have, the run's against the reference's."""
+    """Every figure both runs have, the run's against the reference's: paired image by image
+    when both kept per-image flags over the same test images, else unpaired."""
     n, n_ref = int(run.data.n_test or 0), int(reference.data.n_test or 0)
     now, before = index(run.measurements), index(reference.measurements)
     out = []
@@ -97,23 +101,17 @@ def against(run: RunResult, reference: RunResult, tolerance: float | None = None
         if key not in before:
             continue
         model, attack, eps, metric = key
-        k, k_ref = stats.count(now[key], n), stats.count(before[key], n_ref)
-        change = stats.unpaired(k, n, k_ref, n_ref)
+        c = change(run, model, reference, model, attack, eps)
+        if c is None:
+            continue
         if tolerance is None:
-            failed = change.high < 0
+            failed = c.significant() and c.difference.value < 0
         else:
-            failed = change.value < -tolerance / 100 - 1e-12
+            failed = c.difference.value < -tolerance / 100 - 1e-12
+        now_i = stats.wilson(stats.count(now[key], n), n)
+        before_i = stats.wilson(stats.count(before[key], n_ref), n_ref)
         out.append(
-            Finding(
-                model,
-                attack,
-                eps,
-                metric,
-                stats.wilson(k, n),
-                stats.wilson(k_ref, n_ref),
-                change,
-                failed=failed,
-            )
+            Finding(model, attack, eps, metric, now_i, before_i, c.difference, "", failed, c.paired)
         )
     return out
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 from scipy.stats import binomtest
 
 Z95 = 1.959963984540054  # the standard normal's 97.5% quantile
@@ -95,6 +96,14 @@ def paired(both: int, a_only: int, b_only: int, neither: int) -> Paired:
     phi = (both * neither - a_only * b_only) / math.sqrt(margins) if margins else 0.0
     diff = Interval(a.value - b.value, *_newcombe(a, b, phi))
     return Paired(n, both, a_only, b_only, diff, mcnemar(a_only, b_only))
+
+
+def paired_flags(a: np.ndarray, b: np.ndarray) -> Paired:
+    """A - B from two (n,) per-image correctness arrays over the same images."""
+    a, b = np.asarray(a, dtype=bool), np.asarray(b, dtype=bool)
+    return paired(
+        int(np.sum(a & b)), int(np.sum(a & ~b)), int(np.sum(~a & b)), int(np.sum(~a & ~b))
+    )
 
 
 def unpaired(k1: int, n1: int, k2: int, n2: int) -> Interval:

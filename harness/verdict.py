@@ -14,8 +14,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from harness import stats
-from harness.reading import WORST_CASE, attack_names, clean_accuracy, eps_values, index, roles
+from harness.reading import (
+    WORST_CASE,
+    attack_names,
+    clean_accuracy,
+    eps_values,
+    index,
+    roles,
+    test_images,
+)
 from harness.results import FAIL, RunResult
+from harness.results.flags import CLEAN, find
 from harness.stats import Interval
 
 AUTOATTACK = "autoattack"  # the registered ensemble whose number RobustBench reports
@@ -75,7 +84,7 @@ def headline_eps(result: RunResult) -> tuple[float | None, str]:
     for d in (m.defence for m in result.models if m.defence is not None):
         trained = d.params.get("eps")
         if isinstance(trained, int | float) and (e := _on(grid, trained)) is not None:
-            return e, f"the training ε of defence `{d.label}` ({d.name})"
+            return e, f"the training ε of defence `{d.label}`, {d.name}"
     conventional = _conventional(result.data.name)
     if conventional is not None and (e := _on(grid, conventional)) is not None:
         return e, f"the conventional ε for {result.data.name}"
@@ -100,6 +109,42 @@ def upper_bound(result: RunResult) -> str:
             "upper bound; AutoAttack is the standard check"
         )
     return ""
+
+
+@dataclass(frozen=True)
+class Change:
+    """Model A's figure minus model B's, with its 95% interval; paired (McNemar's p) when both
+    kept per-image flags over the same images, else unpaired (p is None)."""
+
+    difference: Interval
+    paired: bool
+    p_value: float | None = None
+
+    def significant(self) -> bool:
+        p_ok = self.p_value is None or self.p_value < 0.05
+        return self.difference.excludes_zero() and p_ok
+
+
+def change(
+    a: RunResult, a_role: str, b: RunResult, b_role: str, attack: str, eps: float
+) -> Change | None:
+    """A's accuracy (``attack`` "none": clean) minus B's at ``eps``; None when either lacks it."""
+    metric = "clean_accuracy" if attack == CLEAN else "robust_accuracy"
+    at = 0.0 if attack == CLEAN else eps
+    va, vb = (
+        index(r.measurements).get((role, attack, at, metric))
+        for r, role in ((a, a_role), (b, b_role))
+    )
+    if va is None or vb is None:
+        return None
+    fa, fb = find(a.flags, a_role, attack, eps), find(b.flags, b_role, attack, eps)
+    same = test_images(a) == test_images(b)
+    if same and fa is not None and fb is not None and len(fa) == len(fb):
+        p = stats.paired_flags(fa, fb)
+        return Change(p.difference, True, p.p_value)
+    na, nb = int(a.data.n_test or 0), int(b.data.n_test or 0)
+    diff = stats.unpaired(stats.count(va, na), na, stats.count(vb, nb), nb)
+    return Change(diff, False)
 
 
 def _model(result: RunResult, role: str, eps: float | None, n: int) -> ModelVerdict:

@@ -18,9 +18,10 @@ from harness.results.corruption import (
     summarize,
     summarize_named,
 )
-from harness.results.paired import mcnemar, paired_changes
+from harness.results.paired import paired_changes
 from harness.spec import load_spec, parse_spec
 from harness.spec.corruption import CorruptionSpec
+from harness.stats import mcnemar
 
 if importlib.util.find_spec("imagecorruptions") is None:  # the optional extra "corruptions"
     pytest.skip("imagecorruptions is not installed", allow_module_level=True)

@@ -48,7 +48,7 @@ def ci(tmp_path_factory) -> Path:
 def test_the_gate_catches_a_weaker_model(ci, capsys) -> None:
     code = main(["gate", str(ci / "weak"), "--against", str(ci / "reference")])
     out = capsys.readouterr().out
-    assert code == 1 and out.startswith("gate: FAILED")
+    assert code == 1 and out.startswith("gate: FAILED") and "95% intervals, paired)" in out
     assert "| baseline | none | 0 | clean_accuracy |" in out  # and says what regressed
 
 
@@ -56,7 +56,7 @@ def test_the_same_model_passes_and_json_is_for_machines(ci, capsys) -> None:
     code = main(["gate", str(ci / "candidate"), "--against", str(ci / "reference"), "--json"])
     found = json.loads(capsys.readouterr().out)
     assert code == 0 and found["passed"] and found["notes"] == []
-    assert all(f["change"]["value"] == 0 for f in found["findings"])
+    assert all(f["change"]["value"] == 0 and f["paired"] for f in found["findings"])
     assert len(found["findings"]) == 2 * (1 + 5)  # 2 models: clean + 5 swept ε > 0
 
 

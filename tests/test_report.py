@@ -153,6 +153,8 @@ def test_writes_every_file(result, tmp_path) -> None:
         "results.csv",
         "run.json",
         "report.md",
+        "card.json",
+        "card.md",
         "robustness_curve.png",
         "confusion_baseline.png",
         "confusion_robust.png",

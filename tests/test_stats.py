@@ -67,7 +67,7 @@ def test_headline_eps_rules(digits_runs) -> None:
     result = rundir.read_run(digits_runs[0]).result
     assert headline_eps(result) == (
         0.15,
-        "the training ε of defence `robust` (adversarial_training)",
+        "the training ε of defence `robust`, adversarial_training",
     )
     given = dataclasses.replace(result, spec=result.spec | {"headline": 0.1})
     assert headline_eps(given) == (0.1, "the spec's `headline:`")
@@ -89,3 +89,35 @@ def test_the_verdict_is_the_reports_first_screen(digits_runs) -> None:
     assert "**Upper bound:**" in first
     assert lines.index("# Appendix") > lines.index("## Robustness sweep")
     assert lines.index("## Spec") > lines.index("# Appendix")
+
+
+def test_runs_keep_per_image_flags_that_add_up_to_results_csv(digits_runs) -> None:
+    from harness.results.flags import CLEAN, find
+
+    result = rundir.read_run(digits_runs[0]).result
+    idx = {(m.model, m.attack, m.eps, m.metric): m.value for m in result.measurements}
+    for role in ("baseline", "robust"):
+        clean = find(result.flags, role, CLEAN)
+        assert clean is not None and clean.mean() == idx[(role, "none", 0.0, "clean_accuracy")]
+        for eps in (0.05, 0.15, 0.3):
+            robust = find(result.flags, role, "fgsm", eps)
+            assert robust.mean() == idx[(role, "fgsm", eps, "robust_accuracy")]
+            assert not (robust & ~clean).any()  # never right under attack when wrong clean
+
+
+def test_the_verdicts_change_is_paired_image_by_image(digits_runs) -> None:
+    from harness.results.flags import find
+    from harness.verdict import change
+
+    result = rundir.read_run(digits_runs[0]).result
+    c = change(result, "robust", result, "baseline", "fgsm", 0.15)
+    a, b = find(result.flags, "robust", "fgsm", 0.15), find(result.flags, "baseline", "fgsm", 0.15)
+    want = stats.paired_flags(a, b)
+    assert c.paired and c.difference == want.difference and c.p_value == want.p_value
+    wider = stats.unpaired(int(a.sum()), len(a), int(b.sum()), len(b))
+    assert c.difference.high - c.difference.low < wider.high - wider.low  # pairing narrows
+    report = (digits_runs[0] / "report.md").read_text()
+    assert f"robust vs baseline, fgsm: {c.difference.pp_text()}" in report
+    assert f"McNemar p = {c.p_value:.2g}" in report and "Changes are paired" in report
+    older = dataclasses.replace(result, flags=[])  # a run written before flags were kept
+    assert not change(older, "robust", older, "baseline", "fgsm", 0.15).paired

@@ -19,6 +19,7 @@ from typing import Protocol
 from harness import reading, stats
 from harness.results import FAIL, GradcamPanel, RunResult, probes_off
 from harness.results.corruption import compare_columns
+from harness.verdict import change
 
 WORST = reading.WORST_CASE
 FROM_ROWS = "per sample"  # the run's own ``worst_case`` rows (harness.sweep)
@@ -105,6 +106,7 @@ class Row:
     corruption: dict[str, float] = field(default_factory=dict)
     n_test: int = 0  # the test images every accuracy is counted over
     images: tuple = ()  # (dataset, n_test, seed): rows with equal ``images`` saw the same images
+    result: RunResult | None = field(default=None, repr=False, compare=False)  # its per-image flags
 
 
 @dataclass(frozen=True)
@@ -179,6 +181,7 @@ def make_row(entry: Entry) -> Row:
         ),
         n_test=int(result.data.n_test or 0),
         images=reading.test_images(result),
+        result=result,
     )
 
 
@@ -202,46 +205,62 @@ def leaderboard(runs: Sequence[Run]) -> Leaderboard:
     return Leaderboard(ordered, sorted_by, attacks, eps, ranks, ties)
 
 
-def tie_figure(rows: Sequence[Row]) -> tuple[Callable[[Row], float], str]:
-    """The proportion ties are judged on: worst-case robust accuracy at the middle of the ε
-    every entry has, else clean accuracy."""
+def tie_figure(rows: Sequence[Row]) -> tuple[float | None, str]:
+    """The ε ties are judged at (worst-case robust accuracy at the middle of the ε every entry
+    has) and the figure in words; None: clean accuracy (no common ε)."""
     common = sorted(set.intersection(*(set(r.worst) for r in rows))) if rows else []
     if common:
         e = common[(len(common) - 1) // 2]
-        return (lambda r: r.worst[e]), f"worst-case robust accuracy at ε = {reading.num(e)}"
-    return (lambda r: r.clean_accuracy), "clean accuracy"
+        return e, f"worst-case robust accuracy at ε = {reading.num(e)}"
+    return None, "clean accuracy"
 
 
 def tied_ranks(rows: Sequence[Row]) -> tuple[list[str], str]:
     """Competition ranks, best first; an entry whose tie figure is within noise of the entry
-    above it (the 95% interval of their difference includes 0) shares its rank ("=k")."""
+    above it (the 95% interval of their difference includes 0; paired image by image when both
+    kept per-image flags over the same images) shares its rank ("=k")."""
     if not rows:
         return [], ""
-    figure, words = tie_figure(rows)
-    labels, rank = ["1"], 1
+    eps, words = tie_figure(rows)
+    labels, rank, kinds = ["1"], 1, set()
     for i in range(1, len(rows)):
         a, b = rows[i - 1], rows[i]
-        same_fail = bool(a.sanity_fail) == bool(b.sanity_fail)
-        if same_fail and not _differ(figure(a), a.n_test, figure(b), b.n_test):
+        differ, kind = _differ(a, b, eps)
+        kinds.add(kind)
+        if bool(a.sanity_fail) == bool(b.sanity_fail) and not differ:
             labels.append(f"={rank}")
             continue
         rank = i + 1
         labels.append(str(rank))
-    paired = len({r.images for r in rows}) == 1
-    how = (
-        "the same test images, compared with the unpaired interval (run folders keep no "
-        "per-image flags)"
-        if paired
-        else "not paired: the runs evaluated different test images"
-    )
+    if len({r.images for r in rows}) > 1:
+        how = "not paired: the runs evaluated different test images"
+    elif kinds == {"paired"}:
+        how = "paired image by image (the same test images; McNemar's exact test)"
+    else:
+        how = "the same test images; unpaired where a run kept no per-image flags"
     return labels, f"{words}, 95% interval of the difference (Newcombe); {how}"
 
 
-def _differ(p1: float, n1: int, p2: float, n2: int) -> bool:
-    if math.isnan(p1) or math.isnan(p2) or not n1 or not n2:
-        return True  # nothing to judge noise by: ranked as before
-    diff = stats.unpaired(stats.count(p1, n1), n1, stats.count(p2, n2), n2)
-    return diff.excludes_zero()
+def _differ(a: Row, b: Row, eps: float | None) -> tuple[bool, str]:
+    """Whether two entries' tie figures differ beyond noise, and how that was judged."""
+    attack = _flagged_attack(a) if eps is not None else "none"
+    if a.result is not None and b.result is not None and attack == _flagged_attack(b):
+        c = change(a.result, a.role, b.result, b.role, attack or "", eps or 0.0)
+        if c is not None and c.paired:
+            return c.significant(), "paired"
+    pa, pb = (r.clean_accuracy if eps is None else r.worst.get(eps, math.nan) for r in (a, b))
+    if math.isnan(pa) or math.isnan(pb) or not a.n_test or not b.n_test:
+        return True, "none"  # nothing to judge noise by: ranked as before
+    diff = stats.unpaired(stats.count(pa, a.n_test), a.n_test, stats.count(pb, b.n_test), b.n_test)
+    return diff.excludes_zero(), "unpaired"
+
+
+def _flagged_attack(r: Row) -> str | None:
+    """The attack whose per-image flags are the row's worst case: the per-sample worst case,
+    else its only attack (a minimum over several attacks' averages has no flags)."""
+    if r.worst_source == FROM_ROWS:
+        return WORST
+    return next(iter(r.robust)) if len(r.robust) == 1 else None
 
 
 def ranking(rows: Sequence[Row]) -> tuple[Callable[[Row], float], str]:

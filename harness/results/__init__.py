@@ -34,6 +34,7 @@ from harness.results.checks import (
     probes_off,
     summary,
 )
+from harness.results.flags import SampleFlags
 from harness.results.records import (
     CSV_COLUMNS,
     METRICS,
@@ -75,6 +76,7 @@ __all__ = [
     "ModelResult",
     "NoiseProbe",
     "RunResult",
+    "SampleFlags",
     "WeightAnalysis",
     "probes_off",
     "summary",

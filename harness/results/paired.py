@@ -13,9 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import binomtest
 
 from harness.results.corruption import CorruptionAccuracy
+from harness.stats import mcnemar
 
 
 @dataclass(frozen=True)
@@ -34,13 +34,6 @@ class PairedChange:
     def net(self) -> float:
         """The model's accuracy minus the reference's over the ``n`` pairs."""
         return (self.fixed - self.broken) / self.n if self.n else 0.0
-
-
-def mcnemar(fixed: int, broken: int) -> float:
-    """Two-sided exact McNemar p-value of ``fixed`` vs ``broken`` discordant pairs."""
-    if fixed + broken == 0:
-        return 1.0
-    return float(binomtest(fixed, fixed + broken, 0.5).pvalue)
 
 
 def paired_changes(

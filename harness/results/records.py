@@ -29,6 +29,7 @@ from harness.results.corruption import (
     CorruptionCams,
     CorruptionReference,
 )
+from harness.results.flags import SampleFlags
 
 METRICS = (
     "clean_accuracy",  # correct clean predictions / all test samples
@@ -208,6 +209,7 @@ class RunResult:
     breakdowns: list[EnsembleBreakdown] = field(default_factory=list)  # per ensemble, model, eps
     corruption_reference: CorruptionReference | None = None  # a named model's published errors
     corruption_cams: CorruptionCams | None = None  # not stored in run.json
+    flags: list[SampleFlags] = field(default_factory=list)  # per-image correctness (paired tests)
 
     def model(self, role: str) -> ModelResult:
         return next(m for m in self.models if m.role == role)
@@ -263,6 +265,7 @@ class RunResult:
             breakdowns=[EnsembleBreakdown.from_dict(b) for b in d.get("breakdowns", [])]
             + [EnsembleBreakdown.from_part_breaks(b) for b in d.get("part_breaks", [])],
             corruption_reference=_named(d.get("corruption_reference")),
+            flags=[SampleFlags.from_dict(f) for f in d.get("flags", [])],
         )
 
 

@@ -6,16 +6,17 @@ caveats beside the numbers they qualify; the robustness curve."""
 from __future__ import annotations
 
 from harness import stats
-from harness.reading import DASH, WORST_CASE, attack_title, num, table
+from harness.reading import DASH, WORST_CASE, attack_title, baseline_role, num, table
 from harness.report.sections.sanity import not_run
 from harness.report.sections.sweep import CURVE_PNG
 from harness.report.templates import prose
 from harness.results import RunResult
-from harness.verdict import Verdict, verdict
+from harness.verdict import Verdict, change, verdict
 
 
 def markdown(result: RunResult) -> str:
     v = verdict(result)
+    gains, paired = _gains(result, v)
     attacks = sorted({a for m in v.models for a in m.robust}, key=list(_order(result)).index)
     header = ["model", "clean accuracy", *(attack_title(a) for a in attacks)]
     has_worst = any(m.worst is not None for m in v.models)
@@ -32,7 +33,8 @@ def markdown(result: RunResult) -> str:
         n=v.n,
         level=stats.LEVEL,
         table=table(header, rows),
-        gains=_gains(v),
+        gains=gains,
+        paired=paired,
         upper_bound=v.upper_bound,
         untrusted=v.untrusted,
         curve=CURVE_PNG,
@@ -53,25 +55,25 @@ def _tally(counts: dict[str, int]) -> str:
     return ", ".join(shown) if sum(counts.values()) else "not run"
 
 
-def _gains(v: Verdict) -> list[str]:
-    """Each hardened model against the baseline on its lowest headline figure: the change and
-    its interval. The images are the same, but per-image flags are not kept in the run folder, so
-    the interval is the unpaired one (wider than the paired one would be)."""
-    by_role = {m.role: m for m in v.models}
-    base = by_role.get("baseline")
-    if base is None or base.lowest is None:
-        return []
-    out = []
+def _gains(result: RunResult, v: Verdict) -> tuple[list[str], bool]:
+    """Each hardened model against the baseline on its strongest headline figure (the worst
+    case, else its lowest attack): the change, its interval, and whether it is beyond noise;
+    and whether every change was paired (per-image flags kept)."""
+    base = baseline_role(result)
+    if base is None or v.eps is None:
+        return [], True
+    out, all_paired = [], True
     for m in v.models:
-        if m is base or m.lowest is None:
+        if m.role == base or m.lowest is None:
             continue
-        name, _ = m.lowest
-        theirs = m.robust.get(name) if name != WORST_CASE else m.worst
-        ref = base.robust.get(name) if name != WORST_CASE else base.worst
-        if theirs is None or ref is None:
+        name = m.lowest[0]
+        c = change(result, m.role, result, base, name, v.eps)
+        if c is None:
             continue
-        k1, k2 = stats.count(theirs.value, v.n), stats.count(ref.value, v.n)
-        diff = stats.unpaired(k1, v.n, k2, v.n)
-        word = "beyond noise" if diff.excludes_zero() else "within noise: not a measured change"
-        out.append(f"{m.role} vs baseline, {attack_title(name)}: {diff.pp_text()}, {word}")
-    return out
+        all_paired &= c.paired
+        word = "beyond noise" if c.significant() else "within noise: not a measured change"
+        test = f"; McNemar p = {c.p_value:.2g}" if c.p_value is not None else ""
+        out.append(
+            f"{m.role} vs baseline, {attack_title(name)}: {c.difference.pp_text()}, {word}{test}"
+        )
+    return out, all_paired
