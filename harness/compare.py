@@ -19,6 +19,7 @@ from harness import plots, reading
 from harness.errors import HarnessError
 from harness.io import atomic_dir
 from harness.report.comparison import figures, render_markdown
+from harness.report.html import render_html
 from harness.report.leaderboard import (  # the leaderboard's public names, as before
     FROM_MIN,
     FROM_ROWS,
@@ -67,6 +68,7 @@ __all__ = [
 
 LEADERBOARD_CSV = "leaderboard.csv"
 COMPARE_MD = "compare.md"
+COMPARE_HTML = "compare.html"  # the same, browser-ready and self-contained
 
 
 # ---------------------------------------------------------------- loading (reads only)
@@ -149,7 +151,9 @@ def write_comparison(runs: Sequence[Run], out: str | Path, *, replace: bool = Fa
         _write(tmp / LEADERBOARD_CSV, leaderboard_csv(board))
         for name, make in figures(runs, board).items():
             plots.save(make(), tmp / name)
-        _write(tmp / COMPARE_MD, render_markdown(runs, board))
+        text = render_markdown(runs, board)
+        _write(tmp / COMPARE_MD, text)
+        _write(tmp / COMPARE_HTML, render_html(text, tmp, "Robustness comparison"))
     return out
 
 

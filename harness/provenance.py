@@ -42,6 +42,7 @@ PACKAGES = (
     "PyYAML",
     "ray",
     "Jinja2",
+    "markdown-it-py",
     "weightwatcher",
     "scipy",
     "pillow",

@@ -46,7 +46,14 @@ def test_report_writes_gradcam_npz_that_loads(runs) -> None:
 
 def test_compare_writes_every_file(compared) -> None:
     names = {p.name for p in compared.iterdir()}
-    assert names == {"leaderboard.csv", "compare.md", "curves.png", "confusion.png", "gradcam.png"}
+    assert names == {
+        "leaderboard.csv",
+        "compare.md",
+        "compare.html",
+        "curves.png",
+        "confusion.png",
+        "gradcam.png",
+    }
     for png in compared.glob("*.png"):
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert [p.name for p in compared.parent.iterdir()] == ["cmp"]  # no temp folder left
@@ -256,3 +263,10 @@ def test_two_models_one_image_apart_on_200_are_tied() -> None:
 
     ranks, _ = tied_ranks([row("a", 101), row("b", 100), row("c", 40), row("d", 39, ("x",))])
     assert ranks == ["1", "=1", "3", "4"]  # a FAIL is never tied with a trusted entry
+
+
+def test_compare_html_leads_with_the_leaderboard(compared) -> None:
+    page = (compared / "compare.html").read_text()
+    headings = [h for h in page.split("<h2>")[1:]]
+    assert headings[0].startswith("Leaderboard</h2>")
+    assert 'src="data:image/png;base64,' in page and "% [" in page

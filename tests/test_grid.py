@@ -180,6 +180,8 @@ def test_a_rerun_reuses_every_cell_and_writes_the_same_bytes(local_grid) -> None
     assert (root / "out" / "results.csv").read_bytes() == before
     report = (root / "out" / "report.md").read_text()
     assert "16 cell(s) reused from an earlier run" in report
+    page = (root / "out" / "report.html").read_text()  # the same report, browser-ready
+    assert "16 cell(s) reused from an earlier run" in page and "<table>" in page
     for heading in (
         "## Clean accuracy",
         "## What hardening bought (defence − baseline, paired by seed)",

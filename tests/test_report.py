@@ -153,6 +153,7 @@ def test_writes_every_file(result, tmp_path) -> None:
         "results.csv",
         "run.json",
         "report.md",
+        "report.html",
         "card.json",
         "card.md",
         "robustness_curve.png",

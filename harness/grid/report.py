@@ -28,6 +28,7 @@ from harness.plan import NAIVE_SUFFIX, attack_records, validate
 from harness.reading import WORST_CASE, pct
 from harness.report import grid as grid_sections
 from harness.report.grid_view import GridReport
+from harness.report.html import render_html
 from harness.results import FAIL, PASS, AttackRecord, Check, Measurement
 from harness.results.corruption import is_corruption_row
 from harness.sanity import checks
@@ -35,6 +36,7 @@ from harness.sweep import AttackOutcome, worst_case_rows
 
 GRID_COLUMNS = ("model", "defence", "seed", "attack", "eps", "metric", "value")
 RESULTS_CSV, REPORT_MD, RUN_JSON = "results.csv", "report.md", "run.json"
+REPORT_HTML = "report.html"  # the same report, browser-ready and self-contained
 SAME_MODEL = "same_model_in_every_cell"
 Group = tuple[str, int, str]  # (grid model, seed, role)
 
@@ -130,7 +132,9 @@ def write_grid_report(result: GridResult, out: str | Path) -> Path:
         with atomic_path(out / name) as tmp:
             plots.save(make(), tmp)
     write_text(out / RUN_JSON, render_run_json(result))
-    write_text(out / REPORT_MD, grid_sections.render_markdown(report))
+    text = grid_sections.render_markdown(report)
+    write_text(out / REPORT_MD, text)
+    write_text(out / REPORT_HTML, render_html(text, out, f"Robustness grid: {result.spec.name}"))
     write_text(out / RESULTS_CSV, csv_text(rows))
     return out
 

@@ -18,11 +18,11 @@ from harness.report.sections.comparison import (
     title,
 )
 
-COMPARISON: list[ModuleType] = [  # the order of compare.md
+COMPARISON: list[ModuleType] = [  # the order of compare.md: the ranking first
     title,
+    leaderboard,
     runs,
     metrics,
-    leaderboard,
     sanity,
     attacks,
     confusion,

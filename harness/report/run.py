@@ -8,6 +8,7 @@ from types import ModuleType
 from harness import plots
 from harness.card import card_json, card_markdown
 from harness.report import engine
+from harness.report.html import render_html
 from harness.report.sections import (
     appendix,
     attacks,
@@ -82,6 +83,17 @@ def figures(result: RunResult) -> engine.Figures:
     return engine.figures(RUN_REPORT, result)
 
 
+def html_writer(markdown_file: str, title: str) -> rundir.Writer:
+    """Writes the HTML form of the folder's ``markdown_file`` (written before it), figures
+    inlined (``harness.report.html``)."""
+
+    def write(path: Path) -> None:
+        text = path.with_name(markdown_file).read_text(encoding="utf-8")
+        path.write_text(render_html(text, path.parent, title), encoding="utf-8", newline="")
+
+    return write
+
+
 def write_report(result: RunResult, out_dir: str | Path, *, replace: bool = False) -> Path:
     """Write the report folder ``out_dir`` (``harness.results.rundir.write_run``): the run's
     files, its figures, then report.md. It must be missing or empty, or ``replace`` an earlier
@@ -93,4 +105,5 @@ def write_report(result: RunResult, out_dir: str | Path, *, replace: bool = Fals
     files["card.json"] = rundir.text_writer(lambda: card_json(result))
     files["card.md"] = rundir.text_writer(lambda: card_markdown(result))
     files["report.md"] = rundir.text_writer(lambda: render_markdown(result))
+    files["report.html"] = html_writer("report.md", f"Robustness report: {result.name}")
     return rundir.write_run(result, out_dir, files, replace=replace)
