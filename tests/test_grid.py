@@ -197,7 +197,8 @@ def test_a_rerun_reuses_every_cell_and_writes_the_same_bytes(local_grid) -> None
 
 
 def test_gain_text() -> None:
-    assert _gain_text([0.1, 0.2]) == "+15.00 pp ± 7.07 (2)"
+    # mean ± sd (seeds) [95% t-interval of the mean: 15 ± 12.71 * 7.07 / sqrt(2)]
+    assert _gain_text([0.1, 0.2]) == "+15.00 pp ± 7.07 (2) [-48.5, +78.5]"
     assert _gain_text([-0.01]) == "-1.00 pp (1)" and _gain_text([]) == "—"
 
 
