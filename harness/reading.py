@@ -10,6 +10,7 @@ import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from harness import stats
 from harness.results import Measurement, RunResult
 
 NORMS = {"linf": "L∞", "l2": "L2"}
@@ -110,6 +111,25 @@ def clean_accuracy(result: RunResult, role: str) -> float:
 def pct(v: float | None) -> str:
     """0.9499 -> '94.99%'."""
     return DASH if v is None or math.isnan(v) else f"{v:.2%}"
+
+
+def pct_ci(v: float | None, n: int | None) -> str:
+    """A proportion of ``n`` with its 95% Wilson interval: 0.8774, 359 -> '87.74% [83.9, 90.7]';
+    without ``n`` (an older run) the bare percentage."""
+    if v is None or math.isnan(v) or not n:
+        return pct(v)
+    i = stats.wilson(stats.count(v, n), n)
+    return f"{v:.2%} [{100 * i.low:.1f}, {100 * i.high:.1f}]"
+
+
+def denominator(result: RunResult, role: str, metric: str) -> int | None:
+    """How many images a metric of ``role`` is counted over: all test images for accuracies,
+    the clean-correct ones for success rates (what the attack was run on)."""
+    n = result.data.n_test
+    if not n or metric in ("robust_accuracy", "clean_accuracy", "smoothed_accuracy"):
+        return n
+    clean = clean_accuracy(result, role)
+    return None if math.isnan(clean) else stats.count(clean, n)
 
 
 def pp(delta: float | None) -> str:

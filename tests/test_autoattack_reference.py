@@ -225,7 +225,7 @@ def test_report_section_shows_each_part_and_who_ran_it() -> None:
     assert breakdown.applies(result)
     text = breakdown.markdown(result)
     assert "**worst_case** on **robust**" in text
-    assert "| sq | art | black-box | 1 → 40.00% |" in text
+    assert "| sq | art | black-box | 1 → 40.00% [11.8, 76.9] |" in text  # 2 of 5, Wilson
     assert "| clean-correct |  |  | 4 of 5 |" in text
     assert not breakdown.applies(RunResult("r", {}, 0, {}, [], [], []))
     # the masking check's white-box-first reordering is graded, not tabled

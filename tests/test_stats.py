@@ -121,3 +121,37 @@ def test_the_verdicts_change_is_paired_image_by_image(digits_runs) -> None:
     assert f"McNemar p = {c.p_value:.2g}" in report and "Changes are paired" in report
     older = dataclasses.replace(result, flags=[])  # a run written before flags were kept
     assert not change(older, "robust", older, "baseline", "fgsm", 0.15).paired
+
+
+def test_every_accuracy_a_reader_sees_carries_its_interval(digits_runs, tmp_path) -> None:
+    """Walk the answer sections of report.md and report.html, and compare.md's leaderboard: no
+    table cell is a bare percentage."""
+    import re
+
+    from harness.cli import main
+
+    bare = re.compile(r"^\d+\.\d+%$")
+    md = (digits_runs[0] / "report.md").read_text()
+    sections = {"Verdict", "Robustness sweep", "Defence comparison", "Clean accuracy"}
+    seen = set()
+    for block in md.split("\n## ")[1:]:
+        heading = block.splitlines()[0]
+        if heading not in sections:
+            continue
+        seen.add(heading)
+        cells = [
+            c.strip()
+            for line in block.splitlines()
+            if line.startswith("|")
+            for c in line.split("|")
+        ]
+        assert not [c for c in cells if bare.match(c)], heading
+        assert any("% [" in c for c in cells), heading
+    assert seen == sections
+    page = (digits_runs[0] / "report.html").read_text()
+    assert not re.search(r"<td>\d+\.\d+%</td>", page.split("<h2>Evaluation sanity checks")[0])
+    out = tmp_path / "cmp"
+    assert main(["compare", *map(str, digits_runs), "--out", str(out)]) == 0
+    board = (out / "compare.md").read_text().split("## Leaderboard")[1].split("\n## ")[0]
+    rows = [line for line in board.splitlines() if line.startswith("| ") and "%" in line]
+    assert rows and all("% [" in r for r in rows)

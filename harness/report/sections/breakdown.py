@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from harness.reading import num, pct, table
+from harness.reading import num, pct_ci, table
 from harness.report.templates import prose
 from harness.results import EnsembleBreakdown, RunResult
 
@@ -46,4 +46,4 @@ def _table(model: str, ensemble: str, per_eps: list[EnsembleBreakdown]) -> dict[
 
 def _cell(b: EnsembleBreakdown, i: int) -> str:
     part = b.parts[i]
-    return f"{part.broke_first} → {pct(part.robust_accuracy_after)}"
+    return f"{part.broke_first} → {pct_ci(part.robust_accuracy_after, b.n_samples)}"

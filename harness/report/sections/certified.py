@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from harness import plots
-from harness.reading import DASH, num, pct, table
+from harness.reading import DASH, num, pct, pct_ci, table
 from harness.report.engine import Figures
 from harness.report.templates import prose
 from harness.results import RunResult
@@ -37,9 +37,10 @@ def markdown(result: RunResult) -> str:
     by_model = {
         c.model: dict(zip(c.radii, c.certified_accuracy, strict=True)) for c in result.certified
     }
+    n = {c.model: c.n_images for c in result.certified}
     curve = table(
         ["L2 radius", *by_model],
-        [[num(r), *(pct(v.get(r)) for v in by_model.values())] for r in radii],
+        [[num(r), *(pct_ci(v.get(r), n[m]) for m, v in by_model.items())] for r in radii],
     )
     rows = [
         [
@@ -49,7 +50,7 @@ def markdown(result: RunResult) -> str:
             f"{c.n_select:,}",
             f"{c.n:,}",
             num(c.alpha),
-            pct(c.smoothed_accuracy),
+            pct_ci(c.smoothed_accuracy, c.n_images),
             pct(c.abstain_rate),
             DASH if c.median_radius != c.median_radius else f"{c.median_radius:.3f}",
             DASH if c.max_radius != c.max_radius else f"{c.max_radius:.3f}",

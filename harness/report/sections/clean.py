@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from harness import plots
-from harness.reading import DASH, class_names, pct, table
+from harness.reading import DASH, class_names, pct_ci, table
 from harness.report.engine import Figures
 from harness.report.files import confusion_file
 from harness.results import ModelResult, RunResult
@@ -12,7 +12,10 @@ from harness.results import ModelResult, RunResult
 def markdown(result: RunResult) -> str:
     summary = table(
         ["model", "clean accuracy", "correct / test samples"],
-        [(m.role, pct(m.clean_accuracy), _correct_text(m.confusion)) for m in result.models],
+        [
+            (m.role, pct_ci(m.clean_accuracy, result.data.n_test), _correct_text(m.confusion))
+            for m in result.models
+        ],
     )
     parts = ["## Clean accuracy", summary]
     for m in result.models:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from harness.plots import corruptions as plots
-from harness.reading import pct, table
+from harness.reading import pct, pct_ci, table
 from harness.report.engine import Figures
 from harness.report.files import (
     CORRUPTION_FAMILIES_PNG,
@@ -71,7 +71,7 @@ def _summary_table(result: RunResult) -> str:
     """One row per model; with a named reference, its mCE and relative mCE against it too."""
     named = result.corruption_reference
     header = SUMMARY_HEADER
-    rows = [_summary_row(s) for s in summaries(result)]
+    rows = [_summary_row(s, result.data.n_test) for s in summaries(result)]
     if named is not None:
         clean = {m.role: m.clean_accuracy for m in result.models}
         theirs = summarize_named(result.corruptions, clean, named)
@@ -83,10 +83,10 @@ def _summary_table(result: RunResult) -> str:
     return table(header, rows)
 
 
-def _summary_row(s: CorruptionSummary) -> list[str]:
+def _summary_row(s: CorruptionSummary, result_n_test: int | None) -> list[str]:
     return [
         s.model,
-        pct(s.clean_accuracy),
+        pct_ci(s.clean_accuracy, result_n_test),
         pct(s.mean_corruption_accuracy),
         _percent(s.mce),
         _percent(s.relative_mce),
@@ -99,8 +99,13 @@ def _percent(v: float) -> str:
 
 def _grid_table(result: RunResult, model: str) -> str:
     names, severities, grid = accuracy_grid(result.corruptions, model)
+    n = {(r.corruption, r.severity): r.n for r in result.corruptions if r.model == model}
     header = ["corruption", *(f"severity {s}" for s in severities)]
-    return table(header, [[c, *(pct(v) for v in grid[i])] for i, c in enumerate(names)])
+    rows = [
+        [c, *(pct_ci(v, n.get((c, s))) for v, s in zip(grid[i], severities, strict=True))]
+        for i, c in enumerate(names)
+    ]
+    return table(header, rows)
 
 
 def _change_table(

@@ -12,6 +12,7 @@ from harness.reading import (
     num,
     params_text,
     pct,
+    pct_ci,
     table,
 )
 from harness.report.sections.naive import naive_twins
@@ -37,8 +38,9 @@ def markdown(result: RunResult) -> str:
     header += [f"certified r={num(r)}" for r in radii] + ["training time"]
     rows = []
     for m in result.models:
-        row = [m.role, _defence_text(m.defence), pct(m.clean_accuracy)]
-        row += [pct(idx.get((m.role, a, e, "robust_accuracy"))) for a, e in columns]
+        n = result.data.n_test
+        row = [m.role, _defence_text(m.defence), pct_ci(m.clean_accuracy, n)]
+        row += [pct_ci(idx.get((m.role, a, e, "robust_accuracy")), n) for a, e in columns]
         row += [pct(certified.get(m.role, {}).get(r)) for r in radii]
         seconds = training_seconds(m)
         row.append(DASH if seconds is None else f"{seconds:,.1f} s")

@@ -17,12 +17,13 @@ from harness.reading import (
     baseline_role,
     class_names,
     clean_accuracy,
+    denominator,
     eps_values,
     hardened_roles,
     improvements,
     index,
     num,
-    pct,
+    pct_ci,
     pp,
     roles,
     table,
@@ -94,7 +95,7 @@ def _table(result: RunResult, idx: dict[Key, float], attack: str) -> str:
     header += [f"{COLUMN_NAMES[m]} ({r})" for g in cols[1:] for r, m in g]
     rows = []
     for e in eps_values(result.measurements, attack):
-        cell = lambda r, m, e=e: _cell(idx.get((r, attack, e, m)), m)  # noqa: E731
+        cell = lambda r, m, e=e: _cell(result, r, idx.get((r, attack, e, m)), m)  # noqa: E731
         row = [num(e), *(cell(r, m) for r, m in cols[0])]
         row += [pp(g) for g in improvements(result, idx, attack, e).values()]
         row += [cell(r, m) for g in cols[1:] for r, m in g]
@@ -102,5 +103,7 @@ def _table(result: RunResult, idx: dict[Key, float], attack: str) -> str:
     return table(header, rows)
 
 
-def _cell(v: float | None, metric: str) -> str:
-    return (DASH if v is None else f"{v:.4f}") if metric.startswith("mean_") else pct(v)
+def _cell(result: RunResult, role: str, v: float | None, metric: str) -> str:
+    if metric.startswith("mean_"):
+        return DASH if v is None else f"{v:.4f}"
+    return pct_ci(v, denominator(result, role, metric))
