@@ -27,6 +27,9 @@ def cam_similarity(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where(np.all(fa == fb, axis=1), 1.0, np.clip(sim, -1.0, 1.0))
 
 
+CAM_CMAP = "jet"  # the heatmap's colour map (the figures' colour bars name it)
+
+
 def overlay(image: np.ndarray, cam: np.ndarray, alpha: float = 0.4) -> np.ndarray:
     """Blend a jet-coloured heatmap over an image: (1 - alpha) * image + alpha * heatmap.
 
@@ -41,5 +44,5 @@ def overlay(image: np.ndarray, cam: np.ndarray, alpha: float = 0.4) -> np.ndarra
         raise ValueError(f"overlay: expected alpha in [0, 1], got {alpha}")
     rgb = np.repeat(image, 3, axis=0) if image.shape[0] == 1 else image
     rgb = np.clip(np.moveaxis(rgb, 0, -1), 0.0, 1.0)  # (H, W, 3)
-    heat = colormaps["jet"](np.clip(cam, 0.0, 1.0))[..., :3]  # (H, W, 3), alpha channel dropped
+    heat = colormaps[CAM_CMAP](np.clip(cam, 0.0, 1.0))[..., :3]  # (H, W, 3), alpha channel dropped
     return ((1.0 - alpha) * rgb + alpha * heat).astype(np.float32)

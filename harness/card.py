@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from pathlib import Path
 from typing import Any
 
 from harness import stats
-from harness.reading import NORMS, num, test_images
-from harness.results import RunResult
+from harness.errors import HarnessError
+from harness.reading import NORMS, WORST_CASE, num, test_images
+from harness.results import DataSummary, Measurement, ModelResult, RunResult
 from harness.verdict import AUTOATTACK, verdict
 
 CARD_VERSION = 1
@@ -84,6 +86,47 @@ def card_markdown(result: RunResult) -> str:
     attacks = ", ".join(f"{a['name']} ({NORMS.get(a['norm'], a['norm'])})" for a in c["attacks"])
     lines += ["", f"Attacks: {attacks}. Test subset id: `{c['test_set']['sha256'][:16]}`."]
     return "\n".join(lines) + "\n"
+
+
+def read_card(path: str | Path) -> RunResult:
+    """A card.json read back as a run holding only its headline figures (the gate's
+    ``--against CARD``): each model's clean accuracy and robust accuracy under each attack at
+    the headline ε; no per-image flags, so comparisons with it are unpaired."""
+    path = Path(path)
+    try:
+        c = json.loads(path.read_text(encoding="utf-8"))
+        eps, test = c["threat_model"]["eps"], c["test_set"]
+        rows = []
+        for m in c["models"]:
+            rows.append(
+                Measurement(m["role"], "none", 0.0, "clean_accuracy", m["clean_accuracy"]["value"])
+            )
+            found = dict(m["robust_accuracy"]) | (
+                {WORST_CASE: m["worst_case"]} if m.get("worst_case") else {}
+            )
+            rows += [
+                Measurement(m["role"], a, eps, "robust_accuracy", i["value"])
+                for a, i in found.items()
+            ]
+        data = DataSummary(
+            test["dataset"], n_test=test["n_test"], test_class_counts=test["class_counts"]
+        )
+        subset = {} if test["subset_seed"] is None else {"n_test": test["n_test"]}
+        models = [
+            ModelResult(m["role"], "", 0, m["clean_accuracy"]["value"], [], []) for m in c["models"]
+        ]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise HarnessError(f"{path}: not a robustness card ({type(exc).__name__}: {exc})") from None
+    return RunResult(
+        name=str(c.get("run", path.stem)),
+        spec={"dataset": subset},
+        seed=test["subset_seed"] if test["subset_seed"] is not None else int(c.get("seed", 0)),
+        data=data,
+        models=models,
+        measurements=rows,
+        attacks=[],
+        provenance={"machine": {"hardware": c.get("hardware")}},
+    )
 
 
 def _threat_model(result: RunResult, eps: float | None, rule: str) -> dict[str, Any]:

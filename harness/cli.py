@@ -19,6 +19,7 @@ from harness.errors import HarnessError
 
 if TYPE_CHECKING:
     from harness.plan import Plan
+    from harness.results import RunResult
     from harness.spec import Spec
 
 REGISTRIES = ("datasets", "models", "attacks", "defences")
@@ -65,9 +66,9 @@ def _parser() -> argparse.ArgumentParser:
     gate = sub.add_parser("gate", help="exit 1 when a run regressed against a reference run "
                           "beyond noise or broke a floor (for CI)")  # fmt: skip
     gate.add_argument("run", metavar="RUN_DIR", help="the run folder to check")
-    gate.add_argument("--against", metavar="RUN_DIR",
-                      help="reference run folder: every figure both have must not fall beyond "
-                      "its 95%% interval (or --tolerance)")  # fmt: skip
+    gate.add_argument("--against", metavar="RUN_DIR|CARD",
+                      help="reference run folder or its card.json: every figure both have must "
+                      "not fall beyond its 95%% interval (or --tolerance)")  # fmt: skip
     gate.add_argument("--require", action="append", default=[], metavar="FLOOR",
                       help="an absolute floor, e.g. 'robust_accuracy[pgd, 8/255] >= 0.40' or "
                       "'clean_accuracy[baseline] >= 0.9' (repeatable)")  # fmt: skip
@@ -342,7 +343,7 @@ def _gate(args: argparse.Namespace) -> int:
     run = rundir.read_run(args.run, "gate").result
     findings, notes = gate.floors(run, requirements), []
     if args.against:
-        reference = rundir.read_run(args.against, "gate").result
+        reference = _reference(args.against)
         findings = gate.against(run, reference, args.tolerance) + findings
         notes = [
             n for n in (gate.images_note(run, reference), gate.hardware_note(run, reference)) if n
@@ -368,6 +369,14 @@ def _gate(args: argparse.Namespace) -> int:
     )
     print(table(gate.HEADER, gate.table(failed)))
     return 1
+
+
+def _reference(path: str) -> RunResult:
+    """``--against``: a run folder, or a robustness card (card.json) of one."""
+    from harness.card import read_card
+    from harness.results import rundir
+
+    return read_card(path) if Path(path).is_file() else rundir.read_run(path, "gate").result
 
 
 def _app(args: argparse.Namespace) -> int:

@@ -115,3 +115,15 @@ def test_parse_requirement() -> None:
     assert r.eps == pytest.approx(8 / 255)
     with pytest.raises(HarnessError):
         gate.parse_requirement("clean_accuracy[a, b] > 0.1")
+
+
+def test_a_card_is_a_reference_too(ci, tmp_path, capsys) -> None:
+    card = str(ci / "reference" / "card.json")
+    assert main(["gate", str(ci / "candidate"), "--against", card]) == 0
+    assert main(["gate", str(ci / "weak"), "--against", card]) == 1
+    out = capsys.readouterr().out
+    assert "| robust | fgsm | 0.15 | robust_accuracy |" in out  # the card's headline ε
+    bad = tmp_path / "card.json"
+    bad.write_text("{}")
+    assert main(["gate", str(ci / "weak"), "--against", str(bad)]) == 2
+    assert "not a robustness card" in capsys.readouterr().err

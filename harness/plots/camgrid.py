@@ -6,10 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from matplotlib import colormaps
 from matplotlib.axes import Axes
+from matplotlib.cm import ScalarMappable
+from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 
-from harness.cams import overlay
+from harness.cams import CAM_CMAP, overlay
 from harness.plots.canvas import CELL, hwc, new_figure, show_image
 from harness.results import GradcamPanel
 
@@ -32,6 +35,10 @@ def image_rows(panel: GradcamPanel, cols: int, pad: float) -> tuple[Figure, np.n
     for row in range(k):
         title = f"#{panel.indices[row]} clean\ntrue: {panel.labels[row]}"
         show_image(axes[row, 0], hwc(panel.clean[row]), title)
+    scale = ScalarMappable(Normalize(0.0, 1.0), colormaps[CAM_CMAP])
+    bar = fig.colorbar(scale, ax=axes, shrink=min(0.9, 2.5 / max(k, 1)), fraction=0.03, pad=0.02)
+    bar.set_label("Grad-CAM (min-max scaled per image)", fontsize=7)
+    bar.ax.tick_params(labelsize=6)
     return fig, axes
 
 

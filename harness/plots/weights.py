@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 from matplotlib import colormaps
+from matplotlib.cm import ScalarMappable
+from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullFormatter
 
@@ -31,8 +33,17 @@ def weight_histograms(analysis: WeightAnalysis, title: str) -> Figure:
                     ax.stairs(h["counts"], h["edges"], color=colour, label=f"epoch {e['epoch']}")
             ax.set_title(f"{name} {label}", fontsize=8)
             ax.tick_params(labelsize=7)
+        axes[row, 0].set_ylabel("count", fontsize=7)
+    for ax in axes[-1]:
+        ax.set_xlabel("parameter value", fontsize=7)
     if names and len(analysis.epochs) <= 12:
         axes[0, 0].legend(fontsize=6)
+    if len(analysis.epochs) > 1:  # the colour is the epoch: say which
+        epochs = [e["epoch"] for e in analysis.epochs]
+        scale = ScalarMappable(Normalize(min(epochs), max(epochs)), colormaps["viridis"])
+        bar = fig.colorbar(scale, ax=axes, fraction=0.03, pad=0.02, shrink=0.8)
+        bar.set_label("epoch", fontsize=7)
+        bar.ax.tick_params(labelsize=6)
     fig.suptitle(title, fontsize=10)
     return fig
 
