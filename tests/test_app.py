@@ -330,22 +330,27 @@ def test_no_usable_run_is_a_message_not_a_crash(tmp_path: Path) -> None:
 def test_samples_and_metrics_sections(run_dir: Path) -> None:
     at = app(run_dir, run_dir.parent / "missing")
     assert not at.exception
-    assert [t.label for t in at.tabs] == ["Samples", "Upload", "Attack", "Metrics"]
+    assert [t.label for t in at.tabs] == ["Results", "Samples", "Upload", "Attack"]
     assert "missing: cannot open this run: no such folder" in at.error[0].value
-    samples = at.tabs[0]
+    samples = at.tabs[1]
     assert "**FAKE** (6 shown)" in [m.value for m in samples.markdown]
     assert "**REAL** (6 shown)" in [m.value for m in samples.markdown]
     assert captions(samples)[:6] == [f"test #{i}" for i in range(6)]  # FAKE: the first 40
     assert len(captions(samples)) == 12
-    # Metrics: read from the run folder, not recomputed
+    # Results, the first tab: read from the run folder, not recomputed; every figure with its
+    # interval, the verdict first, then the whole report
     record = json.loads((run_dir / "run.json").read_text())
     shown = {m.label: m.value for m in at.metric}
     for m in record["models"]:
-        assert shown[f"{m['role']}: clean accuracy"] == f"{m['clean_accuracy']:.2%}"
-    report = "\n".join(m.value for m in at.tabs[3].markdown)
+        clean = shown[f"{m['role']}: clean accuracy"]
+        assert clean.startswith(f"{100 * m['clean_accuracy']:.1f}% [") and clean.endswith("]")
+        robust = [v for k, v in shown.items() if k.startswith(f"{m['role']}: robust accuracy at ε")]
+        assert len(robust) == 1 and "% [" in robust[0]
+    report = [m.value for m in at.tabs[0].markdown]
+    assert report[0].startswith("## Verdict")
     for section in ("## Clean accuracy", "## Robustness sweep", "## Evaluation sanity checks"):
-        assert section in report
-    assert len(captions(at.tabs[3])) == (run_dir / "report.md").read_text().count("![")
+        assert any(section in t for t in report)
+    assert len(captions(at.tabs[0])) == (run_dir / "report.md").read_text().count("![")
     tables = [b for b in blocks((run_dir / "report.md").read_text()) if isinstance(b, Table)]
     assert len(at.dataframe) == len(tables) + 1  # wide tables scroll: data frames, not Markdown
     assert not any(line.startswith("|") for t in texts(at) for line in t.splitlines())
@@ -368,7 +373,7 @@ def test_upload_shows_each_models_prediction_and_gradcam(run_dir: Path, real_ima
         expected = f"**{label}**: predicted **{run.class_names[c]} ({probs[c]:.1%})**"
         assert expected in lines(at, f"**{label}**: predicted")
         assert f"FAKE {probs[0]:.1%} · REAL {probs[1]:.1%}" in texts(at)
-    assert captions(at.tabs[1]).count("Grad-CAM") == 2
+    assert captions(at.tabs[2]).count("Grad-CAM") == 2
 
 
 @pytest.mark.realdata
@@ -399,8 +404,11 @@ def test_attack_slider_flips_the_baseline_and_reports_the_smallest_eps(
     eps = float(flips[0].split("**")[1])  # the baseline's: within the slider's range
     assert 0 < eps <= 0.1
     assert all("**" in t or t.endswith("not flipped up to ε = 0.1000") for t in flips)
-    images = captions(at.tabs[2])  # per model: clean, its Grad-CAM, attacked, its Grad-CAM, delta
+    images = captions(at.tabs[3])  # per model: clean, its Grad-CAM, attacked, its Grad-CAM, delta
     assert images == 2 * list(ATTACK_IMAGES)
+    scales = [t for t in texts(at) if t.startswith("perturbation magnified ×")]
+    assert len(scales) == 2 and all("grey = unchanged" in t for t in scales)
+    assert len(at.get("vega_lite_chart")) >= 2  # class probabilities, clean vs attacked
 
 
 @pytest.mark.realdata
@@ -417,13 +425,13 @@ def test_bad_upload_shows_an_error_and_the_app_keeps_working(
 ) -> None:
     at = app(run_dir)
     hint = f"A file over {MAX_MB} MB is refused by the upload box itself"
-    assert any(c.value.startswith(hint) for c in at.tabs[1].caption)  # what the widget refuses
+    assert any(c.value.startswith(hint) for c in at.tabs[2].caption)  # what the widget refuses
     data, expected = BAD_UPLOADS[case]
     at.file_uploader(key="upload").upload(name, data, mime)
     at.run()
     assert not at.exception
     assert len(at.error) == 1 and expected in at.error[0].value
-    assert len(at.metric) == 2 and at.slider(key="eps")  # the other sections still render
+    assert len(at.metric) == 4 and at.slider(key="eps")  # the other sections still render
     at.file_uploader(key="upload").set_value(("real.jpg", real_image, "image/jpeg")).run()
     assert not at.error and lines(at, f"**{BASELINE}**: predicted")
 
@@ -474,4 +482,4 @@ def test_a_corruption_is_applied_before_the_attack(run_dir: Path, real_image: by
         )
         assert any(t.startswith(f"**{label}**: corrupted {names[after]} (") for t in texts(at))
     assert any("on the image under gaussian_noise at severity 5" in t for t in texts(at))
-    assert captions(at.tabs[2]) == 2 * list(CORRUPTED_IMAGES)
+    assert captions(at.tabs[3]) == 2 * list(CORRUPTED_IMAGES)

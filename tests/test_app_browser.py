@@ -129,6 +129,9 @@ def test_upload_and_attack_in_a_real_browser(server: str, driver, tmp_path: Path
 
     driver.get(server)
     wait_text(driver, "robustness-harness: interactive demo")
+    wait_text(driver, f"{BASELINE.split(' · ')[0]}: clean accuracy")  # Results, the first tab
+    assert "Deploy" not in driver.find_element("tag name", "body").text  # a viewer's toolbar
+    open_tab(driver, "Samples")
     wait_text(driver, "test #0")  # the Samples grid
     open_tab(driver, "Upload")
     image = cifake_image()
@@ -168,7 +171,7 @@ def test_tapping_the_slider_under_pgd_does_not_crash_the_server(server: str, dri
     from selenium.webdriver.common.keys import Keys
 
     driver.get(server)
-    wait_text(driver, "test #0")
+    wait_text(driver, "robustness-harness: interactive demo")
     open_tab(driver, "Attack")  # (a hidden tab's text is not the page's text)
     wait_text(driver, "smallest flipping ε (fgsm)")
     boxes = driver.find_elements("css selector", "[data-testid='stSelectbox']")

@@ -22,6 +22,7 @@ def streamlit_command(
         "server.fileWatcherType": "none",
         "server.maxUploadSize": str(MAX_MB),  # the app's own cap, one number
         "browser.gatherUsageStats": "false",
+        "client.toolbarMode": "minimal",  # no Deploy button or developer menu: a viewer's page
     }
     options = [arg for key, value in flags.items() for arg in (f"--{key}", value)]
     return [sys.executable, "-m", "streamlit", "run", str(PAGE), *options, "--", *map(str, runs)]

@@ -35,6 +35,21 @@ class Table:
 Block = Prose | Figure | Table
 
 
+def split_after(text: str, heading: str) -> tuple[str, str]:
+    """(the section ``heading`` starts, everything else): the title and anything before the
+    section go to the rest. ("", text) when the report has no such section (an older run)."""
+    lines = text.splitlines(keepends=True)
+    start = next((i for i, line in enumerate(lines) if line.rstrip() == heading), None)
+    if start is None:
+        return "", text
+    level = heading.split(" ")[0] + " "
+    end = next(
+        (i for i in range(start + 1, len(lines)) if lines[i].startswith(("# ", level))),
+        len(lines),
+    )
+    return "".join(lines[start:end]), "".join(lines[:start] + lines[end:])
+
+
 def blocks(text: str) -> list[Block]:
     """The report's blocks in order (empty prose dropped)."""
     out: list[Block] = []

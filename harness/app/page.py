@@ -16,7 +16,7 @@ from harness.app.models import AppModel, labels, load_models
 from harness.app.runs import AppRun, load_app_run, stamp
 from harness.errors import HarnessError
 
-TABS = ("Samples", "Upload", "Attack", "Metrics")
+TABS = ("Results", "Samples", "Upload", "Attack")  # the answer first
 
 
 @st.cache_resource(show_spinner="Reading the run folder ...", max_entries=32)
@@ -37,15 +37,15 @@ def main(run_dirs: Sequence[str]) -> None:
         st.info("No run to show: start it as `harness app RUN_DIR ...` with finished run folders.")
         st.stop()
     primary, models = sidebar(runs)
-    samples, upload, attack, metrics = st.tabs(TABS)
+    results, samples, upload, attack = st.tabs(TABS)
+    with results:
+        views.results_tab(list({m.run.path: m.run for m in models.values()}.values()) or [primary])
     with samples:
         pool = views.samples_tab(primary)
     with upload:
         uploaded = views.upload_tab(primary, models)
     with attack:
         views.attack_tab(primary, models, uploaded, pool)
-    with metrics:
-        views.metrics_tab(list({m.run.path: m.run for m in models.values()}.values()) or [primary])
 
 
 def read_runs(run_dirs: Sequence[str]) -> list[AppRun]:

@@ -1,4 +1,4 @@
-"""The four tabs of the page: Samples, Upload, Attack, Metrics. Streamlit calls only.
+"""The four tabs of the page: Results, Samples, Upload, Attack. Streamlit calls only.
 
 Model computations go through the ``st.cache_data`` wrappers below, keyed by the model's key,
 its run's stamp and the image, so moving a widget recomputes only what changed. Models reach the
@@ -16,6 +16,7 @@ import pandas as pd
 import streamlit as st
 from PIL import Image
 
+from harness import stats
 from harness.app import inference, markdown
 from harness.app.inference import Verdict
 from harness.app.models import AppModel
@@ -23,7 +24,9 @@ from harness.app.runs import REPORT_MD, AppRun
 from harness.app.samples import Samples, sample_images
 from harness.app.upload import MAX_MB, UploadError, read_upload, to_input
 from harness.errors import HarnessError
+from harness.reading import num
 from harness.results.rundir import RESULTS_CSV
+from harness.verdict import verdict
 
 DISPLAY_PX = 160  # images are upscaled (nearest neighbour) to about this width for display
 UPLOAD_HINT = (
@@ -37,6 +40,7 @@ ATTACK_IMAGES = ("clean image", "Grad-CAM (clean)", "attacked image", "Grad-CAM 
 # The same row when a corruption is applied first: its first two images are the corrupted one.
 CORRUPTED_IMAGES = ("corrupted image", "Grad-CAM (corrupted)", *ATTACK_IMAGES[2:])
 NO_CORRUPTION = "none"
+VERDICT = "## Verdict"  # the report section the Results tab shows before the full report
 FLIPS = "smallest_flips"  # session_state: {(model key, attack, image digest): eps or None}
 
 
@@ -249,12 +253,13 @@ def _attack_row(
     before = "clean" if original is None else "corrupted"
     st.markdown(f"**{label}**: {before} {prediction(names, clean)} → attacked "
                 f"**{prediction(names, adv)}**, {change}")  # fmt: skip
-    st.caption(f"attacked: {confidences(names, adv)}")
+    confidence_chart(names, clean, adv, before)
     st.markdown(_flip_line(attack, _flip(label, m, x, attack), inference.eps_range(m.run.spec).top))
     shown = attack_images(x, clean, x_adv, adv)
     captions = ATTACK_IMAGES if original is None else CORRUPTED_IMAGES
     for col, image, caption in zip(st.columns(len(shown)), shown, captions, strict=True):
         col.image(image, caption=caption)
+    st.caption(perturbation_scale(x_adv, x))
 
 
 def attack_images(
@@ -273,6 +278,25 @@ def attack_images(
             inference.magnified(x_adv, x),
         )
     ]
+
+
+def confidence_chart(names: Sequence[str], clean: Verdict, adv: Verdict, before: str) -> None:
+    """The model's class probabilities before and after the attack, side by side per class."""
+    frame = pd.DataFrame({before: clean.probs, "attacked": adv.probs}, index=list(names))
+    frame.index.name = "class"
+    st.bar_chart(frame, horizontal=True, stack=False, x_label="probability", y_label="class",
+                 height=max(120, 28 * len(names) + 60))  # fmt: skip
+
+
+def perturbation_scale(x_adv: np.ndarray, x: np.ndarray) -> str:
+    """What the magnified tile shows: its factor and what grey, white and black mean."""
+    peak = float(np.abs(x_adv - x).max())
+    if peak == 0:
+        return "perturbation: none (the attacked image equals the input; the tile is flat grey)"
+    return (
+        f"perturbation magnified ×{0.5 / peak:.1f}: grey = unchanged, white = +{peak:.4f}, "
+        f"black = −{peak:.4f} (the largest change, L∞ = {peak:.4f} = {255 * peak:.1f}/255)"
+    )
 
 
 def _flip_line(attack: str, flip: float | None, top: float) -> str:
@@ -310,13 +334,19 @@ def _search_flip(label: str, m: AppModel, x: np.ndarray, attack: str) -> float |
 # ---------------------------------------------------------------- Metrics
 
 
-def metrics_tab(runs: Sequence[AppRun]) -> None:
-    """Each run's own report, as written to its folder (nothing is recomputed)."""
+def results_tab(runs: Sequence[AppRun]) -> None:
+    """Each run's answer first: per model, clean and robust accuracy at the headline ε with their
+    95% intervals, the report's verdict and curve; the full report below (nothing recomputed)."""
     for run in runs:
         st.subheader(f"Run {run.label}")
-        cols = st.columns(max(len(run.result.models), 1))
-        for col, m in zip(cols, run.result.models, strict=False):
-            col.metric(f"{m.role}: clean accuracy", f"{m.clean_accuracy:.2%}")
+        v = verdict(run.result)
+        cols = st.columns(max(len(v.models), 1))
+        for col, m in zip(cols, v.models, strict=False):
+            col.metric(f"{m.role}: clean accuracy", m.clean.text())
+            if m.lowest is not None and v.eps is not None:
+                name, robust = m.lowest
+                col.metric(f"{m.role}: robust accuracy at ε = {num(v.eps)}", robust.text(),
+                           help=f"{name}; {stats.LEVEL}; ε: {v.rule}")  # fmt: skip
         _report(run)
         with st.expander(f"{RESULTS_CSV} (every measurement)"):
             st.dataframe(_rows(run), hide_index=True)
@@ -330,13 +360,20 @@ def _rows(run: AppRun) -> list[dict]:
 
 
 def _report(run: AppRun) -> None:
-    """report.md with its figures shown from the run folder and its tables as data frames
-    (which scroll sideways rather than run off the page)."""
+    """report.md: its verdict shown first, the rest in an expander; figures from the run folder
+    and tables as data frames (which scroll sideways rather than run off the page)."""
     path = run.path / REPORT_MD
     if not path.is_file():
         st.warning(f"{path}: no {REPORT_MD} in this run folder")
         return
-    for block in markdown.blocks(path.read_text(encoding="utf-8")):
+    head, rest = markdown.split_after(path.read_text(encoding="utf-8"), VERDICT)
+    _blocks(run, head)
+    with st.expander("Full report (report.md)", expanded=not head):
+        _blocks(run, rest)
+
+
+def _blocks(run: AppRun, text: str) -> None:
+    for block in markdown.blocks(text):
         if isinstance(block, markdown.Table):
             st.dataframe(pd.DataFrame(block.rows, columns=block.columns), hide_index=True)
         elif isinstance(block, markdown.Figure):
