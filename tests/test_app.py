@@ -25,6 +25,7 @@ from harness.app.inference import Verdict, eps_range
 from harness.app.launch import PAGE, streamlit_command
 from harness.app.markdown import Figure, Table, blocks
 from harness.app.models import AppModel, labels, load_models
+from harness.app.page import VIEW
 from harness.app.runs import load_app_run, newest_runs
 from harness.app.upload import MAX_BYTES, MAX_MB, UploadError, read_upload, to_input
 from harness.app.views import ATTACK_IMAGES, CORRUPTED_IMAGES, DISPLAY_PX, attack_images
@@ -291,8 +292,18 @@ def script(runs: list[str]) -> None:
     main(runs)
 
 
-def app(*runs: str | Path) -> AppTest:
+def app(*runs: str | Path, view: str | None = None) -> AppTest:
+    """The page on ``runs`` with the tab ``view`` open (default: the first, Results). Only the
+    open tab's content runs, so a test opens the tab it reads (``show``)."""
     at = AppTest.from_function(script, kwargs={"runs": [str(r) for r in runs]}, default_timeout=120)
+    if view is not None:
+        at.session_state[VIEW] = view
+    return at.run()
+
+
+def show(at: AppTest, view: str) -> AppTest:
+    """Open the tab ``view`` (as a click on it would) and rerun."""
+    at.session_state[VIEW] = view
     return at.run()
 
 
@@ -332,11 +343,7 @@ def test_samples_and_metrics_sections(run_dir: Path) -> None:
     assert not at.exception
     assert [t.label for t in at.tabs] == ["Results", "Samples", "Upload", "Attack"]
     assert "missing: cannot open this run: no such folder" in at.error[0].value
-    samples = at.tabs[1]
-    assert "**FAKE** (6 shown)" in [m.value for m in samples.markdown]
-    assert "**REAL** (6 shown)" in [m.value for m in samples.markdown]
-    assert captions(samples)[:6] == [f"test #{i}" for i in range(6)]  # FAKE: the first 40
-    assert len(captions(samples)) == 12
+    assert not at.tabs[1].markdown  # only the open tab runs
     # Results, the first tab: read from the run folder, not recomputed; every figure with its
     # interval, the verdict first, then the whole report
     record = json.loads((run_dir / "run.json").read_text())
@@ -357,11 +364,18 @@ def test_samples_and_metrics_sections(run_dir: Path) -> None:
     assert (
         len(at.dataframe[-1].value) == len((run_dir / "results.csv").read_text().splitlines()) - 1
     )
+    show(at, "Samples")
+    samples = at.tabs[1]
+    assert not at.tabs[0].markdown and not at.metric
+    assert "**FAKE** (6 shown)" in [m.value for m in samples.markdown]
+    assert "**REAL** (6 shown)" in [m.value for m in samples.markdown]
+    assert captions(samples)[:6] == [f"test #{i}" for i in range(6)]  # FAKE: the first 40
+    assert len(captions(samples)) == 12
 
 
 @pytest.mark.realdata
 def test_upload_shows_each_models_prediction_and_gradcam(run_dir: Path, real_image: bytes) -> None:
-    at = app(run_dir)
+    at = app(run_dir, view="Upload")
     at.file_uploader(key="upload").upload("real.jpg", real_image, "image/jpeg")
     at.run()
     assert not at.exception and not at.error
@@ -380,9 +394,11 @@ def test_upload_shows_each_models_prediction_and_gradcam(run_dir: Path, real_ima
 def test_attack_slider_flips_the_baseline_and_reports_the_smallest_eps(
     run_dir: Path, real_image: bytes
 ) -> None:
-    at = app(run_dir)
+    at = app(run_dir, view="Upload")
     at.file_uploader(key="upload").upload("real.jpg", real_image, "image/jpeg")
     at.run()
+    show(at, "Attack")  # the Attack tab works on the last upload
+    assert at.selectbox(key="attack_input:uploaded: real.jpg").value == 0
     assert at.selectbox(key="attack").options == ["fgsm", "pgd"]
     slider = at.slider(key="eps")
     assert slider.value == pytest.approx(0.03)  # the run's Grad-CAM eps
@@ -423,7 +439,7 @@ def test_attack_slider_flips_the_baseline_and_reports_the_smallest_eps(
 def test_bad_upload_shows_an_error_and_the_app_keeps_working(
     run_dir: Path, real_image: bytes, case: str, name: str, mime: str
 ) -> None:
-    at = app(run_dir)
+    at = app(run_dir, view="Upload")
     hint = f"A file over {MAX_MB} MB is refused by the upload box itself"
     assert any(c.value.startswith(hint) for c in at.tabs[2].caption)  # what the widget refuses
     data, expected = BAD_UPLOADS[case]
@@ -431,7 +447,10 @@ def test_bad_upload_shows_an_error_and_the_app_keeps_working(
     at.run()
     assert not at.exception
     assert len(at.error) == 1 and expected in at.error[0].value
-    assert len(at.metric) == 4 and at.slider(key="eps")  # the other sections still render
+    show(at, "Attack")  # the other tabs still work, on the samples (nothing was kept)
+    assert not at.exception and at.slider(key="eps")
+    assert not [s for s in at.selectbox if s.key and s.key.startswith("attack_input:uploaded")]
+    show(at, "Upload")
     at.file_uploader(key="upload").set_value(("real.jpg", real_image, "image/jpeg")).run()
     assert not at.error and lines(at, f"**{BASELINE}**: predicted")
 
@@ -446,7 +465,7 @@ def test_a_model_that_cannot_be_rebuilt_is_listed_as_unavailable(
     record["models"][1]["weights"] = ""
     record["models"][1]["training"] = "assembled in front of the baseline"
     (copy / "run.json").write_text(json.dumps(record))
-    at = app(copy)
+    at = app(copy, view="Attack")
     assert not at.exception
     assert at.warning[0].value == (
         "robust · app_cifake: unavailable: robust: no weights file recorded "
@@ -462,9 +481,10 @@ def test_a_corruption_is_applied_before_the_attack(run_dir: Path, real_image: by
     # harness.corruptions.backend stands in for; importing it bare would always skip here
     if importlib.util.find_spec("imagecorruptions") is None:
         pytest.skip("the optional extra 'corruptions' is not installed")
-    at = app(run_dir)
+    at = app(run_dir, view="Upload")
     at.file_uploader(key="upload").upload("real.jpg", real_image, "image/jpeg")
     at.run()
+    show(at, "Attack")
     assert at.selectbox(key="corruption").value == "none"
     at.selectbox(key="corruption").set_value("gaussian_noise").run()
     at.slider(key="severity").set_value(5).run()

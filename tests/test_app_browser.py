@@ -133,7 +133,8 @@ def test_upload_and_attack_in_a_real_browser(server: str, driver, tmp_path: Path
     assert "Deploy" not in driver.find_element("tag name", "body").text  # a viewer's toolbar
     open_tab(driver, "Samples")
     wait_text(driver, "test #0")  # the Samples grid
-    open_tab(driver, "Upload")
+    open_tab(driver, "Upload")  # a tab's content runs when it is opened
+    wait_text(driver, "Upload an image")
     image = cifake_image()
     driver.find_element("css selector", "input[type='file']").send_keys(str(image))
     wait_text(driver, f"{BASELINE}: predicted")

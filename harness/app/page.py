@@ -17,6 +17,7 @@ from harness.app.runs import AppRun, load_app_run, stamp
 from harness.errors import HarnessError
 
 TABS = ("Results", "Samples", "Upload", "Attack")  # the answer first
+VIEW = "view"  # session_state: the open tab's label
 
 
 @st.cache_resource(show_spinner="Reading the run folder ...", max_entries=32)
@@ -37,15 +38,25 @@ def main(run_dirs: Sequence[str]) -> None:
         st.info("No run to show: start it as `harness app RUN_DIR ...` with finished run folders.")
         st.stop()
     primary, models = sidebar(runs)
-    results, samples, upload, attack = st.tabs(TABS)
-    with results:
-        views.results_tab(list({m.run.path: m.run for m in models.values()}.values()) or [primary])
-    with samples:
-        pool = views.samples_tab(primary)
-    with upload:
-        uploaded = views.upload_tab(primary, models)
-    with attack:
-        views.attack_tab(primary, models, uploaded, pool)
+    # on_change="rerun": only the open tab's content runs (a slider in Attack does not redraw
+    # the report); the Attack tab reads the last upload and the sample grid from their caches
+    results, samples, upload, attack = st.tabs(TABS, on_change="rerun", key=VIEW)
+    if results.open:
+        with results:
+            views.results_tab(
+                list({m.run.path: m.run for m in models.values()}.values()) or [primary]
+            )
+    if samples.open:
+        with samples:
+            views.samples_tab(primary)
+    if upload.open:
+        with upload:
+            views.upload_tab(primary, models)
+    if attack.open:
+        with attack:
+            views.attack_tab(
+                primary, models, views.last_upload(primary), views.sample_pool(primary)
+            )
 
 
 def read_runs(run_dirs: Sequence[str]) -> list[AppRun]:

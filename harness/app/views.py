@@ -41,7 +41,8 @@ ATTACK_IMAGES = ("clean image", "Grad-CAM (clean)", "attacked image", "Grad-CAM 
 CORRUPTED_IMAGES = ("corrupted image", "Grad-CAM (corrupted)", *ATTACK_IMAGES[2:])
 NO_CORRUPTION = "none"
 VERDICT = "## Verdict"  # the report section the Results tab shows before the full report
-FLIPS = "smallest_flips"  # session_state: {(model key, attack, image digest): eps or None}
+FLIPS = "smallest_flips"
+UPLOADED = "uploaded"  # session_state: (run folder, Input) of the last good upload  # session_state: {(model key, attack, image digest): eps or None}
 
 
 @dataclass(frozen=True)
@@ -151,12 +152,19 @@ def upload_tab(run: AppRun, models: Mapping[str, AppModel]) -> Input | None:
     file = st.file_uploader(f"PNG, JPEG or WebP, at most {MAX_MB} MB", key="upload")
     if file is None:
         st.caption(UPLOAD_HINT.format(mb=MAX_MB, shape="x".join(map(str, run.input_shape))))
+        kept = last_upload(run)
+        if kept is not None:
+            st.caption(f"The Attack tab still works on the last upload ({kept.label}).")
+            if st.button("Forget the last upload", key="forget_upload"):
+                st.session_state.pop(UPLOADED, None)
+                st.rerun()
         return None
     try:
         x = to_input(read_upload(file.getvalue(), file.name), run.input_shape)
     except UploadError as exc:
         st.error(str(exc))
         return None
+    st.session_state[UPLOADED] = (str(run.path), Input(f"uploaded: {file.name}", x))
     st.image(
         display(x),
         caption=f"{file.name} as the model sees it ({'x'.join(map(str, run.input_shape))})",
@@ -169,6 +177,21 @@ def upload_tab(run: AppRun, models: Mapping[str, AppModel]) -> Input | None:
             col.caption(confidences(names, v))
             _cam_image(col, x, v, "Grad-CAM")
     return Input(f"uploaded: {file.name}", x)
+
+
+def last_upload(run: AppRun) -> Input | None:
+    """The image last uploaded for ``run`` (kept while the Upload tab is closed)."""
+    kept = st.session_state.get(UPLOADED)
+    return kept[1] if kept and kept[0] == str(run.path) else None
+
+
+def sample_pool(run: AppRun) -> Samples | None:
+    """The Samples tab's images (cached), for the Attack tab; None when the data cannot be read
+    (the Samples tab says why)."""
+    try:
+        return _samples(str(run.path), run.stamp, run)
+    except HarnessError:
+        return None
 
 
 # ---------------------------------------------------------------- Attack
