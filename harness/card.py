@@ -88,6 +88,13 @@ def card_markdown(result: RunResult) -> str:
     return "\n".join(lines) + "\n"
 
 
+def read_reference(path: str | Path) -> RunResult:
+    """The gate's ``--against``: a run folder, or a robustness card (card.json) of one."""
+    from harness.results import rundir
+
+    return read_card(path) if Path(path).is_file() else rundir.read_run(path, "gate").result
+
+
 def read_card(path: str | Path) -> RunResult:
     """A card.json read back as a run holding only its headline figures (the gate's
     ``--against CARD``): each model's clean accuracy and robust accuracy under each attack at

@@ -19,7 +19,6 @@ from harness.errors import HarnessError
 
 if TYPE_CHECKING:
     from harness.plan import Plan
-    from harness.results import RunResult
     from harness.spec import Spec
 
 REGISTRIES = ("datasets", "models", "attacks", "defences")
@@ -176,7 +175,10 @@ def _run(args: argparse.Namespace) -> int:
     from harness.report import write_report
 
     spec = _load(args)
-    _strict_restart(args, spec)
+    if args.from_shell:  # a process of its own: strict mode may start it again (reproducibility)
+        from harness.reproducibility import restart_if_needed
+
+        restart_if_needed(spec.reproducible)
     plan = _checked(spec)
     if spec.grid is not None:
         return _run_grid(args, spec)
@@ -202,18 +204,6 @@ def _run(args: argparse.Namespace) -> int:
             f"  {m.role:<{width[0]}}  {m.arch:<{width[1]}}  clean accuracy {m.clean_accuracy:.2%}"
         )
     return 0
-
-
-def _strict_restart(args: argparse.Namespace, spec: Spec) -> None:
-    """``reproducible: strict`` needs variables that torch and MKL read when they load: a
-    ``harness`` process started without them starts itself again with them (same arguments)."""
-    from harness import reproducibility
-
-    if spec.reproducible != "strict" or not reproducibility.missing_env() or not args.from_shell:
-        return  # called from Python (tests, the API): validation says which variables to set
-    sys.stdout.flush(), sys.stderr.flush()
-    argv = [sys.executable, "-c", "import sys; from harness.cli import main; sys.exit(main())"]
-    os.execve(sys.executable, [*argv, *sys.argv[1:]], reproducibility.strict_environment())
 
 
 def _run_grid(args: argparse.Namespace, spec: Spec) -> int:
@@ -330,6 +320,7 @@ def _gate(args: argparse.Namespace) -> int:
     import json
 
     from harness import gate
+    from harness.card import read_reference
     from harness.reading import table
     from harness.results import rundir
 
@@ -343,7 +334,7 @@ def _gate(args: argparse.Namespace) -> int:
     run = rundir.read_run(args.run, "gate").result
     findings, notes = gate.floors(run, requirements), []
     if args.against:
-        reference = _reference(args.against)
+        reference = read_reference(args.against)
         findings = gate.against(run, reference, args.tolerance) + findings
         notes = [
             n for n in (gate.images_note(run, reference), gate.hardware_note(run, reference)) if n
@@ -371,17 +362,8 @@ def _gate(args: argparse.Namespace) -> int:
     return 1
 
 
-def _reference(path: str) -> RunResult:
-    """``--against``: a run folder, or a robustness card (card.json) of one."""
-    from harness.card import read_card
-    from harness.results import rundir
-
-    return read_card(path) if Path(path).is_file() else rundir.read_run(path, "gate").result
-
-
 def _app(args: argparse.Namespace) -> int:
     import importlib.util
-    import os
 
     from harness.app.launch import streamlit_command
     from harness.app.runs import newest_runs

@@ -36,6 +36,7 @@ from harness.models import Trained
 from harness.plan import Plan, attack_records, bind
 from harness.provenance import Timer, timed
 from harness.results import (
+    AttackConfusion,
     CertifiedCurve,
     ClassStats,
     EnsembleBreakdown,
@@ -190,7 +191,24 @@ def attack_sweep(ctx: Context, s: Subject) -> list[Measurement | EnsembleBreakdo
     declared = {p.name: p for p in ctx.plan.attacks}
     ensembles = breakdowns(s.trained.role, planned, outcomes, log)
     kept = per_image(s.trained.role, s.clean.correct(ctx.data.y_test), planned, outcomes)
-    return [*rows, *ensembles, *part_breaks(s.trained.role, outcomes, declared), *kept]
+    pushed = confusions(s.trained.role, ctx.data, planned, outcomes)
+    return [*rows, *ensembles, *part_breaks(s.trained.role, outcomes, declared), *kept, *pushed]
+
+
+def confusions(
+    role: str, data: Dataset, planned: Sequence[PlannedAttack], outcomes: list[AttackOutcome]
+) -> list[AttackConfusion]:
+    """Per untargeted attack, the confusion matrix of the images that counted at each ε."""
+    k, y = data.num_classes, data.y_test
+    out = []
+    for o, p in zip(outcomes, planned, strict=True):
+        if p.targeted or o.pred is None:
+            continue
+        counts = np.zeros((len(o.eps), k, k), np.int64)
+        for e in range(len(o.eps)):
+            np.add.at(counts[e], (y, o.pred[e]), 1)
+        out.append(AttackConfusion(role, o.attack, list(o.eps), counts.tolist()))
+    return out
 
 
 def per_image(
@@ -330,6 +348,7 @@ FIELDS: dict[type, str] = {  # record type -> the RunResult list it is appended 
     CorruptionAccuracy: "corruptions",
     EnsembleBreakdown: "breakdowns",
     SampleFlags: "flags",
+    AttackConfusion: "attack_confusion",
 }
 PER_ROLE: dict[type, str] = {ModelProbe: "sanity_probes"}  # one per model, keyed by its role
 

@@ -22,6 +22,7 @@ import contextlib
 import os
 import platform
 import re
+import sys
 from collections.abc import Iterator, Sequence
 from functools import cache
 from typing import Any
@@ -57,6 +58,16 @@ def missing_env() -> dict[str, str]:
 def strict_environment() -> dict[str, str]:
     """This process's environment with the strict mode's variables set."""
     return os.environ | STRICT_ENV
+
+
+def restart_if_needed(mode: str) -> None:
+    """``harness run`` with ``reproducible: strict`` in a process started without the strict
+    variables: start it again, same arguments, with them (they are read when torch loads)."""
+    if mode != "strict" or not missing_env():
+        return
+    sys.stdout.flush(), sys.stderr.flush()
+    argv = [sys.executable, "-c", "import sys; from harness.cli import main; sys.exit(main())"]
+    os.execve(sys.executable, [*argv, *sys.argv[1:]], strict_environment())
 
 
 def check_environment(mode: str) -> None:

@@ -114,6 +114,9 @@ class AttackOutcome:
     # sample was not attacked: wrong when clean, or already of the target class)
     kept: tuple[int, ...] = ()
     images: np.ndarray | None = None
+    # (E, N) int: the class predicted on the image that counted (the clean prediction where the
+    # sample was not attacked); None for a combination of attacks (the worst case)
+    pred: np.ndarray | None = None
 
     def measurements(self, model: str) -> list[Measurement]:
         rows = []
@@ -180,9 +183,11 @@ def attack_sweep(
         hit = np.zeros((e, n), bool)
         hit[:, idx] = adv_pred == labels[idx]
     images = _kept_images(x, kept, swept, adv, len(eps_list)) if len(kept) else None
+    pred = np.repeat(clean.pred[None], e, axis=0)
+    pred[:, idx] = adv_pred
     return AttackOutcome(
         planned.name, tuple(eps_list), robust, attacked, full_linf, full_l2, hit,
-        tuple(int(k) for k in kept), images,
+        tuple(int(k) for k in kept), images, pred,
     )  # fmt: skip
 
 

@@ -155,3 +155,19 @@ def test_every_accuracy_a_reader_sees_carries_its_interval(digits_runs, tmp_path
     board = (out / "compare.md").read_text().split("## Leaderboard")[1].split("\n## ")[0]
     rows = [line for line in board.splitlines() if line.startswith("| ") and "%" in line]
     assert rows and all("% [" in r for r in rows)
+
+
+def test_attack_confusion_counts_add_up_to_robust_accuracy(digits_runs) -> None:
+    result = rundir.read_run(digits_runs[0]).result
+    idx = {(m.model, m.attack, m.eps, m.metric): m.value for m in result.measurements}
+    for c in result.attack_confusion:
+        for e, counts in zip(c.eps, c.counts, strict=True):
+            diagonal = sum(counts[i][i] for i in range(len(counts)))
+            total = sum(map(sum, counts))
+            assert total == result.data.n_test
+            assert diagonal / total == idx[(c.model, c.attack, e, "robust_accuracy")]
+        assert c.counts[0] == next(m.confusion for m in result.models if m.role == c.model)
+    report = (digits_runs[0] / "report.md").read_text()
+    assert "## Where the attack pushes" in report
+    assert "![robust under fgsm](confusion_attacked_robust.png)" in report
+    assert (digits_runs[0] / "confusion_attacked_robust.png").is_file()

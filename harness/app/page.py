@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 import streamlit as st
 
+from harness.app import results as results_view
 from harness.app import views
 from harness.app.models import AppModel, labels, load_models
 from harness.app.runs import AppRun, load_app_run, stamp
@@ -43,7 +44,7 @@ def main(run_dirs: Sequence[str]) -> None:
     results, samples, upload, attack = st.tabs(TABS, on_change="rerun", key=VIEW)
     if results.open:
         with results:
-            views.results_tab(
+            results_view.results_tab(
                 list({m.run.path: m.run for m in models.values()}.values()) or [primary]
             )
     if samples.open:

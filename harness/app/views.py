@@ -1,4 +1,5 @@
-"""The four tabs of the page: Results, Samples, Upload, Attack. Streamlit calls only.
+"""Three tabs of the page: Samples, Upload, Attack (Results: ``harness.app.results``).
+Streamlit calls only.
 
 Model computations go through the ``st.cache_data`` wrappers below, keyed by the model's key,
 its run's stamp and the image, so moving a widget recomputes only what changed. Models reach the
@@ -14,19 +15,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import streamlit as st
-from PIL import Image
 
-from harness import stats
-from harness.app import inference, markdown
+from harness.app import inference
 from harness.app.inference import Verdict
 from harness.app.models import AppModel
-from harness.app.runs import REPORT_MD, AppRun
+from harness.app.runs import AppRun
 from harness.app.samples import Samples, sample_images
 from harness.app.upload import MAX_MB, UploadError, read_upload, to_input
 from harness.errors import HarnessError
-from harness.reading import num
-from harness.results.rundir import RESULTS_CSV
-from harness.verdict import verdict
 
 DISPLAY_PX = 160  # images are upscaled (nearest neighbour) to about this width for display
 UPLOAD_HINT = (
@@ -40,7 +36,6 @@ ATTACK_IMAGES = ("clean image", "Grad-CAM (clean)", "attacked image", "Grad-CAM 
 # The same row when a corruption is applied first: its first two images are the corrupted one.
 CORRUPTED_IMAGES = ("corrupted image", "Grad-CAM (corrupted)", *ATTACK_IMAGES[2:])
 NO_CORRUPTION = "none"
-VERDICT = "## Verdict"  # the report section the Results tab shows before the full report
 FLIPS = "smallest_flips"
 UPLOADED = "uploaded"  # session_state: (run folder, Input) of the last good upload  # session_state: {(model key, attack, image digest): eps or None}
 
@@ -352,63 +347,3 @@ def _search_flip(label: str, m: AppModel, x: np.ndarray, attack: str) -> float |
             break
     bar.empty()
     return found
-
-
-# ---------------------------------------------------------------- Metrics
-
-
-def results_tab(runs: Sequence[AppRun]) -> None:
-    """Each run's answer first: per model, clean and robust accuracy at the headline ε with their
-    95% intervals, the report's verdict and curve; the full report below (nothing recomputed)."""
-    for run in runs:
-        st.subheader(f"Run {run.label}")
-        v = verdict(run.result)
-        cols = st.columns(max(len(v.models), 1))
-        for col, m in zip(cols, v.models, strict=False):
-            col.metric(f"{m.role}: clean accuracy", m.clean.text())
-            if m.lowest is not None and v.eps is not None:
-                name, robust = m.lowest
-                col.metric(f"{m.role}: robust accuracy at ε = {num(v.eps)}", robust.text(),
-                           help=f"{name}; {stats.LEVEL}; ε: {v.rule}")  # fmt: skip
-        _report(run)
-        with st.expander(f"{RESULTS_CSV} (every measurement)"):
-            st.dataframe(_rows(run), hide_index=True)
-
-
-def _rows(run: AppRun) -> list[dict]:
-    return [
-        {"model": r.model, "attack": r.attack, "eps": r.eps, "metric": r.metric, "value": r.value}
-        for r in run.result.measurements
-    ]
-
-
-def _report(run: AppRun) -> None:
-    """report.md: its verdict shown first, the rest in an expander; figures from the run folder
-    and tables as data frames (which scroll sideways rather than run off the page)."""
-    path = run.path / REPORT_MD
-    if not path.is_file():
-        st.warning(f"{path}: no {REPORT_MD} in this run folder")
-        return
-    head, rest = markdown.split_after(path.read_text(encoding="utf-8"), VERDICT)
-    _blocks(run, head)
-    with st.expander("Full report (report.md)", expanded=not head):
-        _blocks(run, rest)
-
-
-def _blocks(run: AppRun, text: str) -> None:
-    for block in markdown.blocks(text):
-        if isinstance(block, markdown.Table):
-            st.dataframe(pd.DataFrame(block.rows, columns=block.columns), hide_index=True)
-        elif isinstance(block, markdown.Figure):
-            _figure(run, block.alt, block.name)
-        else:
-            st.markdown(block.text)
-
-
-def _figure(run: AppRun, alt: str, name: str) -> None:
-    file = (run.path / name).resolve()
-    if not file.is_relative_to(run.path.resolve()) or not file.is_file():
-        st.caption(f"({alt}: {name} is not in the run folder)")
-        return
-    with Image.open(file) as im:
-        st.image(im.copy(), caption=alt)

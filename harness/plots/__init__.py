@@ -9,6 +9,7 @@ from harness.plots.canvas import DPI, new_figure, save
 from harness.plots.compare import compare_curves, confusion_panels, gradcam_compare
 from harness.plots.defences import certified_accuracy, naive_vs_adaptive
 from harness.plots.run import (
+    attack_confusion,
     attention_shift,
     cdf_points,
     confusion,
@@ -24,6 +25,7 @@ from harness.plots.weights import esd_panels, weight_histograms
 
 __all__ = [
     "DPI",
+    "attack_confusion",
     "attention_shift",
     "cdf_points",
     "certified_accuracy",

@@ -68,26 +68,49 @@ def robustness_curve(
 def confusion(model: ModelResult, class_names: Sequence[str]) -> Figure:
     """Counts of true (rows) vs predicted (columns) classes on clean test inputs."""
     counts = np.asarray(model.confusion, dtype=np.int64)
-    n = len(counts)
-    size = min(max(3.2, 0.55 * n + 1.8), 12.0)
+    size = _matrix_size(len(counts))
     fig = new_figure(size + 0.8, size)
     ax = fig.subplots()
-    image = ax.imshow(counts, cmap="Blues", vmin=0)
+    title = f"{model.role} ({model.arch})\nclean accuracy {model.clean_accuracy:.2%}"
+    image = _matrix(ax, counts, class_names, title, counts.max(initial=0))
     fig.colorbar(image, ax=ax, shrink=0.8, label="count")
-    dark = counts.max(initial=0) / 2
+    return fig
+
+
+def attack_confusion(
+    model: ModelResult, attacked: Sequence[Sequence[int]], class_names: Sequence[str], what: str
+) -> Figure:
+    """The clean confusion matrix beside the one under attack (``what``: "fgsm at ε = 0.15"),
+    on one colour scale: the mass leaving the diagonal is where the attack pushes each class."""
+    clean = np.asarray(model.confusion, dtype=np.int64)
+    adv = np.asarray(attacked, dtype=np.int64)
+    size = _matrix_size(len(clean))
+    fig = new_figure(2 * size + 1.2, size)
+    axes = fig.subplots(1, 2)
+    top = max(clean.max(initial=0), adv.max(initial=0))
+    _matrix(axes[0], clean, class_names, f"{model.role}: clean", top)
+    image = _matrix(axes[1], adv, class_names, f"{model.role}: {what}", top)
+    fig.colorbar(image, ax=axes, shrink=0.8, label="count")
+    return fig
+
+
+def _matrix_size(n: int) -> float:
+    return min(max(3.2, 0.55 * n + 1.8), 12.0)
+
+
+def _matrix(ax, counts: np.ndarray, class_names: Sequence[str], title: str, top: int):
+    """Counts of true (rows) vs predicted (columns) classes, each cell labelled."""
+    n = len(counts)
+    image = ax.imshow(counts, cmap="Blues", vmin=0, vmax=max(int(top), 1))
     font = 10 if n <= 6 else 8 if n <= 12 else 6
     for (i, j), c in np.ndenumerate(counts):
-        colour = "white" if c > dark else "black"
+        colour = "white" if c > top / 2 else "black"
         ax.text(j, i, f"{c:,}", ha="center", va="center", color=colour, fontsize=font)
     names = list(class_names) if len(class_names) == n else [str(i) for i in range(n)]
     ax.set_xticks(range(n), names, rotation=45 if max(map(len, names), default=0) > 3 else 0)
     ax.set_yticks(range(n), names)
-    ax.set(
-        xlabel="predicted",
-        ylabel="true",
-        title=f"{model.role} ({model.arch})\nclean accuracy {model.clean_accuracy:.2%}",
-    )
-    return fig
+    ax.set(xlabel="predicted", ylabel="true", title=title)
+    return image
 
 
 # ---------------------------------------------------------------- Grad-CAM grid

@@ -14,6 +14,7 @@ Nothing here imports torch or ART: reading a finished run is cheap.
 """
 
 from harness.results.analyses import (
+    AttackConfusion,
     AttentionRow,
     CertifiedCurve,
     EvasionRow,
@@ -56,6 +57,7 @@ __all__ = [
     "PASS",
     "STATUSES",
     "WARN",
+    "AttackConfusion",
     "AttackRecord",
     "AttentionRow",
     "BatchFallback",

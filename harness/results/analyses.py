@@ -138,3 +138,19 @@ class CertifiedCurve:
     median_radius: float  # median certified radius over correctly classified images (NaN: none)
     seconds: float
     max_radius: float = float("nan")  # the largest radius n samples at alpha can certify
+
+
+@dataclass(frozen=True)
+class AttackConfusion:
+    """Which classes an untargeted attack pushes a model's test images to: per swept ε, the
+    counts of true (rows) vs predicted (columns) classes on the images that counted (the clean
+    image where the sample was not attacked, i.e. wrong clean)."""
+
+    model: str
+    attack: str
+    eps: list[float]
+    counts: list[list[list[int]]]  # (E, K, K)
+
+    def at(self, eps: float) -> list[list[int]] | None:
+        i = next((i for i, e in enumerate(self.eps) if abs(e - eps) < 1e-9), None)
+        return None if i is None else self.counts[i]

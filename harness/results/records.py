@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from harness.results.analyses import (
+    AttackConfusion,
     AttentionRow,
     CertifiedCurve,
     EvasionRow,
@@ -210,6 +211,7 @@ class RunResult:
     corruption_reference: CorruptionReference | None = None  # a named model's published errors
     corruption_cams: CorruptionCams | None = None  # not stored in run.json
     flags: list[SampleFlags] = field(default_factory=list)  # per-image correctness (paired tests)
+    attack_confusion: list[AttackConfusion] = field(default_factory=list)  # where attacks push
 
     def model(self, role: str) -> ModelResult:
         return next(m for m in self.models if m.role == role)
@@ -266,6 +268,7 @@ class RunResult:
             + [EnsembleBreakdown.from_part_breaks(b) for b in d.get("part_breaks", [])],
             corruption_reference=_named(d.get("corruption_reference")),
             flags=[SampleFlags.from_dict(f) for f in d.get("flags", [])],
+            attack_confusion=[AttackConfusion(**c) for c in d.get("attack_confusion", [])],
         )
 
 
