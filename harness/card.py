@@ -92,7 +92,9 @@ def read_reference(path: str | Path) -> RunResult:
     """The gate's ``--against``: a run folder, or a robustness card (card.json) of one."""
     from harness.results import rundir
 
-    return read_card(path) if Path(path).is_file() else rundir.read_run(path, "gate").result
+    if Path(path).is_file():
+        return read_card(path)
+    return rundir.read_run(path, "gate against").result
 
 
 def read_card(path: str | Path) -> RunResult:
@@ -115,6 +117,7 @@ def read_card(path: str | Path) -> RunResult:
                 Measurement(m["role"], a, eps, "robust_accuracy", i["value"])
                 for a, i in found.items()
             ]
+        _check_card(c)
         data = DataSummary(
             test["dataset"], n_test=test["n_test"], test_class_counts=test["class_counts"]
         )
@@ -126,7 +129,7 @@ def read_card(path: str | Path) -> RunResult:
         raise HarnessError(f"{path}: not a robustness card ({type(exc).__name__}: {exc})") from None
     return RunResult(
         name=str(c.get("run", path.stem)),
-        spec={"dataset": subset},
+        spec={"dataset": subset, "card": {"eps": eps}},
         seed=test["subset_seed"] if test["subset_seed"] is not None else int(c.get("seed", 0)),
         data=data,
         models=models,
@@ -134,6 +137,23 @@ def read_card(path: str | Path) -> RunResult:
         attacks=[],
         provenance={"machine": {"hardware": c.get("hardware")}},
     )
+
+
+def _check_card(c: dict[str, Any]) -> None:
+    """A card's counts and proportions are what a card writes: a test set of at least one image,
+    every figure a fraction in [0, 1] (ValueError otherwise)."""
+    n = c["test_set"]["n_test"]
+    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+        raise ValueError(f"test_set.n_test must be a positive count, got {n!r}")
+    eps = c["threat_model"]["eps"]
+    if not isinstance(eps, int | float) or not 0 < eps <= 1:
+        raise ValueError(f"threat_model.eps must be in (0, 1], got {eps!r}")
+    for m in c["models"]:
+        figures = [m["clean_accuracy"], *m["robust_accuracy"].values(), m.get("worst_case")]
+        for f in filter(None, figures):
+            v = f["value"]
+            if not isinstance(v, int | float) or not 0 <= v <= 1:
+                raise ValueError(f"{m['role']}: a figure must be a fraction in [0, 1], got {v!r}")
 
 
 def _threat_model(result: RunResult, eps: float | None, rule: str) -> dict[str, Any]:

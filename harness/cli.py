@@ -336,30 +336,37 @@ def _gate(args: argparse.Namespace) -> int:
     if args.against:
         reference = read_reference(args.against)
         findings = gate.against(run, reference, args.tolerance) + findings
-        notes = [
-            n for n in (gate.images_note(run, reference), gate.hardware_note(run, reference)) if n
-        ]
+        found = (
+            gate.card_note(reference),
+            gate.images_note(run, reference),
+            gate.training_note(run, reference),
+            gate.hardware_note(run, reference),
+        )
+        notes = [n for n in found if n]
     failed = [f for f in findings if f.failed]
     if args.json:
-        print(json.dumps({"passed": not failed, "notes": notes,
-                          "findings": [f.to_dict() for f in findings]}, indent=1))  # fmt: skip
+        out = {"passed": not failed, "notes": notes, "findings": [f.to_dict() for f in findings]}
+        _print(json.dumps(out, indent=1, allow_nan=False))
         return 1 if failed else 0
     for note in notes:
-        print(f"note: {note}")
+        _print(f"note: {note}")
     if not failed:
-        print(f"gate: passed ({_count(len(findings), 'figure')} checked, none regressed "
-              "beyond noise or below a floor)")  # fmt: skip
+        _print(f"gate: passed ({_count(len(findings), 'figure')} checked, none regressed "
+               "beyond noise or below a floor)")  # fmt: skip
         return 0
-    how = (
-        "paired"
-        if all(f.paired for f in failed if f.change)
-        else "unpaired where flags were missing"
+    _print(
+        f"gate: FAILED ({len(failed)} of {_count(len(findings), 'figure')}; {gate.judged(failed, args.tolerance)})"
     )
-    print(
-        f"gate: FAILED ({len(failed)} of {_count(len(findings), 'figure')}; 95% intervals, {how})"
-    )
-    print(table(gate.HEADER, gate.table(failed)))
+    _print(table(gate.HEADER, gate.table(failed)))
     return 1
+
+
+def _print(text: str) -> None:
+    """print, quietly stopping when the reader went away (``harness gate ... | head``)."""
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (Python's own advice for SIGPIPE)
 
 
 def _app(args: argparse.Namespace) -> int:

@@ -80,6 +80,11 @@ def parse_requirement(text: str) -> Requirement:
     metric, inside, op, value = found.groups()
     parts = [p.strip() for p in (inside or "").split(",") if p.strip()]
     bound = parse_float(value, f"--require {text!r}: the value")
+    if not 0.0 <= bound <= 1.0:  # NaN fails this too
+        raise HarnessError(
+            f"--require {text!r}: the value is an accuracy as a fraction in [0, 1] "
+            f"(0.30 for 30%), got {value}"
+        )
     if metric == "clean_accuracy":
         if len(parts) > 1:
             raise HarnessError(f"--require {text!r}: clean_accuracy takes [MODEL] at most")
@@ -138,6 +143,33 @@ def hardware_note(run: RunResult, reference: RunResult) -> str:
     return "different hardware or kernels (" + "; ".join(found) + ")" if found else ""
 
 
+def training_note(run: RunResult, reference: RunResult) -> str:
+    """A sentence when the two runs trained from other seeds or specs: the intervals cover which
+    test images were drawn, not how training would vary."""
+    if reference.spec.get("card"):
+        return ""
+    a, b = run.provenance.get("spec_hash"), reference.provenance.get("spec_hash")
+    differ = [f"seed ({reference.seed} vs {run.seed})"] if run.seed != reference.seed else []
+    differ += [f"spec ({b} vs {a})"] if a != b else []
+    if not differ:
+        return ""
+    return (
+        f"the runs differ in {' and '.join(differ)}: the intervals cover the test images, not "
+        "training randomness, so a retrained model can move beyond them; --tolerance sets a "
+        "margin you accept"
+    )
+
+
+def card_note(reference: RunResult) -> str:
+    card = reference.spec.get("card")
+    if not card:
+        return ""
+    return (
+        f"against a card: only its headline figures (ε = {num(card['eps'])}), unpaired "
+        "(a card keeps no per-image flags)"
+    )
+
+
 def images_note(run: RunResult, reference: RunResult) -> str:
     """A plain sentence when the two runs did not evaluate the same test set."""
     a, b = test_images(run), test_images(reference)
@@ -150,6 +182,18 @@ def images_note(run: RunResult, reference: RunResult) -> str:
         f"not paired: the runs evaluated different test images ({said[0]} vs {said[1]}); "
         "each change is judged with the unpaired interval"
     )
+
+
+def judged(failed: list[Finding], tolerance: float | None) -> str:
+    """How the failures were judged, in words ("95% intervals, paired; below a floor")."""
+    changes = [f for f in failed if f.change is not None]
+    parts = ["below a floor"] if len(changes) < len(failed) else []
+    if changes and tolerance is not None:
+        parts.insert(0, f"fell by more than {tolerance:g} pp")
+    elif changes:
+        paired = "paired" if all(f.paired for f in changes) else "unpaired where flags were missing"
+        parts.insert(0, f"95% intervals, {paired}")
+    return "; ".join(parts)
 
 
 def table(findings: list[Finding]) -> list[list[str]]:

@@ -41,6 +41,7 @@ class Plan:
 def validate(spec: Spec) -> Plan:
     """Check every name and parameter in the spec before any data or weights are loaded."""
     validation.check_dataset_fields(spec)
+    validation.check_headline(spec)
     device.check_amp(spec.amp, device.resolve(spec.device))  # an unavailable device: one line
     reproducibility.check(spec.reproducible, device.resolve(spec.device), spec.grid is not None)
     if spec.model.arch or spec.model.builder:

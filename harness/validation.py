@@ -33,6 +33,18 @@ def check_dataset_fields(spec: Spec) -> None:
         )
 
 
+def check_headline(spec: Spec) -> None:
+    """``headline:`` names the ε the verdict leads with: one the spec sweeps, above 0."""
+    if spec.headline is None:
+        return
+    swept = [e for e in spec.eps if e > 0]
+    if not any(abs(e - spec.headline) < 1e-9 for e in swept):
+        listed = ", ".join(f"{e:g}" for e in swept) or "none above 0"
+        raise HarnessError(
+            f"headline: {spec.headline:g} is not an ε the spec sweeps above 0 (eps: {listed})"
+        )
+
+
 def check_sources(planned: Sequence[PlannedAttack], roles: Sequence[str]) -> None:
     """A transfer attack's ``source`` names one of the run's models."""
     for i, p in enumerate(planned):

@@ -48,7 +48,8 @@ def ci(tmp_path_factory) -> Path:
 def test_the_gate_catches_a_weaker_model(ci, capsys) -> None:
     code = main(["gate", str(ci / "weak"), "--against", str(ci / "reference")])
     out = capsys.readouterr().out
-    assert code == 1 and out.startswith("gate: FAILED") and "95% intervals, paired)" in out
+    assert code == 1 and "\ngate: FAILED" in out and "95% intervals, paired)" in out
+    assert out.startswith("note: the runs differ in spec (")  # trained for fewer epochs
     assert "| baseline | none | 0 | clean_accuracy |" in out  # and says what regressed
 
 
@@ -81,6 +82,8 @@ def test_floors(ci, capsys) -> None:
         ("robust_accuracy[pgd, 0.1] >= 0.5", "the run has no attack 'pgd' (it has fgsm)"),
         ("robust_accuracy[fgsm, 0.12] >= 0.5", "fgsm was not run at ε = 0.12"),
         ("clean_accuracy[nobody] >= 0.5", "the run has no model 'nobody'"),
+        ("robust_accuracy[fgsm, 0.1] >= 30", "a fraction in [0, 1] (0.30 for 30%), got 30"),
+        ("clean_accuracy >= nan", "got nan"),
     ],
 )
 def test_bad_floors_are_one_line_and_exit_2(ci, capsys, floor, message) -> None:
@@ -123,7 +126,23 @@ def test_a_card_is_a_reference_too(ci, tmp_path, capsys) -> None:
     assert main(["gate", str(ci / "weak"), "--against", card]) == 1
     out = capsys.readouterr().out
     assert "| robust | fgsm | 0.15 | robust_accuracy |" in out  # the card's headline ε
+    assert "note: against a card: only its headline figures (ε = 0.15), unpaired" in out
     bad = tmp_path / "card.json"
     bad.write_text("{}")
     assert main(["gate", str(ci / "weak"), "--against", str(bad)]) == 2
     assert "not a robustness card" in capsys.readouterr().err
+    broken = json.loads((ci / "reference" / "card.json").read_text())
+    broken["test_set"]["n_test"] = 0
+    bad.write_text(json.dumps(broken))
+    assert main(["gate", str(ci / "weak"), "--against", str(bad), "--json"]) == 2
+    assert "test_set.n_test must be a positive count" in capsys.readouterr().err
+
+
+def test_other_seeds_and_a_missing_reference_are_said(ci, digits_runs, capsys) -> None:
+    assert (
+        main(["gate", str(digits_runs[1]), "--against", str(digits_runs[0]), "--tolerance", "100"])
+        == 0
+    )
+    assert "note: the runs differ in seed (0 vs 1) and spec (" in capsys.readouterr().out
+    assert main(["gate", str(ci / "weak"), "--against", str(ci / "nosuch")]) == 2
+    assert "nosuch: cannot gate against this run: no such folder" in capsys.readouterr().err

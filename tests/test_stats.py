@@ -171,3 +171,14 @@ def test_attack_confusion_counts_add_up_to_robust_accuracy(digits_runs) -> None:
     assert "## Where the attack pushes" in report
     assert "![robust under fgsm](confusion_attacked_robust.png)" in report
     assert (digits_runs[0] / "confusion_attacked_robust.png").is_file()
+
+
+def test_a_headline_the_spec_does_not_sweep_is_one_line() -> None:
+    from harness.errors import HarnessError
+    from harness.plan import validate
+    from harness.spec import parse_spec
+
+    with pytest.raises(HarnessError) as err:
+        validate(parse_spec({"name": "t", "eps": [0, 0.1, 0.2], "headline": 0.12}))
+    assert str(err.value) == "headline: 0.12 is not an ε the spec sweeps above 0 (eps: 0.1, 0.2)"
+    validate(parse_spec({"name": "t", "eps": [0, 0.1, 0.2], "headline": "1/10"}))
