@@ -21,6 +21,7 @@ from streamlit.testing.v1 import AppTest
 
 from harness.app import inference
 from harness.app.models import AppModel, load_models
+from harness.app.page import VIEW
 from harness.app.runs import load_app_run
 from harness.app.samples import sample_images
 
@@ -111,7 +112,9 @@ def script(runs: list[str]) -> None:
 def session(run: Path, eps: float) -> list[str]:
     """One browser session: PGD at ``eps`` on the first test image; the page's text."""
     at = AppTest.from_function(script, kwargs={"runs": [str(run)]}, default_timeout=180)
+    at.session_state[VIEW] = "Attack"  # only the open tab runs
     at.run()
+    assert at.selectbox(key="attack").value == "fgsm", [t.label for t in at.tabs]
     at.selectbox(key="attack").set_value("pgd").run()
     at.slider(key="eps").set_value(eps).run()
     assert not at.exception, at.exception

@@ -20,6 +20,7 @@ from __future__ import annotations
 import importlib.metadata
 import importlib.util
 import sys
+import threading
 import types
 import warnings
 from collections.abc import Callable
@@ -59,9 +60,19 @@ def require() -> None:
     _module()
 
 
-@cache
+_IMPORT = threading.Lock()  # the stand-in sits in sys.modules while one thread imports
+
+
 def _module() -> types.ModuleType:
-    """imagecorruptions' corruption functions, or a one-line error naming the extra."""
+    """imagecorruptions' corruption functions, or a one-line error naming the extra. One
+    import at a time: another thread's ``find_spec("pkg_resources")`` would otherwise meet the
+    stand-in, which has no ``__spec__``, and fail (the app's sessions run in threads)."""
+    with _IMPORT:
+        return _imported()
+
+
+@cache
+def _imported() -> types.ModuleType:
     if importlib.util.find_spec(PACKAGE) is None:
         raise HarnessError(
             f"corruptions: the '{PACKAGE}' package is not installed; "
