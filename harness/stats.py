@@ -6,7 +6,7 @@
 - Two models on the **same images** are compared image by image: McNemar's exact test (a
   two-sided binomial test on the discordant pairs) and Newcombe's interval for a paired
   difference (Newcombe 1998, *Stat. Med.* 17:2635, method 10: Wilson limits of each margin,
-  corrected for their correlation).
+  corrected for their correlation phi, itself corrected for continuity).
 - Two models on **different images** get Newcombe's unpaired hybrid score interval (Newcombe
   1998, *Stat. Med.* 17:873, method 10) and no test of the pairs they do not share.
 
@@ -93,7 +93,11 @@ def paired(both: int, a_only: int, b_only: int, neither: int) -> Paired:
     n = both + a_only + b_only + neither
     a, b = wilson(both + a_only, n), wilson(both + b_only, n)
     margins = (both + a_only) * (b_only + neither) * (both + b_only) * (a_only + neither)
-    phi = (both * neither - a_only * b_only) / math.sqrt(margins) if margins else 0.0
+    # Newcombe's phi, corrected for continuity when positive: AD - BC is reduced by N/2
+    # (to at least 0); a negative AD - BC is kept as it is
+    cross = both * neither - a_only * b_only
+    cross = max(cross - n / 2, 0.0) if cross > 0 else cross
+    phi = cross / math.sqrt(margins) if margins else 0.0
     diff = Interval(a.value - b.value, *_newcombe(a, b, phi))
     return Paired(n, both, a_only, b_only, diff, mcnemar(a_only, b_only))
 
