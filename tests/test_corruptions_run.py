@@ -79,12 +79,12 @@ def test_a_missing_extra_is_one_line_naming_it(tmp_path, monkeypatch, capsys) ->
     monkeypatch.setattr(
         importlib.util, "find_spec", lambda n, *a: None if n == "imagecorruptions" else real(n, *a)
     )
-    backend._module.cache_clear()
+    backend._imported.cache_clear()
     (tmp_path / "spec.yaml").write_text(TINY_RUN + CORRUPTIONS, encoding="utf-8")
     try:
         assert main(run_args(tmp_path, tmp_path / "spec.yaml")) == 2
     finally:
-        backend._module.cache_clear()
+        backend._imported.cache_clear()
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "robustness-harness[corruptions]" in err[0]
     assert not (tmp_path / "out").exists()
