@@ -42,7 +42,7 @@ def card(result: RunResult) -> dict[str, Any]:
         ],
         "test_set": _test_set(result),
         "interval": stats.LEVEL,
-        "models": [_model(m, v.eps) for m in v.models],
+        "models": [_model(m, v.eps) | _what(result, m.role) for m in v.models],
         "caveats": {"upper_bound": v.upper_bound, "untrusted": v.untrusted},
         "weights_sha256": prov.get("weights_sha256", {}),
         "versions": {k: prov.get("versions", {}).get(k) for k in VERSIONS},
@@ -68,14 +68,19 @@ def card_markdown(result: RunResult) -> str:
         f"{NORMS.get(norm, norm)} threat model at ε = {tm['eps_text']} ({tm['eps_rule']}). "
         f"Figures with their {c['interval']}.",
         "",
-        "| model | clean accuracy | robust accuracy (strongest at ε) | sanity checks |",
-        "| --- | --- | --- | --- |",
+        "| model | what it is | clean accuracy | lowest robust accuracy at ε (attack) | sanity checks |",
+        "| --- | --- | --- | --- | --- |",
     ]
     for m in c["models"]:
         strongest = m.get("strongest")
         robust = f"{_text(strongest)} ({strongest['attack']})" if strongest else "—"
         tally = ", ".join(f"{n} {s}" for s, n in m["sanity"].items() if n) or "not run"
-        lines.append(f"| {m['role']} | {_text(m['clean_accuracy'])} | {robust} | {tally} |")
+        what = m.get("architecture") or "—"
+        if m.get("defence"):
+            what += f", hardened by {m['defence']['name']}"
+        lines.append(
+            f"| {m['role']} | {what} | {_text(m['clean_accuracy'])} | {robust} | {tally} |"
+        )
     if c["caveats"]["upper_bound"]:
         lines += ["", f"Upper bound: {c['caveats']['upper_bound']}."]
     if c["caveats"]["untrusted"]:
@@ -162,7 +167,7 @@ def _threat_model(result: RunResult, eps: float | None, rule: str) -> dict[str, 
         "norm": norms[0] if len(norms) == 1 else norms,
         "eps": eps,
         "eps_text": num(eps) if eps is not None else "—",
-        "eps_rule": rule,
+        "eps_rule": rule.replace("`", ""),
     }
 
 
@@ -194,6 +199,16 @@ def _model(m: Any, eps: float | None) -> dict[str, Any]:
         else {"attack": strongest[0], "eps": eps} | _interval(strongest[1]),
         "sanity": m.sanity,
     }
+
+
+def _what(result: RunResult, role: str) -> dict[str, Any]:
+    """The model's architecture and, for a hardened one, the defence that produced it."""
+    m = next((x for x in result.models if x.role == role), None)
+    if m is None:
+        return {}
+    d = m.defence
+    defence = None if d is None else {"name": d.name, "params": d.params}
+    return {"architecture": m.arch, "defence": defence}
 
 
 def _robustbench(result: RunResult, v: Any) -> list[dict[str, Any]]:

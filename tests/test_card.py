@@ -21,7 +21,11 @@ def test_card_json_holds_every_headline_number_with_its_interval(folder) -> None
     result = rundir.read_run(folder).result
     assert c == json.loads(json.dumps(card(result)))  # written from the same record
     assert c["threat_model"]["norm"] == "linf" and c["threat_model"]["eps"] == 0.15
-    assert c["threat_model"]["eps_rule"].startswith("the training ε of defence `robust`")
+    assert c["threat_model"]["eps_rule"] == "the training ε of defence robust, adversarial_training"
+    assert [(m["architecture"], (m["defence"] or {}).get("name")) for m in c["models"]] == [
+        ("small_cnn", None),
+        ("small_cnn", "adversarial_training"),
+    ]
     assert c["test_set"]["n_test"] == 359 and c["test_set"]["subset_seed"] is None
     assert c["weights_sha256"] == result.provenance["weights_sha256"] and c["weights_sha256"]
     assert c["versions"]["robustness-harness"] and c["hardware"]["cpu_model"]
