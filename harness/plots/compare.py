@@ -58,10 +58,11 @@ def compare_curves(
 def confusion_panels(
     panels: Sequence[tuple[str, list[list[int]]]], class_names: Sequence[str]
 ) -> Figure:
-    """One confusion matrix per entry, side by side (at most 4 a row): counts as text, colour
-    the fraction of the true class (row), so test sets of different sizes share one scale."""
+    """One confusion matrix per entry, two a row (readable at a page's width): counts as text,
+    colour the fraction of the true class (row), so test sets of different sizes share one
+    scale."""
     k = max(len(panels), 1)
-    cols = min(k, 4)
+    cols = min(k, 2)
     rows = -(-k // cols)
     n = len(panels[0][1]) if panels else len(class_names)
     size = min(max(3.0, 0.4 * n + 1.8), 7.0)
