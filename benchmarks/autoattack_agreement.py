@@ -7,7 +7,7 @@ prints, per model, the robust accuracy after each part and overall, and the time
 (wall and CPU time of this process; the time target is judged on CPU time, which the load of
 other processes on a shared machine does not inflate).
 
-Targets (issue 14): ``art`` within 0.5 percentage points of ``reference`` on every model (and
+Targets: ``art`` within 0.5 percentage points of ``reference`` on every model (and
 never weaker by more than that), and ``art`` taking at most 1.2x the reference's time. The
 script exits 1 when a target is missed, 0 when all are met.
 
@@ -17,7 +17,7 @@ script exits 1 when a target is missed, 0 when all are met.
 
 Needs the ``reference`` extra (pyautoattack) and the staged data (``--data``).
 
-The CPU cut-downs measured in session 7 (1 thread, weights in /work/runs/aa/models; a model's
+The CPU cut-downs measured on 2 cores (1 thread, weights in one --models-dir; a model's
 overrides go to ``--set``; ``mnist_pgd`` also ``model.arch=mnist_cnn``, as small_cnn tops out
 near 93% clean):
 

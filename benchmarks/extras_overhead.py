@@ -1,4 +1,4 @@
-"""What the extras cost next to the requested work (issue 12, "Where the time goes").
+"""What the extras cost next to the requested work (the report's "Where the time went").
 
 Runs a benchmark and reads its timed parts (``provenance.timings_seconds.parts``): the requested
 work (the attacks, clean predictions included, and the spec's corruptions) against each extra,
@@ -11,23 +11,23 @@ ratios within one process: on a loaded machine wall-clock seconds inflate uneven
         --models-dir /tmp/extras-models --set model.train.epochs=1
     # torchvision's ResNet-18 with random weights on 200 CIFAR-10 test images (the API)
     PYTHONPATH=$PWD python benchmarks/extras_overhead.py --resnet18 --n 200 \\
-        --data /work/shared/data/cifar10
+        --data ../shared/data/cifar10
     # the same with its last layer fitted so that every image is clean-correct (a trained
     # model's attack work; timing only)
     PYTHONPATH=$PWD python benchmarks/extras_overhead.py --resnet18 --fit-head --n 200 \\
-        --data /work/shared/data/cifar10
-    # ... and with PGD requested too: the case issue 12 budgets at 25%
+        --data ../shared/data/cifar10
+    # ... and with PGD requested too: the case the extras' 25% budget is set for
     OMP_NUM_THREADS=1 PYTHONPATH=$PWD python benchmarks/extras_overhead.py --resnet18 \\
-        --fit-head --n 200 --data /work/shared/data/cifar10 --attacks fgsm pgd
+        --fit-head --n 200 --data ../shared/data/cifar10 --attacks fgsm pgd
 
-Measured (session 8; CPU seconds, 1 thread, 2 cores under a load of 7-15; "before" is the code
+Measured (CPU seconds, 1 thread, 2 cores under a load of 7-15; "before" is the code
 before the extras reused the requested work, same machine and load):
 
     case                            requested   extras before      extras now
     --fit-head --attacks fgsm pgd   28.7 s      14.0 s of 26.6 (52.5%)     6.3 s (22.1%)
     --fit-head (FGSM only)           2.3 s      11.4 s of 2.1 (535%)      6.2 s (270%)
     cifake_fgsm, epochs=1          443.9 s      7.1 s of 269.4 (2.6%;     19.7 s (4.4%; 2 threads:
-                                                session 7)                sanity 8.7, weights 9.3)
+                                                an earlier run)           sanity 8.7, weights 9.3)
 
     now, --fit-head --attacks fgsm pgd: sanity.randomness 0.47 (32 samples), dlr_gradient 0.90,
     unbounded_pgd 1.16 (200; with the gradient and output checks), weights 2.99, examples 0.08,

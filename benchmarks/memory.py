@@ -1,4 +1,4 @@
-"""Peak memory of the Break phase on a test set larger than memory (issue 12): not a timed test.
+"""Peak memory of the Break phase on a test set larger than memory: not a timed test.
 
 Builds ``ROOT/test/<class>/*.jpg`` from the staged CIFAR-10 test images, upscaled to 224x224
 (cycling through them for N > 10,000), then, for each N in its own process (so ``ru_maxrss``
@@ -23,7 +23,7 @@ independent of N (the split is never held whole: 10,000 images are 6 GB as float
 Cost here (CPU seconds, one thread): the clean pass about 0.1 s per image, FGSM about 0.3 s
 and PGD-10 about 1.9 s per attacked image.
 
-Measured (session 7, load 12-20, one N per invocation, OMP_NUM_THREADS=1, every pass over all
+Measured (load 12-20, one N per invocation, OMP_NUM_THREADS=1, every pass over all
 N): peak RSS after load / full read / clean / FGSM / PGD-10, MB, and the run's CPU seconds:
 N=400 (40 attacked): 837 / 1021 / 1277 / 1823 / 2021 (140 s);
 N=1,000 (100 attacked): 837 / 1021 / 1272 / 1901 / 2184 (327 s).
@@ -53,7 +53,8 @@ from pathlib import Path
 
 import numpy as np
 
-STAGED = Path("/work/shared/data/cifar10/test")  # --source: class folders of 32x32 PNGs
+# --source: class folders of 32x32 PNGs, staged in ../shared beside the checkout
+STAGED = Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar10" / "test"
 SIZE = 224  # pixels
 BATCH = 32
 EPS = [0.0, 4 / 255]  # L-inf, pixel units (one eps: PGD-10 is 10 steps per image)

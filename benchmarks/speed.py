@@ -14,7 +14,7 @@ Timings are the best of ``--repeat`` interleaved runs, by default in this proces
 (benchmarks/speed_timing.py: on a loaded machine wall time measures the queue); CUDA rows are
 timed on the wall clock.
 
-Targets (issue 16): harness / hand-written <= 1.05 for one attack pass; FGSM 6-eps sweep >= 3x
+Targets: harness / hand-written <= 1.05 for one attack pass; FGSM 6-eps sweep >= 3x
 faster than ART-direct; PGD-10 5-eps sweep >= 2.5x faster than ART-direct with robust accuracy
 never higher; one epoch of Madry and TRADES adversarial training <= 1.15x a hand-written loop
 with the same steps (benchmarks/speed_training.py, on the setup's test images). Exits 1 when a

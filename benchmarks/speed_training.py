@@ -34,7 +34,7 @@ from harness.spec import DefenceSpec, TrainSpec
 from harness.training import TrainData
 
 TRAIN_BATCH, LR = 64, 1e-3
-TARGET = 1.15  # issue 16: harness / hand-written
+TARGET = 1.15  # harness / hand-written
 
 
 def _pgd(model: nn.Module, x0: torch.Tensor, y: torch.Tensor, p: dict) -> torch.Tensor:
