@@ -25,6 +25,7 @@ from harness import reproducibility, stats
 from harness.errors import HarnessError
 from harness.reading import attack_names, eps_values, index, num, roles, test_images
 from harness.results import RunResult
+from harness.results.epsilons import eps_position
 from harness.spec.checks import parse_float
 from harness.verdict import change
 
@@ -218,11 +219,12 @@ def _figures(run: RunResult) -> list[tuple[str, str, float, str]]:
 
 
 def _key(run: RunResult, model: str, r: Requirement) -> tuple[str, str, float, str]:
-    """The measurement ``r`` names for ``model`` (ε matched to the swept value within 1e-9)."""
+    """The measurement ``r`` names for ``model`` (ε matched to the swept value)."""
     if r.metric == "clean_accuracy":
         return model, "none", 0.0, "clean_accuracy"
     swept = eps_values(run.measurements, r.attack)
-    eps = next((e for e in swept if abs(e - r.eps) < 1e-9), r.eps)
+    i = eps_position(swept, r.eps)
+    eps = r.eps if i is None else swept[i]
     return model, r.attack, eps, r.metric
 
 

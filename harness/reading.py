@@ -126,7 +126,7 @@ def denominator(result: RunResult, role: str, metric: str) -> int | None:
     """How many images a metric of ``role`` is counted over: all test images for accuracies,
     the clean-correct ones for success rates (what the attack was run on)."""
     n = result.data.n_test
-    if not n or metric in ("robust_accuracy", "clean_accuracy", "smoothed_accuracy"):
+    if not n or metric in ("robust_accuracy", "clean_accuracy"):
         return n
     clean = clean_accuracy(result, role)
     return None if math.isnan(clean) else stats.count(clean, n)

@@ -15,6 +15,7 @@ from harness.datasets import DATASETS, Dataset
 from harness.datasets.base import ignored_fields
 from harness.defences import DEFENCES
 from harness.errors import HarnessError
+from harness.results.epsilons import eps_position
 from harness.spec import DefenceSpec, Spec
 
 if TYPE_CHECKING:
@@ -38,7 +39,7 @@ def check_headline(spec: Spec) -> None:
     if spec.headline is None:
         return
     swept = [e for e in spec.eps if e > 0]
-    if not any(abs(e - spec.headline) < 1e-9 for e in swept):
+    if eps_position(swept, spec.headline) is None:
         listed = ", ".join(f"{e:g}" for e in swept) or "none above 0"
         raise HarnessError(
             f"headline: {spec.headline:g} is not an ε the spec sweeps above 0 (eps: {listed})"

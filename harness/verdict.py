@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from harness import stats
+from harness.errors import HarnessError
 from harness.reading import (
     WORST_CASE,
     attack_names,
@@ -23,7 +24,8 @@ from harness.reading import (
     roles,
     test_images,
 )
-from harness.results import FAIL, RunResult
+from harness.results import FAIL, STATUSES, RunResult
+from harness.results.epsilons import eps_position
 from harness.results.flags import CLEAN, find
 from harness.stats import Interval
 
@@ -161,7 +163,7 @@ def _model(result: RunResult, role: str, eps: float | None, n: int) -> ModelVerd
             worst = interval
         else:
             robust[attack] = interval
-    tally = {s: 0 for s in ("PASS", "WARN", FAIL)}
+    tally = dict.fromkeys(STATUSES, 0)
     for c in result.sanity:
         if c.model == role:
             tally[c.status] = tally.get(c.status, 0) + 1
@@ -170,7 +172,8 @@ def _model(result: RunResult, role: str, eps: float | None, n: int) -> ModelVerd
 
 def _on(grid: list[float], eps: float) -> float | None:
     """The swept ε equal to ``eps`` (to rounding), else None."""
-    return next((e for e in grid if abs(e - eps) < 1e-9), None)
+    i = eps_position(grid, eps)
+    return None if i is None else grid[i]
 
 
 def _nearest(grid: list[float], eps: float) -> float:
@@ -182,6 +185,6 @@ def _conventional(name: str) -> float | None:
 
     try:
         loader = DATASETS.get(name)
-    except Exception:  # a dataset this version does not know (a run from elsewhere)
+    except HarnessError:  # a dataset this version does not know (a run from elsewhere)
         return None
     return getattr(loader, "conventional_eps", None)

@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from harness.results.epsilons import eps_position
+
 
 @dataclass
 class WeightAnalysis:
@@ -152,5 +154,5 @@ class AttackConfusion:
     counts: list[list[list[int]]]  # (E, K, K)
 
     def at(self, eps: float) -> list[list[int]] | None:
-        i = next((i for i, e in enumerate(self.eps) if abs(e - eps) < 1e-9), None)
+        i = eps_position(self.eps, eps)
         return None if i is None else self.counts[i]

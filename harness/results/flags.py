@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from harness.results import bits
+from harness.results.epsilons import eps_position
 
 CLEAN = "none"
 
@@ -31,8 +32,8 @@ class SampleFlags:
         return bits.unpack(self.bits, (len(self.eps), self.n))
 
     def at(self, eps: float) -> np.ndarray | None:
-        """The (n,) flags at ``eps`` (to 1e-9), or None when it was not swept."""
-        row = next((i for i, e in enumerate(self.eps) if abs(e - eps) < 1e-9), None)
+        """The (n,) flags at ``eps``, or None when it was not swept."""
+        row = eps_position(self.eps, eps)
         return None if row is None else self.mask()[row]
 
     def to_dict(self) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from harness.reading import DASH, WORST_CASE, attack_title, baseline_role, num, 
 from harness.report.sections.sanity import not_run
 from harness.report.sections.sweep import CURVE_PNG
 from harness.report.templates import prose
-from harness.results import RunResult
+from harness.results import PASS, RunResult
 from harness.verdict import Verdict, change, verdict
 
 
@@ -51,7 +51,7 @@ def _cell(interval: stats.Interval | None) -> str:
 
 
 def _tally(counts: dict[str, int]) -> str:
-    shown = [f"{v} {k}" for k, v in counts.items() if v or k == "PASS"]
+    shown = [f"{v} {k}" for k, v in counts.items() if v or k == PASS]
     return ", ".join(shown) if sum(counts.values()) else "not run"
 
 
