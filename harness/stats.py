@@ -38,7 +38,10 @@ class Interval:
         return self.low > 0 or self.high < 0
 
     def text(self, digits: int = 1) -> str:
-        """``87.7% [84.0, 90.7]``: the value and its interval in percent."""
+        """``87.7% [84.0, 90.7]``: the value and its interval in percent (the value alone when
+        the count behind it is unknown: ``share`` of an older run)."""
+        if math.isnan(self.low):
+            return f"{100 * self.value:.{digits}f}%"
         return f"{100 * self.value:.{digits}f}% [{100 * self.low:.{digits}f}, {100 * self.high:.{digits}f}]"
 
     def pp_text(self, digits: int = 1) -> str:
@@ -58,6 +61,14 @@ def wilson(k: int, n: int, z: float = Z95) -> Interval:
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
     low, high = max(0.0, centre - half), min(1.0, centre + half)
     return Interval(p, 0.0 if k == 0 else low, 1.0 if k == n else high)
+
+
+def share(fraction: float, n: int) -> Interval:
+    """A fraction of ``n`` read back from results.csv with its Wilson interval; without ``n``
+    (a run that did not record its test size) the value with no interval."""
+    if n <= 0:
+        return Interval(fraction, math.nan, math.nan)
+    return wilson(count(fraction, n), n)
 
 
 def count(fraction: float, n: int) -> int:

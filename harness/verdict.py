@@ -151,14 +151,14 @@ def change(
 
 def _model(result: RunResult, role: str, eps: float | None, n: int) -> ModelVerdict:
     idx = index(result.measurements)
-    clean = stats.wilson(stats.count(clean_accuracy(result, role), n), n)
+    clean = stats.share(clean_accuracy(result, role), n)
     robust: dict[str, Interval] = {}
     worst = None
     for attack in attack_names(result):
         value = None if eps is None else idx.get((role, attack, eps, "robust_accuracy"))
         if value is None:
             continue
-        interval = stats.wilson(stats.count(value, n), n)
+        interval = stats.share(value, n)
         if attack == WORST_CASE:
             worst = interval
         else:

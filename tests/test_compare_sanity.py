@@ -10,7 +10,7 @@ from pathlib import Path
 from harness import compare
 from harness.cli import main
 from harness.probe_checks import PROBED, TRAINED
-from harness.report.sections import summary
+from harness.report.sections import verdict
 from harness.report.sections.sanity import applies
 from harness.results import (
     FAIL,
@@ -108,12 +108,12 @@ def test_report_says_the_probes_were_off() -> None:
         spec={"sanity": {"enabled": False}},
         sanity=[Check("monotone_in_eps", PASS, "baseline", "never rises")],
     )
-    text = summary.markdown(result)
+    text = verdict.markdown(result)
     assert "1 PASS, 0 WARN, 0 FAIL; **the sanity probes were off**" in text
     assert all(name in text for name in PROBED)
     nothing = _result("none", 0.7, 0.0, spec={"sanity": {"enabled": False}})
-    assert applies(nothing) and "none ran" in summary.markdown(nothing)
-    assert "probes were off" not in summary.markdown(_result("on", 0.7, 0.0))
+    assert applies(nothing) and "none ran" in verdict.markdown(nothing)
+    assert "probes were off" not in verdict.markdown(_result("on", 0.7, 0.0))
 
 
 def test_one_model_is_singular(tmp_path, capsys) -> None:

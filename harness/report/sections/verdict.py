@@ -10,7 +10,7 @@ from harness.reading import DASH, WORST_CASE, attack_title, baseline_role, num, 
 from harness.report.sections.sanity import not_run
 from harness.report.sections.sweep import CURVE_PNG
 from harness.report.templates import prose
-from harness.results import PASS, RunResult
+from harness.results import PASS, RunResult, summary
 from harness.verdict import Verdict, change, verdict
 
 
@@ -39,6 +39,7 @@ def markdown(result: RunResult) -> str:
         untrusted=v.untrusted,
         curve=CURVE_PNG,
         skipped=not_run(result),
+        sanity=summary(result.sanity) if result.sanity else "",
     )
 
 
