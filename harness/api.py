@@ -24,6 +24,7 @@ def benchmark(
     seed: int = 0,
     name: str = "custom",
     device: str = "auto",
+    builder: str | None = None,
     **spec_fields: Any,
 ) -> RunResult:
     """Break a user's model: clean accuracy, then every attack at every eps (pixel units).
@@ -31,6 +32,10 @@ def benchmark(
     ``model`` takes inputs normalized with ``mean``/``std`` (None: raw [0, 1] pixels) and returns
     logits; the harness puts the normalization in front of it, so eps stays in [0, 1] units.
     ``device``: auto | cpu | cuda | cuda:N | mps (``harness.device``); the model is moved there.
+    ``builder``: ``"path/to/file.py:function"`` that builds the same network (a class taking no
+    arguments, or ``input_shape``/``num_classes``, works too). With it the model's weights are
+    saved with the run, so ``harness app`` can rebuild it for its Upload and Attack views;
+    without it the app shows the run's results only.
     Extra keyword arguments are spec fields (e.g. ``evasion={"n_images": 0}``).
     Returns the same ``RunResult`` as a spec run; ``harness.report.write_report`` renders it.
     """
@@ -38,7 +43,7 @@ def benchmark(
         "name": name,
         "seed": seed,
         "dataset": {"name": dataset, "root": root, "n_test": n_test},
-        "model": {"arch": None, "builder": None, "mean": mean, "std": std},
+        "model": {"arch": None, "builder": builder, "mean": mean, "std": std},
         "attacks": list(attacks),
         "eps": list(eps),
         "defence": None,

@@ -9,6 +9,7 @@ model is its own trained network, or a stage placed in front of the baseline.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +31,8 @@ from harness.spec import DefenceSpec, Spec
 from harness.training import Snapshot, TrainData, train_standard
 from harness.validation import arch_field, check_networks
 from harness.weights import WeightRecorder
+
+GIVEN = "given as a Python object"  # how a module given to the Python API was obtained
 
 
 @dataclass
@@ -80,11 +83,7 @@ def _baseline(
     spec: Spec, data: Dataset, split: TrainData, model: nn.Module | None, models_dir: Path
 ) -> Trained:
     if model is not None:  # the Python API: a user's module, evaluated as given
-        mean, std = spec.model.mean or (0.0,), spec.model.std or (1.0,)
-        wrapped = wrap(model, mean, std, data.input_shape[0]).to(device.resolve(spec.device))
-        return Trained(
-            "baseline", type(model).__name__, wrapped, training="given as a Python object"
-        )
+        return _given(spec, data, model, models_dir)
     if spec.model.zoo:  # read, not trained; seeded so the random state after it is the run's
         torch.manual_seed(spec.seed)
         z = zoo.load(spec.model, data.input_shape, data.num_classes)
@@ -109,6 +108,55 @@ def _baseline(
     return _trained(
         "baseline", rec.name, cache.cached(spec, split, key, models_dir, "baseline", make, fit)
     )
+
+
+def _given(spec: Spec, data: Dataset, model: nn.Module, models_dir: Path) -> Trained:
+    """A user's module given to the Python API, wrapped with the spec's normalization. With a
+    ``model.builder`` that builds the same network, its weights are saved (by content, under
+    ``models_dir/given``) so the run can be rebuilt later, e.g. by the app."""
+    mean, std = spec.model.mean or (0.0,), spec.model.std or (1.0,)
+    wrapped = wrap(model, mean, std, data.input_shape[0]).to(device.resolve(spec.device))
+    t = Trained("baseline", type(model).__name__, wrapped, training=GIVEN)
+    if spec.model.builder:
+        _check_builds_alike(recipe(spec.model).make(data.input_shape, data.num_classes), wrapped)
+        t.name = spec.model.builder
+        path = models_dir / "given" / f"{_content_key(wrapped)}.pt"
+        t.sha256, t.weights = _saved(wrapped, path, type(model).__name__), str(path)
+    return t
+
+
+def _saved(model: nn.Module, path: Path, name: str) -> str:
+    """``model`` saved at ``path`` unless an intact copy is there already; its SHA-256."""
+    if path.is_file() and checkpoints.load_meta(path) is not None:
+        try:
+            return checkpoints.verify(path)
+        except HarnessError:  # a damaged copy: written again below
+            pass
+    return checkpoints.save(model, path, {"given": name})
+
+
+def _check_builds_alike(built: nn.Module, given: nn.Module) -> None:
+    """``model.builder``'s network must hold the given module's weights, name for name and shape
+    for shape; else one line naming the first that differs."""
+    mine = {k: tuple(v.shape) for k, v in built.state_dict().items()}
+    theirs = {k: tuple(v.shape) for k, v in given.state_dict().items()}
+    for k in dict.fromkeys([*theirs, *mine]):
+        if mine.get(k) != theirs.get(k):
+            raise HarnessError(
+                f"model.builder: its network does not match the given model at {k!r} "
+                f"(builder: {mine.get(k, 'absent')}, given: {theirs.get(k, 'absent')}); "
+                "expected the builder to build the given model's architecture"
+            )
+
+
+def _content_key(model: nn.Module) -> str:
+    """A hash of a model's state (names, dtypes, shapes, values): the same weights, one file."""
+    h = hashlib.sha256()
+    for k, v in model.state_dict().items():
+        t = v.detach().cpu().contiguous()
+        h.update(f"{k}|{t.dtype}|{tuple(t.shape)}|".encode())
+        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    return h.hexdigest()[:20]
 
 
 def _train_baseline(spec: Spec, split: TrainData) -> cache.Fit:

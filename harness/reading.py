@@ -119,7 +119,15 @@ def pct_ci(v: float | None, n: int | None) -> str:
     if v is None or math.isnan(v) or not n:
         return pct(v)
     i = stats.wilson(stats.count(v, n), n)
-    return f"{v:.2%} [{100 * i.low:.1f}, {100 * i.high:.1f}]"
+    return interval(stats.Interval(v, i.low, i.high))
+
+
+def interval(i: stats.Interval) -> str:
+    """A proportion with its interval as ``pct_ci`` writes it (the bare percentage when the
+    interval is unknown)."""
+    if math.isnan(i.low):
+        return pct(i.value)
+    return f"{i.value:.2%} [{100 * i.low:.1f}, {100 * i.high:.1f}]"
 
 
 def denominator(result: RunResult, role: str, metric: str) -> int | None:

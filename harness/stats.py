@@ -71,6 +71,33 @@ def share(fraction: float, n: int) -> Interval:
     return wilson(count(fraction, n), n)
 
 
+def mean_share(scores: np.ndarray, cells: int) -> Interval:
+    """The mean of per-image shares (each image's fraction right over ``cells`` conditions, e.g.
+    every corruption and severity) with a Wilson interval at the design's effective size.
+
+    The images are the independent units; the conditions of one image are correlated. Kish's
+    effective size n_eff = m(1 - m) / Var(mean), with the variance of the mean from the images'
+    scores, lies between n (every image all right or all wrong) and n * cells (conditions
+    independent); the Wilson interval of m at n_eff keeps the bounds inside [0, 1].
+    """
+    s = np.asarray(scores, dtype=np.float64)
+    n = s.size
+    if n == 0:
+        return Interval(math.nan, 0.0, 1.0)
+    m = float(s.mean())
+    var = float(s.var(ddof=1)) / n if n > 1 else math.inf
+    top = n * max(cells, 1)
+    n_eff = top if var == 0 else min(max(m * (1 - m) / var, n), top)
+    return _wilson_at(m, n_eff)
+
+
+def _wilson_at(p: float, n: float, z: float = Z95) -> Interval:
+    """Wilson's interval of a proportion ``p`` at a (possibly fractional) size ``n``."""
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return Interval(p, max(0.0, centre - half), min(1.0, centre + half))
+
+
 def count(fraction: float, n: int) -> int:
     """The count behind a fraction of ``n`` read back from results.csv (exact up to rounding)."""
     return round(fraction * n)

@@ -6,10 +6,11 @@ import importlib.util
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from bad_inputs import TINY_RUN, run_args  # tests/ is on sys.path (rootdir conftest)
 
-from harness import compare
+from harness import compare, stats
 from harness.cli import main
 from harness.corruptions import backend
 from harness.results import rundir
@@ -70,6 +71,17 @@ def test_the_report_has_the_section_with_the_baseline_at_mce_100(run_dir: Path) 
     assert "| baseline |" in section and "| 100.0 | 100.0 |" in section
     assert "### robust: accuracy per corruption and severity" in section
     assert "robust − baseline" in section
+    summary = next(line for line in section.splitlines() if line.startswith("| robust |"))
+    rows = rundir.read_run(run_dir).result.corruptions
+    mean = stats.mean_share(
+        np.mean([r.correct_mask() for r in rows if r.model == "robust"], axis=0), cells=4
+    )
+    assert (
+        summary.split(" | ")[2] == f"{mean.value:.2%} [{100 * mean.low:.1f}, {100 * mean.high:.1f}]"
+    )
+    fog = next(line for line in section.splitlines() if line.startswith("| fog |"))
+    change = next(c for c in paired_changes(rows, "baseline", "robust") if c.corruption == "fog")
+    assert f"| {change.difference.pp_text()} (+{change.fixed} / −{change.broken}, p " in fog
     for name in ("corruptions_baseline.png", "corruptions_robust.png", "corruption_families.png"):
         assert (run_dir / name).is_file() and name in section
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -88,6 +90,48 @@ def test_python_api_benchmarks_a_user_module() -> None:
     assert result.data.n_test == 100
     assert {m.metric for m in result.measurements} <= set(harness.results.METRICS)
     assert tuple(harness.results.Measurement.__dataclass_fields__) == CSV_COLUMNS
+
+
+def test_an_api_run_with_a_builder_is_rebuilt_by_the_app(tmp_path, monkeypatch) -> None:
+    """With ``builder=`` the given module's weights are saved by content and the app rebuilds
+    the same network (same logits); without it the app names what to pass."""
+    from harness.app.models import load_models
+    from harness.app.runs import load_app_run
+    from harness.report import write_report
+
+    (tmp_path / "tinynet.py").write_text(  # the user's file: the class of the module they pass
+        "from torch import nn\n\n"
+        + textwrap.dedent(inspect.getsource(TinyNet)).replace("torch.Tensor", "object")
+    )
+    monkeypatch.setenv("HARNESS_HOME", str(tmp_path / "home"))
+    torch.manual_seed(3)
+    net = TinyNet()
+    common = dict(
+        attacks=["fgsm"], eps=[0, 0.1], mean=[0.5], std=[0.5], n_test=40,
+        evasion={"n_images": 0}, gradcam={"n_images": 0},
+    )  # fmt: skip
+    result = harness.benchmark(net, builder=f"{tmp_path / 'tinynet.py'}:TinyNet", **common)
+    weights = Path(result.models[0].weights)
+    assert weights.is_file() and weights.parent.name == "given"
+    again = harness.benchmark(net, builder=f"{tmp_path / 'tinynet.py'}:TinyNet", **common)
+    assert again.models[0].weights == str(weights)  # the same weights: the same file
+    (rebuilt,) = load_models(load_app_run(write_report(result, tmp_path / "with")))
+    assert rebuilt.model is not None, rebuilt.reason
+    x = torch.rand(5, 1, 8, 8)
+    with torch.no_grad():
+        assert torch.equal(rebuilt.model.cpu()(x), net((x - 0.5) / 0.5))
+    bare = harness.benchmark(net, **common)
+    assert not bare.models[0].weights
+    (shown,) = load_models(load_app_run(write_report(bare, tmp_path / "without")))
+    assert shown.model is None and "builder='file.py:function'" in shown.reason
+
+
+def test_a_builder_unlike_the_given_module_is_one_line(tmp_path) -> None:
+    (tmp_path / "other.py").write_text(
+        "from torch import nn\ndef build():\n    return nn.Sequential(nn.Flatten(), nn.Linear(64, 10))\n"
+    )
+    with pytest.raises(HarnessError, match=r"model.builder: .* does not match the given model"):
+        harness.benchmark(TinyNet(), builder=f"{tmp_path / 'other.py'}:build", n_test=20)
 
 
 def test_spec_builder_with_weights_is_evaluated_like_a_builtin(tmp_path, capsys) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
 import pytest
 from statsmodels.stats.contingency_tables import mcnemar as sm_mcnemar
 from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint
@@ -61,6 +62,33 @@ def test_two_models_one_image_apart_on_200_are_tied() -> None:
     assert not stats.paired(150, 1, 0, 49).significant()
     assert not stats.unpaired(151, 200, 150, 200).excludes_zero()
     assert stats.paired(120, 30, 2, 48).significant()
+
+
+def test_a_mean_over_correlated_conditions_is_bounded_by_its_two_extremes() -> None:
+    """``mean_share``: images that are all right or all wrong under every corruption count once
+    (Wilson at n); images whose conditions vary independently count once per condition (Wilson at
+    n * cells); anything between lies between."""
+    ones = np.array([1.0] * 50 + [0.0] * 50)
+    got = stats.mean_share(ones, cells=10)
+    assert (got.low, got.high) == pytest.approx(
+        (stats.wilson(50, 100).low, stats.wilson(50, 100).high)
+    )
+    half = np.full(100, 0.5)  # every image right on 5 of its 10 conditions: no spread at all
+    got = stats.mean_share(half, cells=10)
+    assert (got.low, got.high) == pytest.approx(
+        (stats.wilson(500, 1000).low, stats.wilson(500, 1000).high)
+    )
+    # 100 images, 4 conditions: 40 right on all, 40 right on two, 20 on none; mean 0.6
+    # Var(scores) = (40 * .16 + 40 * .01 + 20 * .36) / 99 = 14 / 99; n_eff = .24 / (14 / 9900)
+    mixed = np.array([1.0] * 40 + [0.5] * 40 + [0.0] * 20)
+    got = stats.mean_share(mixed, cells=4)
+    want = proportion_confint(60, 100, alpha=0.05, method="wilson")  # at n = 100, for scale
+    n_eff = 0.24 / (14 / 9900)
+    z = stats.Z95
+    centre = (0.6 + z * z / (2 * n_eff)) / (1 + z * z / n_eff)
+    half_width = z * np.sqrt(0.24 / n_eff + z * z / (4 * n_eff**2)) / (1 + z * z / n_eff)
+    assert (got.low, got.high) == pytest.approx((centre - half_width, centre + half_width))
+    assert want[0] < got.low and got.high < want[1]
 
 
 def test_headline_eps_rules(digits_runs) -> None:
@@ -130,7 +158,7 @@ def test_every_accuracy_a_reader_sees_carries_its_interval(digits_runs, tmp_path
 
     from harness.cli import main
 
-    bare = re.compile(r"^\d+\.\d+%$")
+    bare = re.compile(r"^\d+\.\d+%$|^[-+]\d+\.\d+ pp$")  # a share or a change, no interval
     md = (digits_runs[0] / "report.md").read_text()
     sections = {"Verdict", "Robustness sweep", "Defence comparison", "Clean accuracy"}
     seen = set()

@@ -24,6 +24,7 @@ from harness.defences import restore
 from harness.errors import HarnessError
 from harness.estimator import build_classifier
 from harness.explain import cam_layer
+from harness.models import GIVEN
 from harness.results import ModelResult
 
 # What a model's label adds to "role · run name" when that alone is ambiguous (see ``labels``).
@@ -101,6 +102,11 @@ def rebuild(run: AppRun, m: ModelResult) -> nn.Module:
     if run.spec.model.zoo:  # the zoo's network and the user's checkpoint, as the run read them
         return _zoo_baseline(run)
     if not m.weights:
+        if m.training == GIVEN:
+            raise HarnessError(
+                f"{m.role}: a module given to the Python API, without a builder; pass "
+                "builder='file.py:function' to harness.api.benchmark to open it here"
+            )
         how = f" ({m.training})" if m.training else ""
         raise HarnessError(f"{m.role}: no weights file recorded{how}")
     model = model_recipe(run, m).make(run.input_shape, len(run.class_names))

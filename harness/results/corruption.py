@@ -15,12 +15,15 @@ Nothing here imports torch.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from harness import stats
 from harness.results import bits
+from harness.stats import Interval
 
 CSV_PREFIX = "corruption:"  # results.csv: attack "corruption:<name>", eps = severity (integer)
 CSV_METRIC = "corruption_accuracy"
@@ -202,6 +205,24 @@ def family_means(rows: Sequence[CorruptionAccuracy]) -> dict[str, dict[str, floa
     for r in rows:
         acc.setdefault(r.model, {}).setdefault(r.family, []).append(r.accuracy)
     return {m: {f: float(np.mean(v)) for f, v in fams.items()} for m, fams in acc.items()}
+
+
+def mean_interval(
+    rows: Sequence[CorruptionAccuracy], model: str, corruption: str | None = None
+) -> Interval:
+    """``model``'s mean accuracy over its (corruption, severity) cells (those of ``corruption``
+    alone when given) with its 95% interval, the images being the independent units
+    (``stats.mean_share`` on each image's share right). Without the per-image results, or when
+    the cells hold different images, the Wilson interval of the mean at the images' count, which
+    is never narrower (an image's share varies at most as one yes-or-no would)."""
+    mine = [r for r in rows if r.model == model and corruption in (None, r.corruption)]
+    if not mine:
+        return Interval(math.nan, math.nan, math.nan)
+    mean = float(np.mean([r.accuracy for r in mine]))
+    masks = [r.correct_mask() for r in mine]
+    if all(m is not None for m in masks) and len({r.n for r in mine}) == 1:
+        return stats.mean_share(np.mean(np.stack(masks), axis=0), len(mine))
+    return stats.share(mean, min(r.n for r in mine))
 
 
 def corruption_means(rows: Sequence[CorruptionAccuracy], model: str) -> dict[str, float]:

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from harness import stats
 from harness.results.corruption import CorruptionAccuracy
-from harness.stats import mcnemar
+from harness.stats import Interval
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class PairedChange:
     fixed: int  # the reference wrong, the model right
     broken: int  # the reference right, the model wrong
     p_value: float  # McNemar's exact test; 1.0 when no pair differs
+    difference: Interval  # the model's accuracy minus the reference's, Newcombe's paired interval
 
     @property
     def net(self) -> float:
@@ -56,7 +58,7 @@ def _change(
 ) -> PairedChange:
     ref = np.concatenate([a for a, _ in pairs])
     other = np.concatenate([b for _, b in pairs])
-    fixed, broken = int(np.sum(~ref & other)), int(np.sum(ref & ~other))
+    p = stats.paired_flags(other, ref)
     return PairedChange(
-        model, reference, corruption, ref.size, fixed, broken, mcnemar(fixed, broken)
+        model, reference, corruption, p.n, p.a_only, p.b_only, p.p_value, p.difference
     )

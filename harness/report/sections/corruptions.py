@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from harness.plots import corruptions as plots
-from harness.reading import pct, pct_ci, table
+from harness.reading import interval, pct_ci, table
 from harness.report.engine import Figures
 from harness.report.files import (
     CORRUPTION_FAMILIES_PNG,
@@ -16,7 +16,7 @@ from harness.results.corruption import (
     CorruptionCams,
     CorruptionSummary,
     accuracy_grid,
-    corruption_means,
+    mean_interval,
     summarize,
     summarize_named,
 )
@@ -71,7 +71,7 @@ def _summary_table(result: RunResult) -> str:
     """One row per model; with a named reference, its mCE and relative mCE against it too."""
     named = result.corruption_reference
     header = SUMMARY_HEADER
-    rows = [_summary_row(s, result.data.n_test) for s in summaries(result)]
+    rows = [_summary_row(result, s) for s in summaries(result)]
     if named is not None:
         clean = {m.role: m.clean_accuracy for m in result.models}
         theirs = summarize_named(result.corruptions, clean, named)
@@ -83,11 +83,11 @@ def _summary_table(result: RunResult) -> str:
     return table(header, rows)
 
 
-def _summary_row(s: CorruptionSummary, result_n_test: int | None) -> list[str]:
+def _summary_row(result: RunResult, s: CorruptionSummary) -> list[str]:
     return [
         s.model,
-        pct_ci(s.clean_accuracy, result_n_test),
-        pct(s.mean_corruption_accuracy),
+        pct_ci(s.clean_accuracy, result.data.n_test),
+        interval(mean_interval(result.corruptions, s.model)),
         _percent(s.mce),
         _percent(s.relative_mce),
     ]
@@ -112,17 +112,22 @@ def _change_table(
     result: RunResult, ref: str, others: list[str], changes: dict[str, dict[str, PairedChange]]
 ) -> str:
     """Per corruption: the reference's mean accuracy and each other model's change (points),
-    with the images it fixed and broke and McNemar's p when per-image results were kept."""
+    with its paired interval, the images it fixed and broke and McNemar's p when per-image
+    results were kept."""
     if not others:
         return ""
-    base = corruption_means(result.corruptions, ref)
-    theirs = {m: corruption_means(result.corruptions, m) for m in others}
+    rows_ = result.corruptions
+    names = dict.fromkeys(r.corruption for r in rows_ if r.model == ref)
+    base = {c: mean_interval(rows_, ref, c) for c in names}
     header = ["corruption", ref, *(f"{m} − {ref}" for m in others)]
     rows = [
         [
             c,
-            pct(a),
-            *(_change(theirs[m].get(c, float("nan")) - a, changes[m].get(c)) for m in others),
+            interval(a),
+            *(
+                _change(mean_interval(rows_, m, c).value - a.value, changes[m].get(c))
+                for m in others
+            ),
         ]
         for c, a in base.items()
     ]
@@ -130,9 +135,9 @@ def _change_table(
 
 
 def _change(delta: float, paired: PairedChange | None) -> str:
-    text = f"{100 * delta:+.1f} pp"
     if paired is None:
-        return text
+        return "—" if delta != delta else f"{100 * delta:+.1f} pp"
+    text = paired.difference.pp_text()
     return f"{text} (+{paired.fixed} / −{paired.broken}, p {_p(paired.p_value)})"
 
 

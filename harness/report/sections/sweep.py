@@ -3,6 +3,7 @@ improvement over the baseline; the robustness curve."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from harness import plots
@@ -31,6 +32,8 @@ from harness.reading import (
 from harness.report.engine import Figures
 from harness.report.templates import prose
 from harness.results import RunResult
+from harness.stats import Interval
+from harness.verdict import change
 
 CURVE_PNG = "robustness_curve.png"
 COLUMN_NAMES = {
@@ -65,6 +68,7 @@ def markdown(result: RunResult) -> str:
         hardened=hardened_roles(result),
         baseline=baseline_role(result) or DASH,
         targeted=any(k[3] == "targeted_success_rate" for k in idx),
+        paired=bool(result.flags),
     )
 
 
@@ -97,10 +101,23 @@ def _table(result: RunResult, idx: dict[Key, float], attack: str) -> str:
     for e in eps_values(result.measurements, attack):
         cell = lambda r, m, e=e: _cell(result, r, idx.get((r, attack, e, m)), m)  # noqa: E731
         row = [num(e), *(cell(r, m) for r, m in cols[0])]
-        row += [pp(g) for g in improvements(result, idx, attack, e).values()]
+        row += [
+            _gain(result, r, attack, e, g) for r, g in improvements(result, idx, attack, e).items()
+        ]
         row += [cell(r, m) for g in cols[1:] for r, m in g]
         rows.append(row)
     return table(header, rows)
+
+
+def _gain(result: RunResult, role: str, attack: str, eps: float, gain: float | None) -> str:
+    """The hardened model's gain over the baseline with its 95% interval: paired (Newcombe) on
+    the per-image flags when the run kept them, else unpaired; the bare difference when the
+    counts are unknown (an older run)."""
+    base = baseline_role(result)
+    c = None if gain is None or base is None else change(result, role, result, base, attack, eps)
+    if c is None or math.isnan(c.difference.value):
+        return pp(gain)
+    return Interval(gain, c.difference.low, c.difference.high).pp_text(2)
 
 
 def _cell(result: RunResult, role: str, v: float | None, metric: str) -> str:
