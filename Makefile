@@ -9,10 +9,10 @@ SPEC ?=
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: setup.cfg setup.py pyproject.toml
+$(VENV)/.installed: setup.cfg setup.py pyproject.toml .ci/constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -c .ci/constraints.txt -e '.[test]'
 	touch $@
 
 run: setup

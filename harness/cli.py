@@ -23,12 +23,14 @@ if TYPE_CHECKING:
 
 REGISTRIES = ("datasets", "models", "attacks", "defences")
 LISTS = ("benchmarks", *REGISTRIES)  # ``harness list WHAT``
+ALIASES = {"defenses": "defences", "architectures": "models", "benchmark": "benchmarks"}
 
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="harness", description="Build -> Break -> Improve robustness benchmarks."
     )
+    p.add_argument("--version", action="version", version=_version())
     sub = p.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run a benchmark spec and write its report")
     run.add_argument("spec", nargs="?", help="spec file or shipped benchmark name "
@@ -56,7 +58,7 @@ def _parser() -> argparse.ArgumentParser:
     val.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     val.add_argument("--device", help="auto | cpu | cuda | cuda:N | mps (as --set device=...)")
     lst = sub.add_parser("list", help="list the shipped benchmarks or registered components")
-    lst.add_argument("what", choices=LISTS)
+    lst.add_argument("what", choices=LISTS, type=lambda w: ALIASES.get(w, w))
     cmp = sub.add_parser("compare", help="compare finished run folders side by side")
     cmp.add_argument("runs", nargs="+", metavar="RUN_DIR", help="report folders of earlier runs")
     cmp.add_argument("--out", help="output folder (default: reports/compare/<timestamp>)")
@@ -81,6 +83,13 @@ def _parser() -> argparse.ArgumentParser:
     app.add_argument("--port", type=int, default=8501, help="port to serve on (default 8501)")
     app.add_argument("--address", default="localhost", help="address to bind (default localhost)")
     return p
+
+
+def _version() -> str:
+    """``harness 0.1.0 (robustness-harness; Python 3.11.2)``: read without importing torch."""
+    from harness import __version__
+
+    return f"harness {__version__} (robustness-harness; Python {sys.version.split()[0]})"
 
 
 class Interrupted(KeyboardInterrupt):
@@ -157,29 +166,36 @@ def _load(args: argparse.Namespace) -> Spec:
 
     device = getattr(args, "device", None)  # the spec field, with its checks
     device = [f"device={device}"] if device else []
-    return load_with_overrides(args.spec, [*args.overrides, *device])
+    try:
+        return load_with_overrides(args.spec, [*args.overrides, *device])
+    except HarnessError as exc:  # blamed on "--set device=X": the user typed --device X
+        if device and str(exc).startswith(f"--set {device[0]}: "):
+            raise HarnessError(f"--device {args.device}: {str(exc).split(': ', 1)[1]}") from None
+        raise
 
 
-def _checked(spec: Spec) -> Plan:
-    """The spec fully validated, once, before any heavy work; errors name the spec file."""
+def _checked(spec: Spec, overrides: Sequence[str] = ()) -> Plan:
+    """The spec fully validated, once, before any heavy work; errors name the spec file, or
+    the ``--set`` override that wrote the field."""
     from harness.plan import validate
+    from harness.spec.files import blamed
 
     try:
         return validate(spec)
     except HarnessError as exc:
-        raise HarnessError(f"{spec.source}: {exc}") from None
+        raise HarnessError(blamed(str(exc), spec.source, overrides)) from None
 
 
 def _run(args: argparse.Namespace) -> int:
+    spec = _load(args)  # a wrong name or field is one line before anything heavy is imported
     from harness import home, outputs, runner
     from harness.report import write_report
 
-    spec = _load(args)
     if args.from_shell:  # a process of its own: strict mode may start it again (reproducibility)
         from harness.reproducibility import restart_if_needed
 
         restart_if_needed(spec.reproducible)
-    plan = _checked(spec)
+    plan = _checked(spec, args.overrides)
     if spec.grid is not None:
         return _run_grid(args, spec)
     run_id = time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + f"-seed{spec.seed}"
@@ -238,7 +254,7 @@ def _run_grid(args: argparse.Namespace, spec: Spec) -> int:
 
 def _validate(args: argparse.Namespace) -> int:
     spec = _load(args)
-    _checked(spec)
+    _checked(spec, args.overrides)
     grid = ""
     if spec.grid is not None:
         from harness.grid.cells import expand

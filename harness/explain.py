@@ -25,9 +25,6 @@ from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 import torch
-from pytorch_grad_cam import GradCAM
-from pytorch_grad_cam.utils.image import scale_cam_image
-from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 from torch import nn
 
 from harness import device, oom
@@ -94,6 +91,9 @@ def _batches(model: nn.Module) -> oom.Batches:
 def _gradcam_batch(
     model: nn.Module, x: np.ndarray, layer: nn.Module, targets: np.ndarray | None
 ) -> np.ndarray:
+    from pytorch_grad_cam import GradCAM  # with OpenCV and torchvision: imported when used
+    from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+
     inputs = _inputs(model, x)
     cam_targets = None if targets is None else [ClassifierOutputTarget(int(t)) for t in targets]
     cam = GradCAM(model=model, target_layers=[layer])
@@ -241,6 +241,8 @@ def scaled(raw: np.ndarray, size: Sequence[int]) -> np.ndarray:
     """Raw CAMs (K, h, w) as ``gradcam`` gives them, (K, H, W) in [0, 1]: pytorch-grad-cam
     min-max scales each, resizes it to ``size`` (H, W), and min-max scales it again (its
     aggregation over target layers)."""
+    from pytorch_grad_cam.utils.image import scale_cam_image
+
     once = scale_cam_image(raw, (int(size[1]), int(size[0])))
     return np.clip(scale_cam_image(once), 0.0, 1.0).astype(np.float32)
 

@@ -24,7 +24,7 @@ def load_with_overrides(path: str | Path | None, overrides: list[str]) -> Spec:
     """Read a spec file (default: the digits benchmark), apply ``--set`` edits, validate."""
     file = read_spec(path)
     apply_overrides(file.raw, overrides)
-    return file.parse()
+    return file.parse(overrides)
 
 
 def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:

@@ -20,13 +20,14 @@ import numpy as np
 import torch
 from torch import nn
 from torch.optim.lr_scheduler import CosineAnnealingLR, LRScheduler, OneCycleLR, StepLR
-from torchvision import transforms
 from tqdm.auto import tqdm
 
 from harness import device, oom
 from harness.modes import evaluating
 from harness.results import EpochStats
 from harness.spec import TrainSpec
+
+PAD = 4  # crop_flip's zero padding, in pixels (torchvision's RandomCrop(padding=4))
 
 
 @dataclass(frozen=True)
@@ -168,17 +169,23 @@ def make_schedule(
 def crop_flip(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     """Random crop with 4 pixels of zero padding and a random horizontal flip, per image.
 
-    The standard CIFAR-10 augmentation (He et al. 2016), torchvision's transforms on tensors;
-    the draws come from ``generator`` alone (torch's global generator is left as it was).
+    The standard CIFAR-10 augmentation (He et al. 2016). The draws are torchvision's
+    ``RandomCrop(padding=4)`` then ``RandomHorizontalFlip()``, in their order (row offset, column
+    offset, flip), from a generator seeded by ``generator``: the same images as those transforms
+    under the same seed, without importing torchvision. Torch's global generator is not used.
     x: (N, C, H, W) in [0, 1] -> the same shape, values still in [0, 1]; x is not modified.
     """
-    pipeline = transforms.Compose(
-        [transforms.RandomCrop(tuple(x.shape[-2:]), padding=4), transforms.RandomHorizontalFlip()]
-    )
     seed = int(torch.randint(2**62, (1,), generator=generator))
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        return torch.stack([pipeline(img) for img in x])
+    draw = torch.Generator().manual_seed(seed)
+    h, w = x.shape[-2:]
+    padded = nn.functional.pad(x, (PAD, PAD, PAD, PAD))  # zeros, as torchvision's fill=0
+    out = torch.empty_like(x)
+    for k in range(len(x)):
+        i = int(torch.randint(0, 2 * PAD + 1, (1,), generator=draw))
+        j = int(torch.randint(0, 2 * PAD + 1, (1,), generator=draw))
+        img = padded[k, :, i : i + h, j : j + w]
+        out[k] = img.flip(-1) if torch.rand(1, generator=draw) < 0.5 else img
+    return out
 
 
 def train_standard(

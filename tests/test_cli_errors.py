@@ -90,3 +90,34 @@ def test_list_shows_registries(capsys) -> None:
     zoos = [line.split()[1] for line in out.splitlines() if line.startswith("zoo: ")]
     assert zoos == ["robustbench", "timm", "torchvision"]  # each zoo a spec can read from
     assert "fields: checkpoint [pip install 'robustness-harness[timm]']" in out
+
+
+def test_light_commands_answer_without_importing_torch() -> None:
+    """--version, a misspelt benchmark and a misspelt --set key are answered before torch (or
+    ART) is imported: a fraction of a second instead of several."""
+    probe = (
+        "import sys\n"
+        "from harness.cli import main\n"
+        "for argv in (['run', 'digits_fgms'], ['validate', 'digits_fgsm', '--set', 'datset.x=1']):\n"
+        "    assert main(argv) == 2\n"
+        "try:\n"
+        "    main(['--version'])\n"
+        "except SystemExit as exc:\n"
+        "    assert exc.code == 0\n"
+        "print(sorted(m for m in ('torch', 'art', 'sklearn') if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-2:] == [
+        f"harness {__import__('harness').__version__} (robustness-harness; Python "
+        f"{sys.version.split()[0]})",
+        "[]",
+    ]
+    assert "did you mean 'digits_fgsm'" in done.stderr and "--set datset.x=1: datset" in done.stderr
+
+
+def test_list_takes_the_us_spelling(capsys) -> None:
+    assert main(["list", "defences"]) == 0
+    british = capsys.readouterr().out
+    assert main(["list", "defenses"]) == 0
+    assert capsys.readouterr().out == british and "trades" in british

@@ -43,29 +43,40 @@ def _clean_env(**extra: str) -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k not in drop} | {"OMP_NUM_THREADS": "1"} | extra
 
 
+PIP = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
+# the oldest torch setup.cfg allows, as a CPU build, and the torchvision released with it
+OLDEST = ("torch==2.13.0+cpu", "torchvision==0.28.0")
+
+
 @pytest.fixture(scope="module")
-def venv(tmp_path_factory) -> Path:
-    """A fresh virtual environment with the wheel of this checkout installed in it."""
-    root = tmp_path_factory.mktemp("install")
+def wheel(tmp_path_factory) -> Path:
+    """The wheel of this checkout."""
+    root = tmp_path_factory.mktemp("wheel")
     src = root / "src"  # a copy, so that the build's build/ and *.egg-info stay out of the repo
     for name in SOURCES:
         if (REPO / name).is_dir():
             shutil.copytree(REPO / name, src / name, ignore=shutil.ignore_patterns("__pycache__"))
         else:
             shutil.copy2(REPO / name, src / name)
-    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
     built = _call(
-        [*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", root / "dist", src], root
+        [*PIP, "wheel", "--no-deps", "--no-build-isolation", "-w", root / "dist", src], root
     )
     assert built.returncode == 0, built.stderr
-    (wheel,) = (root / "dist").glob("robustness_harness-*.whl")
+    (found,) = (root / "dist").glob("robustness_harness-*.whl")
+    return found
+
+
+@pytest.fixture(scope="module")
+def venv(tmp_path_factory, wheel: Path) -> Path:
+    """A fresh virtual environment with the wheel of this checkout installed in it."""
+    root = tmp_path_factory.mktemp("install")
     env = root / "venv"
     assert _call([sys.executable, "-m", "venv", "--without-pip", env], root).returncode == 0
     python = env / "bin" / "python"
     site = _call([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], root)
     ours = {sysconfig.get_paths()[k] for k in ("purelib", "platlib")}
     (Path(site.stdout.strip()) / "project-deps.pth").write_text("\n".join(sorted(ours)) + "\n")
-    done = _call([*pip, "--python", python, "install", "--no-deps", wheel], root)
+    done = _call([*PIP, "--python", python, "install", "--no-deps", wheel], root)
     assert done.returncode == 0, done.stderr
     return env
 
@@ -108,3 +119,42 @@ def test_a_run_by_name_from_an_empty_folder_writes_only_under_harness_home(venv,
     provenance = json.loads((report / "run.json").read_text())["provenance"]
     assert Path(provenance["spec_file"]).is_relative_to(venv)  # the shipped spec, by name
     assert provenance["git_commit"] == "unknown"  # an installed package is not a checkout
+
+
+def test_installing_beside_the_oldest_supported_torch_keeps_it_and_runs(wheel, tmp_path) -> None:
+    """A user's environment that already holds the oldest torch the package allows (a CPU build)
+    and its torchvision: installing the wheel, with its dependencies resolved by pip, leaves
+    torch's version and files as they were, and a run works on that torch.
+
+    The only torchvision 0.28 on the index is built against CUDA torch and cannot load beside
+    a CPU torch, so the run leaves out Grad-CAM (pytorch-grad-cam imports torchvision); nothing
+    else on the default benchmark's path imports torchvision.
+    """
+    env = tmp_path / "venv"
+    assert _call([sys.executable, "-m", "venv", env], tmp_path).returncode == 0
+    python = env / "bin" / "python"
+    pip = [python, "-m", "pip", "--disable-pip-version-check", "-q"]
+    install = [*pip, "install", "--no-compile"]
+    torch_first = _call([*install, OLDEST[0]], tmp_path)
+    if "No matching distribution" in torch_first.stderr:
+        pytest.skip(f"{OLDEST[0]} is not on this machine's package index")
+    assert torch_first.returncode == 0, torch_first.stderr
+    assert _call([*install, "--no-deps", OLDEST[1]], tmp_path).returncode == 0
+    site = Path(
+        _call([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+              tmp_path).stdout.strip()
+    )  # fmt: skip
+    before = _files(site / "torch")
+    done = _call([*install, wheel], tmp_path)
+    assert done.returncode == 0, done.stderr
+    version = _call([python, "-c", "import torch; print(torch.__version__)"], tmp_path)
+    assert version.stdout.strip() == "2.13.0+cpu"
+    assert _files(site / "torch") == before  # not one of torch's files replaced or touched
+    harness = env / "bin" / "harness"
+    home = tmp_path / "home"
+    run = _call([harness, "run", "digits_fgsm", *FAST, "--set", "gradcam.n_images=0",
+                 "--out", tmp_path / "report"], tmp_path,
+                _clean_env(HARNESS_HOME=str(home)))  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    record = json.loads((tmp_path / "report" / "run.json").read_text())
+    assert record["provenance"]["versions"]["torch"] == "2.13.0+cpu"

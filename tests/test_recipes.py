@@ -171,6 +171,22 @@ def test_crop_flip_is_seeded_keeps_shape_and_range_and_leaves_its_input() -> Non
     assert not torch.equal(a, x)
 
 
+def test_crop_flip_draws_the_images_torchvisions_transforms_draw() -> None:
+    """The same crops and flips as torchvision's RandomCrop(padding=4) + RandomHorizontalFlip
+    under the same seed (the implementation they replaced), image for image."""
+    transforms = pytest.importorskip("torchvision.transforms", reason="torchvision not installed")
+    x = torch.rand(16, 3, 32, 32)
+    pipeline = transforms.Compose(
+        [transforms.RandomCrop((32, 32), padding=4), transforms.RandomHorizontalFlip()]
+    )
+    g = torch.Generator().manual_seed(7)
+    seed = int(torch.randint(2**62, (1,), generator=torch.Generator().manual_seed(7)))
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        want = torch.stack([pipeline(img) for img in x])
+    assert torch.equal(crop_flip(x, g), want)
+
+
 # ---------------------------------------------------------------- spec, keys, reference
 
 

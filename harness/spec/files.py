@@ -9,6 +9,8 @@ bounds of one spec file hold for a file and everything it includes together.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,12 +33,38 @@ class SpecFile:
     raw: dict[str, Any]
     includes: tuple[str, ...] = ()  # every file read besides ``path``, in reading order
 
-    def parse(self) -> Spec:
-        """The validated spec; an error names this file."""
+    def parse(self, overrides: Sequence[str] = ()) -> Spec:
+        """The validated spec; an error names this file, or the ``--set`` override that wrote
+        the field it is about (``overrides``: the ``key=value`` texts applied to ``raw``)."""
         try:
             return parse_spec(self.raw, source=str(self.path), includes=self.includes)
         except HarnessError as exc:
-            raise HarnessError(f"{self.path}: {exc}") from None
+            raise HarnessError(blamed(str(exc), self.path, overrides)) from None
+
+
+def blamed(message: str, source: str | Path, overrides: Sequence[str]) -> str:
+    """A validation ``message`` (``field: ...``) prefixed with what wrote that field: the
+    ``--set`` override (the last whose key is the field or lies above or below it), else the
+    spec file ``source``."""
+    item = override_of(message, overrides)
+    return f"{'--set ' + item if item else source}: {message}"
+
+
+def override_of(message: str, overrides: Sequence[str]) -> str | None:
+    """The last override whose key is the field a validation ``message`` names (``field: ...``),
+    or lies above or below it; None when the file's own text is at fault."""
+    field = _parts(message.partition(": ")[0])
+    for item in reversed(overrides):
+        key = _parts(item.partition("=")[0])
+        n = min(len(key), len(field))
+        if n and key[:n] == field[:n]:
+            return item
+    return None
+
+
+def _parts(path: str) -> list[str]:
+    """``attacks[0].eps`` -> ["attacks", "0", "eps"]."""
+    return [p for p in re.split(r"[.\[\]]", path.strip()) if p]
 
 
 def read_spec(path: str | Path | None = None) -> SpecFile:
