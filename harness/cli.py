@@ -45,6 +45,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--device", help="auto | cpu | cuda | cuda:N | mps (as --set device=...)")
     run.add_argument("--overwrite", action="store_true",
                      help="replace an earlier harness report in --out (never any other folder)")  # fmt: skip
+    loud = run.add_mutually_exclusive_group()
+    loud.add_argument("-q", "--quiet", action="store_true",
+                      help="print only the closing summary (and errors)")  # fmt: skip
+    loud.add_argument("-v", "--verbose", action="store_true",
+                      help="also print the harness's log (data decoding, cache, cleanup)")  # fmt: skip
     grid = run.add_argument_group("grids (specs with a grid: section)")
     grid.add_argument("--executor", choices=("local", "ray"), default="local",
                       help="local: cells in this process, in order; ray: cells as Ray tasks")  # fmt: skip
@@ -188,9 +193,13 @@ def _checked(spec: Spec, overrides: Sequence[str] = ()) -> Plan:
 
 def _run(args: argparse.Namespace) -> int:
     spec = _load(args)  # a wrong name or field is one line before anything heavy is imported
-    from harness import home, outputs, runner
+    from harness import console, home, outputs, runner
     from harness.report import write_report
+    from harness.verdict import summary_lines
 
+    console.set_level(
+        console.QUIET if args.quiet else console.VERBOSE if args.verbose else console.NORMAL
+    )
     if args.from_shell:  # a process of its own: strict mode may start it again (reproducibility)
         from harness.reproducibility import restart_if_needed
 
@@ -214,11 +223,7 @@ def _run(args: argparse.Namespace) -> int:
         raise HarnessError(f"--out: {out}: the report could not be written ({exc})") from None
     total = result.provenance["timings_seconds"]["total"]
     print(f"report: {out}  ({total:.1f}s)")
-    width = [max(len(getattr(m, k)) for m in result.models) for k in ("role", "arch")]
-    for m in result.models:
-        print(
-            f"  {m.role:<{width[0]}}  {m.arch:<{width[1]}}  clean accuracy {m.clean_accuracy:.2%}"
-        )
+    print("\n".join(summary_lines(result)))
     return 0
 
 

@@ -38,9 +38,8 @@ from typing import Any
 
 import numpy as np
 from art.estimators.classification import PyTorchClassifier
-from tqdm.auto import tqdm
 
-from harness import metrics
+from harness import console, metrics
 from harness.attacks import AttackDef, attack_labels, generate, project
 from harness.datasets.lazy import ImageArray
 from harness.provenance import timed
@@ -345,7 +344,7 @@ def sweep(
     ``keep``: test indices whose adversarial images each outcome keeps."""
     rows = [Measurement(model_name, "none", 0.0, "clean_accuracy", metrics.accuracy(clean.pred, y))]
     outcomes = []
-    for planned in tqdm(attacks, desc=f"attacking {model_name}", leave=False, unit="attack"):
+    for planned in console.bar(attacks, desc=f"attacking {model_name}", unit="attack"):
         with timed("attack", model_name, samples=len(x), name=planned.name):  # run.json's timings
             args = (classifier, planned, x, y, clean, eps_list, batch_size, keep)
             outcomes.append(attack_sweep(*args))

@@ -20,9 +20,8 @@ import numpy as np
 import torch
 from torch import nn
 from torch.optim.lr_scheduler import CosineAnnealingLR, LRScheduler, OneCycleLR, StepLR
-from tqdm.auto import tqdm
 
-from harness import device, oom
+from harness import console, device, oom
 from harness.modes import evaluating
 from harness.results import EpochStats
 from harness.spec import TrainSpec
@@ -95,7 +94,7 @@ def run_epochs(
 
 def _measured_epochs(model, data, epochs, fit_epoch, desc, snapshot, measured, keep):
     history, best = [], _Best(model) if keep == "best" else None
-    for epoch in range(1, epochs + 1):
+    for epoch in console.bar(range(1, epochs + 1), desc=desc, unit="epoch"):
         start = time.perf_counter()
         fit_epoch(epoch)
         seconds = time.perf_counter() - start
@@ -107,7 +106,7 @@ def _measured_epochs(model, data, epochs, fit_epoch, desc, snapshot, measured, k
             best.offer(epoch, val_acc)
         if snapshot is not None:
             snapshot(epoch, model)
-        tqdm.write(
+        console.line(
             f"{desc} epoch {epoch}/{epochs}: train loss {train_loss:.4f} acc {train_acc:.2%}"
             f" | val loss {val_loss:.4f} acc {val_acc:.2%} | {seconds:.1f}s"
         )
@@ -213,7 +212,7 @@ def train_standard(
     def fit_epoch(epoch: int) -> None:
         model.train()
         order = torch.randperm(len(x), generator=generator)
-        for i in tqdm(batches, desc=f"{desc} epoch {epoch}", leave=False, unit="batch"):
+        for i in batches:
             idx = order[i : i + train.batch_size]
             optimizer.zero_grad()
             oom.backward(steps, loss, augment(x[idx]), y[idx], optimizer.zero_grad)

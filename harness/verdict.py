@@ -21,6 +21,7 @@ from harness.reading import (
     clean_accuracy,
     eps_values,
     index,
+    num,
     roles,
     test_images,
 )
@@ -67,6 +68,33 @@ def verdict(result: RunResult) -> Verdict:
     models = [_model(result, role, eps, n) for role in roles(result)]
     untrusted = [m.role for m in models if m.sanity.get(FAIL)]
     return Verdict(n, eps, rule, models, upper_bound(result), untrusted)
+
+
+def summary_lines(result: RunResult) -> list[str]:
+    """The verdict in a few plain lines (a terminal, a notebook): per model clean accuracy,
+    robust accuracy per attack and the worst case at the headline ε with 95% intervals, and the
+    sanity tally; then why the numbers are upper bounds or not to be trusted, when they are."""
+    v = verdict(result)
+    where = "no ε > 0 swept" if v.eps is None else f"ε = {num(v.eps)} ({v.rule})"
+    lines = [f"robust accuracy at {where}; {v.n} test images, 95% intervals:"]
+    arch = {m.role: m.arch for m in result.models}
+    w_role = max((len(m.role) for m in v.models), default=0)
+    w_arch = max((len(arch.get(m.role, "")) for m in v.models), default=0)
+    for m in v.models:
+        cells = [f"clean {m.clean.text()}"]
+        cells += [f"{a} {i.text()}" for a, i in m.robust.items()]
+        cells += (
+            [f"worst case {m.worst.text()}"] if m.worst is not None and len(m.robust) > 1 else []
+        )
+        tally = ", ".join(f"{k} {s}" for s, k in m.sanity.items() if k)
+        cells += [f"sanity {tally or 'not run'}"]
+        name = f"{m.role:<{w_role}}  {arch.get(m.role, ''):<{w_arch}}"
+        lines.append(f"  {name}  " + "  ".join(cells))
+    if v.untrusted:
+        lines.append(f"  not trustworthy: a sanity check FAILed for {', '.join(v.untrusted)}")
+    if v.upper_bound:
+        lines.append(f"  note: {v.upper_bound}")
+    return lines
 
 
 def swept(result: RunResult) -> list[float]:

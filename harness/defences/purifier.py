@@ -13,7 +13,6 @@ from typing import Any
 
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
 from harness import device
 from harness.defences.base import HardenJob, defence
@@ -111,7 +110,7 @@ def purifier(job: HardenJob, ae: nn.Module) -> list[EpochStats]:
         ae.train()
         order = torch.randperm(len(x), generator=generator)
         batches = range(0, len(x), train.batch_size)
-        for i in tqdm(batches, desc=f"purifier epoch {epoch}", leave=False, unit="batch"):
+        for i in batches:
             clean = x[order[i : i + train.batch_size]]
             noisy = (clean + p["noise"] * torch.randn(clean.shape, generator=generator)).clamp(0, 1)
             clean, noisy = clean.to(dev), noisy.to(dev)  # noise drawn on the host: same everywhere

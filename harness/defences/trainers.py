@@ -21,8 +21,8 @@ from art.defences.trainer import (
     AdversarialTrainerTRADESPyTorch,
 )
 from torch import nn
-from tqdm.auto import tqdm
 
+from harness import console
 from harness.attacks import ATTACKS
 from harness.attacks.select import names, one_step
 from harness.defences import overfitting
@@ -34,6 +34,8 @@ from harness.params import all_of, expect, ints, is_number, numbers
 from harness.results import EpochStats
 from harness.spec import AttackSpec
 from harness.training import make_optimizer, make_schedule, run_epochs
+
+ART_TRAINERS = "art.defences.trainer"  # the package whose progress bars console.silenced mutes
 
 
 def _eps(*keys: str):
@@ -109,7 +111,8 @@ def _fit_epochs(job: HardenJob, model: nn.Module, trainer: Any, desc: str) -> li
     schedule = make_schedule(trainer.get_classifier().optimizer, job.train, steps_per_epoch=1)
 
     def fit_epoch(epoch: int) -> None:
-        trainer.fit(x, y, batch_size=job.train.batch_size, nb_epochs=1)
+        with console.silenced(ART_TRAINERS):  # two bars a call, drawn over the harness's own
+            trainer.fit(x, y, batch_size=job.train.batch_size, nb_epochs=1)
         if schedule is not None:
             schedule.step()
 
@@ -257,7 +260,7 @@ def _fast_fgsm(job: HardenJob, model: nn.Module) -> list[EpochStats]:
 
     def fit_epoch(epoch: int) -> None:
         order = rng.permutation(len(x))
-        for b in tqdm(range(n_batches), desc=f"fast fgsm epoch {epoch}", leave=False):
+        for b in range(n_batches):
             idx = order[b * size : (b + 1) * size]
             lr = cyclic_lr(epoch - 1 + (b + 1) / n_batches, epochs, lr_max)
             trainer._batch_process(x[idx], y[idx], lr)  # ART's FBF step (random start, 1.25 eps)

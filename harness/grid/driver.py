@@ -20,9 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tqdm.auto import tqdm
-
-from harness import provenance, runner
+from harness import console, provenance, runner
 from harness.datasets import load_dataset
 from harness.errors import HarnessError
 from harness.grid.cells import Cell, Expansion, Unit, expand
@@ -114,8 +112,8 @@ def run_grid(
         pool = make_executor(executor, threads=spec.threads or 1, **options)
         description = pool.description
         try:
-            with tqdm(total=len(cells), initial=len(cells) - len(todo), desc=f"grid {spec.name}",
-                      unit="cell") as bar:  # fmt: skip
+            with console.bar(total=len(cells), initial=len(cells) - len(todo),
+                             desc=f"grid {spec.name}", unit="cell", leave=True) as bar:  # fmt: skip
                 _Scheduler(pool, retries, cache, store, bar).run(units, todo)
         finally:
             pool.close()
@@ -140,7 +138,7 @@ def _needed_units(expansion: Expansion, todo: list[Status]) -> list[Status]:
 class _Scheduler:
     """Submits every task whose units are built, collects results as they come, retries."""
 
-    def __init__(self, pool: Any, retries: int, cache: Path, store: CellStore, bar: tqdm) -> None:
+    def __init__(self, pool: Any, retries: int, cache: Path, store: CellStore, bar: Any) -> None:
         self.pool, self.retries, self.cache, self.store, self.bar = pool, retries, cache, store, bar
         self.cwd = os.getcwd()
         self.built: dict[str, Any] = {}  # unit key -> its files, shared with the executor

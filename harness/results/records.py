@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -186,8 +187,11 @@ class BatchFallback:
     retried_with: int  # samples per batch from then on (halved, at least 1)
 
 
-@dataclass
+@dataclass(repr=False)
 class RunResult:
+    """Everything one run measured (run.json). In a notebook: ``result`` shows its verdict,
+    ``result.to_dataframe()`` its measurements, ``result.report(folder)`` writes the report."""
+
     name: str
     spec: dict[str, Any]  # the resolved spec
     seed: int
@@ -215,6 +219,42 @@ class RunResult:
 
     def model(self, role: str) -> ModelResult:
         return next(m for m in self.models if m.role == role)
+
+    def summary(self) -> str:
+        """The verdict in a few lines: per model clean and robust accuracy at the headline ε
+        with 95% intervals, and the sanity tally (what ``harness run`` prints at the end)."""
+        from harness.verdict import summary_lines  # the verdict reads results: imported late
+
+        head = f"{self.name}: {self.data.name}, seed {self.seed}, {len(self.models)} model(s)"
+        return "\n".join([head, *summary_lines(self)])
+
+    def __repr__(self) -> str:
+        return f"<RunResult {self.summary()}>"
+
+    def to_dataframe(self) -> Any:
+        """The measurements as a pandas DataFrame: results.csv's five columns, then ``n`` (the
+        images a fraction is counted over: all test images for accuracies, the clean-correct
+        ones for success rates) and the 95% Wilson interval ``low``/``high`` (empty for
+        perturbation sizes and where ``n`` is unknown)."""
+        import pandas as pd
+
+        from harness import stats
+        from harness.reading import denominator
+
+        rows = []
+        for m in self.measurements:
+            n = None if m.metric.startswith("mean_") else denominator(self, m.model, m.metric)
+            i = stats.share(m.value, n) if n else None
+            low, high = (None, None) if i is None else (i.low, i.high)
+            rows.append((m.model, m.attack, m.eps, m.metric, m.value, n, low, high))
+        columns = [*CSV_COLUMNS, "n", "low", "high"]
+        return pd.DataFrame(rows, columns=columns).astype({"n": "Int64"})
+
+    def report(self, folder: str | Path) -> Path:
+        """Write the report folder (report.md, report.html, results.csv, run.json, figures)."""
+        from harness.report import write_report
+
+        return write_report(self, folder)
 
     def value(self, model: str, attack: str, eps: float, metric: str) -> float:
         for m in self.measurements:
