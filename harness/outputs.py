@@ -8,8 +8,9 @@ The rule: a command never deletes or overwrites what it did not create.
   empty, or hold a report the harness wrote: a run report is recognised by the ``MARKER`` key
   its writer puts in ``run.json`` (with the list of files it wrote; nothing else may be there).
   A finished report of the same spec is left as it is (nothing to do); any other report is
-  replaced only with ``--overwrite``. The working directory, the home folder and their parents
-  are never replaced.
+  replaced only with ``--overwrite``. A report written before the marker lists no files, so
+  nothing in it is provably ours: it is never replaced. The working directory, the home folder
+  and their parents are never replaced.
 - A grid's ``--out`` is resumed, never replaced: it must be missing, empty or a grid folder.
 """
 
@@ -23,7 +24,7 @@ from pathlib import Path
 from harness.errors import HarnessError
 
 MARKER = "harness_report"  # run.json key: {"kind": "run", "files": [the names it wrote]}
-REPORT_SUFFIXES = (".csv", ".json", ".md", ".png", ".npz")  # reports written before MARKER
+REPORT_SUFFIXES = (".csv", ".json", ".md", ".png", ".npz")  # what a comparison writes
 COMPARISON_FILES = ("compare.md", "leaderboard.csv")  # harness.compare's writer
 UNTOUCHED = "nothing in it was touched"
 
@@ -42,7 +43,8 @@ class FoundReport:
     """A run report found in a folder (``read_report``)."""
 
     spec_hash: str
-    files: frozenset[str] | None  # the names its writer listed; None: written before MARKER
+    files: frozenset[str] | None  # the names its writer listed; None: written before MARKER,
+    # when reports listed nothing (such a folder is never replaced: nothing in it is provably ours)
 
 
 # ---------------------------------------------------------------- any location
@@ -92,13 +94,7 @@ def report_target(path: str | Path, digest: str, overwrite: bool, field: str = "
     _check_not_home(p, field)
     if not _entries(p):
         return Target(p)
-    found = read_report(p)
-    if found is None:
-        raise HarnessError(
-            f"{field}: {path} is not empty and holds no harness report; expected a new or empty "
-            f"folder ({UNTOUCHED}; --overwrite replaces only a harness report)"
-        )
-    _check_only_report_files(p, found, field)
+    found = _marked_report(p, field)
     if overwrite:
         return Target(p, replace=True)
     if found.spec_hash == digest:
@@ -124,14 +120,28 @@ def read_report(path: Path) -> FoundReport | None:
     return FoundReport(spec_hash, None)  # written before MARKER: any report file may be there
 
 
-def _check_only_report_files(path: Path, found: FoundReport, field: str) -> None:
-    """Replacing the folder must not take anything the report writer did not put there."""
+def _marked_report(path: Path, field: str) -> FoundReport:
+    """The report in ``path`` when its marker lists every entry there; else a refusal."""
+    found = read_report(path)
+    if found is None:
+        raise HarnessError(
+            f"{field}: {path} is not empty and holds no harness report; expected a new or empty "
+            f"folder ({UNTOUCHED}; --overwrite replaces only a harness report)"
+        )
+    if found.files is None:
+        raise HarnessError(
+            f"{field}: {path} has no harness marker (a report written before reports listed "
+            f"their files), so nothing in it can be told from the user's files; choose another "
+            f"--out, or remove the folder yourself ({UNTOUCHED})"
+        )
+    _check_only_report_files(path, found.files, field)
+    return found
+
+
+def _check_only_report_files(path: Path, files: frozenset[str], field: str) -> None:
+    """Replacing the folder must not take anything the report writer did not list."""
     for entry in _entries(path):
-        if found.files is None:
-            ours = entry.is_file() and entry.suffix in REPORT_SUFFIXES
-        else:
-            ours = entry.is_file() and entry.name in found.files
-        if not ours:
+        if not (entry.is_file() and not entry.is_symlink() and entry.name in files):
             raise HarnessError(
                 f"{field}: {path} holds {entry.name}, which its harness report did not write; "
                 f"expected a folder with the report only ({UNTOUCHED})"
