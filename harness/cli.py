@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import logging
 import math
 import os
@@ -136,6 +137,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             return exc.exit_code
         except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (``Interrupted``)
             return _interrupted(args, getattr(exc, "signum", signal.SIGINT))
+        except OSError as exc:  # a path argument no file system can hold, wherever it is used
+            if exc.errno != errno.ENAMETOOLONG:
+                raise
+            print(
+                f"error: {_cut(str(exc.filename))}: name too long ({exc.strerror})", file=sys.stderr
+            )
+            return 2
+
+
+def _cut(text: str, n: int = 60) -> str:
+    return text if len(text) <= n else f"{text[: n - 3]}..."
 
 
 # what a rerun of an interrupted run picks up (the weights cache is per finished model)

@@ -27,6 +27,10 @@ MARKER = "harness_report"  # run.json key: {"kind": "run", "files": [the names i
 REPORT_SUFFIXES = (".csv", ".json", ".md", ".png", ".npz")  # what a comparison writes
 COMPARISON_FILES = ("compare.md", "leaderboard.csv")  # harness.compare's writer
 UNTOUCHED = "nothing in it was touched"
+# A folder is written as ``.<name>.<pid>-<8 chars>.tmp`` beside itself first (harness.io): room
+# kept in its name's length for that
+NAME_ROOM = 32
+NAME_MAX, PATH_MAX = 255, 4096  # POSIX's usual limits, where os.pathconf cannot say
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,7 @@ def check_location(path: str | Path, field: str, *, beside: bool = False) -> Non
     place), so its parent must be writable too.
     """
     p = Path(path).absolute()
+    _check_lengths(p, path, field)
     if p.exists() and not p.is_dir():
         raise HarnessError(f"{field}: {path} is a file; expected a folder")
     here = p.parent if beside else p
@@ -66,6 +71,44 @@ def check_location(path: str | Path, field: str, *, beside: bool = False) -> Non
         raise HarnessError(f"{field}: {path} is under the file {here}; expected a folder")
     if not os.access(here, os.W_OK | os.X_OK):
         raise HarnessError(f"{field}: {path} cannot be written ({here} is not writable)")
+
+
+def _check_lengths(p: Path, path: str | Path, field: str) -> None:
+    """Every name in ``p`` (absolute) fits the file system, with room for a temporary name;
+    checked before anything asks the file system about ``p`` (that raises on such a name)."""
+    here = next((a for a in p.parents if os.path.isdir(a)), p)  # p: the root
+    name_max, path_max = (
+        _limit(here, "PC_NAME_MAX", NAME_MAX),
+        _limit(here, "PC_PATH_MAX", PATH_MAX),
+    )
+    for i, part in enumerate(p.parts[1:], start=1):
+        limit = name_max - (NAME_ROOM if i == len(p.parts) - 1 else 0)
+        size = len(os.fsencode(part))
+        if size > limit:
+            room = "" if limit == name_max else ", less room for a temporary name beside it"
+            raise HarnessError(
+                f"{field}: {_cut(str(path))}: the name {_cut(part)} is {size} bytes long; "
+                f"expected at most {limit} bytes (the file system allows {name_max}{room})"
+            )
+    size = len(os.fsencode(str(p)))
+    if size > path_max - NAME_ROOM:
+        raise HarnessError(
+            f"{field}: {_cut(str(path))} is {size} bytes long; expected a path of at most "
+            f"{path_max - NAME_ROOM} bytes"
+        )
+
+
+def _cut(text: str, n: int = 40) -> str:
+    return text if len(text) <= n else f"{text[: n - 3]}..."
+
+
+def _limit(folder: Path, name: str, default: int) -> int:
+    """``os.pathconf(folder, name)``, or ``default`` where the system cannot say."""
+    try:
+        value = os.pathconf(folder, name)
+    except (OSError, ValueError, AttributeError):
+        return default
+    return value if value > 0 else default
 
 
 def _check_not_home(path: Path, field: str) -> None:
