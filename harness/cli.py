@@ -183,8 +183,7 @@ def _checked(spec: Spec) -> Plan:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from harness import home, outputs, runner
-    from harness.report import write_report
+    from harness import home, lock, outputs
 
     spec = _load(args)
     if args.from_shell:  # a process of its own: strict mode may start it again (reproducibility)
@@ -196,6 +195,16 @@ def _run(args: argparse.Namespace) -> int:
         return _run_grid(args, spec)
     run_id = time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + f"-seed{spec.seed}"
     out = Path(args.out) if args.out else home.reports_dir() / spec.name / run_id
+    outputs.report_location(out)  # before its lock file is made beside it
+    with lock.hold(out):  # a second run on this --out is refused now, not after its benchmark
+        return _run_report(args, spec, plan, out)
+
+
+def _run_report(args: argparse.Namespace, spec: Spec, plan: Plan, out: Path) -> int:
+    """``harness run`` of a spec without a grid, holding ``out``'s lock."""
+    from harness import outputs, runner
+    from harness.report import write_report
+
     target = outputs.report_target(out, spec.digest(), args.overwrite)
     models_dir = Path(args.models_dir) if args.models_dir else None
     outputs.check_models_dir(models_dir or runner.default_models_dir(), out)
@@ -219,11 +228,19 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _run_grid(args: argparse.Namespace, spec: Spec) -> int:
-    from harness import home, outputs
-    from harness.grid import run_grid, write_grid_report
+    from harness import home, lock, outputs
 
     out = Path(args.out) if args.out else home.reports_dir() / spec.name / "grid"
     outputs.grid_target(out, args.overwrite)
+    with lock.hold(out):  # one grid run a folder: two would run the same cells
+        return _run_grid_locked(args, spec, out)
+
+
+def _run_grid_locked(args: argparse.Namespace, spec: Spec, out: Path) -> int:
+    from harness import outputs
+    from harness.grid import run_grid, write_grid_report
+
+    outputs.grid_target(out, args.overwrite)  # again, now that no other run can change it
     if args.models_dir:
         outputs.check_models_dir(args.models_dir, None)
     result = run_grid(

@@ -27,8 +27,8 @@ MARKER = "harness_report"  # run.json key: {"kind": "run", "files": [the names i
 REPORT_SUFFIXES = (".csv", ".json", ".md", ".png", ".npz")  # what a comparison writes
 COMPARISON_FILES = ("compare.md", "leaderboard.csv")  # harness.compare's writer
 UNTOUCHED = "nothing in it was touched"
-# A folder is written as ``.<name>.<pid>-<8 chars>.tmp`` beside itself first (harness.io): room
-# kept in its name's length for that
+# A folder is written as ``.<name>.<pid>-<8 chars>.tmp`` beside itself first (harness.io), and
+# locked with ``.<name>.lock`` (harness.lock): room kept in its name's length for either
 NAME_ROOM = 32
 NAME_MAX, PATH_MAX = 255, 4096  # POSIX's usual limits, where os.pathconf cannot say
 
@@ -130,11 +130,16 @@ def _entries(path: Path) -> list[Path]:
 # ---------------------------------------------------------------- a run's report folder
 
 
+def report_location(path: str | Path, field: str = "--out") -> None:
+    """Where a report (or a comparison) may go, whatever the folder holds: checks only."""
+    check_location(path, field, beside=True)
+    _check_not_home(Path(path), field)
+
+
 def report_target(path: str | Path, digest: str, overwrite: bool, field: str = "--out") -> Target:
     """Check a run's report folder; ``digest``: the spec's hash (``Spec.digest``)."""
     p = Path(path)
-    check_location(p, field, beside=True)
-    _check_not_home(p, field)
+    report_location(p, field)
     if not _entries(p):
         return Target(p)
     found = _marked_report(p, field)
@@ -197,8 +202,7 @@ def _check_only_report_files(path: Path, files: frozenset[str], field: str) -> N
 def comparison_target(path: str | Path, overwrite: bool, field: str = "--out") -> Target:
     """Check ``harness compare --out``: missing, empty, or an earlier comparison (--overwrite)."""
     p = Path(path)
-    check_location(p, field, beside=True)
-    _check_not_home(p, field)
+    report_location(p, field)
     entries = _entries(p)
     if not entries:
         return Target(p)
