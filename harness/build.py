@@ -19,6 +19,7 @@ from torch import nn
 from harness.architectures import ARCHITECTURES, Shape, wrap
 from harness.errors import HarnessError
 from harness.spec import ModelSpec
+from harness.userfiles import check_regular
 
 BUILDER = "model.builder"
 
@@ -79,6 +80,7 @@ def load_builder(ref: str) -> object:
     """Import ``path/to/file.py:function`` (the user's own file, named in their spec)."""
     path_text, _, func = ref.rpartition(":")
     path = Path(path_text).expanduser().resolve()
+    check_regular(path, "'path/to/file.py:function'", BUILDER)
     if not path.is_file():
         raise HarnessError(
             f"model.builder: {path} does not exist; expected 'path/to/file.py:function'"

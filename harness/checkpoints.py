@@ -21,6 +21,7 @@ from torch import nn
 from harness import device
 from harness.errors import HarnessError
 from harness.io import atomic_path, write_text
+from harness.userfiles import check_regular
 
 logger = logging.getLogger(__name__)
 
@@ -63,9 +64,9 @@ def load_state(path: Path, field: str = "model.weights") -> dict[str, torch.Tens
 def read(path: Path, field: str = "model.weights") -> Any:
     """What a checkpoint file holds, read safely (``weights_only=True``; a ``.safetensors`` file
     by safetensors); a missing file or one that is not a checkpoint is a one-line error."""
+    check_regular(path, "a PyTorch state_dict file", field)
     if not path.is_file():
-        what = "is a folder" if path.is_dir() else "does not exist"
-        raise HarnessError(f"{field}: {path} {what}; expected a PyTorch state_dict file")
+        raise HarnessError(f"{field}: {path} does not exist; expected a PyTorch state_dict file")
     try:
         with warnings.catch_warnings():  # e.g. pickle protocol notes: the error says enough
             warnings.simplefilter("ignore")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import logging
 import math
 import os
@@ -150,6 +151,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             return exc.exit_code
         except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (``Interrupted``)
             return _interrupted(args, getattr(exc, "signum", signal.SIGINT))
+        except OSError as exc:  # a path argument no file system can hold, wherever it is used
+            if exc.errno != errno.ENAMETOOLONG:
+                raise
+            print(
+                f"error: {_cut(str(exc.filename))}: name too long ({exc.strerror})", file=sys.stderr
+            )
+            return 2
+
+
+def _cut(text: str, n: int = 60) -> str:
+    return text if len(text) <= n else f"{text[: n - 3]}..."
 
 
 # what a rerun of an interrupted run picks up (the weights cache is per finished model)
@@ -193,9 +205,7 @@ def _checked(spec: Spec, overrides: Sequence[str] = ()) -> Plan:
 
 def _run(args: argparse.Namespace) -> int:
     spec = _load(args)  # a wrong name or field is one line before anything heavy is imported
-    from harness import console, home, outputs, runner
-    from harness.report import write_report
-    from harness.verdict import summary_lines
+    from harness import console, home, lock, outputs
 
     console.set_level(
         console.QUIET if args.quiet else console.VERBOSE if args.verbose else console.NORMAL
@@ -209,6 +219,17 @@ def _run(args: argparse.Namespace) -> int:
         return _run_grid(args, spec)
     run_id = time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + f"-seed{spec.seed}"
     out = Path(args.out) if args.out else home.reports_dir() / spec.name / run_id
+    outputs.report_location(out)  # before its lock file is made beside it
+    with lock.hold(out):  # a second run on this --out is refused now, not after its benchmark
+        return _run_report(args, spec, plan, out)
+
+
+def _run_report(args: argparse.Namespace, spec: Spec, plan: Plan, out: Path) -> int:
+    """``harness run`` of a spec without a grid, holding ``out``'s lock."""
+    from harness import outputs, runner
+    from harness.report import write_report
+    from harness.verdict import summary_lines
+
     target = outputs.report_target(out, spec.digest(), args.overwrite)
     models_dir = Path(args.models_dir) if args.models_dir else None
     outputs.check_models_dir(models_dir or runner.default_models_dir(), out)
@@ -228,11 +249,19 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _run_grid(args: argparse.Namespace, spec: Spec) -> int:
-    from harness import home, outputs
-    from harness.grid import run_grid, write_grid_report
+    from harness import home, lock, outputs
 
     out = Path(args.out) if args.out else home.reports_dir() / spec.name / "grid"
     outputs.grid_target(out, args.overwrite)
+    with lock.hold(out):  # one grid run a folder: two would run the same cells
+        return _run_grid_locked(args, spec, out)
+
+
+def _run_grid_locked(args: argparse.Namespace, spec: Spec, out: Path) -> int:
+    from harness import outputs
+    from harness.grid import run_grid, write_grid_report
+
+    outputs.grid_target(out, args.overwrite)  # again, now that no other run can change it
     if args.models_dir:
         outputs.check_models_dir(args.models_dir, None)
     result = run_grid(

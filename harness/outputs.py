@@ -8,8 +8,9 @@ The rule: a command never deletes or overwrites what it did not create.
   empty, or hold a report the harness wrote: a run report is recognised by the ``MARKER`` key
   its writer puts in ``run.json`` (with the list of files it wrote; nothing else may be there).
   A finished report of the same spec is left as it is (nothing to do); any other report is
-  replaced only with ``--overwrite``. The working directory, the home folder and their parents
-  are never replaced.
+  replaced only with ``--overwrite``. A report written before the marker lists no files, so
+  nothing in it is provably ours: it is never replaced. The working directory, the home folder
+  and their parents are never replaced.
 - A grid's ``--out`` is resumed, never replaced: it must be missing, empty or a grid folder.
 """
 
@@ -23,9 +24,13 @@ from pathlib import Path
 from harness.errors import HarnessError
 
 MARKER = "harness_report"  # run.json key: {"kind": "run", "files": [the names it wrote]}
-REPORT_SUFFIXES = (".csv", ".json", ".md", ".png", ".npz")  # reports written before MARKER
+REPORT_SUFFIXES = (".csv", ".json", ".md", ".png", ".npz")  # what a comparison writes
 COMPARISON_FILES = ("compare.md", "leaderboard.csv")  # harness.compare's writer
 UNTOUCHED = "nothing in it was touched"
+# A folder is written as ``.<name>.<pid>-<8 chars>.tmp`` beside itself first (harness.io), and
+# locked with ``.<name>.lock`` (harness.lock): room kept in its name's length for either
+NAME_ROOM = 32
+NAME_MAX, PATH_MAX = 255, 4096  # POSIX's usual limits, where os.pathconf cannot say
 
 
 @dataclass(frozen=True)
@@ -42,7 +47,8 @@ class FoundReport:
     """A run report found in a folder (``read_report``)."""
 
     spec_hash: str
-    files: frozenset[str] | None  # the names its writer listed; None: written before MARKER
+    files: frozenset[str] | None  # the names its writer listed; None: written before MARKER,
+    # when reports listed nothing (such a folder is never replaced: nothing in it is provably ours)
 
 
 # ---------------------------------------------------------------- any location
@@ -55,6 +61,7 @@ def check_location(path: str | Path, field: str, *, beside: bool = False) -> Non
     place), so its parent must be writable too.
     """
     p = Path(path).absolute()
+    _check_lengths(p, path, field)
     if p.exists() and not p.is_dir():
         raise HarnessError(f"{field}: {path} is a file; expected a folder")
     here = p.parent if beside else p
@@ -64,6 +71,44 @@ def check_location(path: str | Path, field: str, *, beside: bool = False) -> Non
         raise HarnessError(f"{field}: {path} is under the file {here}; expected a folder")
     if not os.access(here, os.W_OK | os.X_OK):
         raise HarnessError(f"{field}: {path} cannot be written ({here} is not writable)")
+
+
+def _check_lengths(p: Path, path: str | Path, field: str) -> None:
+    """Every name in ``p`` (absolute) fits the file system, with room for a temporary name;
+    checked before anything asks the file system about ``p`` (that raises on such a name)."""
+    here = next((a for a in p.parents if os.path.isdir(a)), p)  # p: the root
+    name_max, path_max = (
+        _limit(here, "PC_NAME_MAX", NAME_MAX),
+        _limit(here, "PC_PATH_MAX", PATH_MAX),
+    )
+    for i, part in enumerate(p.parts[1:], start=1):
+        limit = name_max - (NAME_ROOM if i == len(p.parts) - 1 else 0)
+        size = len(os.fsencode(part))
+        if size > limit:
+            room = "" if limit == name_max else ", less room for a temporary name beside it"
+            raise HarnessError(
+                f"{field}: {_cut(str(path))}: the name {_cut(part)} is {size} bytes long; "
+                f"expected at most {limit} bytes (the file system allows {name_max}{room})"
+            )
+    size = len(os.fsencode(str(p)))
+    if size > path_max - NAME_ROOM:
+        raise HarnessError(
+            f"{field}: {_cut(str(path))} is {size} bytes long; expected a path of at most "
+            f"{path_max - NAME_ROOM} bytes"
+        )
+
+
+def _cut(text: str, n: int = 40) -> str:
+    return text if len(text) <= n else f"{text[: n - 3]}..."
+
+
+def _limit(folder: Path, name: str, default: int) -> int:
+    """``os.pathconf(folder, name)``, or ``default`` where the system cannot say."""
+    try:
+        value = os.pathconf(folder, name)
+    except (OSError, ValueError, AttributeError):
+        return default
+    return value if value > 0 else default
 
 
 def _check_not_home(path: Path, field: str) -> None:
@@ -85,20 +130,19 @@ def _entries(path: Path) -> list[Path]:
 # ---------------------------------------------------------------- a run's report folder
 
 
+def report_location(path: str | Path, field: str = "--out") -> None:
+    """Where a report (or a comparison) may go, whatever the folder holds: checks only."""
+    check_location(path, field, beside=True)
+    _check_not_home(Path(path), field)
+
+
 def report_target(path: str | Path, digest: str, overwrite: bool, field: str = "--out") -> Target:
     """Check a run's report folder; ``digest``: the spec's hash (``Spec.digest``)."""
     p = Path(path)
-    check_location(p, field, beside=True)
-    _check_not_home(p, field)
+    report_location(p, field)
     if not _entries(p):
         return Target(p)
-    found = read_report(p)
-    if found is None:
-        raise HarnessError(
-            f"{field}: {path} is not empty and holds no harness report; expected a new or empty "
-            f"folder ({UNTOUCHED}; --overwrite replaces only a harness report)"
-        )
-    _check_only_report_files(p, found, field)
+    found = _marked_report(p, field)
     if overwrite:
         return Target(p, replace=True)
     if found.spec_hash == digest:
@@ -124,14 +168,28 @@ def read_report(path: Path) -> FoundReport | None:
     return FoundReport(spec_hash, None)  # written before MARKER: any report file may be there
 
 
-def _check_only_report_files(path: Path, found: FoundReport, field: str) -> None:
-    """Replacing the folder must not take anything the report writer did not put there."""
+def _marked_report(path: Path, field: str) -> FoundReport:
+    """The report in ``path`` when its marker lists every entry there; else a refusal."""
+    found = read_report(path)
+    if found is None:
+        raise HarnessError(
+            f"{field}: {path} is not empty and holds no harness report; expected a new or empty "
+            f"folder ({UNTOUCHED}; --overwrite replaces only a harness report)"
+        )
+    if found.files is None:
+        raise HarnessError(
+            f"{field}: {path} has no harness marker (a report written before reports listed "
+            f"their files), so nothing in it can be told from the user's files; choose another "
+            f"--out, or remove the folder yourself ({UNTOUCHED})"
+        )
+    _check_only_report_files(path, found.files, field)
+    return found
+
+
+def _check_only_report_files(path: Path, files: frozenset[str], field: str) -> None:
+    """Replacing the folder must not take anything the report writer did not list."""
     for entry in _entries(path):
-        if found.files is None:
-            ours = entry.is_file() and entry.suffix in REPORT_SUFFIXES
-        else:
-            ours = entry.is_file() and entry.name in found.files
-        if not ours:
+        if not (entry.is_file() and not entry.is_symlink() and entry.name in files):
             raise HarnessError(
                 f"{field}: {path} holds {entry.name}, which its harness report did not write; "
                 f"expected a folder with the report only ({UNTOUCHED})"
@@ -144,8 +202,7 @@ def _check_only_report_files(path: Path, found: FoundReport, field: str) -> None
 def comparison_target(path: str | Path, overwrite: bool, field: str = "--out") -> Target:
     """Check ``harness compare --out``: missing, empty, or an earlier comparison (--overwrite)."""
     p = Path(path)
-    check_location(p, field, beside=True)
-    _check_not_home(p, field)
+    report_location(p, field)
     entries = _entries(p)
     if not entries:
         return Target(p)

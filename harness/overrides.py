@@ -15,8 +15,12 @@ import yaml
 
 from harness.errors import HarnessError
 from harness.spec import Spec, load_yaml, read_spec, yaml_problem
+from harness.spec.loader import show
 
 MAX_SET_CHARS = 1 << 16  # one --set value
+# parts of one --set key: spec fields nest a few levels (defences.0.train.epochs is 4); a key of
+# thousands of parts nested the spec past Python's recursion limit (a 3,000-line traceback)
+MAX_SET_PARTS = 16
 _USAGE = "expected key=value, e.g. seed=1 or defence.ratio=1"
 
 
@@ -30,18 +34,30 @@ def load_with_overrides(path: str | Path | None, overrides: list[str]) -> Spec:
 def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
     """Apply ``key.sub=value`` overrides (values parsed as YAML) to a raw spec mapping, in place."""
     for item in overrides:
-        if "=" not in item:
-            raise HarnessError(f"--set {item!r}: {_USAGE}")
-        key, _, text = item.partition("=")
-        parts = key.strip().split(".")
-        if not all(parts):
-            raise HarnessError(f"--set {item!r}: {_USAGE}")
-        value = _value(key.strip(), text)
+        key, parts, text = _split(item)
+        value = _value(key, text)
         node: Any = raw
         for part, child_key in itertools.pairwise(parts):
             node = _child(node, part, key, mapping=not child_key.isdigit())
         _assign(node, parts[-1], value, key)
     return raw
+
+
+def _split(item: str) -> tuple[str, list[str], str]:
+    """``--set key.sub=text``: the key, its parts (at most ``MAX_SET_PARTS``) and the text."""
+    if "=" not in item:
+        raise HarnessError(f"--set {item!r}: {_USAGE}")
+    key, _, text = item.partition("=")
+    key = key.strip()
+    parts = key.split(".")
+    if not all(parts):
+        raise HarnessError(f"--set {item!r}: {_USAGE}")
+    if len(parts) > MAX_SET_PARTS:
+        raise HarnessError(
+            f"--set {show(key)}: a key of {len(parts)} parts; expected at most "
+            f"{MAX_SET_PARTS}, e.g. dataset.n_test=500"
+        )
+    return key, parts, text
 
 
 def _value(key: str, text: str) -> Any:

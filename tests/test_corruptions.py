@@ -232,7 +232,7 @@ def test_a_reference_without_its_header_or_file_is_refused(tmp_path) -> None:
     with pytest.raises(HarnessError, match="line 1: expected the header corruption,severity,error"):
         reference.load("AlexNet", tmp_path / "ref.csv")
     with pytest.raises(
-        HarnessError, match=r"corruptions.reference.errors: .*missing.csv is not a file"
+        HarnessError, match=r"corruptions.reference.errors: .*missing.csv does not exist"
     ):
         reference.load("AlexNet", tmp_path / "missing.csv")
 

@@ -170,18 +170,76 @@ def test_read_only_folder_is_refused(tmp_path: Path, capsys) -> None:
 # ---------------------------------------------------------------- recognising our own folders
 
 
-def test_report_written_before_the_marker_is_recognised(tmp_path: Path) -> None:
-    out = tmp_path / "old"
-    out.mkdir()
+def _old_report(out: Path) -> None:
+    """A report folder as the harness wrote it before ``outputs.MARKER``: no list of its files."""
+    out.mkdir(parents=True)
     (out / "run.json").write_text(
         json.dumps({"provenance": {"spec_hash": "abc"}, "measurements": []})
     )
     (out / "results.csv").write_text("model,attack,eps,metric,value\n")
-    assert outputs.report_target(out, "abc", overwrite=False).done
-    assert outputs.report_target(out, "xyz", overwrite=True).replace
-    (out / "notes.txt").write_text("mine")
-    with pytest.raises(HarnessError, match=r"holds notes\.txt"):
+    (out / "report.md").write_text("# report\n")
+
+
+USER_FILES = {"my_notes.md": "mine", "thesis_data.csv": "a,b\n1,2\n", "my_figure.png": "\x89PNG"}
+
+
+def test_overwrite_refuses_a_report_without_the_marker_and_keeps_the_users_files(
+    tmp_path: Path, capsys
+) -> None:
+    """Issue 28: --overwrite deleted my_notes.md, thesis_data.csv, my_figure.png (exit 0)."""
+    (tmp_path / "spec.yaml").write_text(TINY, encoding="utf-8")
+    out = tmp_path / "reports" / "out"
+    _old_report(out)
+    for name, text in USER_FILES.items():
+        (out / name).write_text(text)
+    before = _snapshot(tmp_path)
+    for extra in (("--overwrite",), ()):
+        assert _run(tmp_path, *extra) == 2
+        err = capsys.readouterr().err
+        assert len(err.splitlines()) == 1 and err.startswith("error: --out: "), err
+        assert "has no harness marker" in err and "remove the folder yourself" in err
+    assert _snapshot(tmp_path) == before
+    assert not (tmp_path / "models").exists(), "the refused run trained a model"
+
+
+def test_a_report_without_the_marker_is_never_replaced_even_when_it_holds_only_report_files(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "old"
+    _old_report(out)
+    for digest, overwrite in (("abc", False), ("xyz", True), ("xyz", False)):
+        with pytest.raises(HarnessError, match="has no harness marker"):
+            outputs.report_target(out, digest, overwrite=overwrite)
+
+
+def test_overwrite_refuses_a_marked_report_with_a_user_file_naming_it(
+    first_run: Path, capsys
+) -> None:
+    out = first_run / "reports" / "out"
+    (out / "my_notes.md").write_text("mine")
+    try:
+        before = _snapshot(first_run / "reports")
+        assert _run(first_run, "--set", "seed=2", "--overwrite") == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: --out: ") and "holds my_notes.md, which its harness" in err
+        assert _snapshot(first_run / "reports") == before
+    finally:
+        (out / "my_notes.md").unlink()
+
+
+def test_a_link_named_as_a_listed_file_is_not_ours(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    record = {"provenance": {"spec_hash": "abc"}, outputs.MARKER: {"kind": "run",
+              "files": ["run.json", "results.csv"]}}  # fmt: skip
+    (out / "run.json").write_text(json.dumps(record))
+    (tmp_path / "thesis.csv").write_text("mine")
+    (out / "results.csv").symlink_to(tmp_path / "thesis.csv")
+    with pytest.raises(HarnessError, match=r"holds results\.csv, which its harness report"):
         outputs.report_target(out, "xyz", overwrite=True)
+    (out / "results.csv").unlink()
+    (out / "results.csv").write_text("model,attack,eps,metric,value\n")
+    assert outputs.report_target(out, "xyz", overwrite=True).replace
 
 
 def test_a_grid_folder_is_resumed_and_a_comparison_replaced_on_request(tmp_path: Path) -> None:

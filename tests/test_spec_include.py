@@ -142,7 +142,7 @@ def test_a_null_in_the_including_file_replaces_the_included_section(tmp_path) ->
             "b.yaml: include: a.yaml: a loop of includes (a.yaml -> b.yaml -> a.yaml)",
         ),
         ({"a.yaml": "include: nothere.yaml\n"}, "a.yaml: include: nothere.yaml: no such file ("),
-        ({"a.yaml": "include: [sub]\n", "sub/x.yaml": "seed: 1\n"}, "a.yaml: include: sub: no such file"),
+        ({"a.yaml": "include: [sub]\n", "sub/x.yaml": "seed: 1\n"}, "a.yaml: include: sub is a folder; expected a YAML spec file"),
         ({"a.yaml": "include: []\n"}, "a.yaml: include: expected a file name or a list of file names, got []"),
         ({"a.yaml": "include: {x: 1}\n"}, "include: expected a file name or a list of file names"),
         ({"a.yaml": "include: [b.yaml, 3]\n", "b.yaml": "seed: 1\n"}, "got ['b.yaml', 3]"),

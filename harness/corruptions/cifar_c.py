@@ -15,6 +15,7 @@ import numpy as np
 from harness.datasets.lazy import NpyRows, to_float
 from harness.errors import HarnessError
 from harness.sweep import chunks as slices
+from harness.userfiles import check_regular
 
 N_SEVERITIES = 5
 
@@ -58,6 +59,7 @@ def _labels(root: Path, per: int, start: int, count: int) -> np.ndarray:
 
 def _existing(root: Path, name: str) -> Path:
     path = root / name
+    check_regular(path, "a CIFAR-10-C .npy file", "corruptions.root")
     if not path.is_file():
         raise HarnessError(f"corruptions.root: {path} does not exist; expected a CIFAR-10-C folder")
     return path

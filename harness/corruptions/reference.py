@@ -17,6 +17,7 @@ from harness.corruptions.catalog import ALL
 from harness.errors import HarnessError
 from harness.results.corruption import CorruptionReference
 from harness.spec import Spec
+from harness.userfiles import check_regular
 
 MAX_BYTES = 1_000_000  # a table of 19 corruptions x 5 severities is a few kB
 HEADER = ["corruption", "severity", "error"]
@@ -48,10 +49,10 @@ def load(name: str, path: str | Path) -> CorruptionReference:
 
 def _rows(path: Path) -> list[tuple[int, list[str]]]:
     """The data rows of ``path`` with their line numbers, after checking size and header."""
+    field, expected = "corruptions.reference.errors", f"a CSV of {','.join(HEADER)}"
+    check_regular(path, expected, field)
     if not path.is_file():
-        raise HarnessError(
-            f"corruptions.reference.errors: {path} is not a file; expected a CSV of {','.join(HEADER)}"
-        )
+        raise HarnessError(f"{field}: {path} does not exist; expected {expected}")
     if path.stat().st_size > MAX_BYTES:
         raise HarnessError(f"{path}: larger than {MAX_BYTES:,} bytes; expected a small CSV table")
     try:

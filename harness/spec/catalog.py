@@ -8,6 +8,7 @@ them in at build time), so a checkout and an installed package resolve the same 
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from harness.errors import HarnessError, did_you_mean
@@ -40,22 +41,23 @@ def resolve(spec: str | Path | None) -> Path:
     if spec is None or str(spec) == "":
         return benchmarks_dir() / f"{DEFAULT}{SUFFIX}"
     path = Path(spec)
-    if not path.exists() and path.suffix == SUFFIX and path.stem in names():
+    exists, is_dir = os.path.exists(path), os.path.isdir(path)  # False for a name too long
+    if not exists and path.suffix == SUFFIX and path.stem in names():
         raise HarnessError(
             f"{spec}: no such file; the shipped benchmark of that name runs from anywhere as "
             f"`harness run {path.stem}`"
         )
-    if path.is_file() or not is_name(str(spec)):
-        return path  # a missing path is reported by the reader, naming the file
+    if (exists and not is_dir) or not is_name(str(spec)):
+        return path  # a missing path, or a FIFO or device, is reported by the reader
     # a bare name: a folder of that name here (e.g. the last run's --out) does not hide the
     # shipped benchmark, and a folder that is no benchmark is named as a folder
-    if path.is_dir() and spec not in names():
+    if is_dir and spec not in names():
         raise HarnessError(
             f"{spec}: a folder, not a spec file; expected a path to a YAML spec or a benchmark "
             f"name{did_you_mean(str(spec), names())}"
         )
     found = benchmarks_dir() / f"{spec}{SUFFIX}"
-    if found.is_file():
+    if os.path.isfile(found):
         return found
     raise HarnessError(
         f"{spec}: no such spec file or benchmark{did_you_mean(str(spec), names())}; expected a "

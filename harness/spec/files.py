@@ -19,6 +19,7 @@ from harness.errors import HarnessError
 from harness.spec import catalog
 from harness.spec.document import Spec, parse_spec
 from harness.spec.loader import Budget, read_mapping
+from harness.userfiles import not_regular, refusal
 
 # benchmarks/digits_fgsm.yaml (in an installed wheel: harness/benchmarks/digits_fgsm.yaml)
 DEFAULT_SPEC = catalog.resolve(None)
@@ -95,6 +96,9 @@ def _resolve(
         if target.resolve() in chain:
             loop = " -> ".join(p.name for p in (*chain, target))
             raise HarnessError(f"{path}: include: {name}: a loop of includes ({loop})")
+        what = not_regular(target)
+        if what:
+            raise refusal(name, what, "a YAML spec file", f"{path}: include")
         if not target.is_file():
             raise HarnessError(f"{path}: include: {name}: no such file ({target})")
         read.append(str(target))

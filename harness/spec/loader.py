@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from harness.errors import HarnessError
+from harness.userfiles import open_regular
 
 MAX_SPEC_BYTES = 1 << 18  # 256 KiB, a spec file (PyYAML reads ~0.5 MB/s: a bound in time too)
 MAX_YAML_NODES = 5_000  # scalars, lists and mappings in one document (~15x the largest grid)
@@ -109,7 +110,7 @@ def read_spec_text(path: Path, budget: Budget | None = None) -> str:
     """The file's text: within the byte budget, UTF-8, not binary; else one line naming it."""
     budget = budget or Budget()
     try:
-        with path.open("rb") as f:  # a bounded read: /dev/zero or a FIFO cannot exhaust memory
+        with open_regular(path, "a YAML spec file") as f:  # a bounded read of a regular file
             data = f.read(budget.bytes + 1)
     except OSError as exc:
         raise HarnessError(f"{path}: cannot read spec file ({exc.strerror})") from None

@@ -23,6 +23,7 @@ from harness import checkpoints
 from harness.architectures import Normalize, Shape
 from harness.errors import HarnessError, did_you_mean
 from harness.spec import DefenceSpec, ModelSpec, Spec
+from harness.userfiles import not_regular
 from harness.zoo import robustbench, timm, torchvision  # noqa: F401 (each registers its zoo)
 from harness.zoo.base import ZOOS, Preprocess, Resize, Zoo, text
 
@@ -97,10 +98,11 @@ def _check_file(zoo: Zoo, model: ModelSpec) -> Path:
             "(nothing is downloaded at run time)"
         )
     if not path.is_file():
+        what = not_regular(path)
         layout = f" ({zoo.layout})" if zoo.layout else ""
         raise HarnessError(
             f"{zoo.file_field}: expected the {zoo.name} checkpoint of {model.name} at {path}"
-            f"{layout}, which {'is a folder' if path.is_dir() else 'does not exist'}; "
+            f"{layout}, which {what or 'does not exist'}; "
             "nothing is downloaded at run time"
         )
     checkpoints.refuse_non_checkpoint(path, zoo.file_field)

@@ -48,5 +48,5 @@ CASES = [
     Case("int_of_5000_digits", _validate("name: x\nseed: " + "9" * 5000 + "\n"), "cannot read"),
     Case("control_character", _validate("name: x\ndescription: a\x07b\n"), "not valid YAML"),
     Case("unclosed_list_run", spec("name: x\neps: [0, 0.1\n"), "not valid YAML"),
-    Case("spec_is_a_folder", custom(_folder_as_spec), "cannot read spec file"),
+    Case("spec_is_a_folder", custom(_folder_as_spec), "spec.yaml is a folder; expected a YAML spec file"),
 ]  # fmt: skip
