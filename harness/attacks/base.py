@@ -43,7 +43,7 @@ from art.attacks.attack import EvasionAttack
 from art.estimators.classification import PyTorchClassifier
 
 from harness.errors import HarnessError
-from harness.params import Check, expect, ints, is_int, is_number, resolve_params
+from harness.params import Check, expect, is_int, is_number, resolve_params
 from harness.registry import Registry
 from harness.spec import AttackSpec
 
@@ -253,7 +253,6 @@ def targeting(params: dict[str, Any], where: str) -> None:
     """``targeted: true`` needs a ``target`` (class index or "random"); false takes none."""
     targeted, target = params["targeted"], params["target"]
     expect(isinstance(targeted, bool), where, "targeted", targeted, "true or false")
-    ints(seed=0)(params, where)
     if targeted:
         ok = target == "random" or is_int(target, 0)
         expect(ok, where, "target", target, "a class index >= 0 or 'random' (targeted: true)")

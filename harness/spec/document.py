@@ -16,7 +16,6 @@ from typing import Any
 from harness.errors import HarnessError
 from harness.reproducibility import MODES as REPRODUCIBLE
 from harness.spec.checks import (
-    MAX_SEED,
     MAX_THREADS,
     boolean,
     choice,
@@ -26,6 +25,7 @@ from harness.spec.checks import (
     integer,
     optional,
     pipe,
+    random_seed,
     safe_name,
     string,
     text,
@@ -85,7 +85,7 @@ class Spec:
     name: str = setting(check=pipe(string, safe_name))  # default: the file's stem
     version: int = setting(SPEC_VERSION, _version)
     description: str = setting("", text)
-    seed: int = setting(0, integer(0, MAX_SEED))
+    seed: int = setting(0, random_seed)
     dataset: DataSpec = setting(factory=DataSpec, check=nested(DataSpec), not_null=True)
     model: ModelSpec = setting(factory=ModelSpec, check=model_section, not_null=True)
     attacks: tuple[AttackSpec, ...] = setting(

@@ -16,7 +16,6 @@ from typing import Any
 from harness.errors import HarnessError
 from harness.spec.checks import (
     MAX_IMAGE_SIZE,
-    all_finite,
     all_positive,
     boolean,
     choice,
@@ -161,7 +160,6 @@ class ModelSpec:
         mean, std = self.mean, self.std
         if (mean is None) != (std is None) or (mean and len(mean) != len(std or ())):
             raise HarnessError(f"{where}.mean/{where}.std: give both, with one value per channel")
-        all_finite(mean, f"{where}.mean")
         all_positive(std, f"{where}.std")
 
     def _check_zoo(self, where: str) -> None:
