@@ -15,8 +15,7 @@ from harness.spec import AttackSpec, EvasionSpec
 
 def eps_grid(spec: EvasionSpec) -> np.ndarray:
     """eps_step, 2*eps_step, ... up to eps_max inclusive (pixel units)."""
-    n = int(np.floor(spec.eps_max / spec.eps_step + 1e-9))
-    return np.round(spec.eps_step * np.arange(1, n + 1), 10)
+    return np.round(spec.eps_step * np.arange(1, spec.steps + 1), 10)
 
 
 def pick_per_class(y: np.ndarray, n: int) -> list[int]:

@@ -106,6 +106,17 @@ def fractions(*keys: str) -> Check:
     return check
 
 
+def maxima(**limits: int) -> Check:
+    """Check that each named parameter (a number, checked before) is at most its limit."""
+
+    def check(params: dict[str, Any], where: str) -> None:
+        for key, high in limits.items():
+            value = params[key]
+            expect(value <= high, where, key, value, f"at most {high:,}")
+
+    return check
+
+
 def all_of(*checks: Check) -> Check:
     def check(params: dict[str, Any], where: str) -> None:
         for one in checks:

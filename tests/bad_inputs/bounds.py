@@ -37,4 +37,15 @@ CASES = [
     Case("square_seed_too_big", check("attacks: [{name: square, seed: 4294967296}]\n"), "attacks[0].seed"),
     Case("noise_probe_seed_too_big", check("probes: [{name: noise, seed: 4294967296}]\n"), "probes[0].seed"),
     Case("training_attack_seed_too_big", check("defence: {name: adversarial_training, attack: pgd, attack_params: {seed: 4294967296}}\n"), "defence.attack_params.seed"),
+    # sizes that follow from the spec, bounded at validation (eps_step 1e-9 trained, attacked,
+    # then died building a 300-million-point grid)
+    Case("evasion_eps_step_tiny", check("evasion: {eps_max: 0.3, eps_step: 1e-9}\n"), "evasion.eps_step: eps_max / eps_step = 0.3 / 1e-09 gives 300,000,000 steps; at most 1,000"),
+    Case("evasion_eps_step_tiny_run", run("evasion: {eps_max: 0.3, eps_step: 1e-9}\n"), "gives 300,000,000 steps; at most 1,000"),
+    Case("evasion_n_images_huge", check("evasion: {n_images: 100000}\n"), "evasion.n_images: expected an integer in [0, 100]"),
+    Case("eps_too_many", check("eps: [" + ", ".join(f"{i / 1000}" for i in range(101)) + "]\n"), "eps: 101 epsilons; at most 100"),
+    Case("grid_cells_too_many", check("grid: {seeds: [" + ", ".join(map(str, range(2000))) + "]}\nattacks: [fgsm, pgd, deepfool]\n"), "gives 12,000 cells; at most 10,000"),
+    Case("corrupted_images_too_many", check("corruptions: {n_images: 1000000}\n"), "corruptions.n_images: 15 corruption(s) x 5 severities x 1,000,000 images gives 75,000,000 corrupted images; at most 10,000,000"),
+    Case("noise_probe_images_huge", check("probes: [{name: noise, n_images: 10000000000}]\n"), "probes[0].n_images: expected at most 1,000,000"),
+    Case("minimal_probe_steps_huge", check("probes: [{name: minimal, fgsm_steps: 100000000}]\n"), "probes[0].fgsm_steps: expected at most 10,000"),
+    Case("sanity_samples_huge", check("sanity: {n_samples: 1000000000}\n"), "sanity.n_samples: expected an integer in [1, 1000000]"),
 ]  # fmt: skip
