@@ -73,6 +73,6 @@ def _fgsm_probs(
     one ``predict``: the numbers of running FGSM once per eps, at one gradient's cost."""
     fgsm = ATTACKS.get("fgsm")
     params = fgsm.resolve(AttackSpec("fgsm"))
-    _, direction = fgsm.direction(classifier, params, x, y)  # logits (K, classes), (K, C, H, W)
+    _, direction = fgsm.step(classifier, params, x, y)  # logits (K, classes), (K, C, H, W)
     adv = np.concatenate([np.clip(x + np.float32(e) * direction, 0.0, 1.0) for e in grid])
     return metrics.softmax(classifier.predict(adv)).reshape(len(grid), len(x), -1)
