@@ -15,8 +15,7 @@ from harness.spec import AttackSpec, EvasionSpec
 
 def eps_grid(spec: EvasionSpec) -> np.ndarray:
     """eps_step, 2*eps_step, ... up to eps_max inclusive (pixel units)."""
-    n = int(np.floor(spec.eps_max / spec.eps_step + 1e-9))
-    return np.round(spec.eps_step * np.arange(1, n + 1), 10)
+    return np.round(spec.eps_step * np.arange(1, spec.steps + 1), 10)
 
 
 def pick_per_class(y: np.ndarray, n: int) -> list[int]:
@@ -74,6 +73,6 @@ def _fgsm_probs(
     one ``predict``: the numbers of running FGSM once per eps, at one gradient's cost."""
     fgsm = ATTACKS.get("fgsm")
     params = fgsm.resolve(AttackSpec("fgsm"))
-    _, direction = fgsm.direction(classifier, params, x, y)  # logits (K, classes), (K, C, H, W)
+    _, direction = fgsm.step(classifier, params, x, y)  # logits (K, classes), (K, C, H, W)
     adv = np.concatenate([np.clip(x + np.float32(e) * direction, 0.0, 1.0) for e in grid])
     return metrics.softmax(classifier.predict(adv)).reshape(len(grid), len(x), -1)

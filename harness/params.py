@@ -1,15 +1,21 @@
 """Spec parameters of registered components: defaults, unknown names refused, values checked.
 
-Shared by attacks, probes and anything else configured by a mapping of parameters in a spec;
-every failure is one ``HarnessError`` line naming the field.
+Shared by attacks, probes, defences and anything else configured by a mapping of parameters in
+a spec; every failure is one ``HarnessError`` line naming the field. Two rules hold for every
+component, before its own check: each number in its parameters (nested mappings and lists too) is
+finite, since NaN or inf passes a ``value >= low`` check or none at all and reaches the attack as
+a silently wrong number (no parameter documents inf today); and a parameter named ``seed`` seeds a
+generator, so it takes the spec's seed range (``harness.spec.checks.random_seed``).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
 from harness.errors import HarnessError, did_you_mean
+from harness.spec.checks import random_seed
 
 Check = Callable[[dict[str, Any], str], None]  # (resolved params, where) -> raises HarnessError
 
@@ -31,9 +37,25 @@ def resolve_params(
                 f"{where}.{key}: unknown parameter for {kind} {name!r}; expected: {allowed}{hint}"
             )
     params = {**defaults, **given}
+    for key, value in given.items():
+        finite(value, f"{where}.{key}")
+    if "seed" in defaults:
+        random_seed(params["seed"], f"{where}.seed")
     if check is not None:
         check(params, where)
     return params
+
+
+def finite(value: Any, where: str) -> None:
+    """Each number in ``value`` (a number, or nested mappings and lists of them) is finite."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise HarnessError(f"{where}: expected a finite number, got {value}")
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            finite(inner, f"{where}.{key}")
+    if isinstance(value, list | tuple):
+        for i, inner in enumerate(value):
+            finite(inner, f"{where}[{i}]")
 
 
 def expect(ok: bool, where: str, key: str, value: Any, expected: str) -> None:
@@ -80,6 +102,17 @@ def fractions(*keys: str) -> Check:
             value = params[key]
             ok = is_number(value) and 0 < value < 1
             expect(ok, where, key, value, "a number strictly between 0 and 1")
+
+    return check
+
+
+def maxima(**limits: int) -> Check:
+    """Check that each named parameter (a number, checked before) is at most its limit."""
+
+    def check(params: dict[str, Any], where: str) -> None:
+        for key, high in limits.items():
+            value = params[key]
+            expect(value <= high, where, key, value, f"at most {high:,}")
 
     return check
 

@@ -27,10 +27,11 @@ from harness import metrics
 from harness.attacks import ATTACKS, AttackDef, generate
 from harness.attacks.select import names
 from harness.evasion import pick_per_class
-from harness.params import all_of, expect, ints, numbers, resolve_params
+from harness.params import all_of, expect, ints, maxima, numbers, resolve_params
 from harness.registry import Registry
 from harness.results import MinimalPerturbation, NoiseProbe
 from harness.spec import AttackSpec
+from harness.spec.sizes import MAX_PROBE_IMAGES, MAX_PROBE_STEPS
 
 Check = Callable[[dict[str, Any], str], None]  # (resolved params, where) -> raises HarnessError
 # (classifier, x (N, C, H, W) in [0, 1], y (N,), clean_pred (N,), class_names, params, model)
@@ -111,7 +112,9 @@ def plan(probes: Sequence[AttackSpec], section: str = "probes") -> list[PlannedP
 @probe(
     "noise",
     defaults={"n_images": 1000, "threshold": 0.9, "seed": 0, "batch_size": 256},
-    check=all_of(ints(n_images=1, seed=0, batch_size=1), numbers(threshold=0)),
+    check=all_of(
+        ints(n_images=1, batch_size=1), maxima(n_images=MAX_PROBE_IMAGES), numbers(threshold=0)
+    ),
 )
 def noise(
     classifier: PyTorchClassifier,
@@ -165,6 +168,7 @@ def minimal_methods() -> list[str]:
 
 def _minimal_check(params: dict[str, Any], where: str) -> None:
     ints(n_samples=1, fgsm_steps=1)(params, where)
+    maxima(n_samples=MAX_PROBE_IMAGES, fgsm_steps=MAX_PROBE_STEPS)(params, where)
     method = params["method"]
     d = ATTACKS.get(str(method), f"{where}.method")
     expected = f"a minimal-perturbation attack ({', '.join(minimal_methods())})"

@@ -42,6 +42,7 @@ from art.estimators.classification import PyTorchClassifier
 from harness import console, metrics
 from harness.attacks import AttackDef, attack_labels, generate, project
 from harness.datasets.lazy import ImageArray
+from harness.finite import require_finite
 from harness.provenance import timed
 from harness.results import Measurement
 
@@ -130,6 +131,9 @@ class AttackOutcome:
                 values["targeted_success_rate"] = (
                     float(np.mean(self.hit[e][self.attacked])) if self.attacked.any() else 0.0
                 )
+            require_finite(
+                np.array(list(values.values())), f"{self.attack} at eps {eps:g}: metrics"
+            )
             rows += [Measurement(model, self.attack, float(eps), k, v) for k, v in values.items()]
         return rows
 
@@ -146,6 +150,7 @@ def clean_eval(classifier: PyTorchClassifier, x: ImageArray, batch_size: int) ->
     logits = np.concatenate(
         [classifier.predict(x[s], batch_size=batch_size) for s in chunks(len(x), size)]
     )
+    require_finite(logits, "clean evaluation: the model's outputs")
     return CleanEval(pred=logits.argmax(1).astype(np.int64), probs=metrics.softmax(logits))
 
 
@@ -223,22 +228,35 @@ def _chunked(classifier, planned, x, y, idx, eps_list, batch_size, keep):
     return tuple(np.concatenate([p[i] for p in parts], axis=1) for i in range(4))
 
 
-def _predict(classifier: PyTorchClassifier, x: np.ndarray, batch_size: int) -> np.ndarray:
-    return (
-        classifier.predict(x, batch_size=batch_size).argmax(1) if len(x) else np.zeros(0, np.int64)
-    )
+def _predict(
+    classifier: PyTorchClassifier, x: np.ndarray, batch_size: int, what: str
+) -> np.ndarray:
+    """The classes predicted on x; ``what``: the stage, for a model whose outputs are not finite."""
+    if not len(x):
+        return np.zeros(0, np.int64)
+    logits = classifier.predict(x, batch_size=batch_size)
+    return require_finite(logits, f"{what}: the model's outputs").argmax(1)
 
 
 def _per_eps(
-    classifier, x, eps_list, batch_size, make_adv: Callable[[float], np.ndarray], keep, clean=None
+    classifier,
+    name,
+    x,
+    eps_list,
+    batch_size,
+    make_adv: Callable[[float], np.ndarray],
+    keep,
+    clean=None,
 ):
     """Predictions and perturbation norms of ``make_adv(eps)`` for each eps, each (E, n), and
-    the images of positions ``keep``; ``clean``: the predictions at x (eps 0) when known."""
+    the images of positions ``keep``; ``clean``: the predictions at x (eps 0) when known;
+    ``name``: the attack's, for errors."""
     preds, linfs, l2s, kept = [], [], [], []
     for eps in eps_list:
         x_adv = x.copy() if eps == 0 else make_adv(eps)
         known = eps == 0 and clean is not None
-        preds.append(clean if known else _predict(classifier, x_adv, batch_size))
+        at = f"{name} at eps {eps:g}"
+        preds.append(clean if known else _predict(classifier, x_adv, batch_size, at))
         linf, l2 = metrics.perturbation_norms(x, x_adv)
         linfs.append(linf)
         l2s.append(l2)
@@ -257,15 +275,16 @@ def _independent(classifier, planned, x, y, eps_list, batch_size, keep):
     d, params = planned.definition, planned.params
     crafter = classifier if planned.surrogate is None else planned.surrogate
     make = lambda e: generate(crafter, d, params, x, y, e)  # noqa: E731
-    return _per_eps(classifier, x, eps_list, batch_size, make, keep)
+    return _per_eps(classifier, planned.name, x, eps_list, batch_size, make, keep)
 
 
 def _one_step(classifier, planned, x, y, eps_list, batch_size, keep):
     """FGSM-like: one direction per sample, then x + eps * direction clipped to [0, 1] per eps;
     eps 0 is predicted by the forward pass the direction's gradient took."""
-    logits, direction = planned.definition.direction(classifier, planned.params, x, y)
+    logits, direction = planned.definition.step(classifier, planned.params, x, y)
     step = lambda e: np.clip(x + np.float32(e) * direction, 0.0, 1.0)  # noqa: E731
-    return _per_eps(classifier, x, eps_list, batch_size, step, keep, logits.argmax(1))
+    clean = logits.argmax(1)
+    return _per_eps(classifier, planned.name, x, eps_list, batch_size, step, keep, clean)
 
 
 def _project_once(classifier, planned, x, y, eps_list, batch_size, keep):
@@ -274,7 +293,7 @@ def _project_once(classifier, planned, x, y, eps_list, batch_size, keep):
     unbounded = 1.0 if d.norm == "linf" else float(np.sqrt(np.prod(x.shape[1:])))  # covers [0, 1]^n
     x_min = generate(classifier, d, planned.params, x, y, unbounded)
     shrink = lambda e: project(x, x_min, e, d.norm)  # noqa: E731
-    return _per_eps(classifier, x, eps_list, batch_size, shrink, keep)
+    return _per_eps(classifier, planned.name, x, eps_list, batch_size, shrink, keep)
 
 
 def _nested(classifier, planned, x, y, eps_list, batch_size, keep):
@@ -295,7 +314,7 @@ def _nested(classifier, planned, x, y, eps_list, batch_size, keep):
             x_adv = generate(
                 classifier, planned.definition, planned.params, x[k], y[k], eps, **start
             )
-            p = _predict(classifier, x_adv, batch_size)
+            p = _predict(classifier, x_adv, batch_size, f"{planned.name} at eps {eps:g}")
             best[k], pred[k] = x_adv, p  # a failed attempt is still this eps's example
             alive[k[success(p, k)]] = False
             warm = bool(planned.params.get("warm_start", False))

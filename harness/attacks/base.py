@@ -43,7 +43,8 @@ from art.attacks.attack import EvasionAttack
 from art.estimators.classification import PyTorchClassifier
 
 from harness.errors import HarnessError
-from harness.params import Check, expect, ints, is_int, is_number, resolve_params
+from harness.finite import require_finite
+from harness.params import Check, expect, is_int, is_number, resolve_params
 from harness.registry import Registry
 from harness.spec import AttackSpec
 
@@ -84,6 +85,16 @@ class AttackDef:
     ensemble: bool = False  # several attacks in turn, per-sample worst case (``composition``)
     effort: tuple[str, ...] = ()  # parameters that only say how hard it tries: more never helps
     naive: bool = False  # the naive attacker may rerun it on the undefended baseline
+
+    def step(
+        self, classifier: PyTorchClassifier, params: dict[str, Any], x: np.ndarray, y: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """A one-step attack's ``direction`` (logits, direction), both checked finite: its
+        examples x + eps * direction are made by the caller, not by ``generate``."""
+        assert self.direction is not None
+        logits, direction = self.direction(classifier, params, x, y)
+        require_finite(logits, f"{self.name}: the model's outputs at the clean images")
+        return logits, require_finite(direction, f"{self.name}: the step direction")
 
     def resolve(self, spec: AttackSpec, where: str = "attacks") -> dict[str, Any]:
         """The attack's parameters: its defaults updated with the spec's, unknown names refused.
@@ -161,7 +172,8 @@ def generate(
 
     ART receives ``attack_labels(params, y, ...)`` (the targets when targeted) and runs with
     numpy's global generator seeded by ``params["seed"]`` when the attack has one. Returns a new
-    float32 array in [0, 1]; ``x`` is never modified. eps=0 returns an unchanged copy.
+    float32 array in [0, 1]; ``x`` is never modified. eps=0 returns an unchanged copy. NaN or
+    inf in the attack's output is one HarnessError line (``harness.finite``), never clipped.
     ``start``: passed on to the attack's ``generate`` (``x_init``: warm starts, harness.sweep).
     """
     if eps == 0 or len(x) == 0:
@@ -170,6 +182,7 @@ def generate(
     labels = attack_labels(params, y, classifier.nb_classes)
     with numpy_seed(params.get("seed")):
         x_adv = art_attack.generate(x=x.copy(), y=labels, **start)
+    require_finite(x_adv, f"{attack_def.name} at eps {eps:g}: the adversarial examples")
     return np.clip(x_adv.astype(np.float32), 0.0, 1.0)
 
 
@@ -253,7 +266,6 @@ def targeting(params: dict[str, Any], where: str) -> None:
     """``targeted: true`` needs a ``target`` (class index or "random"); false takes none."""
     targeted, target = params["targeted"], params["target"]
     expect(isinstance(targeted, bool), where, "targeted", targeted, "true or false")
-    ints(seed=0)(params, where)
     if targeted:
         ok = target == "random" or is_int(target, 0)
         expect(ok, where, "target", target, "a class index >= 0 or 'random' (targeted: true)")

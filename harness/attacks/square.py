@@ -18,7 +18,7 @@ from harness.params import all_of, fractions, ints
     "square",
     norm="linf",
     defaults={"max_queries": 5000, "p_init": 0.8, "nb_restarts": 1, "batch_size": 128, "seed": 0},
-    check=all_of(ints(max_queries=2, nb_restarts=1, batch_size=1, seed=0), fractions("p_init")),
+    check=all_of(ints(max_queries=2, nb_restarts=1, batch_size=1), fractions("p_init")),
     sweep="nested",
     box="black",
     effort=("max_queries", "nb_restarts"),

@@ -27,7 +27,15 @@ _FRACTION = re.compile(r"^\s*[-+]?\d+(\.\d*)?\s*/\s*\d+(\.\d*)?\s*$")
 
 
 def parse_float(value: Any, where: str) -> float:
-    """Parse a number or a fraction string like ``"8/255"``."""
+    """Parse a finite number or a fraction string like ``"8/255"`` (NaN and inf are refused:
+    no spec value takes them, and a range check such as ``x >= 0`` lets inf through)."""
+    x = _parse_float(value, where)
+    if not math.isfinite(x):
+        raise HarnessError(f"{where}: expected a finite number, got {x}")
+    return x
+
+
+def _parse_float(value: Any, where: str) -> float:
     if isinstance(value, bool):
         raise HarnessError(f"{where}: expected a number, got {value!r}")
     if isinstance(value, int | float):
@@ -39,7 +47,7 @@ def parse_float(value: Any, where: str) -> float:
                 num, den = (Fraction(p.strip()) for p in s.split("/"))
                 return float(num / den)
             return float(s)
-        except (ValueError, ZeroDivisionError):
+        except (ValueError, ZeroDivisionError, OverflowError):
             pass
     raise HarnessError(f"{where}: expected a number such as 0.03 or 8/255, got {value!r}")
 
@@ -55,6 +63,10 @@ def integer(minimum: int = 0, maximum: int | None = None) -> Check:
         return value
 
     return check
+
+
+# Every seed of a spec (the run's, a grid's, a component's ``seed`` parameter): one range.
+random_seed = integer(0, MAX_SEED)
 
 
 def optional(check: Check) -> Check:
@@ -152,18 +164,12 @@ def safe_name(value: Any, where: str) -> str:
 
 
 def floats(value: Any, where: str) -> tuple[float, ...] | None:
-    """A non-empty list of numbers (None: not given)."""
+    """A non-empty list of finite numbers (None: not given)."""
     if value is None:
         return None
     if not isinstance(value, list | tuple) or not value:
         raise HarnessError(f"{where}: expected a list of numbers, got {value!r}")
     return tuple(parse_float(v, f"{where}[{i}]") for i, v in enumerate(value))
-
-
-def all_finite(values: tuple[float, ...] | None, where: str) -> None:
-    """Each of ``values`` (None: not given) finite (a normalization mean)."""
-    if values is not None and not all(math.isfinite(m) for m in values):
-        raise HarnessError(f"{where}: expected finite numbers, got {list(values)}")
 
 
 def all_positive(values: tuple[float, ...] | None, where: str) -> None:

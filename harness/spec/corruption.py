@@ -12,6 +12,7 @@ from harness.corruptions.catalog import ALL, CORRUPTIONS, EXTRAS, SEVERITIES
 from harness.errors import HarnessError
 from harness.spec.checks import boolean, choice, integer, optional, string
 from harness.spec.schema import nested, setting
+from harness.spec.sizes import MAX_CORRUPTED_IMAGES, at_most
 
 
 def _listed(check: Any, name: str) -> Any:
@@ -57,6 +58,15 @@ class CorruptionSpec:
     reference: NamedReference | None = setting(
         None, optional(nested(NamedReference)), recipe=True, sparse=True
     )
+
+    def cross_check(self, where: str) -> None:
+        """The corrupted images asked for are bounded (without n_images: the test split's)."""
+        if self.n_images is None:
+            return
+        kinds, levels = len(self.corruptions), len(self.severities)
+        how = f"{kinds} corruption(s) x {levels} severities x {self.n_images:,} images gives "
+        total = kinds * levels * self.n_images
+        at_most(total, MAX_CORRUPTED_IMAGES, f"{where}.n_images", "corrupted images", how)
 
     @property
     def corruptions(self) -> tuple[str, ...]:

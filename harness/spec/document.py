@@ -16,7 +16,6 @@ from typing import Any
 from harness.errors import HarnessError
 from harness.reproducibility import MODES as REPRODUCIBLE
 from harness.spec.checks import (
-    MAX_SEED,
     MAX_THREADS,
     boolean,
     choice,
@@ -26,6 +25,7 @@ from harness.spec.checks import (
     integer,
     optional,
     pipe,
+    random_seed,
     safe_name,
     string,
     text,
@@ -50,6 +50,7 @@ from harness.spec.sections import (
     WeightsSpec,
     model_section,
 )
+from harness.spec.sizes import MAX_EPSILONS, MAX_GRID_CELLS, at_most
 
 SPEC_VERSION = 1
 DEFAULT_EPS = (0.0, 0.05, 0.1, 0.2)
@@ -67,6 +68,7 @@ def _version(value: Any, where: str) -> int:
 def _epsilons(value: Any, where: str) -> tuple[float, ...]:
     """The sweep's epsilons in pixel units: each in [0, 1], each once, increasing."""
     eps = floats(value, where) or DEFAULT_EPS
+    at_most(len(eps), MAX_EPSILONS, where, "epsilons")
     for i, e in enumerate(eps):
         epsilon(e, f"{where}[{i}]")
         if e in eps[:i]:
@@ -85,7 +87,7 @@ class Spec:
     name: str = setting(check=pipe(string, safe_name))  # default: the file's stem
     version: int = setting(SPEC_VERSION, _version)
     description: str = setting("", text)
-    seed: int = setting(0, integer(0, MAX_SEED))
+    seed: int = setting(0, random_seed)
     dataset: DataSpec = setting(factory=DataSpec, check=nested(DataSpec), not_null=True)
     model: ModelSpec = setting(factory=ModelSpec, check=model_section, not_null=True)
     attacks: tuple[AttackSpec, ...] = setting(
@@ -159,7 +161,9 @@ class Spec:
         return stable_hash(self.identity())
 
     def cross_check(self, where: str) -> None:
-        """Each reference row names a model, attack and epsilon of this spec."""
+        """The grid's size is bounded; each reference row names a model, attack and epsilon of
+        this spec."""
+        self._check_grid_size()
         rows = self.reference.rows if self.reference else ()
         models = ["baseline", *(d.key for d in self.defences)]
         attacks = ["none", *(a.key for a in self.attacks)]
@@ -175,6 +179,17 @@ class Spec:
                 )
             if row.attack != "none" and not any(abs(row.eps - e) < 1e-9 for e in self.eps):
                 raise HarnessError(f"{at}.eps: {row.eps} is not one of the spec's eps")
+
+    def _check_grid_size(self) -> None:
+        """At most MAX_GRID_CELLS cells, counted as ``harness.grid.cells.expand`` makes them (at
+        most: a transfer attack skips its own surrogate) before any is made."""
+        if self.grid is None:
+            return
+        models, seeds = len(self.grid.models) or 1, len(self.grid.seeds)
+        roles, attacks = 1 + len(self.defences), len(self.attacks) + (self.corruptions is not None)
+        how = f"{models:,} model(s) x {seeds:,} seed(s) x {roles:,} (baseline and defences) x "
+        how += f"{attacks:,} (attacks and corruptions) gives "
+        at_most(models * seeds * roles * attacks, MAX_GRID_CELLS, "grid", "cells", how)
 
 
 def stable_hash(obj: Any, n: int = 12) -> str:

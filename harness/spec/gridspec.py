@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.errors import HarnessError
-from harness.spec.checks import MAX_SEED, Check, integer, parse_float, safe_name, string, unique
+from harness.spec.checks import Check, parse_float, random_seed, safe_name, string, unique
 from harness.spec.schema import parse, setting
 from harness.spec.sections import ModelSpec, model_section
 
@@ -22,7 +22,7 @@ class GridModel:
 def _seeds(value: Any, where: str) -> tuple[int, ...]:
     if not isinstance(value, list) or not value:
         raise HarnessError(f"{where}: expected a non-empty list of integers, got {value!r}")
-    seeds = tuple(integer(0, MAX_SEED)(s, f"{where}[{i}]") for i, s in enumerate(value))
+    seeds = tuple(random_seed(s, f"{where}[{i}]") for i, s in enumerate(value))
     if len(set(seeds)) != len(seeds):
         raise HarnessError(f"{where}: each seed once, got {list(seeds)}")
     return seeds

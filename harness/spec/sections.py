@@ -9,6 +9,7 @@ walker (``harness.spec.schema.parse``) reads YAML into these classes from that a
 from __future__ import annotations
 
 import importlib.util
+import math
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -16,7 +17,6 @@ from typing import Any
 from harness.errors import HarnessError
 from harness.spec.checks import (
     MAX_IMAGE_SIZE,
-    all_finite,
     all_positive,
     boolean,
     choice,
@@ -30,6 +30,12 @@ from harness.spec.checks import (
     string,
 )
 from harness.spec.schema import nested, parse, section, setting, shown_fields
+from harness.spec.sizes import (
+    MAX_EVASION_IMAGES,
+    MAX_EVASION_STEPS,
+    MAX_PROBE_IMAGES,
+    at_most,
+)
 
 OPTIMIZERS = ("adam", "sgd")
 SCHEDULES = ("none", "step", "cosine", "onecycle")
@@ -161,7 +167,6 @@ class ModelSpec:
         mean, std = self.mean, self.std
         if (mean is None) != (std is None) or (mean and len(mean) != len(std or ())):
             raise HarnessError(f"{where}.mean/{where}.std: give both, with one value per channel")
-        all_finite(mean, f"{where}.mean")
         all_positive(std, f"{where}.std")
 
     def _check_zoo(self, where: str) -> None:
@@ -204,9 +209,15 @@ def model_section(raw: Any, where: str) -> ModelSpec:
 class EvasionSpec:
     """Seed 000's single-image evasion: smallest eps in a fine grid that flips a prediction."""
 
-    n_images: int = setting(5, integer(0))
+    n_images: int = setting(5, integer(0, MAX_EVASION_IMAGES))
     eps_max: float = setting(0.1, epsilon)
     eps_step: float = setting(0.0025, epsilon)
+
+    @property
+    def steps(self) -> int:
+        """Points of the grid eps_step, 2 * eps_step, ... <= eps_max (the 1e-9 keeps eps_max
+        itself when the division rounds just below a whole number)."""
+        return math.floor(self.eps_max / self.eps_step + 1e-9)
 
     def cross_check(self, where: str) -> None:
         if not 0 < self.eps_step <= self.eps_max:
@@ -214,6 +225,10 @@ class EvasionSpec:
                 f"{where}.eps_step: expected a value in (0, eps_max = {self.eps_max:g}], "
                 f"got {self.eps_step:g}"
             )
+        ratio = self.eps_max / self.eps_step  # inf for a step below 1e-308
+        steps = self.steps if math.isfinite(ratio) else ratio
+        how = f"eps_max / eps_step = {self.eps_max:g} / {self.eps_step:g} gives "
+        at_most(steps, MAX_EVASION_STEPS, f"{where}.eps_step", "steps", how)
 
 
 @dataclass(frozen=True)
@@ -234,7 +249,7 @@ class SanitySpec:
     grade the run's measurements only."""
 
     enabled: bool = setting(True, boolean, recipe=True)
-    n_samples: int = setting(256, integer(1), recipe=True)
+    n_samples: int = setting(256, integer(1, MAX_PROBE_IMAGES), recipe=True)
 
 
 FITS = ("harness", "weightwatcher")  # who fits the ESD power law (harness.weights.esd_fits)
