@@ -18,6 +18,7 @@ from pathlib import Path
 from harness import plots, reading
 from harness.errors import HarnessError
 from harness.io import atomic_dir
+from harness.outputs import COMPARISON_MARK, comparison_mark
 from harness.report.comparison import figures, render_markdown
 from harness.report.html import render_html
 from harness.report.leaderboard import (  # the leaderboard's public names, as before
@@ -154,6 +155,7 @@ def write_comparison(runs: Sequence[Run], out: str | Path, *, replace: bool = Fa
         text = render_markdown(runs, board)
         _write(tmp / COMPARE_MD, text)
         _write(tmp / COMPARE_HTML, render_html(text, tmp, "Robustness comparison"))
+        _write(tmp / COMPARISON_MARK, comparison_mark([p.name for p in tmp.iterdir()]))
     return out
 
 

@@ -24,8 +24,7 @@ from pathlib import Path
 from harness.errors import HarnessError
 
 MARKER = "harness_report"  # run.json key: {"kind": "run", "files": [the names it wrote]}
-REPORT_SUFFIXES = (".csv", ".json", ".md", ".png", ".npz")  # what a comparison writes
-COMPARISON_FILES = ("compare.md", "leaderboard.csv")  # harness.compare's writer
+COMPARISON_MARK = "comparison.json"  # harness.compare's mark: {MARKER: {"kind", "files"}}
 UNTOUCHED = "nothing in it was touched"
 # A folder is written as ``.<name>.<pid>-<8 chars>.tmp`` beside itself first (harness.io), and
 # locked with ``.<name>.lock`` (harness.lock): room kept in its name's length for either
@@ -200,25 +199,44 @@ def _check_only_report_files(path: Path, files: frozenset[str], field: str) -> N
 
 
 def comparison_target(path: str | Path, overwrite: bool, field: str = "--out") -> Target:
-    """Check ``harness compare --out``: missing, empty, or an earlier comparison (--overwrite)."""
+    """Check ``harness compare --out``: missing, empty, or an earlier comparison whose mark
+    (``comparison.json``) lists every file in the folder (replaced only with --overwrite)."""
     p = Path(path)
     report_location(p, field)
-    entries = _entries(p)
-    if not entries:
+    if not _entries(p):
         return Target(p)
-    names = {e.name for e in entries}
-    ours = all(e.is_file() and e.suffix in REPORT_SUFFIXES for e in entries)
-    if not (ours and set(COMPARISON_FILES) <= names):
+    files = read_comparison_mark(p)
+    if files is None:
         raise HarnessError(
-            f"{field}: {path} is not empty and holds no harness comparison; expected a new or "
-            f"empty folder ({UNTOUCHED}; --overwrite replaces only a comparison)"
+            f"{field}: {path} is not empty and holds no harness comparison (none written with "
+            f"its {COMPARISON_MARK}); expected a new or empty folder ({UNTOUCHED}; --overwrite "
+            "replaces only a comparison)"
         )
+    _check_only_report_files(p, files, field)
     if not overwrite:
         raise HarnessError(
             f"{field}: {path} holds an earlier comparison; pass --overwrite to replace it, "
             "or choose another folder"
         )
     return Target(p, replace=True)
+
+
+def comparison_mark(files: list[str]) -> str:
+    """The text of ``comparison.json``: the comparison's files, itself included."""
+    listed = sorted({*files, COMPARISON_MARK})
+    return json.dumps({MARKER: {"kind": "comparison", "files": listed}}, indent=1) + "\n"
+
+
+def read_comparison_mark(path: Path) -> frozenset[str] | None:
+    """The files a comparison in ``path`` wrote, from its mark; None without one."""
+    try:
+        raw = json.loads((path / COMPARISON_MARK).read_text(encoding="utf-8"))
+        mark = raw[MARKER]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if not isinstance(mark, dict) or mark.get("kind") != "comparison":
+        return None
+    return frozenset(map(str, mark.get("files", [])))
 
 
 def grid_target(path: str | Path, overwrite: bool, field: str = "--out") -> Target:

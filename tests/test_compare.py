@@ -50,6 +50,7 @@ def test_compare_writes_every_file(compared) -> None:
         "leaderboard.csv",
         "compare.md",
         "compare.html",
+        "comparison.json",  # the mark: the files above are this comparison's (--overwrite)
         "curves.png",
         "confusion.png",
         "gradcam.png",

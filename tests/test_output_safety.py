@@ -248,8 +248,31 @@ def test_a_grid_folder_is_resumed_and_a_comparison_replaced_on_request(tmp_path:
     assert outputs.grid_target(grid, overwrite=False).path == grid
     cmp = tmp_path / "cmp"
     cmp.mkdir()
-    for name in outputs.COMPARISON_FILES:
+    for name in ("compare.md", "leaderboard.csv", "compare.html"):
         (cmp / name).write_text("x")
+    (cmp / outputs.COMPARISON_MARK).write_text(
+        outputs.comparison_mark(["compare.md", "leaderboard.csv", "compare.html"])
+    )
     with pytest.raises(HarnessError, match="pass --overwrite"):
         outputs.comparison_target(cmp, overwrite=False)
     assert outputs.comparison_target(cmp, overwrite=True).replace
+
+
+def test_compare_overwrite_never_takes_a_users_file(tmp_path: Path) -> None:
+    """A folder of comparison-looking files without the mark, or a marked comparison with a
+    file it did not write, is refused even with --overwrite, byte for byte untouched."""
+    legacy = tmp_path / "legacy"
+    legacy.mkdir()
+    for name, text in (("compare.md", "x"), ("leaderboard.csv", "x"), ("my_notes.md", "mine")):
+        (legacy / name).write_text(text)
+    with pytest.raises(HarnessError, match="holds no harness comparison"):
+        outputs.comparison_target(legacy, overwrite=True)
+    marked = tmp_path / "marked"
+    marked.mkdir()
+    (marked / "compare.md").write_text("x")
+    (marked / outputs.COMPARISON_MARK).write_text(outputs.comparison_mark(["compare.md"]))
+    (marked / "thesis_data.csv").write_text("mine")
+    with pytest.raises(HarnessError, match="holds thesis_data.csv, which its harness report"):
+        outputs.comparison_target(marked, overwrite=True)
+    assert (legacy / "my_notes.md").read_text() == "mine"
+    assert (marked / "thesis_data.csv").read_text() == "mine"
