@@ -9,10 +9,13 @@ import os
 from pathlib import Path
 
 import numpy as np
+import torch
 from PIL import Image
 
-from bad_inputs import Case, custom, spec, write_files
+from bad_inputs import Case, custom, spec, with_files, write_files
 from bad_inputs.images import FOLDER, GOOD, MODEL, encoded, folder, png_header_only
+from bad_inputs.weights import saved, state
+from harness.architectures import ARCHITECTURES, wrap
 
 GOOD_FILES = {f"imgs/{c}/{i}.png": GOOD for c in "ab" for i in range(3)}
 
@@ -30,6 +33,34 @@ def linked(links: dict[str, str]) -> object:
 
 
 INT32 = encoded(Image.fromarray(np.full((8, 8), 100_000, np.int32), "I"), "TIFF")
+
+
+def negative_running_var() -> bytes:
+    """spatial_baseline_cnn's weights (2 classes) with every BatchNorm variance -1: finite,
+    but the square root of a negative variance makes every output NaN."""
+    torch.manual_seed(0)
+    net = wrap(ARCHITECTURES.get("spatial_baseline_cnn").build((3, 32, 32), 2), (0.5,), (0.5,), 3)
+    weights = net.state_dict()
+    for key, value in weights.items():
+        if key.endswith("running_var"):
+            value.fill_(-1.0)
+    return saved(weights)
+
+
+def all_huge() -> bytes:
+    """small_cnn's weights, every float value 3e38 (just under float32's maximum): finite,
+    but the first layer's sums overflow to inf."""
+    return saved({k: torch.full_like(v, 3e38) for k, v in state().items()})
+
+
+BN_SPEC = (
+    "dataset: {name: imagefolder, root: '{tmp}/imgs', image_size: 32}\n"
+    "model: {arch: spatial_baseline_cnn, weights: '{tmp}/w.pt'}\n"
+)
+DIGITS_SPEC = (
+    "dataset: {name: digits, n_test: 60}\nmodel: {arch: small_cnn, weights: '{tmp}/w.pt'}\n"
+)
+NON_FINITE = "w.pt gives non-finite outputs (NaN or inf) on a batch of the test set"
 
 CASES = [
     Case(
@@ -52,4 +83,10 @@ CASES = [
         folder("big.png", png_header_only(10_000, 10_000)),
         "b/big.png: cannot read image (10000x10000 is 100,000,000 pixels; the limit is 25,000,000)",
     ),
+    Case(
+        "weights_negative_batchnorm_variance",
+        with_files(GOOD_FILES | {"w.pt": negative_running_var()}, BN_SPEC),
+        NON_FINITE,
+    ),
+    Case("weights_all_3e38", with_files({"w.pt": all_huge()}, DIGITS_SPEC), NON_FINITE),
 ]
