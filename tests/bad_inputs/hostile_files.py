@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from bad_inputs import Case, custom, spec, with_files, write_files
+from bad_inputs import TINY, Case, custom, spec, with_files, write_files
 from bad_inputs.images import FOLDER, GOOD, MODEL, encoded, folder, png_header_only
 from bad_inputs.weights import saved, state
 from harness.architectures import ARCHITECTURES, wrap
@@ -60,6 +60,7 @@ BN_SPEC = (
 DIGITS_SPEC = (
     "dataset: {name: digits, n_test: 60}\nmodel: {arch: small_cnn, weights: '{tmp}/w.pt'}\n"
 )
+RANDOM_BYTES = np.random.default_rng(0).bytes(5000)  # starts b"_\x82": no zip, no pickle
 NON_FINITE = "w.pt gives non-finite outputs (NaN or inf) on a batch of the test set"
 
 CASES = [
@@ -89,4 +90,17 @@ CASES = [
         NON_FINITE,
     ),
     Case("weights_all_3e38", with_files({"w.pt": all_huge()}, DIGITS_SPEC), NON_FINITE),
+    Case(
+        "weights_5000_random_bytes",
+        with_files({"w.pt": RANDOM_BYTES}, DIGITS_SPEC),
+        "w.pt is not a readable state_dict: it is binary data in no checkpoint format",
+    ),
+    Case(
+        "name_hidden", spec("name: .hidden\n" + TINY), "name: expected a name not starting with '.'"
+    ),
+    Case(
+        "grid_label_hidden",
+        spec("name: g\n" + TINY + "grid: {seeds: [0], models: [{arch: mlp, label: .m}]}\n"),
+        "grid.models[0].label: expected a name not starting with '.'",
+    ),
 ]
