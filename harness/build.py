@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from harness import device
 from harness.architectures import ARCHITECTURES, Shape, wrap
 from harness.errors import HarnessError
 from harness.spec import ModelSpec
@@ -130,6 +131,30 @@ def _invoke(fn: object, offered: dict[str, object]) -> object:
     if accepted or not params:
         return fn(**accepted)  # type: ignore[operator]
     return fn(*offered.values())  # positional (shape, classes), whatever the user called them
+
+
+def check_outputs(model: nn.Module, batch: np.ndarray, field: str, what: str) -> None:
+    """One real batch (N, C, H, W) in [0, 1] through a model that was read, not built here
+    (a weights file, a zoo checkpoint, a given module), in eval mode: weights that are finite
+    but broken (a negative BatchNorm running_var, weights near the float32 maximum) give
+    NaN or inf logits, refused in one line before any work rather than reported as FAILs."""
+    was_training = model.training
+    x = torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32)).to(device.of(model))
+    try:
+        with torch.no_grad():
+            out = model.eval()(x)
+    except (Exception, SystemExit) as exc:  # the user's forward: anything can happen
+        raise HarnessError(
+            f"{field}: {what} rejects a batch of the test set ({_short(exc)})"
+        ) from None
+    finally:
+        model.train(was_training)
+    if isinstance(out, torch.Tensor) and not bool(torch.isfinite(out).all()):
+        raise HarnessError(
+            f"{field}: {what} gives non-finite outputs (NaN or inf) on a batch of the test set; "
+            "expected finite logits (broken weights, e.g. a negative BatchNorm running_var or "
+            "overflowing values?)"
+        )
 
 
 def _forward(model: nn.Module, batch: np.ndarray, rec: ModelRecipe) -> object:

@@ -70,7 +70,7 @@ def read(path: Path, field: str = "model.weights") -> Any:
     try:
         with warnings.catch_warnings():  # e.g. pickle protocol notes: the error says enough
             warnings.simplefilter("ignore")
-            if path.suffix == ".safetensors":
+            if path.suffix == SAFETENSORS:
                 return _safetensors(path)
             # training scripts (timm's among them) save their argparse arguments beside the
             # weights: plain attributes, safe to rebuild, so allowed by name
@@ -104,18 +104,30 @@ _NOT_CHECKPOINTS = (
     (b"\x93numpy", "a NumPy .npy array, not a checkpoint (save a state_dict with torch.save)"),
 )
 ZIP, PICKLE = b"pk\x03\x04", b"\x80"  # how torch.save's files start (lower-cased: see below)
+PICKLE_PROTOCOLS = range(2, 6)  # the byte after PICKLE: torch.save writes 2, pickle.dumps 4 or 5
+SAFETENSORS = ".safetensors"  # a JSON header after its length: read by safetensors, not torch
 
 
 def not_a_checkpoint(path: Path) -> str:
-    """What ``path`` plainly is when it is no checkpoint (empty, a web page, ...); "" else."""
+    """What ``path`` plainly is when it is no checkpoint (empty, a web page, text, binary data
+    in no checkpoint's format); "" else."""
     with open(path, "rb") as f:
         head = f.read(256).lstrip().lower()
     if not head:
         return "an empty file, not a checkpoint"
     what = next((w for start, w in _NOT_CHECKPOINTS if head.startswith(start)), "")
-    if not what and _is_text(head) and not head.startswith((ZIP, PICKLE)):
-        what = "a text file, not a checkpoint"
+    if not what and not _torch_file(head):
+        if _is_text(head):
+            what = "a text file, not a checkpoint"
+        elif path.suffix != SAFETENSORS:
+            what = "binary data in no checkpoint format (neither a PyTorch zip nor a pickle)"
     return f"{what}, {path.stat().st_size:,} bytes" if what else ""
+
+
+def _torch_file(head: bytes) -> bool:
+    """Whether ``head`` starts as torch.save's files do: a zip archive or a pickle."""
+    pickled = head.startswith(PICKLE) and len(head) > 1 and head[1] in PICKLE_PROTOCOLS
+    return head.startswith(ZIP) or pickled
 
 
 def _is_text(head: bytes) -> bool:

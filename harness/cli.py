@@ -58,7 +58,8 @@ def _parser() -> argparse.ArgumentParser:
                       "instead of starting a local Ray instance")  # fmt: skip
     grid.add_argument("--num-cpus", type=int, help="ray: CPUs of the local instance (default: all)")
     grid.add_argument("--retries", type=int, default=2,
-                      help="retries of a cell that fails before it is reported (default 2)")  # fmt: skip
+                      help="retries of a cell whose worker is lost or that runs out of memory "
+                      "(default 2); other errors would recur and are not retried")  # fmt: skip
     val = sub.add_parser("validate", help="check a spec without running it")
     val.add_argument("spec", help="spec file or shipped benchmark name")
     val.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")

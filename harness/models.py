@@ -20,7 +20,7 @@ from torch import nn
 
 from harness import cache, checkpoints, device, zoo
 from harness.architectures import Shape, wrap
-from harness.build import recipe
+from harness.build import check_outputs, recipe
 from harness.datasets import Dataset
 from harness.defences import DEFENCES, HardenJob, describe
 from harness.errors import HarnessError
@@ -29,7 +29,7 @@ from harness.provenance import Timer
 from harness.results import CertifiedCurve, DefenceRecord, EpochStats
 from harness.spec import DefenceSpec, Spec
 from harness.training import Snapshot, TrainData, train_standard
-from harness.validation import arch_field, check_networks
+from harness.validation import arch_field, check_networks, real_batch
 from harness.weights import WeightRecorder
 
 GIVEN = "given as a Python object"  # how a module given to the Python API was obtained
@@ -87,6 +87,7 @@ def _baseline(
     if spec.model.zoo:  # read, not trained; seeded so the random state after it is the run's
         torch.manual_seed(spec.seed)
         z = zoo.load(spec.model, data.input_shape, data.num_classes)
+        check_outputs(z.model, real_batch(data), z.field, f"{z.label} from {z.path}")
         return Trained(
             "baseline", z.label, z.model, training=z.how, weights=str(z.path), sha256=z.sha256
         )
@@ -100,6 +101,7 @@ def _baseline(
         wrapped = rec.make(data.input_shape, data.num_classes).to(device.resolve(spec.device))
         path = Path(spec.model.weights)
         sha = checkpoints.load_wrapped(wrapped, path)
+        check_outputs(wrapped, real_batch(data), "model.weights", str(path))
         how = f"loaded {path}"
         return Trained("baseline", rec.name, wrapped, training=how, weights=str(path), sha256=sha)
     key = {"role": "baseline", "recipe": [rec.name, rec.mean, rec.std], "train": spec.model.train}
@@ -116,6 +118,7 @@ def _given(spec: Spec, data: Dataset, model: nn.Module, models_dir: Path) -> Tra
     ``models_dir/given``) so the run can be rebuilt later, e.g. by the app."""
     mean, std = spec.model.mean or (0.0,), spec.model.std or (1.0,)
     wrapped = wrap(model, mean, std, data.input_shape[0]).to(device.resolve(spec.device))
+    check_outputs(wrapped, real_batch(data), "model", f"the given {type(model).__name__}")
     t = Trained("baseline", type(model).__name__, wrapped, training=GIVEN)
     if spec.model.builder:
         _check_builds_alike(recipe(spec.model).make(data.input_shape, data.num_classes), wrapped)

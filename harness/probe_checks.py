@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 
-from harness.results.checks import FAIL, PASS, RANDOM_TOL, STATUSES, WARN, Check, ModelProbe
+from harness.results.checks import FAIL, PASS, RANDOM_TOL, SEVERITY, SKIP, WARN, Check, ModelProbe
 
 TRAINED = "trained_above_chance"
 UNBOUNDED = "unbounded_reaches_chance"
@@ -25,7 +25,7 @@ CHANCE_MARGIN = 0.05  # the unbounded attack may leave chance + 5 pp
 # Clean accuracy within this many binomial standard deviations of chance (sqrt(p (1 - p) / n),
 # p = chance) is "not trained": an untrained model is above it with probability ~0.1%.
 TRAINED_SD = 3.0
-STATUS_ORDER = STATUSES  # PASS < WARN < FAIL
+STATUS_ORDER = SEVERITY  # SKIP < PASS < WARN < FAIL
 SLACK = 1e-9  # 0.43 - 0.42 is 0.01000000000000001 in floats: not above 1 pp
 
 
@@ -89,12 +89,14 @@ def _trained(p: ModelProbe, num_classes: int) -> tuple[str, str] | None:
         return None
     guess = best_guess(num_classes, p.majority_share)
     bar = guess + TRAINED_SD * math.sqrt(guess * (1 - guess) / p.n)
-    status = PASS if p.clean_accuracy > bar + SLACK else FAIL
     why = (
         f"clean accuracy {pct(p.clean_accuracy)} on {p.n} samples vs best constant guess "
         f"{pct(guess)} (max of 1/{num_classes} and the majority class's share); PASS above "
         f"{pct(bar)} (best guess + {TRAINED_SD:g} binomial SD)"
     )
+    if bar >= 1 - SLACK:  # not even every sample right would pass: the test cannot speak
+        return SKIP, why + ": could not judge, too few samples (raise dataset.n_test)"
+    status = PASS if p.clean_accuracy > bar + SLACK else FAIL
     return status, why + (": the model looks untrained" if status != PASS else "")
 
 

@@ -50,7 +50,7 @@ from harness.probe_checks import (
 from harness.probe_checks import grade as _grade
 from harness.probe_checks import pct as _pct
 from harness.probe_checks import pp as _pp
-from harness.results.checks import FAIL, PASS, WARN, Check, ModelProbe
+from harness.results.checks import FAIL, PASS, SKIP, WARN, Check, ModelProbe
 
 if TYPE_CHECKING:
     from harness.results import AttackRecord, EnsembleBreakdown, EpochStats, Measurement
@@ -69,6 +69,7 @@ __all__ = [  # the check names and statuses tests and callers import from here, 
     "NAMES",
     "OVERFITTING",
     "PASS",
+    "SKIP",
     "TRAINED",
     "UNBOUNDED",
     "WARN",

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from harness.build import check_input, recipe
 from harness.datasets import DATASETS, Dataset
 from harness.datasets.base import ignored_fields
@@ -105,7 +107,7 @@ def check_networks(spec: Spec, plan: Plan, data: Dataset, user_model: bool = Fal
     """One real test batch through each network the spec builds (baseline, defences' own
     architectures) before any is trained or cached: wrong input or class count is one line.
     Every model built later reseeds first, so these throwaway builds change no result."""
-    batch = data.x_test[:2]  # (2, C, H, W) float32 in [0, 1]
+    batch = real_batch(data)
     if not user_model and (spec.model.arch or spec.model.builder):
         check_input(spec.model, data.input_shape)
         recipe(spec.model).check(batch, data.num_classes)
@@ -113,6 +115,11 @@ def check_networks(spec: Spec, plan: Plan, data: Dataset, user_model: bool = Fal
         if d.arch:
             check_input(spec.model, data.input_shape, d.arch)
             recipe(spec.model, d.arch, arch_field(d)).check(batch, data.num_classes)
+
+
+def real_batch(data: Dataset) -> np.ndarray:
+    """The batch that checks a network before any work: (2, C, H, W) float32 in [0, 1]."""
+    return data.x_test[:2]
 
 
 def arch_field(d: DefenceSpec) -> str:

@@ -284,13 +284,14 @@ def test_kill_9_and_rerun_gives_the_uninterrupted_csv(tmp_path) -> None:
 
 FLAKY = '''\
 """A model whose attack gradients fail the first FAILURES times (counted in COUNTER): the task
-raises, or with CRASH its process dies, as a lost Ray worker would."""
+raises ERROR, or with CRASH its process dies, as a lost Ray worker would."""
 import os
 from torch import nn
 
 COUNTER = {counter!r}
 FAILURES = {failures}
 CRASH = {crash}
+ERROR = {error}
 
 
 class Flaky(nn.Module):
@@ -306,7 +307,7 @@ class Flaky(nn.Module):
             if os.path.getsize(COUNTER) <= FAILURES:
                 if CRASH:
                     os._exit(1)
-                raise RuntimeError("injected fault")
+                raise ERROR
         return self.net(x)
 
 
@@ -316,15 +317,20 @@ def build(input_shape, num_classes):
 '''
 
 
+OOM = 'MemoryError("injected out of memory")'  # may not recur: retried
+FAULT = 'RuntimeError("injected fault")'  # recurs: reported at once
+
+
 def failing_grid(tmp_path: Path, crash: bool = False) -> dict:
-    """mlp (fine), flaky (its first attack fails once), broken (every attack fails); with
-    ``crash``, lost (the process running its first attack dies)."""
+    """mlp (fine), flaky (its first attack runs out of memory once), broken (every attack
+    raises); with ``crash``, lost (the process running its first attack dies)."""
     models = [{"arch": "mlp", "label": "mlp"}]
-    faults = [("flaky", 1, False), ("broken", 10**9, False)] + [("lost", 1, True)] * crash
-    for label, failures, dies in faults:
+    faults = [("flaky", 1, False, OOM), ("broken", 10**9, False, FAULT)]
+    faults += [("lost", 1, True, FAULT)] * crash
+    for label, failures, dies, error in faults:
         path = tmp_path / f"{label}.py"
         counter = str(tmp_path / f"{label}.count")
-        path.write_text(FLAKY.format(counter=counter, failures=failures, crash=dies))
+        path.write_text(FLAKY.format(counter=counter, failures=failures, crash=dies, error=error))
         models.append({"builder": f"{path}:build", "label": label})
     raw = grid_spec(defences=[])
     raw["grid"] = {"seeds": [0], "models": models}
@@ -338,12 +344,13 @@ def check_failures_reported(result, out: Path, lost: bool = False) -> None:
     assert [(s.status, s.attempts) for s in by_model["mlp"]] == [("ran", 1), ("ran", 1)]
     flaky = by_model["flaky"]
     assert [s.status for s in flaky] == ["ran", "ran"] and sum(s.attempts for s in flaky) == 3
-    broken = by_model["broken"]
-    assert [(s.status, s.attempts) for s in broken] == [("failed", 3), ("failed", 3)]
+    broken = by_model["broken"]  # the same error again: tried once, though 2 retries are allowed
+    assert [(s.status, s.attempts) for s in broken] == [("failed", 1), ("failed", 1)]
     assert all(s.error == "RuntimeError: injected fault" for s in broken)
+    assert (out.parent / "broken.count").read_bytes() == b"xx"  # one attempt per cell
     report = (out / "report.md").read_text()
     assert "## Failed (2 raised, 0 blocked)" in report
-    assert "| cell broken, seed 0, baseline, fgsm | 3 | RuntimeError: injected fault |" in report
+    assert "| cell broken, seed 0, baseline, fgsm | 1 | RuntimeError: injected fault |" in report
     models = {r.split(",")[0] for r in (out / "results.csv").read_text().splitlines()[1:]}
     assert models == {"mlp", "flaky"} | ({"lost"} if lost else set())
     if lost:  # the worker died mid-cell: Ray reports it, the cell runs again elsewhere
@@ -395,9 +402,9 @@ def test_a_model_that_cannot_be_built_blocks_its_cells_only(tmp_path) -> None:
     write_grid_report(result, out)
     assert {s.item.model for s in result.cells if s.status == "ran"} == {"mlp"}
     (unit,) = result.failed()
-    assert (
+    assert (  # the user's input (a missing file) fails the same way again: not retried
         unit.item.role == "baseline"
-        and unit.attempts == 2
+        and unit.attempts == 1
         and "none.pt does not exist" in unit.error
     )
     assert {s.item.model for s in result.blocked()} == {"bad"} and len(result.blocked()) == 4

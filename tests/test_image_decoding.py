@@ -114,3 +114,29 @@ def test_fixed_size_folders_name_the_odd_image(tmp_path) -> None:
         HarnessError, match=r"odd\.png: expected a 32x32 image, got 16x8 \(mode LA\)"
     ):
         read_image(path, fmt)
+
+
+def test_16_bit_gray_read_as_mode_i_still_scales(tmp_path) -> None:
+    """PIL opens a 16-bit PGM as mode I (from raw I;16B): 16-bit, not 32-bit, so scaled."""
+    path = saved(tmp_path, Image.fromarray(np.full((4, 4), 32768, np.int32), "I"), "x.pgm")
+    assert Image.open(path).mode == "I"
+    assert decode(path, GRAY) == pytest.approx(0.5, abs=1 / 255)
+
+
+def test_32_bit_integer_images_are_refused_in_one_line(tmp_path) -> None:
+    """Before: clipped to 65535, so 100000 decoded as white (and 100 as black)."""
+    path = saved(tmp_path, Image.fromarray(np.full((4, 4), 100_000, np.int32), "I"), "x.tif")
+    with pytest.raises(HarnessError, match=r"x\.tif: cannot read image \(32-bit integer pixels"):
+        read_image(path, GRAY)
+
+
+def test_a_symlink_to_nothing_is_skipped_with_a_count(tmp_path, caplog) -> None:
+    for c in "ab":
+        (tmp_path / c).mkdir()
+        for i in range(2):
+            saved(tmp_path, Image.new("L", (4, 4), 255), f"{c}/{i}.png")
+    (tmp_path / "b" / "gone.png").symlink_to(tmp_path / "b" / "missing.png")
+    spec = DataSpec(name="imagefolder", root=str(tmp_path), image_size=4)
+    ds = load_dataset(spec, seed=0, train=False)
+    assert len(ds.y_test) == 4
+    assert "skipped 1 image file(s) that are symbolic links to nothing (gone.png)" in caplog.text

@@ -13,12 +13,11 @@ import warnings
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from harness.datasets.folders import to_float
+from harness.datasets.folders import MAX_PIXELS, raw_modes, to_float
 from harness.errors import HarnessError
 
 MAX_MB = 10  # per upload; also Streamlit's own cap (server.maxUploadSize, the widget's)
 MAX_BYTES = MAX_MB * 2**20  # Streamlit's megabyte is 2**20 bytes too
-MAX_PIXELS = 25_000_000  # width * height (5000 x 5000); larger is refused as a bomb
 FORMATS = {"PNG": "PNG", "JPEG": "JPEG", "WEBP": "WebP"}  # PIL format -> name shown
 HIGH_DEPTH_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I", "F")  # 16/32-bit PIL modes
 
@@ -65,7 +64,7 @@ def _check_header(img: Image.Image, name: str) -> None:
         )
     if getattr(img, "is_animated", False) or getattr(img, "n_frames", 1) > 1:
         raise UploadError(f"{name}: animated images are not supported; upload a single frame")
-    if img.mode in HIGH_DEPTH_MODES or any(";16" in _rawmode(t.args) for t in img.tile):
+    if img.mode in HIGH_DEPTH_MODES or any(";16" in m for m in raw_modes(img)):
         raise UploadError(
             f"{name}: 16-bit images are not supported; save it with 8 bits per channel"
         )
@@ -86,13 +85,6 @@ def to_input(img: Image.Image, input_shape: tuple[int, int, int]) -> np.ndarray:
     arr = np.asarray(im, dtype=np.uint8)
     arr = arr[:, :, None] if arr.ndim == 2 else arr  # (H, W, C)
     return to_float(np.ascontiguousarray(arr.transpose(2, 0, 1)))
-
-
-def _rawmode(args: object) -> str:
-    """A tile's raw mode, e.g. "RGB;16B" for a 16-bit RGB PNG (which PIL reads as 8-bit RGB)."""
-    if isinstance(args, tuple):
-        args = args[0] if args else ""
-    return args if isinstance(args, str) else ""
 
 
 def _on_white(img: Image.Image) -> Image.Image:

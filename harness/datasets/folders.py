@@ -14,9 +14,14 @@ Every image becomes 8-bit RGB or grayscale (``to_mode``), whatever it was stored
 - alpha (LA, PA, RGBA, premultiplied La/RGBa, or a tRNS transparent colour): composited over
   BLACK, so a transparent pixel is 0 whatever colour it hides;
 - CMYK: through RGB (R = (255 - C)(255 - K) / 255, ...); 1-bit: 0 or 255;
-- 32-bit float (F) is refused: it has no fixed white level.
+- 32-bit float (F) and 32-bit integer (I stored with 32 bits, e.g. a TIFF) are refused: the
+  first has no fixed white level, and the second's white (2**31 - 1) would crush any image
+  saved with a smaller range to black;
+- an image of more than ``MAX_PIXELS`` pixels is refused from its header, before decoding
+  (the same limit as the app's uploads): a data set is decoded at a few hundred pixels a side.
 
-Of an animated image only the first frame is read.
+Of an animated image only the first frame is read. An image-named symbolic link that points
+to nothing is skipped with a warning saying how many were; a symbolic link loop is refused.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,7 +48,9 @@ logger = logging.getLogger(__name__)
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
 # 3: uint8 .npy (read lazily) instead of .npz; ImageFormat gained ``crop``. Bump when the
 # decoded pixels for the same files would change: older cache files are then never read.
-CACHE_FORMAT = 3
+# 4: 32-bit integer and over-MAX_PIXELS images are refused (an old cache would still hold them).
+CACHE_FORMAT = 4
+MAX_PIXELS = 25_000_000  # width * height (5000 x 5000): larger images are refused, unread
 
 
 @dataclass(frozen=True)
@@ -109,7 +117,7 @@ def read_class_folders(
 def read_image(path: str | Path, fmt: ImageFormat) -> np.ndarray:
     """One image -> uint8 (H, W, C); unreadable files raise a one-line ``HarnessError``."""
     try:
-        with Image.open(path) as im:
+        with _open(path) as im:
             stored = im.mode
             im = to_mode(im, fmt.mode)  # decodes the pixels: truncated files fail here
         im = _fit(im, fmt, path, stored)
@@ -117,6 +125,23 @@ def read_image(path: str | Path, fmt: ImageFormat) -> np.ndarray:
         raise HarnessError(f"{path}: cannot read image ({_reason(exc)})") from None
     arr = np.asarray(im, dtype=np.uint8)
     return arr[:, :, None] if arr.ndim == 2 else arr
+
+
+def _open(path: str | Path) -> Image.Image:
+    """``path`` opened (header only) if it has at most ``MAX_PIXELS`` pixels, else ValueError."""
+    with warnings.catch_warnings():  # PIL's own, multi-line bomb warning: our limit is lower
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        im = Image.open(path)
+    check_pixels(im)
+    return im
+
+
+def check_pixels(im: Image.Image) -> None:
+    """ValueError if ``im``'s header declares more than ``MAX_PIXELS`` pixels."""
+    w, h = im.size
+    if w * h > MAX_PIXELS:
+        im.close()
+        raise ValueError(f"{w}x{h} is {w * h:,} pixels; the limit is {MAX_PIXELS:,}")
 
 
 def _fit(im: Image.Image, fmt: ImageFormat, path: str | Path, stored: str) -> Image.Image:
@@ -156,16 +181,38 @@ ALPHA = ("LA", "La", "PA", "RGBA", "RGBa")
 
 
 def to_mode(im: Image.Image, mode: str) -> Image.Image:
-    """``im`` as 8-bit ``mode`` ("RGB" or "L"), as the module docstring says."""
+    """``im`` (opened, not yet loaded) as 8-bit ``mode`` ("RGB" or "L"), as the module
+    docstring says."""
+    if (deep := too_deep(im)) is not None:
+        raise ValueError(f"{deep}; expected 8- or 16-bit integer pixels")
     if im.mode in SIXTEEN_BIT:
         im = _gray16_to_l(im)
     elif im.mode in ALPHA or "transparency" in im.info:
         im = _over_black(im)
     elif im.mode == "CMYK":
         im = im.convert("RGB")
-    elif im.mode == "F":
-        raise ValueError("32-bit float pixels (mode F); expected 8- or 16-bit integer pixels")
     return im.convert(mode)
+
+
+def too_deep(im: Image.Image) -> str | None:
+    """What makes ``im``'s stored pixels deeper than 16 bits ("32-bit float pixels (mode F)",
+    "32-bit integer pixels (mode I)"), else None. PIL opens 16-bit gray as I;16 or (PPM) as I
+    read from I;16B: the raw modes of its tiles tell the two apart, before decoding."""
+    if im.mode == "F":
+        return "32-bit float pixels (mode F)"
+    if im.mode == "I" and not any(";16" in m for m in raw_modes(im)):
+        return "32-bit integer pixels (mode I)"
+    return None
+
+
+def raw_modes(im: Image.Image) -> list[str]:
+    """The raw modes of ``im``'s tiles, e.g. "RGB;16B" for a 16-bit RGB PNG (which PIL reads
+    as 8-bit RGB); empty once the pixels are loaded."""
+    modes = []
+    for tile in im.tile:
+        args = tile.args[0] if isinstance(tile.args, tuple) and tile.args else tile.args
+        modes.append(args if isinstance(args, str) else "")
+    return modes
 
 
 def _gray16_to_l(im: Image.Image) -> Image.Image:
@@ -194,22 +241,38 @@ def _check_classes(split_dir: Path, class_names: Sequence[str], expected: str) -
 
 
 def _list_images(folder: Path, expected: str) -> list[os.DirEntry[str]]:
-    """Image files in ``folder``, sorted by name (other files and hidden files are skipped).
+    """Image files in ``folder``, sorted by name (other files and hidden files are skipped; an
+    image-named link to nothing is skipped with a warning).
 
     DirEntry rather than Path: building and sorting 30k Paths took ~0.8 s per cached load.
     """
     with os.scandir(folder) as it:
-        entries = [
-            e
-            for e in it
-            if e.name[0] != "." and e.name.lower().endswith(IMAGE_SUFFIXES) and e.is_file()
-        ]
+        named = [e for e in it if e.name[0] != "." and e.name.lower().endswith(IMAGE_SUFFIXES)]
+    entries = [e for e in named if _is_file(e)]
+    _warn_dangling([e.name for e in named if e.is_symlink() and not _is_file(e)], folder)
     if not entries:
         raise HarnessError(
             f"dataset.root: {folder} has no images ({', '.join(IMAGE_SUFFIXES)}); "
             f"expected {expected}"
         )
     return sorted(entries, key=lambda e: e.name)
+
+
+def _is_file(e: os.DirEntry[str]) -> bool:
+    """Whether ``e`` is a file, through symbolic links; a link loop is a one-line error."""
+    try:
+        return e.is_file()
+    except OSError as exc:  # ELOOP: a link to itself, or a cycle of links
+        raise HarnessError(f"{e.path}: cannot read image ({_reason(exc)})") from None
+
+
+def _warn_dangling(names: list[str], folder: Path) -> None:
+    if names:
+        shown = ", ".join(sorted(names)[:3]) + (", ..." if len(names) > 3 else "")
+        logger.warning(
+            "%s: skipped %d image file(s) that are symbolic links to nothing (%s)",
+            folder, len(names), shown,
+        )  # fmt: skip
 
 
 def _key(split_dir: Path, files: list[list[os.DirEntry[str]]], fmt: ImageFormat) -> str:

@@ -3,9 +3,10 @@
 The driver is the only writer of the run folder: a cell's file is saved the moment its result
 comes back (``harness.grid.store``), and a unit's weights go into the driver's weights cache, so
 a rerun after any interruption picks up where the last one stopped. Tasks run in dependency
-order (a cell after the units it needs; a defence's unit after its baseline's). A task that
-raises, or whose worker is lost, is retried up to ``retries`` times, then reported as failed,
-with every cell that needed it; the other cells go on.
+order (a cell after the units it needs; a defence's unit after its baseline's). A task whose
+worker is lost or that runs out of memory is retried up to ``retries`` times; one that raises
+anything else would raise it again (``harness.grid.retry``) and is reported as failed at once.
+A failed task is reported with every cell that needed it; the other cells go on.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from harness.datasets import load_dataset
 from harness.errors import HarnessError
 from harness.grid.cells import Cell, Expansion, Unit, expand
 from harness.grid.executors import EXECUTORS, make_executor
+from harness.grid.retry import can_change
 from harness.grid.store import CellStore
 from harness.grid.work import Built, CellResult, build_unit, evaluate_cell, materialize
 from harness.spec import Spec
@@ -64,7 +66,8 @@ class GridResult:
         return [(s.item, s.value) for s in self.cells if isinstance(s.value, CellResult)]  # type: ignore[misc]
 
     def failed(self) -> list[Status]:
-        """Cells and models that raised on every attempt."""
+        """Cells and models given up on: raised an error a retry cannot change, or ran out of
+        retries."""
         return [s for s in self.units + self.cells if s.status == FAILED]
 
     def blocked(self) -> list[Status]:
@@ -198,8 +201,10 @@ class _Scheduler:
 
     def _failed(self, task: Status, exc: BaseException, ready: deque[Status]) -> None:
         task.error = describe_error(exc)
-        log.warning("%s failed (attempt %d): %s", _name(task.item), task.attempts, task.error)
-        if task.attempts <= self.retries:
+        again = can_change(exc)
+        log.warning("%s failed (attempt %d): %s%s", _name(task.item), task.attempts, task.error,
+                    "" if again else " (not retried: it would fail the same way)")  # fmt: skip
+        if again and task.attempts <= self.retries:
             ready.appendleft(task)
         else:
             self._give_up(task, task.error)

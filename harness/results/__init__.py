@@ -28,6 +28,8 @@ from harness.results.breakdowns import BreakdownPart, EnsembleBreakdown
 from harness.results.checks import (
     FAIL,
     PASS,
+    SEVERITY,
+    SKIP,
     STATUSES,
     WARN,
     Check,
@@ -55,6 +57,8 @@ __all__ = [
     "FAIL",
     "METRICS",
     "PASS",
+    "SEVERITY",
+    "SKIP",
     "STATUSES",
     "WARN",
     "AttackConfusion",

@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 PASS, WARN, FAIL = "PASS", "WARN", "FAIL"
-STATUSES = (PASS, WARN, FAIL)
+SKIP = "SKIP"  # the check could not judge: too few samples for its test to say anything
+STATUSES = (PASS, WARN, FAIL, SKIP)  # the order tallies list them in
+SEVERITY = (SKIP, PASS, WARN, FAIL)  # least to most severe
 RANDOM_TOL = 1e-4  # fra31's check_randomized alpha: L2 distance of L2-normalised output rows
 
 
@@ -75,6 +77,7 @@ def probes_off(spec: dict[str, Any]) -> bool:
 
 
 def summary(found: Iterable[Check]) -> str:
-    """'12 PASS, 1 WARN, 0 FAIL'."""
+    """'12 PASS, 1 WARN, 0 FAIL' (and ', 1 SKIP' when a check could not judge)."""
     statuses = [c.status for c in found]
-    return ", ".join(f"{statuses.count(s)} {s}" for s in STATUSES)
+    counts = {s: statuses.count(s) for s in STATUSES}
+    return ", ".join(f"{n} {s}" for s, n in counts.items() if n or s != SKIP)

@@ -155,9 +155,15 @@ def device_request(value: Any, where: str) -> str:
 
 
 def safe_name(value: Any, where: str) -> str:
-    """Names that become file and folder names: letters, digits, '_', '-', '.' (not only dots)."""
+    """Names that become file and folder names: letters, digits, '_', '-', '.', not starting
+    with '.' (a hidden file or folder, left out of listings; '.' and '..' are folders already)."""
     if not re.match(r"^[A-Za-z0-9_.-]+$", value) or not value.strip("."):
         raise HarnessError(f"{where}: expected letters, digits, '_', '-' or '.', got {value!r}")
+    if value.startswith("."):
+        raise HarnessError(
+            f"{where}: expected a name not starting with '.' (it would be a hidden folder), "
+            f"got {value!r}"
+        )
     if len(value) > MAX_NAME:
         raise HarnessError(f"{where}: expected at most {MAX_NAME} characters, got {len(value)}")
     return value

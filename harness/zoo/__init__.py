@@ -43,6 +43,7 @@ class ZooModel:
     path: Path  # the checkpoint read
     sha256: str  # of that file
     how: str  # the file, "not trained", and the normalization and input size used
+    field: str = "model.weights"  # the spec field that locates the checkpoint
 
 
 def validate(model: ModelSpec) -> Zoo:
@@ -131,7 +132,8 @@ def load(model: ModelSpec, input_shape: Shape, num_classes: int) -> ZooModel:
             zoo.name, model.name, *pre.size, h, w, pre.size[0] * pre.size[1] / (h * w), h, w, h,
         )  # fmt: skip
     wrapped = _assemble(net, pre, input_shape).eval()
-    return ZooModel(wrapped, f"{zoo.name}:{model.name}", path, checkpoints.sha256(path), how)
+    label, sha = f"{zoo.name}:{model.name}", checkpoints.sha256(path)
+    return ZooModel(wrapped, label, path, sha, how, zoo.file_field)
 
 
 def _assemble(net: nn.Module, pre: Preprocess, input_shape: Shape) -> nn.Sequential:

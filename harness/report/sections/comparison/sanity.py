@@ -1,4 +1,4 @@
-"""``## Evaluation sanity checks``: every entry's checks side by side, WARN and FAIL first.
+"""``## Evaluation sanity checks``: every entry's checks side by side, FAIL and WARN first.
 
 A leaderboard row is only as trustworthy as its checks (gradient masking, probabilities out,
 random outputs, catastrophic overfitting, a black-box attack breaking what white-box ones left):
@@ -12,7 +12,7 @@ from harness.reading import table
 from harness.report.leaderboard import Comparison, entries
 from harness.report.sections.sanity import not_run
 from harness.report.templates import prose
-from harness.results import PASS, STATUSES, Check, probes_off, summary
+from harness.results import PASS, SEVERITY, Check, probes_off, summary
 
 
 def applies(c: Comparison) -> bool:
@@ -25,7 +25,7 @@ def markdown(c: Comparison) -> str:
         found = [k for k in e.run.result.sanity if k.model == e.role]
         tallies.append((e.label, tally(found, not_run(e.run.result))))
         flagged += [(e.label, k.name, k.status, k.why) for k in found if k.status != PASS]
-    flagged.sort(key=lambda r: -STATUSES.index(r[2]))  # FAIL first, then WARN
+    flagged.sort(key=lambda r: -SEVERITY.index(r[2]))  # FAIL first, then WARN, then SKIP
     return prose(
         "comparison/sanity",
         tallies=table(("entry", "checks"), tallies),
