@@ -272,7 +272,7 @@ def test_compare_overwrite_never_takes_a_users_file(tmp_path: Path) -> None:
     (marked / "compare.md").write_text("x")
     (marked / outputs.COMPARISON_MARK).write_text(outputs.comparison_mark(["compare.md"]))
     (marked / "thesis_data.csv").write_text("mine")
-    with pytest.raises(HarnessError, match="holds thesis_data.csv, which its harness report"):
+    with pytest.raises(HarnessError, match=r"holds thesis_data\.csv, which its harness report"):
         outputs.comparison_target(marked, overwrite=True)
     assert (legacy / "my_notes.md").read_text() == "mine"
     assert (marked / "thesis_data.csv").read_text() == "mine"
