@@ -408,6 +408,7 @@ def test_missing_root(name: str, tmp_path: Path) -> None:
         load_dataset(DataSpec(name=name, root=str(missing)), seed=0)
     msg = _one_line(exc)
     assert msg.startswith(f"dataset.root: {missing} does not exist; expected ")
+    assert "give the folder with --set dataset.root=PATH" in msg  # how to point the run at it
 
 
 def test_missing_root_names_the_cifake_layout(tmp_path: Path) -> None:

@@ -29,8 +29,15 @@ def require_dir(path: Path, expected: str) -> Path:
     """Return ``path`` if it is a folder, else raise a one-line error naming it."""
     if not path.is_dir():
         what = "is not a folder" if path.exists() else "does not exist"
-        raise HarnessError(f"dataset.root: {path} {what}; expected {expected}")
+        raise HarnessError(f"dataset.root: {path} {what}; expected {expected}{WHERE}")
     return path
+
+
+# how to point a run at its data (a shipped spec's relative root is read from the working folder)
+WHERE = (
+    "; give the folder with --set dataset.root=PATH (a relative root is read from the working "
+    "folder; the README's Data section says where each data set comes from)"
+)
 
 
 def dataset_root(spec: DataSpec, expected: str) -> Path:
