@@ -84,6 +84,8 @@ def _parser() -> argparse.ArgumentParser:
                       help="a fall of more than PP percentage points is a regression, instead "
                       "of the interval test")  # fmt: skip
     gate.add_argument("--json", action="store_true", help="print the findings as JSON")
+    sch = sub.add_parser("schema", help="print the JSON Schema of a spec file (for editors)")
+    sch.add_argument("--out", help="write it to this file instead")
     app = sub.add_parser("app", help="start the interactive Streamlit demo on finished runs")
     app.add_argument("runs", nargs="*", metavar="RUN_DIR",
                      help="run folders (default: the newest run of each benchmark under reports/)")  # fmt: skip
@@ -142,6 +144,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "list": _list,
         "compare": _compare,
         "gate": _gate,
+        "schema": _schema,
         "app": _app,
     }
     with _interruptible():
@@ -410,6 +413,44 @@ def _gate(args: argparse.Namespace) -> int:
     )
     _print(table(gate.HEADER, gate.table(failed)))
     return 1
+
+
+def _schema(args: argparse.Namespace) -> int:
+    """The spec's JSON Schema, from the declarations that validate specs (no torch imported)."""
+    import json
+
+    from harness.io import write_text
+    from harness.spec.document import SCHEMA_ID, spec_schema
+
+    text = json.dumps(spec_schema(), indent=1) + "\n"
+    if not args.out:
+        _print(text.rstrip("\n"))
+        return 0
+    out = Path(args.out)
+    if out.exists() and _schema_id(out) != SCHEMA_ID:  # only an earlier schema is replaced
+        raise HarnessError(
+            f"--out: {out} exists and is not a schema this command wrote; nothing was "
+            "touched; choose another file"
+        )
+    try:
+        write_text(out, text)
+    except OSError as exc:
+        raise HarnessError(f"--out: {out}: cannot write the schema ({exc.strerror})") from None
+    print(f"schema: {out}")
+    return 0
+
+
+def _schema_id(path: Path) -> str | None:
+    """The ``$id`` of a JSON file (None: not a regular file, unreadable or no such key)."""
+    import json
+
+    try:
+        if path.is_file() and path.stat().st_size < 1_000_000:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+            return raw.get("$id") if isinstance(raw, dict) else None
+    except (OSError, ValueError):
+        pass
+    return None
 
 
 def _print(text: str) -> None:

@@ -26,6 +26,32 @@ MAX_IMAGE_SIZE = 1024  # pixels a side: one 1024x1024 RGB image is 12 MB as floa
 _FRACTION = re.compile(r"^\s*[-+]?\d+(\.\d*)?\s*/\s*\d+(\.\d*)?\s*$")
 
 
+# what a JSON Schema says a number of a spec may be: a number, or a fraction such as "8/255"
+FRACTION_TEXT = {"type": "string", "pattern": r"^\s*[-+]?\d+(\.\d*)?\s*/\s*\d+(\.\d*)?\s*$"}
+
+
+def described(check: Check, schema: dict[str, Any] | Callable[[], dict[str, Any]]) -> Check:
+    """``check`` carrying the JSON Schema of the values it accepts (``harness schema``), so the
+    schema an editor reads comes from the same declarations that validate a spec. A function
+    in place of the schema is called when the schema is written (a section's, walked then)."""
+    check.schema = schema  # type: ignore[attr-defined]
+    return check
+
+
+def schema_of(check: Check | None) -> dict[str, Any]:
+    """The schema a check carries, {} for none (computed now when it is a function: a nested
+    section, walked when the schema is written)."""
+    schema = getattr(check, "schema", None)
+    if callable(schema):
+        schema = schema()
+    return schema or {}
+
+
+def number(**bounds: Any) -> dict[str, Any]:
+    """The JSON Schema of a spec number with ``bounds`` (minimum, maximum, ...)."""
+    return {"anyOf": [{"type": "number", **bounds}, FRACTION_TEXT]}
+
+
 def parse_float(value: Any, where: str) -> float:
     """Parse a finite number or a fraction string like ``"8/255"`` (NaN and inf are refused:
     no spec value takes them, and a range check such as ``x >= 0`` lets inf through)."""
@@ -62,7 +88,8 @@ def integer(minimum: int = 0, maximum: int | None = None) -> Check:
             raise HarnessError(f"{where}: expected an integer {expected}, got {show(value)}")
         return value
 
-    return check
+    bounds = {"minimum": minimum} | ({} if maximum is None else {"maximum": maximum})
+    return described(check, {"type": "integer", **bounds})
 
 
 # Every seed of a spec (the run's, a grid's, a component's ``seed`` parameter): one range.
@@ -71,7 +98,12 @@ random_seed = integer(0, MAX_SEED)
 
 def optional(check: Check) -> Check:
     """``None`` stays ``None`` (the field's "not given"); anything else goes through ``check``."""
-    return lambda value, where: None if value is None else check(value, where)
+
+    def schema() -> dict[str, Any]:
+        inner = schema_of(check)
+        return {"anyOf": [inner, {"type": "null"}]} if inner else {}
+
+    return described(lambda value, where: None if value is None else check(value, where), schema)
 
 
 def positive(hi: float) -> Check:
@@ -83,7 +115,7 @@ def positive(hi: float) -> Check:
             raise HarnessError(f"{where}: expected a value in (0, {hi}], got {show(value)}")
         return x
 
-    return check
+    return described(check, number(exclusiveMinimum=0, maximum=hi))
 
 
 def fraction(lo: float = 0.0, hi: float = 1.0) -> Check:
@@ -95,7 +127,7 @@ def fraction(lo: float = 0.0, hi: float = 1.0) -> Check:
             raise HarnessError(f"{where}: expected a value in [{lo}, {hi}], got {show(value)}")
         return x
 
-    return check
+    return described(check, number(minimum=lo, maximum=hi))
 
 
 epsilon = fraction(0.0, 1.0)  # a perturbation size in [0, 1] pixel units
@@ -133,7 +165,7 @@ def choice(allowed: tuple[str, ...]) -> Check:
             )
         return value
 
-    return check
+    return described(check, {"enum": list(allowed)})
 
 
 # The requests ``device:`` takes; ``harness.device.resolve`` turns one into a torch device (this
@@ -217,4 +249,17 @@ def pipe(*checks: Check) -> Check:
             value = c(value, where)
         return value
 
-    return check
+    return described(check, lambda: next(filter(None, map(schema_of, checks)), {}))
+
+
+described(string, {"type": "string", "minLength": 1})
+described(text, {"type": ["string", "number", "null"]})
+described(boolean, {"type": "boolean"})
+described(device_request, {"type": "string", "pattern": r"^(auto|cpu|mps|cuda(:\d+)?)$"})
+described(
+    safe_name, {"type": "string", "pattern": r"^(?!\.)[A-Za-z0-9_.-]+$", "maxLength": MAX_NAME}
+)
+described(
+    floats, {"anyOf": [{"type": "array", "minItems": 1, "items": number()}, {"type": "null"}]}
+)
+described(parameters, {"type": ["object", "null"]})

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.errors import HarnessError
-from harness.spec.checks import optional, parameters, safe_name, string, unique
-from harness.spec.schema import nested, parse, setting
+from harness.spec.checks import described, optional, parameters, safe_name, string, unique
+from harness.spec.schema import json_schema, nested, parse, setting
 from harness.spec.sections import TrainSpec
 
 
@@ -60,7 +60,16 @@ def attack_list(required: bool) -> Any:
         unique([a.key for a in out], lambda i: f"{where}[{i}]", problem)
         return out
 
-    return check
+    def schema() -> dict[str, Any]:
+        listed = {"type": "array", "items": component_schema(AttackSpec)}
+        return listed | {"minItems": 1} if required else {"anyOf": [listed, {"type": "null"}]}
+
+    return described(check, schema)
+
+
+def component_schema(cls: type) -> dict[str, Any]:
+    """An attack or defence as a spec writes it: its registered name alone, or a mapping."""
+    return {"anyOf": [{"type": "string", "minLength": 1}, json_schema(cls)]}
 
 
 def _attack(item: Any, where: str) -> AttackSpec:
@@ -93,6 +102,15 @@ def defence_list(raw: Any, where: str) -> tuple[DefenceSpec, ...]:
             )
         safe_name(key, f"{where}[{i}].label")
     return out
+
+
+described(one_defence, lambda: {"anyOf": [component_schema(DefenceSpec), {"enum": [None, False]}]})
+described(
+    defence_list,
+    lambda: {
+        "anyOf": [{"type": "array", "items": component_schema(DefenceSpec)}, {"type": "null"}]
+    },
+)
 
 
 def _defence(raw: Any, where: str, label: str) -> DefenceSpec:

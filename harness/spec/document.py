@@ -19,6 +19,7 @@ from harness.spec.checks import (
     MAX_THREADS,
     boolean,
     choice,
+    described,
     device_request,
     epsilon,
     floats,
@@ -27,6 +28,7 @@ from harness.spec.checks import (
     pipe,
     random_seed,
     safe_name,
+    schema_of,
     string,
     text,
 )
@@ -39,7 +41,7 @@ from harness.spec.components import (
 )
 from harness.spec.corruption import CorruptionSpec
 from harness.spec.gridspec import GridSpec, grid
-from harness.spec.schema import identity, nested, parse, plain, setting
+from harness.spec.schema import identity, json_schema, nested, parse, plain, setting
 from harness.spec.sections import (
     DataSpec,
     EvasionSpec,
@@ -65,6 +67,9 @@ def _version(value: Any, where: str) -> int:
     return version
 
 
+described(_version, {"const": SPEC_VERSION})
+
+
 def _epsilons(value: Any, where: str) -> tuple[float, ...]:
     """The sweep's epsilons in pixel units: each in [0, 1], each once, increasing."""
     eps = floats(value, where) or DEFAULT_EPS
@@ -78,6 +83,12 @@ def _epsilons(value: Any, where: str) -> tuple[float, ...]:
     if list(eps) != sorted(eps):
         raise HarnessError(f"{where}: expected increasing epsilons, got {list(eps)}")
     return eps
+
+
+described(
+    _epsilons,
+    {"type": "array", "minItems": 1, "maxItems": MAX_EPSILONS, "items": schema_of(epsilon)},
+)
 
 
 @dataclass(frozen=True)
@@ -195,6 +206,25 @@ class Spec:
 def stable_hash(obj: Any, n: int = 12) -> str:
     dumped = json.dumps(obj, sort_keys=True, default=str)
     return hashlib.sha256(dumped.encode()).hexdigest()[:n]
+
+
+SCHEMA_ID = "https://robustness-harness.invalid/spec.schema.json"  # a name, never fetched
+
+
+def spec_schema() -> dict[str, Any]:
+    """The JSON Schema of a spec file (``harness schema``), walked from the declarations that
+    validate it, plus the two keys read before them: ``include`` (files merged under this one)
+    and ``defence`` (one hardened model, the short form of ``defences``)."""
+    out = json_schema(Spec)
+    props = out["properties"]
+    props["include"] = {
+        "anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}],
+        "description": "spec files (paths relative to this one) merged under this file",
+    }
+    props["defence"] = schema_of(one_defence)
+    out.pop("required", None)  # name: the file's stem when left out
+    head = {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID}
+    return head | {"title": "robustness-harness benchmark spec"} | out
 
 
 def parse_spec(raw: Any, source: str | None = None, includes: tuple[str, ...] = ()) -> Spec:

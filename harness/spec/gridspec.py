@@ -6,8 +6,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.errors import HarnessError
-from harness.spec.checks import Check, parse_float, random_seed, safe_name, string, unique
-from harness.spec.schema import parse, setting
+from harness.spec.checks import (
+    Check,
+    described,
+    number,
+    parse_float,
+    random_seed,
+    safe_name,
+    schema_of,
+    string,
+    unique,
+)
+from harness.spec.schema import json_schema, parse, setting
 from harness.spec.sections import ModelSpec, model_section
 
 
@@ -41,7 +51,19 @@ def _models(base_model: Any) -> Check:
         unique([m.label for m in out], lambda i: f"{where}[{i}]", problem)
         return out
 
-    return check
+    def schema() -> dict[str, Any]:
+
+        section = json_schema(ModelSpec)
+        section["properties"] = {"label": {"type": "string"}, **section["properties"]}
+        entry = {"anyOf": [{"type": "string", "minLength": 1}, section]}
+        return {"anyOf": [{"type": "array", "minItems": 1, "items": entry}, {"type": "null"}]}
+
+    return described(check, schema)
+
+
+described(
+    _seeds, {"type": "array", "minItems": 1, "uniqueItems": True, "items": schema_of(random_seed)}
+)
 
 
 def _gpus(value: Any, where: str) -> float:
@@ -51,6 +73,9 @@ def _gpus(value: Any, where: str) -> float:
             f"{where}: expected GPUs per cell >= 0 (fractions allowed), got {value!r}"
         )
     return gpus
+
+
+described(_gpus, number(minimum=0))
 
 
 @dataclass(frozen=True)
@@ -68,7 +93,9 @@ class GridSpec:
 
 def grid(base_model: Any) -> Check:
     """The check of ``grid:`` in a spec whose raw ``model:`` section is ``base_model``."""
-    return lambda raw, where: parse(GridSpec, raw, where, {"models": _models(base_model)})
+    check = lambda raw, where: parse(GridSpec, raw, where, {"models": _models(base_model)})  # noqa: E731
+    check.schema = lambda: json_schema(GridSpec)  # type: ignore[attr-defined]
+    return check
 
 
 def _grid_model(raw: Any, base_model: Any, where: str) -> GridModel:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from harness.errors import HarnessError, did_you_mean
-from harness.spec.checks import Check, units
+from harness.spec.checks import Check, described, schema_of, units
 
 T = TypeVar("T")
 _NO_DEFAULT: Any = dataclasses.MISSING
@@ -90,7 +90,42 @@ def parse(
 
 def nested(cls: type) -> Check:
     """The check of a field that is itself a section: ``parse(cls, value, where)``."""
-    return lambda value, where: parse(cls, value, where)
+    return described(lambda value, where: parse(cls, value, where), lambda: json_schema(cls))
+
+
+def json_schema(cls: type) -> dict[str, Any]:
+    """The JSON Schema of a section, walked from the same declarations ``parse`` walks: each
+    YAML key with the schema its check carries (``checks.described``; none: any value) and its
+    default; no other keys unless the section collects them (a component's parameters)."""
+    properties: dict[str, Any] = {}
+    required = []
+    rest = False
+    for f in dataclasses.fields(cls):
+        rest = rest or bool(f.metadata.get("rest"))
+        if not f.metadata.get("key", True):
+            continue
+        prop = dict(schema_of(f.metadata.get("check")))
+        if f.default is not _NO_DEFAULT and _plain_json(f.default):
+            prop["default"] = list(f.default) if isinstance(f.default, tuple) else f.default
+        elif f.default is _NO_DEFAULT and f.default_factory is _NO_DEFAULT:
+            required.append(f.name)
+        if f.metadata.get("not_null") and "anyOf" in prop:
+            prop["anyOf"] = [s for s in prop["anyOf"] if s != {"type": "null"}]
+        properties[f.name] = prop
+    out: dict[str, Any] = {"type": "object", "properties": properties}
+    out["additionalProperties"] = rest  # a component's own parameters: any other key
+    if required:
+        out["required"] = required
+    if cls.__doc__ and not cls.__doc__.startswith(f"{cls.__name__}("):
+        out["description"] = " ".join(cls.__doc__.split())
+    return out
+
+
+def _plain_json(value: Any) -> bool:
+    """A default worth writing into the schema: a number, text, bool or a tuple of numbers."""
+    if isinstance(value, tuple):
+        return all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
+    return isinstance(value, str | int | float | bool)
 
 
 def _value(f: dataclasses.Field, r: Mapping[str, Any], where: str, check: Check | None) -> Any:

@@ -29,7 +29,7 @@ from harness.spec.checks import (
     positive,
     string,
 )
-from harness.spec.schema import nested, parse, section, setting, shown_fields
+from harness.spec.schema import json_schema, nested, parse, section, setting, shown_fields
 from harness.spec.sizes import (
     MAX_EVASION_IMAGES,
     MAX_EVASION_STEPS,
@@ -203,6 +203,9 @@ def model_section(raw: Any, where: str) -> ModelSpec:
     if (r.get("builder") or r.get("zoo")) and "arch" not in r:
         r = {**r, "arch": None}
     return parse(ModelSpec, r, where)
+
+
+model_section.schema = lambda: json_schema(ModelSpec)  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
