@@ -257,7 +257,11 @@ def test_set_overrides_an_included_value_through_the_command_line(tmp_path, caps
     assert "(top, dataset digits, 1 attack(s), 2 epsilons)" in capsys.readouterr().out
     assert main(["validate", str(top), "--set", "model.train.epochs=-1"]) == 2
     err = capsys.readouterr().err.strip()
-    assert err == f"error: {top}: model.train.epochs: expected an integer >= 0, got -1"
+    # the field the override wrote is blamed on the override, not on the file
+    assert (
+        err
+        == "error: --set model.train.epochs=-1: model.train.epochs: expected an integer >= 0, got -1"
+    )
     assert main(["validate", str(top), "--set", "attacks.3.steps=1"]) == 2
     err = capsys.readouterr().err.strip()
     assert err == "error: --set attacks.3.steps: '3' is not an index of a 2-item list"

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from bad_inputs import TINY, Case, Setup, with_files, write_files
+from harness.outputs import comparison_mark
 
 RUN = "name: x\n" + TINY
 GRID = RUN + "grid: {seeds: [0]}\n"
@@ -89,7 +90,13 @@ CASES = [
     ),
     Case(
         "compare_out_earlier_comparison",
-        compare(files={"cmp/compare.md": "# x", "cmp/leaderboard.csv": "rank\n"}),
+        compare(
+            files={
+                "cmp/compare.md": "# x",
+                "cmp/leaderboard.csv": "rank\n",
+                "cmp/comparison.json": comparison_mark(["compare.md", "leaderboard.csv"]),
+            }
+        ),
         "pass --overwrite",
     ),
 ]
