@@ -92,20 +92,23 @@ def _run(spec: Spec, plan: Plan, model: nn.Module | None, models_dir: Path | Non
         spec=spec.to_dict(),
         seed=spec.seed,
         data=summary(data, split),
-        provenance=_provenance(spec, timer, started, trained),
+        provenance=_provenance(spec, timer, started, trained, data.input_shape),
         batch_fallbacks=fallbacks,
         corruption_reference=plan.corruption_reference,
         **fields,
     )
 
 
-def _provenance(spec: Spec, timer: Timer, started: float, trained: list[Trained]) -> dict[str, Any]:
-    """Where the run came from, how long each phase took, and the hashes of its weights files."""
+def _provenance(
+    spec: Spec, timer: Timer, started: float, trained: list[Trained], shape: tuple[int, ...]
+) -> dict[str, Any]:
+    """Where the run came from, how long each phase took, and the hashes of its weights files;
+    ``shape``: one input's (C, H, W), which picks the corruptions' parameters."""
     return (
         provenance.record(spec, started, seed=spec.seed)
         | {
             "timings_seconds": timer.record(time.time() - started),
             "weights_sha256": {t.role: t.sha256 for t in trained if t.sha256},
         }
-        | corruption_provenance(spec)
+        | corruption_provenance(spec, shape)
     )

@@ -11,6 +11,7 @@ import pytest
 from harness import sweep
 from harness.corruptions import generate, store
 from harness.corruptions.evaluate import records, subset_indices
+from harness.corruptions.scales import resolve
 from harness.datasets import Dataset
 from harness.datasets.lazy import ArrayRows, LazyImages
 from harness.results import bits
@@ -75,6 +76,11 @@ def test_a_set_is_generated_and_read_back_in_chunks_of_at_most_the_size(monkeypa
     x, idx = LazyImages(rows), np.arange(3, 40, 2)  # 19 images
     key = store.digest(x, idx, 5)
     for _ in ("generated", "read from the cache"):
-        sizes = [len(c) for c in store.corrupted(x, idx, "shot_noise", 2, 0, 5, key)]
+        sizes = [
+            len(c)
+            for c in store.corrupted(
+                x, idx, "shot_noise", 2, 0, 5, key, resolve("auto", x.shape[1:])
+            )
+        ]
         assert sizes == [5, 5, 5, 4]
     assert rows.largest == 5

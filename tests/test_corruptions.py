@@ -10,6 +10,7 @@ import pytest
 from harness.corruptions import cifar_c, generate, reference, store
 from harness.corruptions.catalog import ALL, CORRUPTIONS, FAMILIES
 from harness.corruptions.evaluate import corrupted_sets, subset_indices
+from harness.corruptions.scales import resolve
 from harness.errors import HarnessError
 from harness.results import bits
 from harness.results.corruption import (
@@ -70,18 +71,25 @@ def test_the_cache_returns_what_was_generated(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("HARNESS_CACHE", str(tmp_path))
     x, idx = images(5, 1, 8), np.array([0, 2, 3, 4])
     key = store.digest(x, idx, size=3)
-    first = np.concatenate(list(store.corrupted(x, idx, "fog", 4, 0, 3, key)))
+    first = np.concatenate(
+        list(store.corrupted(x, idx, "fog", 4, 0, 3, key, resolve("auto", x.shape[1:])))
+    )
     assert np.array_equal(first, generate.corrupt(x, "fog", 4, seed=0)[idx])
     files = list((tmp_path / "corruptions").glob("fog-4-*.npy"))
     assert len(files) == 1 and np.load(files[0]).dtype == np.uint8  # a quarter of float32
     monkeypatch.setattr(generate, "pixels", None)  # read back, not generated again
-    assert np.array_equal(np.concatenate(list(store.corrupted(x, idx, "fog", 4, 0, 2, key))), first)
+    assert np.array_equal(
+        np.concatenate(
+            list(store.corrupted(x, idx, "fog", 4, 0, 2, key, resolve("auto", x.shape[1:])))
+        ),
+        first,
+    )
 
 
 def test_a_set_abandoned_half_way_leaves_no_cache_file(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("HARNESS_CACHE", str(tmp_path))
     x, idx = images(5, 1, 8), np.arange(5)
-    parts = store.corrupted(x, idx, "fog", 4, 0, 2, store.digest(x, idx, 2))
+    parts = store.corrupted(x, idx, "fog", 4, 0, 2, store.digest(x, idx, 2), resolve("cifar", ()))
     next(parts)
     parts.close()
     assert list((tmp_path / "corruptions").iterdir()) == []

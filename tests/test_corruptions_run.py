@@ -53,6 +53,10 @@ def test_the_run_records_every_model_corruption_and_severity(run_dir: Path) -> N
     }
     assert all(c["n"] == 30 and 0 <= c["accuracy"] <= 1 for c in record["corruptions"])
     assert record["provenance"]["corruptions"] == f"imagecorruptions {backend.version()}"
+    # 8-px digits: auto picks CIFAR-10-C's parameters, recorded for the run and on every row
+    assert record["provenance"]["corruption_parameters"] == "cifar"
+    assert {c["parameters"] for c in record["corruptions"]} == {"cifar"}
+    assert "parameters" not in record["spec"]["corruptions"]  # auto, the default: left out
 
 
 def test_results_csv_appends_corruption_rows_and_reading_back_keeps_attacks(run_dir) -> None:
@@ -63,6 +67,13 @@ def test_results_csv_appends_corruption_rows_and_reading_back_keeps_attacks(run_
     run = rundir.read_run(run_dir)
     assert not any(m.attack.startswith("corruption:") for m in run.result.measurements)
     assert len(run.result.corruptions) == 8
+
+
+def test_the_report_names_the_parameters_and_where_they_depart_from_the_script(run_dir) -> None:
+    text = (run_dir / "report.md").read_text()
+    section = text[text.index("## Common corruptions") :]
+    assert "Severity parameters: **CIFAR-10-C's (32 px)**" in section
+    assert "`make_cifar_c.py`" in section and "- motion_blur: approximated: ImageMagick" in section
 
 
 def test_the_report_has_the_section_with_the_baseline_at_mce_100(run_dir: Path) -> None:

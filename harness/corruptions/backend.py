@@ -128,3 +128,19 @@ def apply(image: np.ndarray, name: str, severity: int) -> np.ndarray:
         warnings.simplefilter("ignore")
         out = fn(Image.fromarray(image), severity)  # as its own ``corrupt`` passes it
     return np.uint8(np.clip(np.asarray(out, dtype=np.float64), 0, 255))
+
+
+def motion_blur(x: np.ndarray, radius: float, sigma: float, angle: float) -> np.ndarray:
+    """imagecorruptions' numpy port of ImageMagick's motion blur: ``x`` (H, W[, C]) in any
+    range, blurred along ``angle`` degrees with a Gaussian of ``sigma`` over ``2 radius + 1``
+    pixels; float, same shape. (Hendrycks & Dietterich's scripts call ImageMagick through Wand.)"""
+    return np.asarray(_module()._motion_blur(x, radius=radius, sigma=sigma, angle=angle))
+
+
+FROST_FILES = ("frost1.png", "frost2.png", "frost3.png", "frost4.jpg", "frost5.jpg", "frost6.jpg")
+
+
+def frost_file(index: int) -> Path:
+    """The frost picture ``index`` (0-5) imagecorruptions ships: the same files, byte for byte,
+    as ImageNet-C/create_c/frost*.{png,jpg} of Hendrycks & Dietterich's repository."""
+    return Path(_resource_filename(PACKAGE, f"frost/{FROST_FILES[index]}"))

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from art.estimators.classification import PyTorchClassifier
 
 from harness.corruptions import generate
+from harness.corruptions.scales import AUTO
 from harness.explain import cam_layer, gradcam
 from harness.provenance import timed
 from harness.results import GradcamPanel
@@ -28,12 +29,14 @@ def corruption_cams(
 ) -> CorruptionCams | None:
     """Each panel model's CAM on the panel's images under the worst corruption (None without a
     panel or corruption results). The images are corrupted as the evaluation corrupted them:
-    image ``i`` of the test set with its own seed (``generate.corrupt`` on index ``i``)."""
+    image ``i`` of the test set with its own seed (``generate.corrupt`` on index ``i``) and the
+    parameters the rows record (sets read from files: ``auto``'s, by the image side)."""
     worst = worst_corruption(rows)
     if panel is None or worst is None:
         return None
     name, severity = worst
-    images = generate.corrupt(panel.clean, name, severity, seed, panel.indices)
+    parameters = next((r.parameters for r in rows if r.parameters), AUTO)
+    images = generate.corrupt(panel.clean, name, severity, seed, panel.indices, parameters)
     out = CorruptionCams(name, severity, list(panel.indices), images)
     for t in trained:
         if t.role not in panel.cams_clean or (found := cam_layer(t.model)) is None:

@@ -10,6 +10,7 @@ from art.estimators.classification import PyTorchClassifier
 
 from harness.corruptions import backend, cifar_c, reference, store
 from harness.corruptions.catalog import family
+from harness.corruptions.scales import Scale, resolve
 from harness.datasets import Dataset, ImageArray
 from harness.datasets.subset import stratified_indices
 from harness.errors import HarnessError
@@ -22,14 +23,21 @@ from harness.sweep import chunk_size, chunks
 Chunks = Iterator[tuple[np.ndarray, np.ndarray]]  # (images, labels) of one set, chunk by chunk
 
 
+def scale_of(cs: CorruptionSpec, shape: tuple[int, ...]) -> Scale | None:
+    """Whose parameters generate the sets, for images of ``shape`` (C, H, W); None: read from
+    ``cs.root``, as published."""
+    return None if cs.root else resolve(cs.parameters, shape)
+
+
 def corrupted_sets(
     cs: CorruptionSpec, x: ImageArray, y: np.ndarray, seed: int, size: int
 ) -> Iterator[tuple[str, int, Chunks]]:
     """(corruption, severity, chunks) for every pair the section asks for: read from
     ``cs.root`` (a CIFAR-C folder: its first ``n_images``, in the published order) or generated
     from a stratified ``n_images`` of (x, y) (the test set's class balance; each image seeded
-    by its test index). Each set comes ``size`` images at a time, read (from the lazy split or
-    the cache) only when its turn comes: neither the split nor a corrupted set is held whole."""
+    by its test index) with ``scale_of``'s parameters. Each set comes ``size`` images at a time,
+    read (from the lazy split or the cache) only when its turn comes: neither the split nor a
+    corrupted set is held whole."""
     if cs.root:
         for name in cs.corruptions:
             for s in cs.severities:
@@ -37,9 +45,10 @@ def corrupted_sets(
         return
     idx = subset_indices(cs, y, seed)
     key = store.digest(x, idx, size)  # one pass over the subset, shared by every set
+    scale = resolve(cs.parameters, x.shape[1:])
     for name in cs.corruptions:
         for s in cs.severities:
-            images = store.corrupted(x, idx, name, s, seed, size, key)
+            images = store.corrupted(x, idx, name, s, seed, size, key, scale)
             yield name, s, zip(images, (y[idx[c]] for c in chunks(len(idx), size)), strict=True)
 
 
@@ -53,9 +62,14 @@ def accuracies(
     predict: Callable[[np.ndarray], np.ndarray],
     sets: Iterable[tuple[str, int, Chunks]],
     source: str,
+    parameters: str = "",
 ) -> list[CorruptionAccuracy]:
-    """``role``'s accuracy on every corrupted set; ``predict``: images -> predicted classes."""
-    return [_accuracy(role, name, s, _correct(predict, parts), source) for name, s, parts in sets]
+    """``role``'s accuracy on every corrupted set; ``predict``: images -> predicted classes.
+    ``parameters``: the scale that generated the sets ("": read from files)."""
+    return [
+        _accuracy(role, name, s, _correct(predict, parts), source, parameters)
+        for name, s, parts in sets
+    ]
 
 
 def _correct(predict: Callable[[np.ndarray], np.ndarray], parts: Chunks) -> np.ndarray:
@@ -63,11 +77,13 @@ def _correct(predict: Callable[[np.ndarray], np.ndarray], parts: Chunks) -> np.n
     return np.concatenate([np.empty(0, bool), *(predict(xc) == yc for xc, yc in parts)])
 
 
-def _accuracy(role: str, name: str, s: int, correct: np.ndarray, source: str) -> CorruptionAccuracy:
+def _accuracy(
+    role: str, name: str, s: int, correct: np.ndarray, source: str, parameters: str
+) -> CorruptionAccuracy:
     """The record of one set, keeping which images were right for the paired comparison."""
     acc = float(np.mean(correct))
     return CorruptionAccuracy(
-        role, name, family(name), s, acc, len(correct), source, bits.pack(correct)
+        role, name, family(name), s, acc, len(correct), source, bits.pack(correct), parameters
     )
 
 
@@ -81,22 +97,27 @@ def records(
     # chunks of whole batches: each batch sees the images one pass over the set would give it
     size = chunk_size(data.input_shape, spec.eval_batch_size)
     sets = corrupted_sets(cs, data.x_test, data.y_test, spec.seed, size)
-    source = f"cifar-c {cs.root}" if cs.root else f"imagecorruptions {backend.version()}"
+    scale = scale_of(cs, data.input_shape)
 
     def predict(x: np.ndarray) -> np.ndarray:
         return clf.predict(x, batch_size=spec.eval_batch_size).argmax(1)
 
-    return accuracies(role, predict, sets, source)
+    return accuracies(role, predict, sets, _source(cs), scale.name if scale else "")
 
 
-def provenance(spec: Spec) -> dict[str, str]:
-    """run.json provenance of the corruptions: the package version or the folder read."""
+def _source(cs: CorruptionSpec) -> str:
+    """Where the corrupted images come from: the folder read, or the package installed."""
+    return f"cifar-c {cs.root}" if cs.root else f"imagecorruptions {backend.version()}"
+
+
+def provenance(spec: Spec, shape: tuple[int, ...]) -> dict[str, str]:
+    """run.json provenance of the corruptions for images of ``shape`` (C, H, W): the package
+    version or the folder read, and whose severity parameters generated them."""
     cs = spec.corruptions
     if cs is None:
         return {}
-    return {
-        "corruptions": f"cifar-c {cs.root}" if cs.root else f"imagecorruptions {backend.version()}"
-    }
+    scale = scale_of(cs, shape)
+    return {"corruptions": _source(cs)} | ({"corruption_parameters": scale.name} if scale else {})
 
 
 def check(spec: Spec) -> CorruptionReference | None:

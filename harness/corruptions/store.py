@@ -2,8 +2,8 @@
 
 A set (the images ``indices`` of a test split under one corruption and severity) is stored as
 one uint8 ``.npy`` (N, C, H, W) under ``<cache>/corruptions``, named by a hash of the images'
-float32 bytes and indices (``digest``), the corruption, severity, seed and imagecorruptions'
-version. It is written chunk by chunk as the chunks are generated, renamed into place when
+float32 bytes and indices (``digest``), the corruption, severity, seed, imagecorruptions'
+version and the parameters' scale. It is written chunk by chunk as the chunks are generated, renamed into place when
 complete, and read back a chunk at a time with ``os.pread`` (``harness.datasets.lazy``): the
 same float32 bits ``generate.corrupt`` returns, at a quarter of float32's size.
 """
@@ -20,6 +20,7 @@ import numpy as np
 from numpy.lib import format as npy
 
 from harness.corruptions import backend, generate
+from harness.corruptions.scales import Scale
 from harness.datasets.lazy import ImageArray, LazyImages, stored_rows, to_float
 from harness.datasets.paths import cache_dir
 from harness.io import atomic_path
@@ -41,12 +42,20 @@ def digest(x: ImageArray, indices: np.ndarray, size: int) -> str:
 
 
 def corrupted(
-    x: ImageArray, indices: np.ndarray, name: str, severity: int, seed: int, size: int, key: str
+    x: ImageArray,
+    indices: np.ndarray,
+    name: str,
+    severity: int,
+    seed: int,
+    size: int,
+    key: str,
+    scale: Scale,
 ) -> Iterator[np.ndarray]:
-    """Images ``indices`` of ``x`` under ``name`` at ``severity`` (1-5), each seeded by its
-    index: float32 (k, C, H, W) chunks of at most ``size`` images, in order. ``key``: the
-    ``digest`` of (x, indices). Read from the cache when stored, else generated and stored."""
-    path = _path(key, name, severity, seed)
+    """Images ``indices`` of ``x`` under ``name`` at ``severity`` (1-5) with ``scale``'s
+    parameters, each seeded by its index: float32 (k, C, H, W) chunks of at most ``size``
+    images, in order. ``key``: the ``digest`` of (x, indices). Read from the cache when stored,
+    else generated and stored."""
+    path = _path(key, name, severity, seed, scale)
     stored = _stored(path, (len(indices), *x.shape[1:]))
     if stored is not None:
         yield from (stored[s] for s in chunks(len(indices), size))
@@ -54,7 +63,7 @@ def corrupted(
     writer = _Writer(path, (len(indices), *x.shape[1:]))
     try:
         for s in chunks(len(indices), size):
-            pixels = generate.pixels(x[indices[s]], name, severity, seed, indices[s])
+            pixels = generate.pixels(x[indices[s]], name, severity, seed, indices[s], scale)
             writer.write(pixels)
             yield to_float(pixels)
         writer.commit()
@@ -62,8 +71,8 @@ def corrupted(
         writer.discard()  # a set abandoned half-way leaves no file behind
 
 
-def _path(key: str, name: str, severity: int, seed: int) -> Path:
-    h = hashlib.sha256(f"{key}/{name}/{severity}/{seed}/{backend.version()}".encode())
+def _path(key: str, name: str, severity: int, seed: int, scale: Scale) -> Path:
+    h = hashlib.sha256(f"{key}/{name}/{severity}/{seed}/{backend.version()}/{scale.name}".encode())
     return cache_dir() / "corruptions" / f"{name}-{severity}-{h.hexdigest()[:16]}.npy"
 
 

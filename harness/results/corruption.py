@@ -41,6 +41,9 @@ class CorruptionAccuracy:
     n: int  # corrupted test samples
     source: str = "generated"  # "generated" (imagecorruptions) or the CIFAR-C folder read
     correct: str = ""  # which of the n images it got right (harness.results.bits); "": not kept
+    # whose severity parameters generated the set (harness.corruptions.scales: cifar,
+    # tiny_imagenet, imagenet); "": read from files, or a result from before the choice existed
+    parameters: str = ""
 
     def correct_mask(self) -> np.ndarray | None:
         """The per-image correctness (n booleans, test order), None when it was not kept."""

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.corruptions.catalog import ALL, CORRUPTIONS, EXTRAS, SEVERITIES
+from harness.corruptions.scales import AUTO, PARAMETERS
 from harness.errors import HarnessError
 from harness.spec.checks import boolean, choice, integer, optional, string
 from harness.spec.schema import nested, setting
@@ -53,6 +54,10 @@ class CorruptionSpec:
     n_images: int | None = setting(None, optional(integer(1)))
     # a CIFAR-10-C / CIFAR-100-C folder (<corruption>.npy, labels.npy): read, not generated
     root: str | None = setting(None, optional(string))
+    # whose severity parameters generate the sets (``harness.corruptions.scales``): cifar,
+    # tiny_imagenet or imagenet (Hendrycks & Dietterich's scripts for 32, 64, 224 px); auto: by
+    # the image side (<= 32 px: cifar, <= 64: tiny_imagenet, larger: imagenet)
+    parameters: str = setting(AUTO, choice(PARAMETERS), recipe=True, sparse=True)
     # also express CE and mCE against this published model's errors (absent: the run's baseline
     # only)
     reference: NamedReference | None = setting(
@@ -60,7 +65,13 @@ class CorruptionSpec:
     )
 
     def cross_check(self, where: str) -> None:
-        """The corrupted images asked for are bounded (without n_images: the test split's)."""
+        """The corrupted images asked for are bounded (without n_images: the test split's);
+        parameters are for generated sets, not a folder's."""
+        if self.root and self.parameters != AUTO:
+            raise HarnessError(
+                f"{where}.parameters: {self.parameters!r} applies to generated corruptions; with"
+                " root the folder's images are read as published (leave parameters out)"
+            )
         if self.n_images is None:
             return
         kinds, levels = len(self.corruptions), len(self.severities)

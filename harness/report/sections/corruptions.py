@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from harness.corruptions.scales import Scale, named
 from harness.plots import corruptions as plots
 from harness.reading import interval, pct_ci, table
 from harness.report.engine import Figures
@@ -54,11 +55,19 @@ def markdown(result: RunResult) -> str:
         reference=ref,
         named=named,
         source=rows[0].source,
+        scale=parameters(result),
         n=rows[0].n,
         families_image=CORRUPTION_FAMILIES_PNG,
         cams=_cams(result),
         cams_image=CORRUPTION_GRADCAM_PNG,
     )
+
+
+def parameters(result: RunResult) -> Scale | None:
+    """Whose severity parameters generated the sets (None: read from files, or a result from
+    before the choice existed)."""
+    used = next((r.parameters for r in result.corruptions if r.parameters), "")
+    return named(used) if used else None
 
 
 def _cams(result: RunResult) -> CorruptionCams | None:
