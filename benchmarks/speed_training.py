@@ -28,8 +28,8 @@ from torch.nn import functional as F
 
 from harness import device
 from harness.defences import DEFENCES
+from harness.defences.art_trainers import madry_trainer, trades_trainer
 from harness.defences.base import HardenJob
-from harness.defences.trainers import madry_trainer, trades_trainer
 from harness.spec import DefenceSpec, TrainSpec
 from harness.training import TrainData
 

@@ -3,6 +3,9 @@
 A builder returns a network that maps *normalized* inputs to logits; ``wrap`` puts the
 architecture's ``Normalize`` layer in front, so the wrapped model takes [0, 1] pixels and every
 epsilon stays in pixel units (normalization never happens in a loader).
+
+Registering and listing architectures imports no torch (``harness list models``, ``harness
+validate``): each builder imports ``torch.nn`` when it is called.
 """
 
 from __future__ import annotations
@@ -10,15 +13,16 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-
-import torch
-from torch import nn
+from typing import TYPE_CHECKING
 
 from harness.errors import HarnessError
 from harness.registry import Registry
 
+if TYPE_CHECKING:
+    from torch import nn
+
 Shape = tuple[int, int, int]  # (C, H, W)
-Builder = Callable[[Shape, int], nn.Module]  # (input_shape, num_classes) -> logits network
+Builder = Callable[[Shape, int], "nn.Module"]  # (input_shape, num_classes) -> logits network
 
 
 @dataclass(frozen=True)
@@ -64,39 +68,20 @@ def architecture(
     return decorate
 
 
-class Normalize(nn.Module):
-    """(x - mean) / std per channel, as a layer, so the model itself takes [0, 1] pixels."""
-
-    def __init__(self, mean: Sequence[float], std: Sequence[float], channels: int) -> None:
-        super().__init__()
-        mean_t, std_t = _per_channel(mean, channels), _per_channel(std, channels)
-        if (std_t <= 0).any():
-            raise HarnessError(f"model.std: expected positive values, got {list(std)}")
-        self.register_buffer("mean", mean_t.view(1, channels, 1, 1))
-        self.register_buffer("std", std_t.view(1, channels, 1, 1))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: (N, C, H, W) in [0, 1]
-        return (x - self.mean) / self.std
-
-
-def _per_channel(values: Sequence[float], channels: int) -> torch.Tensor:
-    values = list(values)
-    if len(values) == 1:
-        values = values * channels
-    if len(values) != channels:
-        raise HarnessError(f"model.mean/std: expected 1 or {channels} values, got {len(values)}")
-    return torch.tensor(values, dtype=torch.float32)
-
-
 def wrap(net: nn.Module, mean: Sequence[float], std: Sequence[float], channels: int) -> nn.Module:
-    """The model the harness trains and attacks: Normalize -> net, [0, 1] pixels in, logits out."""
-    return nn.Sequential(OrderedDict(normalize=Normalize(mean, std, channels), net=net))
+    """The model the harness trains and attacks: Normalize -> net, [0, 1] pixels in, logits out
+    (``harness.normalize``, imported here on use: registering architectures needs no torch)."""
+    from harness import normalize
+
+    return normalize.wrap(net, mean, std, channels)
 
 
 # ---------------------------------------------------------------- built-in architectures
 
 
 def _conv_block(c_in: int, c_out: int, batchnorm: bool) -> list[nn.Module]:
+    from torch import nn
+
     layers: list[nn.Module] = [nn.Conv2d(c_in, c_out, kernel_size=3, padding=1)]
     if batchnorm:
         layers.append(nn.BatchNorm2d(c_out))
@@ -104,6 +89,8 @@ def _conv_block(c_in: int, c_out: int, batchnorm: bool) -> list[nn.Module]:
 
 
 def _seed000_cnn(input_shape: Shape, num_classes: int, batchnorm: bool) -> nn.Module:
+    from torch import nn
+
     c, h, w = input_shape
     convs = [*_conv_block(c, 32, batchnorm), *_conv_block(32, 64, batchnorm)]
     convs += _conv_block(64, 128, batchnorm)
@@ -132,6 +119,8 @@ def robust_cnn(input_shape: Shape, num_classes: int) -> nn.Module:
 @architecture("small_cnn", mean=(0.5,), std=(0.5,))
 def small_cnn(input_shape: Shape, num_classes: int) -> nn.Module:
     """Small CNN for 8x8 digits up to 28x28 MNIST-like inputs: 2 conv blocks, adaptive pool, FC 256->128->classes."""
+    from torch import nn
+
     c = input_shape[0]
     features = nn.Sequential(
         nn.Conv2d(c, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
@@ -147,6 +136,8 @@ def small_cnn(input_shape: Shape, num_classes: int) -> nn.Module:
 @architecture("wong_mnist_cnn", mean=(0.0,), std=(1.0,), input_shape=(1, 28, 28))
 def wong_mnist_cnn(input_shape: Shape, num_classes: int) -> nn.Module:
     """Wong et al. 2020's MNIST model: Conv4x4/2 1->16, Conv4x4/2 16->32, FC 32*7*7->100->classes, ReLUs; raw [0, 1] inputs."""
+    from torch import nn
+
     c, h, w = input_shape
     features = nn.Sequential(
         nn.Conv2d(c, 16, 4, stride=2, padding=1), nn.ReLU(),
@@ -164,6 +155,8 @@ def wong_mnist_cnn(input_shape: Shape, num_classes: int) -> nn.Module:
 @architecture("mlp", mean=(0.5,), std=(0.5,))
 def mlp(input_shape: Shape, num_classes: int) -> nn.Module:
     """Fully connected baseline for any input size: flatten, FC 256, FC 128, ReLUs (no conv: no Grad-CAM)."""
+    from torch import nn
+
     c, h, w = input_shape
     return nn.Sequential(
         nn.Flatten(),
@@ -178,6 +171,8 @@ def mlp(input_shape: Shape, num_classes: int) -> nn.Module:
 @architecture("mnist_cnn", mean=(0.1307,), std=(0.3081,), input_shape=(1, 28, 28))
 def mnist_cnn(input_shape: Shape, num_classes: int) -> nn.Module:
     """Compact MNIST/Fashion-MNIST CNN: 2x [Conv3x3 + ReLU + MaxPool] (1->32->64), dropout 0.25, FC 3136->128, dropout 0.5, FC 128->classes; MNIST mean/std."""
+    from torch import nn
+
     # The two-block CNN of the PyTorch and Keras MNIST examples (about 99.2% on MNIST): the 7x7x64
     # map is flattened, every position kept (no global pooling); padding keeps 28 -> 14 -> 7.
     c, h, w = input_shape
@@ -202,6 +197,8 @@ CIFAR10_STD = (0.2470, 0.2435, 0.2616)
 
 def _vgg_stage(c_in: int, c_out: int) -> list[nn.Module]:
     """Two Conv3x3 + BatchNorm + ReLU, then a 2x2 max-pool (halves H and W)."""
+    from torch import nn
+
     layers: list[nn.Module] = []
     for c in (c_in, c_out):
         layers += [nn.Conv2d(c, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU()]
@@ -211,6 +208,8 @@ def _vgg_stage(c_in: int, c_out: int) -> list[nn.Module]:
 @architecture("cifar_vgg", mean=CIFAR10_MEAN, std=CIFAR10_STD, input_shape=(3, 32, 32))
 def cifar_vgg(input_shape: Shape, num_classes: int) -> nn.Module:
     """Small VGG-style CIFAR-10 net: 3 stages of 2x [Conv3x3 + BatchNorm + ReLU] + MaxPool (32-64-128), FC 2048->256->classes, dropout 0.3."""
+    from torch import nn
+
     # ~40M multiply-adds per image, about ResNet-20's cost; the 4x4x128 map is flattened, not
     # averaged, so the head keeps where a feature is.
     c, h, w = input_shape

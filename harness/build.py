@@ -1,7 +1,8 @@
 """Turn a model spec into a model: a registered architecture or the user's own builder.
 
 Both paths end in the same wrapped model (``Normalize`` -> network), which is then trained,
-loaded and attacked exactly alike.
+loaded and attacked exactly alike. A recipe is resolved without torch (``harness validate``);
+torch is imported when a model is built or run.
 """
 
 from __future__ import annotations
@@ -11,16 +12,17 @@ import inspect
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-from torch import nn
 
-from harness import device
 from harness.architectures import ARCHITECTURES, Shape, wrap
 from harness.errors import HarnessError
 from harness.spec import ModelSpec
 from harness.userfiles import check_regular
+
+if TYPE_CHECKING:
+    from torch import nn
 
 BUILDER = "model.builder"
 
@@ -44,6 +46,8 @@ class ModelRecipe:
         """Build a throwaway model and run one real batch (N, C, H, W) in [0, 1] through it: a
         network that rejects the data's input or does not give one logit per class fails here,
         before any training. Consumes the torch RNG: callers reseed before building for real."""
+        import torch
+
         model = self.make(tuple(batch.shape[1:]), num_classes).eval()
         out = _forward(model, batch, self)
         expected = (len(batch), num_classes)
@@ -107,6 +111,8 @@ def load_builder(ref: str) -> object:
 def _call_builder(rec: ModelRecipe, input_shape: Shape, num_classes: int) -> nn.Module:
     """Call a builder with the keyword arguments it accepts among input_shape and num_classes;
     whatever it raises or a non-Module it returns is a one-line error naming it."""
+    from torch import nn
+
     offered = {"input_shape": tuple(input_shape), "num_classes": num_classes}
     try:
         net = _invoke(rec.build_net, offered)
@@ -138,6 +144,10 @@ def check_outputs(model: nn.Module, batch: np.ndarray, field: str, what: str) ->
     (a weights file, a zoo checkpoint, a given module), in eval mode: weights that are finite
     but broken (a negative BatchNorm running_var, weights near the float32 maximum) give
     NaN or inf logits, refused in one line before any work rather than reported as FAILs."""
+    import torch
+
+    from harness import device
+
     was_training = model.training
     x = torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32)).to(device.of(model))
     try:
@@ -159,6 +169,8 @@ def check_outputs(model: nn.Module, batch: np.ndarray, field: str, what: str) ->
 
 def _forward(model: nn.Module, batch: np.ndarray, rec: ModelRecipe) -> object:
     """``model(batch)`` without gradients; an exception is a one-line error naming the network."""
+    import torch
+
     try:
         with torch.no_grad():
             return model(torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32)))

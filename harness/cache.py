@@ -11,21 +11,22 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
-from torch import nn
-
-from harness import checkpoints, device
 from harness.results import EpochStats
-from harness.seeding import seed_everything
 from harness.spec import Spec, stable_hash
-from harness.training import Snapshot, TrainData
-from harness.weights import WeightRecorder
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from harness.training import Snapshot, TrainData
+    from harness.weights import WeightRecorder
 
 CACHE_VERSION = 1  # bump when training code changes what a cached model would be
 
-Fit = Callable[[nn.Module, Snapshot], list[EpochStats]]  # trains in place, returns per-epoch stats
+# trains in place, returns per-epoch stats (torch types as strings: grid keys read
+# CACHE_VERSION when a spec is validated, which imports no torch)
+Fit = Callable[["nn.Module", "Snapshot"], list[EpochStats]]
 
 
 @dataclass
@@ -50,6 +51,10 @@ def cached(
     fit: Fit,
 ) -> Fitted:
     """Train ``make()`` with ``fit`` unless weights for exactly this key, data and seed are cached."""
+    import torch
+
+    from harness import device
+
     dev = device.resolve(spec.device)
     full_key = key | {
         "data": spec.dataset,
@@ -77,6 +82,10 @@ def cached(
 
 def _train(spec: Spec, model: nn.Module, fit: Fit, path: Path, meta: dict[str, Any]) -> Fitted:
     """Train ``model`` from the seed, then save it with its history under ``path``."""
+    from harness import checkpoints
+    from harness.seeding import seed_everything
+    from harness.weights import WeightRecorder
+
     seed_everything(spec.seed)
     recorder = WeightRecorder()
     recorder(0, model)  # the initial weights, then one snapshot per epoch
@@ -93,6 +102,9 @@ def _train(spec: Spec, model: nn.Module, fit: Fit, path: Path, meta: dict[str, A
 def reuse(path: Path, digest: str, model: nn.Module) -> Fitted | None:
     """The cached weights at ``path`` loaded into ``model``, or None: none cached for this key, or
     a file that fails its SHA-256 or finiteness check (then retrained and replaced)."""
+    from harness import checkpoints
+    from harness.weights import WeightRecorder
+
     meta = checkpoints.load_meta(path)
     if not path.is_file() or meta is None or meta.get("key") != digest:
         return None

@@ -294,9 +294,9 @@ def _validate(args: argparse.Namespace) -> int:
     _checked(spec, args.overrides)
     grid = ""
     if spec.grid is not None:
-        from harness.grid.cells import expand
+        from harness.grid.cells import HOST, expand
 
-        found = expand(spec)
+        found = expand(spec, HOST)  # the counts do not depend on the device: no torch asked
         grid = f", a grid of {len(found.cells)} cells and {len(found.units)} models"
     print(f"{args.spec}: ok ({spec.name}, dataset {spec.dataset.name}, {len(spec.attacks)} attack(s), "
           f"{len(spec.eps)} epsilons{grid})")  # fmt: skip

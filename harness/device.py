@@ -21,9 +21,10 @@ import torch
 from torch import nn
 
 from harness.errors import HarnessError
+from harness.spec.checks import GPU_KIND, HOST_KIND
 
-HOST = torch.device("cpu")  # where numpy arrays live and checkpoints are read (map_location)
-CUDA, MPS = "cuda", "mps"  # torch.device types the resolver can pick besides the host's
+HOST = torch.device(HOST_KIND)  # where numpy arrays live and checkpoints are read (map_location)
+CUDA, MPS = GPU_KIND, "mps"  # torch.device types the resolver can pick besides the host's
 
 
 def resolve(request: str = "auto", where: str = "device") -> torch.device:

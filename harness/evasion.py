@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-from art.estimators.classification import PyTorchClassifier
 
 from harness import metrics
 from harness.attacks import ATTACKS
 from harness.results import EvasionRow
 from harness.spec import AttackSpec, EvasionSpec
+
+if TYPE_CHECKING:
+    from art.estimators.classification import PyTorchClassifier
 
 
 def eps_grid(spec: EvasionSpec) -> np.ndarray:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from harness import device, reproducibility, validation, zoo
+from harness import reproducibility, validation, zoo
 from harness.attacks import ATTACKS
 from harness.build import recipe
 from harness.corruptions.evaluate import check as check_corruptions
@@ -21,6 +21,7 @@ from harness.probes import plan as plan_probes
 from harness.results import AttackRecord
 from harness.results.corruption import CorruptionReference
 from harness.spec import AttackSpec, DefenceSpec, Spec
+from harness.spec.checks import needs_hardware
 from harness.sweep import PlannedAttack
 
 NAIVE_SUFFIX = "_naive"
@@ -42,8 +43,7 @@ def validate(spec: Spec) -> Plan:
     """Check every name and parameter in the spec before any data or weights are loaded."""
     validation.check_dataset_fields(spec)
     validation.check_headline(spec)
-    device.check_amp(spec.amp, device.resolve(spec.device))  # an unavailable device: one line
-    reproducibility.check(spec.reproducible, device.resolve(spec.device), spec.grid is not None)
+    check_device(spec)
     if spec.model.arch or spec.model.builder:
         recipe(spec.model)  # unknown architecture / unimportable builder
     if spec.model.zoo:
@@ -55,6 +55,20 @@ def validate(spec: Spec) -> Plan:
     wraps = any(DEFENCES.get(d.name).wraps_baseline for d in spec.defences)
     naive = naive_attacks(planned) if wraps else []
     return Plan(planned, plan_probes(spec.probes), defences, naive, named)
+
+
+def check_device(spec: Spec) -> None:
+    """An unavailable device, ``amp`` off CUDA, strict mode on an accelerator: one line each.
+
+    torch is imported only when the answer depends on this machine: ``cpu`` and ``auto`` are
+    always available, and only ``amp`` and strict mode care which device ``auto`` picks."""
+    if not needs_hardware(spec.device) and not spec.amp and spec.reproducible != "strict":
+        return
+    from harness import device
+
+    dev = device.resolve(spec.device)
+    device.check_amp(spec.amp, dev)
+    reproducibility.check(spec.reproducible, dev, spec.grid is not None)
 
 
 def _plan_attack(a: AttackSpec, where: str) -> PlannedAttack:

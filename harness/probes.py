@@ -17,11 +17,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from art.estimators.classification import PyTorchClassifier
-from art.metrics import empirical_robustness
 
 from harness import metrics
 from harness.attacks import ATTACKS, AttackDef, generate
@@ -33,10 +31,13 @@ from harness.results import MinimalPerturbation, NoiseProbe
 from harness.spec import AttackSpec
 from harness.spec.sizes import MAX_PROBE_IMAGES, MAX_PROBE_STEPS
 
+if TYPE_CHECKING:
+    from art.estimators.classification import PyTorchClassifier
+
 Check = Callable[[dict[str, Any], str], None]  # (resolved params, where) -> raises HarnessError
 # (classifier, x (N, C, H, W) in [0, 1], y (N,), clean_pred (N,), class_names, params, model)
 Probe = Callable[
-    [PyTorchClassifier, np.ndarray, np.ndarray, np.ndarray, Sequence[str], dict[str, Any], str],
+    ["PyTorchClassifier", np.ndarray, np.ndarray, np.ndarray, Sequence[str], dict[str, Any], str],
     NoiseProbe | MinimalPerturbation,
 ]
 GREY_LEVELS = 255  # ART's FGSM search grid for empirical robustness: one 8-bit grey level a step
@@ -223,6 +224,8 @@ def art_empirical_robustness(
         "eps_step": step,
         "batch_size": 128,
     }
+    from art.metrics import empirical_robustness  # on use: declaring probes imports no ART
+
     return float(empirical_robustness(classifier, x, "fgsm", art_params))
 
 

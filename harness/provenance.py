@@ -20,9 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import torch
-
-from harness import device, reproducibility
+from harness import reproducibility
 from harness.io import pause_for_test
 from harness.results.timings import Timing
 
@@ -83,6 +81,8 @@ def git_commit() -> str:
 
 def machine(mode: str = "standard") -> dict[str, Any]:
     """The machine, and the CPU and kernel libraries its bytes depend on (``hardware``)."""
+    import torch  # here, not above: timing a stage (``timed``) needs no torch
+
     return {
         "platform": platform.platform(),
         "cpu_count": os.cpu_count(),
@@ -94,6 +94,8 @@ def machine(mode: str = "standard") -> dict[str, Any]:
 def record(spec: Spec, started: float, seed: int | None = None) -> dict[str, Any]:
     """Where a run (or a grid) came from: its spec, the code, the libraries, the machine, and
     when it started (``started``: ``time.time()``); ``seed`` is recorded when given."""
+    from harness import device
+
     out: dict[str, Any] = {"spec_hash": spec.digest(), "spec_file": spec.source}
     if spec.includes:  # the files the spec starts from (``include:``), in reading order
         out["spec_includes"] = list(spec.includes)

@@ -20,7 +20,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import binomtest
 
 Z95 = 1.959963984540054  # the standard normal's 97.5% quantile
 LEVEL = "95% Wilson score interval"  # how a report names its intervals, once
@@ -105,6 +104,8 @@ def count(fraction: float, n: int) -> int:
 
 def mcnemar(b: int, c: int) -> float:
     """Two-sided exact McNemar p-value of ``b`` vs ``c`` discordant pairs (1.0 when none)."""
+    from scipy.stats import binomtest  # on use: reading results imports no scipy
+
     if b + c == 0:
         return 1.0
     return float(binomtest(b, b + c, 0.5).pvalue)

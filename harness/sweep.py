@@ -34,10 +34,9 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from art.estimators.classification import PyTorchClassifier
 
 from harness import console, metrics
 from harness.attacks import AttackDef, attack_labels, generate, project
@@ -45,6 +44,9 @@ from harness.datasets.lazy import ImageArray
 from harness.finite import require_finite
 from harness.provenance import timed
 from harness.results import Measurement
+
+if TYPE_CHECKING:
+    from art.estimators.classification import PyTorchClassifier
 
 # float32 input per chunk: 64 MiB is 5,461 CIFAR-sized images or 111 at 224 px (then one batch
 # multiple); MNIST's 10,000 test images and every shipped spec's PGD test set fit in one.

@@ -13,11 +13,11 @@ from conftest import SHAPE, fit_tiny, task
 from harness.architectures import ARCHITECTURES, wrap
 from harness.attacks import ATTACKS, generate, numpy_seed
 from harness.attacks.apgd_loop import APGDLoop
-from harness.attacks.autoattack import (
+from harness.attacks.autoattack import describe
+from harness.attacks.autoattack_standard import (
     CLEAN,
     NOT_BROKEN,
     StandardAutoAttack,
-    describe,
     ranked_others,
 )
 from harness.attacks.square_loop import SquareLoop

@@ -10,8 +10,8 @@ from test_autoattack_reference import digits  # noqa: F401  the tiny digits mode
 
 from harness.attacks import numpy_seed
 from harness.attacks.apgd_loop import APGDLoop
-from harness.attacks.autoattack import ranked_others
-from harness.attacks.autoattack_reference import _load
+from harness.attacks.autoattack_fra31 import _load
+from harness.attacks.autoattack_standard import ranked_others
 from harness.attacks.square_loop import SquareLoop, p_schedule
 from harness.estimator import build_classifier
 

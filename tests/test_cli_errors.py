@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -92,27 +94,47 @@ def test_list_shows_registries(capsys) -> None:
     assert "fields: checkpoint [pip install 'robustness-harness[timm]']" in out
 
 
+HEAVY = ("torch", "art", "sklearn", "scipy", "matplotlib", "pandas", "torchvision")
+
+
 def test_light_commands_answer_without_importing_torch() -> None:
-    """--version, a misspelt benchmark and a misspelt --set key are answered before torch (or
-    ART) is imported: a fraction of a second instead of several."""
+    """--version, --help, a misspelt benchmark, a misspelt --set key, ``validate`` of every
+    shipped benchmark (grids, defences, probes, corruptions among them) and every ``list`` are
+    answered without importing torch, ART or the other heavy libraries: a fraction of a second
+    instead of several. One subprocess for all, so that nothing imported earlier hides one."""
     probe = (
-        "import sys\n"
-        "from harness.cli import main\n"
+        "import contextlib, io, json, sys\n"
+        "from harness.cli import LISTS, main\n"
+        "from harness.spec import catalog\n"
         "for argv in (['run', 'digits_fgms'], ['validate', 'digits_fgsm', '--set', 'datset.x=1']):\n"
         "    assert main(argv) == 2\n"
-        "try:\n"
-        "    main(['--version'])\n"
-        "except SystemExit as exc:\n"
-        "    assert exc.code == 0\n"
-        "print(sorted(m for m in ('torch', 'art', 'sklearn') if m in sys.modules))\n"
+        "for argv in (['--help'], ['validate', '--help'], ['--version']):\n"
+        "    out = io.StringIO()\n"
+        "    try:\n"
+        "        with contextlib.redirect_stdout(out):\n"
+        "            main(argv)\n"
+        "    except SystemExit as exc:\n"
+        "        assert exc.code == 0\n"
+        "print(out.getvalue().strip())  # the version\n"
+        "codes = {}\n"
+        "for argv in [['validate', n] for n in catalog.names()] + [['list', w] for w in LISTS]:\n"
+        "    with contextlib.redirect_stdout(io.StringIO()):\n"
+        "        codes[' '.join(argv)] = main(argv)\n"
+        "print(json.dumps(codes))\n"
+        f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))\n"
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines()[-2:] == [
+    version, codes, heavy = done.stdout.splitlines()[-3:]
+    assert version == (
         f"harness {__import__('harness').__version__} (robustness-harness; Python "
-        f"{sys.version.split()[0]})",
-        "[]",
-    ]
+        f"{sys.version.split()[0]})"
+    )
+    codes = json.loads(codes)
+    extra = importlib.util.find_spec("imagecorruptions") is not None  # corruption specs need it
+    expected = {c: 0 if extra or "corruptions" not in c else 2 for c in codes}
+    assert len(codes) >= 20 and codes == expected, done.stderr
+    assert heavy == "[]"
     assert "did you mean 'digits_fgsm'" in done.stderr and "--set datset.x=1: datset" in done.stderr
 
 

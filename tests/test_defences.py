@@ -15,9 +15,10 @@ from torch import nn
 from harness import report
 from harness.defences import DEFENCES, HardenJob
 from harness.defences import validate as validate_defence
-from harness.defences.purifier import ConvAutoencoder
-from harness.defences.smoothing import Smoothed, certify, curve
-from harness.defences.trainers import at_trainer, fbf_trainer, madry_trainer, trades_trainer
+from harness.defences.art_trainers import at_trainer, fbf_trainer, madry_trainer, trades_trainer
+from harness.defences.autoencoder import ConvAutoencoder
+from harness.defences.smoothed import Smoothed
+from harness.defences.smoothing import certify, curve
 from harness.errors import HarnessError
 from harness.report.sections.naive import _verdict
 from harness.results import RunResult, rundir

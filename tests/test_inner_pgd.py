@@ -9,8 +9,8 @@ from art.attacks.evasion import ProjectedGradientDescent
 from torch import nn
 
 from harness.defences import DEFENCES, HardenJob
+from harness.defences.art_trainers import madry_trainer, trades_trainer
 from harness.defences.inner_pgd import TrainingPGD, training_pgd
-from harness.defences.trainers import madry_trainer, trades_trainer
 from harness.estimator import build_classifier
 from harness.spec import DefenceSpec, TrainSpec
 from harness.training import TrainData

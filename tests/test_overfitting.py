@@ -12,8 +12,9 @@ from torch import nn
 from harness.architectures import ARCHITECTURES, wrap
 from harness.defences import HardenJob
 from harness.defences import validate as validate_defence
+from harness.defences.art_trainers import at_trainer, fit_epochs
 from harness.defences.overfitting import watch
-from harness.defences.trainers import _fit_epochs, adversarial_training, at_trainer, fast_fgsm
+from harness.defences.trainers import adversarial_training, fast_fgsm
 from harness.errors import HarnessError
 from harness.overfitting import NAME, grade
 from harness.report.sections.training import render
@@ -49,7 +50,7 @@ def test_fgsm_training_records_pgd_accuracy_and_trains_exactly_as_unwatched() ->
     assert not any(e.kept for e in history)  # keep: last by default
     plain = fresh()
     np.random.seed(0)
-    _fit_epochs(j, plain, at_trainer(j, plain), "unwatched")
+    fit_epochs(j, plain, at_trainer(j, plain), "unwatched")
     for a, b in zip(watched_model.state_dict().values(), plain.state_dict().values(), strict=True):
         assert torch.equal(a, b)  # watching changed nothing: shipped specs keep their numbers
 

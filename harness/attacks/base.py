@@ -14,10 +14,13 @@ Conventions shared by every attack:
   generator; ``generate`` seeds it with the attack's ``seed`` parameter for the duration of the
   call and restores it afterwards, so a result does not depend on what ran before.
 - minimal-perturbation attacks (C&W, DeepFool) have no eps bound of their own: their factory
-  wraps them in ``EpsBall``, which projects the result onto the eps ball of the attack's norm.
+  wraps them in ``EpsBall`` (``harness.attacks.eps_ball``), which projects the result onto the eps ball of the attack's norm.
 - capabilities: an attack declares what it is (norm, white- or black-box, iterative, its effort
   parameters, ...) on its ``AttackDef``; the sanity checks, the naive attacker and the app
   choose attacks by those (``harness.attacks.select``), never by name.
+- imports: declaring an attack (this module, and each family's ``@attack``) imports neither ART
+  nor torch, so ``harness validate`` and ``harness list attacks`` stay light; a factory, and the
+  loops it builds, import them when an attack is made.
 
 Docstring template of an attack factory (the first line is what ``harness list attacks``
 prints)::
@@ -36,11 +39,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from art.attacks.attack import EvasionAttack
-from art.estimators.classification import PyTorchClassifier
 
 from harness.errors import HarnessError
 from harness.finite import require_finite
@@ -48,11 +49,15 @@ from harness.params import Check, expect, is_int, is_number, resolve_params
 from harness.registry import Registry
 from harness.spec import AttackSpec
 
-Factory = Callable[[PyTorchClassifier, float, dict[str, Any]], Any]  # -> ART EvasionAttack
+if TYPE_CHECKING:
+    from art.estimators.classification import PyTorchClassifier
+
+# ART types as strings: declaring an attack imports no ART or torch (factories import them)
+Factory = Callable[["PyTorchClassifier", float, dict[str, Any]], Any]  # -> ART EvasionAttack
 # (classifier, params, x, y) -> (logits (n, K) of the forward pass the gradient took at x,
 # the eps-independent step direction (n, C, H, W)) of a one-step attack
 Direction = Callable[
-    [PyTorchClassifier, dict[str, Any], np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]
+    ["PyTorchClassifier", dict[str, Any], np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]
 ]
 # (params, num_classes) -> lines saying exactly what runs, for the report (ensembles)
 Composition = Callable[[dict[str, Any], int], list[str]]
@@ -237,24 +242,6 @@ def project(x: np.ndarray, x_adv: np.ndarray, eps: float, norm: str) -> np.ndarr
         scale = np.minimum(1.0, eps / np.maximum(length, 1e-12))
         delta *= scale.reshape(-1, *[1] * (x.ndim - 1))
     return np.clip(x + delta, 0.0, 1.0).astype(np.float32)
-
-
-class EpsBall(EvasionAttack):
-    """An ART attack whose adversarial examples are projected onto the eps ball (``project``).
-
-    Wraps minimal-perturbation attacks that have no eps of their own, so that the bound holds
-    wherever the attack is used (``generate``, or ART's ``AdversarialTrainer``).
-    """
-
-    _estimator_requirements = ()
-
-    def __init__(self, inner: EvasionAttack, eps: float, norm: str) -> None:
-        super().__init__(estimator=inner.estimator)
-        self.inner, self.eps, self.norm = inner, eps, norm
-        self._targeted = inner.targeted
-
-    def generate(self, x: np.ndarray, y: np.ndarray | None = None, **kwargs: Any) -> np.ndarray:
-        return project(x, self.inner.generate(x, y=y, **kwargs), self.eps, self.norm)
 
 
 # ---------------------------------------------------------------- shared parameter checks

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from art.attacks.evasion import CarliniL2Method, CarliniLInfMethod
-from art.estimators.classification import PyTorchClassifier
-
-from harness.attacks.base import EpsBall, attack
+from harness.attacks.base import attack
 from harness.params import all_of, fractions, ints, numbers
+
+if TYPE_CHECKING:
+    from art.estimators.classification import PyTorchClassifier
 
 
 @attack(
@@ -44,6 +44,10 @@ def cw_l2(classifier: PyTorchClassifier, eps: float, params: dict[str, Any]) -> 
     to 5 halvings / 5 doublings.
     Input: pixels in [0, 1]; untargeted, true labels.
     """
+    from art.attacks.evasion import CarliniL2Method
+
+    from harness.attacks.eps_ball import EpsBall
+
     inner = CarliniL2Method(
         classifier,
         confidence=float(params["confidence"]),
@@ -97,6 +101,10 @@ def cw_linf(classifier: PyTorchClassifier, eps: float, params: dict[str, Any]) -
     batch_size (128, prediction batches only).
     Input: pixels in [0, 1]; untargeted, true labels.
     """
+    from art.attacks.evasion import CarliniLInfMethod
+
+    from harness.attacks.eps_ball import EpsBall
+
     inner = CarliniLInfMethod(
         classifier,
         confidence=float(params["confidence"]),

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from art.attacks.evasion import DeepFool
-from art.estimators.classification import PyTorchClassifier
-
-from harness.attacks.base import EpsBall, attack
+from harness.attacks.base import attack
 from harness.params import all_of, ints, numbers
+
+if TYPE_CHECKING:
+    from art.estimators.classification import PyTorchClassifier
 
 
 @attack(
@@ -34,6 +34,10 @@ def deepfool(classifier: PyTorchClassifier, eps: float, params: dict[str, Any]) 
     Input: pixels in [0, 1]. Attacks the *predicted* label (ART ignores y); the harness only
     attacks clean-correct samples, where that is the true label.
     """
+    from art.attacks.evasion import DeepFool
+
+    from harness.attacks.eps_ball import EpsBall
+
     inner = DeepFool(
         classifier,
         max_iter=int(params["max_iter"]),

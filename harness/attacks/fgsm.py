@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from art.attacks.evasion import FastGradientMethod
-from art.estimators.classification import PyTorchClassifier
 
 from harness.attacks.base import TARGETING, attack, attack_labels, targeting
-from harness.attacks.gradient import batched_input_gradient
 from harness.params import all_of, ints
+
+if TYPE_CHECKING:
+    from art.estimators.classification import PyTorchClassifier
 
 
 def fgsm_direction(
@@ -25,6 +25,8 @@ def fgsm_direction(
     logits are those of the forward pass the gradient needed, so a sweep's eps-0 (clean)
     predictions cost no forward pass of their own.
     """
+    from harness.attacks.gradient import batched_input_gradient
+
     labels = attack_labels(params, y, classifier.nb_classes)
     sign = -1.0 if params["targeted"] else 1.0
     logits, grad = batched_input_gradient(classifier, x, labels, int(params["batch_size"]))
@@ -52,6 +54,8 @@ def fgsm(classifier: PyTorchClassifier, eps: float, params: dict[str, Any]) -> A
     class index or "random"), seed (0): see ``attack_labels``.
     Input: pixels in [0, 1]; true labels (or the targets).
     """
+    from art.attacks.evasion import FastGradientMethod
+
     return FastGradientMethod(
         classifier,
         norm=np.inf,

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from art.estimators.classification import PyTorchClassifier
 
 from harness.attacks.base import TARGETING, attack, pgd_step, targeting
-from harness.attacks.pgd_loop import PGDLoop
 from harness.params import all_of, expect, ints
+
+if TYPE_CHECKING:
+    from art.estimators.classification import PyTorchClassifier
 
 PGD_DEFAULTS = {
     "steps": 30,  # seed 004
@@ -36,6 +37,8 @@ PGD_EFFORT = ("steps", "restarts")  # more of either never helps the model
 def _pgd(classifier: PyTorchClassifier, eps: float, params: dict[str, Any], norm: float) -> Any:
     """The harness's PGD loop (``PGDLoop``: ART's PyTorch PGD, same iterates, without its per-step
     overhead) with every parameter pinned: no momentum, no random eps."""
+    from harness.attacks.pgd_loop import PGDLoop
+
     step = eps / 4 if params["step_size"] is None else float(params["step_size"])
     return PGDLoop(
         classifier,

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from art.attacks.evasion import SquareAttack
-from art.estimators.classification import PyTorchClassifier
 
 from harness.attacks.base import attack
 from harness.errors import HarnessError
 from harness.params import all_of, fractions, ints
+
+if TYPE_CHECKING:
+    from art.estimators.classification import PyTorchClassifier
 
 
 @attack(
@@ -45,6 +46,8 @@ def square(classifier: PyTorchClassifier, eps: float, params: dict[str, Any]) ->
             f"square.p_init: {params['p_init']} makes the first square cover the whole "
             f"{height}x{width} image; expected a smaller fraction"
         )
+    from art.attacks.evasion import SquareAttack
+
     return SquareAttack(
         classifier,
         norm=np.inf,

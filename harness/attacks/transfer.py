@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from art.estimators.classification import PyTorchClassifier
+from typing import TYPE_CHECKING, Any
 
 from harness.attacks.base import ATTACKS, attack
 from harness.params import expect
 from harness.spec import AttackSpec
+
+if TYPE_CHECKING:
+    from art.estimators.classification import PyTorchClassifier
 
 
 def _transfer_check(params: dict[str, Any], where: str) -> None:

@@ -36,6 +36,10 @@ from harness.errors import HarnessError
 
 EXTRA = "corruptions"  # the optional extra of setup.cfg that installs imagecorruptions
 PACKAGE = "imagecorruptions"
+MISSING = (
+    f"corruptions: the '{PACKAGE}' package is not installed; "
+    f"install the optional extra: pip install 'robustness-harness[{EXTRA}]'"
+)
 
 
 def version() -> str:
@@ -56,8 +60,11 @@ def _resource_filename(package: str, relative: str) -> str:
 
 
 def require() -> None:
-    """Raise the one-line error naming the extra when imagecorruptions is not installed."""
-    _module()
+    """Raise the one-line error naming the extra when imagecorruptions is not installed; the
+    package is found, not imported (it imports scipy and scikit-image: validating a spec stays
+    light), and is imported when a corruption is first applied."""
+    if importlib.util.find_spec(PACKAGE) is None:
+        raise HarnessError(MISSING)
 
 
 _IMPORT = threading.Lock()  # the stand-in sits in sys.modules while one thread imports
@@ -73,11 +80,7 @@ def _module() -> types.ModuleType:
 
 @cache
 def _imported() -> types.ModuleType:
-    if importlib.util.find_spec(PACKAGE) is None:
-        raise HarnessError(
-            f"corruptions: the '{PACKAGE}' package is not installed; "
-            f"install the optional extra: pip install 'robustness-harness[{EXTRA}]'"
-        )
+    require()
     shim = None
     if importlib.util.find_spec("pkg_resources") is None and "pkg_resources" not in sys.modules:
         shim = types.ModuleType("pkg_resources")

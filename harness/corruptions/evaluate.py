@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-from art.estimators.classification import PyTorchClassifier
 
 from harness.corruptions import backend, cifar_c, reference, store
 from harness.corruptions.catalog import family
@@ -19,6 +19,9 @@ from harness.results.corruption import CorruptionAccuracy, CorruptionReference
 from harness.spec import Spec
 from harness.spec.corruption import CorruptionSpec
 from harness.sweep import chunk_size, chunks
+
+if TYPE_CHECKING:
+    from art.estimators.classification import PyTorchClassifier
 
 Chunks = Iterator[tuple[np.ndarray, np.ndarray]]  # (images, labels) of one set, chunk by chunk
 

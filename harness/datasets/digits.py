@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn import datasets as sk_datasets
 
 from harness.datasets.base import DATASETS, Dataset, reads
 from harness.datasets.lazy import in_memory
@@ -18,6 +17,8 @@ MAX_VALUE = 16.0  # pixel values are counts 0..16 (UCI optdigits: 4x4 blocks of 
 @reads()  # bundled with scikit-learn: no files, one size
 def load_digits(spec: DataSpec) -> Dataset:
     """x (N, 1, 8, 8); no official split, so a fixed stratified 80/20 split (seed 0)."""
+    from sklearn import datasets as sk_datasets  # on use: registering the loader needs no sklearn
+
     raw = sk_datasets.load_digits()
     # (1797, 1, 8, 8) counts, read as counts / 16 in [0, 1]: exact in float32, so the same bits
     # as (images / 16).astype(float32)

@@ -14,23 +14,30 @@ baseline. It has up to three parts:
 defence is there: the same attacks crafted on the undefended baseline (transfer rows named
 ``<attack>_naive``) next to the adaptive attack through the whole pipeline.
 ``certify(job, module, x, y, role)`` adds certified results (randomized smoothing).
+
+Declaring a defence (its name, parameters, checks and capabilities) imports no torch or ART, so
+``harness validate`` and ``harness list defences`` stay light: each defence module imports them
+in the functions that build, train or assemble its model.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from torch import nn
 
 from harness.architectures import Shape
 from harness.params import Check, resolve_params
 from harness.registry import Registry
 from harness.results import CertifiedCurve, DefenceRecord, EpochStats
 from harness.spec import DefenceSpec, TrainSpec, identity
-from harness.training import Snapshot, TrainData
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from harness.training import Snapshot, TrainData
 
 
 @dataclass(frozen=True)
@@ -47,9 +54,10 @@ class HardenJob:
     snapshot: Snapshot | None = None  # called after each epoch (weight histograms)
 
 
-Fit = Callable[[HardenJob, nn.Module], list[EpochStats]]
-Assemble = Callable[[HardenJob, nn.Module | None], nn.Module]
-Certify = Callable[[HardenJob, nn.Module, np.ndarray, np.ndarray, str], CertifiedCurve]
+# torch types as strings: declaring a defence imports no torch (its functions import it on use)
+Fit = Callable[[HardenJob, "nn.Module"], list[EpochStats]]
+Assemble = Callable[[HardenJob, "nn.Module | None"], "nn.Module"]
+Certify = Callable[[HardenJob, "nn.Module", np.ndarray, np.ndarray, str], CertifiedCurve]
 
 
 def _fresh(job: HardenJob) -> nn.Module:
@@ -131,6 +139,8 @@ def restore(
     ``fresh()``: a new classifier of the defence's architecture; ``load(module)``: puts the
     recorded trained weights into the defence's module (not called when it trains nothing).
     """
+    from harness.training import TrainData
+
     definition = DEFENCES.get(record.name, "defence.name")
     params = dict(record.params)
     spec = DefenceSpec(definition.name, record.label, record.arch, params)

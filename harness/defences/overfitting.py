@@ -26,19 +26,11 @@ from torch import nn
 
 from harness.defences.base import HardenJob
 from harness.modes import evaluating
-from harness.params import expect
 from harness.results import EpochStats
 
 SAMPLES = 256  # the held-out minibatch (Wong et al. use one batch)
 PGD_STEPS = 10
 PGD_STEP_RATIO = 0.25  # step = eps / 4 (Wong et al.: 2/255 at eps 8/255)
-KEEP = ("last", "best_pgd")
-
-
-def check_keep(params: dict[str, Any], where: str) -> None:
-    """``keep`` is one of KEEP."""
-    keep = params["keep"]
-    expect(keep in KEEP, where, "keep", keep, "one of " + ", ".join(KEEP))
 
 
 @torch.no_grad()

@@ -4,64 +4,29 @@ The purifier maps an input to its reconstruction; small adversarial perturbation
 be projected back onto the clean-image manifold before the classifier sees them. The harness
 reports it twice (``DefenceDef.wraps_baseline``): attacked by a naive attacker who crafts on the
 baseline alone, and attacked through the whole pipeline, with gradients through the autoencoder.
+The network is ``harness.defences.autoencoder``; torch is imported when it is built or trained.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
-from torch import nn
-
-from harness import device
 from harness.defences.base import HardenJob, defence
 from harness.errors import HarnessError
 from harness.params import all_of, expect, ints, numbers
 from harness.results import EpochStats
-from harness.training import run_epochs
+
+if TYPE_CHECKING:
+    from torch import nn
 
 KINDS = ("ae", "vae")
 
 
-class ConvAutoencoder(nn.Module):
-    """Conv encoder (two stride-2 convs, H/4 x W/4 latent map) and upsampling conv decoder.
-
-    ``variational``: the latent map holds a mean and a log-variance; training samples from it,
-    evaluation uses the mean, so the purifier is deterministic when attacked.
-    """
-
-    def __init__(self, channels: int, width: int, latent: int, variational: bool) -> None:
-        super().__init__()
-        self.variational = variational
-        w = width
-        self.encoder = nn.Sequential(
-            nn.Conv2d(channels, w, 3, padding=1), nn.ReLU(),
-            nn.Conv2d(w, w, 3, stride=2, padding=1), nn.ReLU(),
-            nn.Conv2d(w, 2 * w, 3, stride=2, padding=1), nn.ReLU(),
-            nn.Conv2d(2 * w, latent * (2 if variational else 1), 1),
-        )  # fmt: skip
-        self.decoder = nn.Sequential(
-            nn.Conv2d(latent, 2 * w, 1), nn.ReLU(),
-            nn.Upsample(scale_factor=2), nn.Conv2d(2 * w, w, 3, padding=1), nn.ReLU(),
-            nn.Upsample(scale_factor=2), nn.Conv2d(w, w, 3, padding=1), nn.ReLU(),
-            nn.Conv2d(w, channels, 3, padding=1), nn.Sigmoid(),
-        )  # fmt: skip
-        self.kl = torch.zeros(())  # the last training forward's KL term (VAE)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        z = self.encoder(x)
-        if self.variational:
-            mu, logvar = z.chunk(2, dim=1)
-            z = mu
-            if self.training:
-                z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()
-                self.kl = -0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum() / len(x)
-        return self.decoder(z)
-
-
 def purified(purifier: nn.Module, classifier: nn.Module) -> nn.Module:
     """The defended model: the purifier's reconstruction goes into the classifier."""
+    from torch import nn
+
     return nn.Sequential(OrderedDict(purifier=purifier, classifier=classifier))
 
 
@@ -71,6 +36,8 @@ def _make(job: HardenJob) -> nn.Module:
         raise HarnessError(
             f"defence {job.spec.key!r}: the purifier needs height and width divisible by 4, got {h}x{w}"
         )
+    from harness.defences.autoencoder import ConvAutoencoder
+
     p = job.params
     return ConvAutoencoder(c, p["width"], p["latent"], variational=p["kind"] == "vae")
 
@@ -100,6 +67,12 @@ def purifier(job: HardenJob, ae: nn.Module) -> list[EpochStats]:
     for the VAE), Adam with the training spec's lr. ``width``/``latent``: channels of the
     encoder and of the H/4 x W/4 latent map. The table measures the baseline through it.
     """
+    import torch
+    from torch import nn
+
+    from harness import device
+    from harness.training import run_epochs
+
     assert job.baseline is not None
     p, train = job.params, job.train
     optimizer = torch.optim.Adam(ae.parameters(), lr=train.lr)

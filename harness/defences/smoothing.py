@@ -10,51 +10,35 @@ correct and certified at >= r; an abstention is wrong at every radius.
 Empirical robustness: the model attacked by the standard sweep is ``Smoothed``, the soft smoothed
 classifier (the mean softmax over ``eot_samples`` fresh noise draws per forward pass). Every
 gradient an attack takes is then an expectation over the noise (EoT, Athalye et al. 2018).
+``Smoothed`` lives in ``harness.defences.smoothed``; torch, ART and scipy are imported on use.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
-from art.estimators.certification.randomized_smoothing import PyTorchRandomizedSmoothing
-from scipy.stats import norm
-from torch import nn
 
-from harness import device
 from harness.attacks import numpy_seed
 from harness.datasets.subset import stratified_indices
 from harness.defences.base import HardenJob, defence
 from harness.params import all_of, expect, ints, is_number
 from harness.results import CertifiedCurve, EpochStats
-from harness.training import run_epochs
 
-
-class Smoothed(nn.Module):
-    """log E[softmax(base(x + N(0, sigma^2)))] over ``samples`` draws: logits of the smoothed model.
-
-    The noise comes from the module's own generator (seeded, on the host), so a run is
-    reproducible, and the same on every device, while every forward pass draws fresh noise.
-    """
-
-    def __init__(self, base: nn.Module, sigma: float, samples: int, seed: int) -> None:
-        super().__init__()
-        self.base, self.sigma, self.samples = base, sigma, samples
-        self.generator = torch.Generator().manual_seed(seed)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        n = len(x)
-        noisy = x.repeat(self.samples, 1, 1, 1)
-        noise = torch.randn(noisy.shape, generator=self.generator, dtype=x.dtype).to(x.device)
-        probs = self.base(noisy + self.sigma * noise).softmax(1)
-        return probs.view(self.samples, n, -1).mean(0).clamp_min(1e-12).log()
+if TYPE_CHECKING:
+    from torch import nn
 
 
 def smoothing_estimator(job: HardenJob, base: nn.Module, lr: float | None = None):
     """ART's randomized-smoothing classifier around ``base`` with the job's sigma and sample
     counts, on ``base``'s device."""
+    import torch
+    from art.estimators.certification.randomized_smoothing import PyTorchRandomizedSmoothing
+    from torch import nn
+
+    from harness import device
+
     p, dev = job.params, device.of(base)
     with device.art_context(dev):
         estimator = PyTorchRandomizedSmoothing(
@@ -122,10 +106,14 @@ def curve(
 def largest_radius(sigma: float, n: int, alpha: float) -> float:
     """The largest radius any certificate can reach: all n noisy samples agree, so the
     Clopper-Pearson lower bound is alpha^(1/n) and the radius sigma x Phi^-1(alpha^(1/n))."""
+    from scipy.stats import norm
+
     return float(sigma * norm.ppf(alpha ** (1 / n)))
 
 
 def _smoothed(job: HardenJob, base: nn.Module | None) -> nn.Module:
+    from harness.defences.smoothed import Smoothed
+
     assert base is not None
     p = job.params
     return Smoothed(base, p["sigma"], p["eot_samples"], job.seed)
@@ -169,6 +157,8 @@ def randomized_smoothing(job: HardenJob, base: nn.Module) -> list[EpochStats]:
     wrong). The empirical sweep attacks the smoothed classifier with EoT over ``eot_samples``
     noise draws per gradient. Adam with the training spec's lr.
     """
+    from harness.training import run_epochs
+
     estimator = smoothing_estimator(job, base, lr=job.train.lr)
     x, y = job.data.x_train, job.data.y_train
 

@@ -9,17 +9,21 @@ report's weight analysis gives the per-layer spectral norms and the true conv op
 
 from __future__ import annotations
 
-from torch import nn
-from torch.nn.utils.parametrizations import spectral_norm as parametrize
+from typing import TYPE_CHECKING
 
 from harness.defences.base import HardenJob, defence
 from harness.params import ints
 from harness.results import EpochStats
-from harness.training import train_standard
+
+if TYPE_CHECKING:
+    from torch import nn
 
 
 def normalized(job: HardenJob) -> nn.Module:
     """A fresh classifier with every Conv2d and Linear spectrally normalized."""
+    from torch import nn
+    from torch.nn.utils.parametrizations import spectral_norm as parametrize
+
     model = job.fresh()
     targets = [m for m in model.modules() if isinstance(m, nn.Conv2d | nn.Linear)]
     for module in targets:
@@ -39,4 +43,6 @@ def spectral_norm(job: HardenJob, model: nn.Module) -> list[EpochStats]:
     The spec's architecture with each weight divided by its spectral norm (``power_iterations``
     of power iteration per training step), trained like the baseline (Adam, cross-entropy).
     """
+    from harness.training import train_standard
+
     return train_standard(model, job.data, job.train, job.seed, job.snapshot, "spectral norm")

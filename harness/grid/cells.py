@@ -22,9 +22,6 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-import torch
-
-from harness import device
 from harness.cache import CACHE_VERSION
 from harness.defences import DEFENCES
 from harness.errors import HarnessError
@@ -38,10 +35,11 @@ from harness.spec import (
     Spec,
     stable_hash,
 )
+from harness.spec.checks import GPU_KIND, HOST_KIND, device_kind
 from harness.spec.gridspec import model_label
 
 CORRUPTIONS_CELL = "corruptions"  # the ``attack`` of the one cell per model that corrupts
-HOST = device.HOST.type  # the device kind whose keys carry no device
+HOST = HOST_KIND  # the device kind whose keys carry no device
 CELL_VERSION = 1  # bump when what a cell computes changes (its stored results become stale)
 BASELINE = "baseline"
 NO_DEFENCE = "none"  # the ``defence`` column of the baseline's rows
@@ -114,9 +112,11 @@ def run_device(spec: Spec) -> str:
     them visible and ``auto`` picks CUDA first), else what ``auto`` resolves to here, where a
     local executor runs the cells."""
     if spec.device != "auto":
-        return torch.device(spec.device).type  # not resolved: the driver may lack the device
+        return device_kind(spec.device)  # not resolved: the driver may lack the device
     if spec.grid is not None and spec.grid.gpus_per_cell > 0:
-        return device.CUDA
+        return GPU_KIND
+    from harness import device  # asks torch what this machine has
+
     return device.resolve("auto").type
 
 
@@ -152,13 +152,16 @@ def sub_spec(
     )
 
 
-def expand(spec: Spec) -> Expansion:
-    """Every unit and cell of ``spec``'s grid, validated (names, parameters, sources)."""
+def expand(spec: Spec, dev: str | None = None) -> Expansion:
+    """Every unit and cell of ``spec``'s grid, validated (names, parameters, sources).
+
+    ``dev``: the device kind the keys name (None: ``run_device``, which may ask torch). The
+    counts are the same for every kind (it is in every key alike), so counting needs none."""
     if spec.grid is None:
         raise HarnessError("grid: this spec has no grid section")
     units: dict[str, Unit] = {}
     cells: list[Cell] = []
-    dev = run_device(spec)
+    dev = run_device(spec) if dev is None else dev
     for i, gm in enumerate(grid_models(spec)):
         try:
             plan = validate(sub_spec(spec, gm, spec.seed, spec.defences, spec.attacks))

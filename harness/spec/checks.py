@@ -173,6 +173,19 @@ def choice(allowed: tuple[str, ...]) -> Check:
 DEVICE_REQUESTS = ("auto", "cpu", "cuda", "cuda:N", "mps")
 # what people write for a device the spec names otherwise (spelling alone would suggest "cpu")
 DEVICE_SYNONYMS = {"gpu": "cuda", "nvidia": "cuda", "metal": "mps", "apple": "mps"}
+HOST_KIND = "cpu"  # the host's kind: every machine has it (``harness.device.HOST``)
+GPU_KIND = "cuda"  # what Ray hands a task that asks for GPUs (``harness.device.CUDA``)
+
+
+def device_kind(request: str) -> str:
+    """The kind a concrete request names (``cuda:1`` -> ``cuda``), not resolved (no torch)."""
+    return request.split(":")[0]
+
+
+def needs_hardware(request: str) -> bool:
+    """Whether meeting ``request`` depends on this machine: it names an accelerator. ``auto``
+    and the host are met everywhere (``harness.plan.check_device`` asks torch only otherwise)."""
+    return request not in ("auto", HOST_KIND)
 
 
 def device_request(value: Any, where: str) -> str:

@@ -15,17 +15,18 @@ import logging
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from torch import nn
-
-from harness import checkpoints
-from harness.architectures import Normalize, Shape
+from harness.architectures import Shape
 from harness.errors import HarnessError, did_you_mean
 from harness.spec import DefenceSpec, ModelSpec, Spec
 from harness.userfiles import not_regular
+from harness.weight_files import refuse_non_checkpoint
 from harness.zoo import robustbench, timm, torchvision  # noqa: F401 (each registers its zoo)
-from harness.zoo.base import ZOOS, Preprocess, Resize, Zoo, text
+from harness.zoo.base import ZOOS, Preprocess, Zoo, text
+
+if TYPE_CHECKING:
+    from torch import nn
 
 logger = logging.getLogger(__name__)
 
@@ -106,12 +107,14 @@ def _check_file(zoo: Zoo, model: ModelSpec) -> Path:
             f"{layout}, which {what or 'does not exist'}; "
             "nothing is downloaded at run time"
         )
-    checkpoints.refuse_non_checkpoint(path, zoo.file_field)
+    refuse_non_checkpoint(path, zoo.file_field)
     return path
 
 
 def load(model: ModelSpec, input_shape: Shape, num_classes: int) -> ZooModel:
     """The zoo model with its checkpoint, in eval mode, taking the data's (C, H, W) pixels."""
+    from harness import checkpoints
+
     zoo = validate(model)
     fixed = zoo.classes(model)
     if fixed is not None and fixed != num_classes:
@@ -138,6 +141,11 @@ def load(model: ModelSpec, input_shape: Shape, num_classes: int) -> ZooModel:
 
 def _assemble(net: nn.Module, pre: Preprocess, input_shape: Shape) -> nn.Sequential:
     """Normalize -> Resize (only when the data's size is not the network's) -> net."""
+    from torch import nn
+
+    from harness.normalize import Normalize
+    from harness.zoo.resize import Resize
+
     layers: OrderedDict[str, nn.Module] = OrderedDict(
         normalize=Normalize(pre.mean, pre.std, pre.channels)
     )

@@ -1,9 +1,11 @@
-"""What a model zoo declares, and the layer that fits the data's images to a zoo network.
+"""What a model zoo declares (the layer that fits the data's images to a zoo network is
+``harness.zoo.resize``).
 
 A zoo (torchvision, timm, RobustBench) is one small module registering a ``Zoo``: the package it
 needs and the extra that installs it, the spec fields it reads, where a model's checkpoint is
 expected, the model's own preprocessing and a builder of the bare network with random weights.
-Nothing here downloads: the checkpoint is always a file the user already has.
+Nothing here downloads: the checkpoint is always a file the user already has. Declaring a zoo
+imports no torch: its builders import it when they are called.
 """
 
 from __future__ import annotations
@@ -11,13 +13,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import torch
-import torch.nn.functional as F
-from torch import nn
+from typing import TYPE_CHECKING
 
 from harness.registry import Registry
 from harness.spec import ModelSpec
+
+if TYPE_CHECKING:
+    from torch import nn
 
 Size = tuple[int, int]  # (H, W) pixels
 
@@ -52,22 +54,6 @@ class Zoo:
 
 
 ZOOS: Registry[Zoo] = Registry("zoo")
-
-
-class Resize(nn.Module):
-    """Bilinear resize to the size the zoo network was trained at, inside the model: the model
-    still takes the data's [0, 1] pixels, so epsilons stay in the data's pixel units."""
-
-    def __init__(self, size: Size) -> None:
-        super().__init__()
-        self.size = size
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (N, C, h, w) -> (N, C, H, W)
-        # antialias: a downscale averages, as PIL's does; it changes nothing when upscaling
-        return F.interpolate(x, self.size, mode="bilinear", align_corners=False, antialias=True)
-
-    def extra_repr(self) -> str:
-        return f"size={self.size}"
 
 
 def text(values: tuple[float, ...]) -> str:

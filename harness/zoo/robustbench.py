@@ -14,13 +14,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-
-from torch import nn
+from typing import TYPE_CHECKING
 
 from harness.registry import Registry
 from harness.spec import ModelSpec
 from harness.zoo.base import ZOOS, Preprocess, Zoo
-from harness.zoo.cifar_nets import PreActResNet, WideResNet
+
+if TYPE_CHECKING:
+    from torch import nn
 
 DATASETS = {"cifar10": 10, "cifar100": 100, "imagenet": 1000}  # RobustBench's, with classes
 THREAT_MODELS = ("Linf", "L2", "corruptions")
@@ -45,7 +46,18 @@ ENTRIES: Registry[Entry] = Registry("RobustBench model")
 
 
 def _wrn(depth: int, widen: int, sub_block1: bool = False) -> Callable[[int], nn.Module]:
-    return lambda k: WideResNet(depth, widen, k, sub_block1)
+    def build(k: int) -> nn.Module:
+        from harness.zoo.cifar_nets import WideResNet  # on use: listing the zoo needs no torch
+
+        return WideResNet(depth, widen, k, sub_block1)
+
+    return build
+
+
+def _preact18(k: int) -> nn.Module:
+    from harness.zoo.cifar_nets import PreActResNet
+
+    return PreActResNet((2, 2, 2, 2), k)
 
 
 _LINF = (("cifar10", "Linf"),)
@@ -61,7 +73,7 @@ for _name, _entry in {
     "Huang2020Self": Entry(_LINF, _wrn(34, 10, sub_block1=True)),
     "Hendrycks2019Using": Entry(_LINF, _wrn(28, 10), (0.5,), (0.5,)),  # forward: 2x - 1
     "Rice2020Overfitting": Entry(_LINF, _wrn(34, 20), *CIFAR10_RICE),
-    "Wong2020Fast": Entry(_LINF, lambda k: PreActResNet((2, 2, 2, 2), k), *CIFAR10_RICE),
+    "Wong2020Fast": Entry(_LINF, _preact18, *CIFAR10_RICE),
 }.items():
     ENTRIES.register(_name)(_entry)
 

@@ -9,11 +9,13 @@ Normalization and input size come from the model's pretrained config, which timm
 from __future__ import annotations
 
 from pathlib import Path
-
-from torch import nn
+from typing import TYPE_CHECKING
 
 from harness.spec import ModelSpec
 from harness.zoo.base import ZOOS, Preprocess, Zoo
+
+if TYPE_CHECKING:
+    from torch import nn
 
 
 def _known(spec: ModelSpec) -> list[str]:

@@ -9,11 +9,13 @@ normalization and input size are those torchvision's default weights declare for
 from __future__ import annotations
 
 from pathlib import Path
-
-from torch import nn
+from typing import TYPE_CHECKING
 
 from harness.spec import ModelSpec
 from harness.zoo.base import ZOOS, Preprocess, Zoo
+
+if TYPE_CHECKING:
+    from torch import nn
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)  # torchvision's ImageNet statistics
 IMAGENET_STD = (0.229, 0.224, 0.225)
