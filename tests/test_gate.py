@@ -1,4 +1,4 @@
-"""``harness gate``: the README's CI recipe as written, a model made weaker on purpose that the
+"""``harness gate``: the gate page's CI recipe as written, a model made weaker on purpose that the
 gate must catch, the same model against itself that it must pass, floors, and bad input."""
 
 from __future__ import annotations
@@ -14,14 +14,14 @@ from harness import gate
 from harness.cli import main
 from harness.errors import HarnessError
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+RECIPE_PAGE = Path(__file__).resolve().parents[1] / "docs" / "gate.md"  # the CI recipe
 
 
 def recipe() -> list[list[str]]:
-    """The commands of the README's CI recipe (between its ci-recipe markers), without `harness`."""
-    text = README.read_text(encoding="utf-8")
+    """The commands of the gate page's CI recipe (between its ci-recipe markers), without `harness`."""
+    text = RECIPE_PAGE.read_text(encoding="utf-8")
     block = re.search(r"<!-- ci-recipe -->\s*```bash\n(.*?)```\s*<!-- /ci-recipe -->", text, re.S)
-    assert block, "the README's CI recipe is missing"
+    assert block, "the gate page's CI recipe is missing"
     lines = [ln for ln in block.group(1).splitlines() if ln.strip() and not ln.startswith("#")]
     commands = [shlex.split(ln) for ln in lines]
     assert all(c[0] == "harness" for c in commands)

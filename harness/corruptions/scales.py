@@ -5,7 +5,7 @@ Hendrycks & Dietterich made each benchmark with its own script and parameters: C
 (``make_tinyimagenet_c.py``), ImageNet-C for 224 px (``make_imagenet_c.py``: sigma .08-.38, the
 parameters ``imagecorruptions`` carries). ``corruptions.parameters`` names one; ``auto`` picks by
 the image side. Here too, in one place, is where the harness departs from a script
-(``Scale.departures``): the report's corruption section shows it, the README repeats it.
+(``Scale.departures``): the report's corruption section shows it, docs/corruptions.md repeats it.
 """
 
 from __future__ import annotations

@@ -36,7 +36,7 @@ def require_dir(path: Path, expected: str) -> Path:
 # how to point a run at its data (a shipped spec's relative root is read from the working folder)
 WHERE = (
     "; give the folder with --set dataset.root=PATH (a relative root is read from the working "
-    "folder; the README's Data section says where each data set comes from)"
+    "folder; the documentation's Data page, docs/data.md, says where each data set comes from)"
 )
 
 

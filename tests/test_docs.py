@@ -1,0 +1,82 @@
+"""The README and the documentation: a short README that starts with the two commands, a docs
+site that builds without a warning, a generated reference that matches the code, and no machine
+paths, issue numbers or measurement logistics in anything a user reads."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from harness import reference
+from harness.cli import _parser
+
+REPO = Path(__file__).resolve().parents[1]
+DOCS = REPO / "docs"
+USER_TEXT = [REPO / "README.md", *sorted(DOCS.glob("*.md"))]
+# what belongs in a closing note, not in user docs
+NOT_FOR_USERS = re.compile(
+    r"/work/|/root/|/home/\w|/tmp/pytest|load average|\bissues? #?\d+|\bsession \d+|#\d{2,}\b",
+    re.IGNORECASE,
+)
+
+
+def test_the_readme_is_short_and_starts_with_the_two_commands() -> None:
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    assert len(text.splitlines()) < 250
+    first_block = re.search(r"```bash\n(.*?)```", text, re.S).group(1).splitlines()
+    assert [line.split()[:2] for line in first_block] == [["make", "run"], ["make", "test"]]
+    for link in re.findall(r"\]\((docs/[^)#]+)", text):
+        assert (REPO / link).is_file(), link
+
+
+def test_user_docs_name_no_machine_path_issue_or_load() -> None:
+    found = [
+        f"{p.name}:{i}: {line.strip()}"
+        for p in USER_TEXT
+        for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
+        if NOT_FOR_USERS.search(line)
+    ]
+    assert not found, found
+
+
+def test_every_page_is_in_the_site_and_the_site_builds_without_a_warning(tmp_path) -> None:
+    config = yaml.safe_load((REPO / "mkdocs.yml").read_text(encoding="utf-8"))
+
+    def pages(nav: list) -> list[str]:
+        out = []
+        for item in nav:
+            (value,) = item.values()
+            out += pages(value) if isinstance(value, list) else [value]
+        return out
+
+    assert sorted(pages(config["nav"])) == sorted(p.name for p in DOCS.glob("*.md"))
+    if importlib.util.find_spec("mkdocs") is None:
+        pytest.skip("mkdocs is not installed (the test extra installs it)")
+    built = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-d", str(tmp_path / "site")],
+        cwd=REPO, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert built.returncode == 0, built.stderr
+    assert (tmp_path / "site" / "gate" / "index.html").is_file()
+
+
+def test_the_reference_page_is_what_the_code_generates() -> None:
+    """The spec keys exactly; every command and option of the parser (argparse's layout varies
+    between Python versions, so the help text itself is compared option by option)."""
+    page = (DOCS / "reference.md").read_text(encoding="utf-8")
+    fresh = reference.render()
+    assert page.split("## Spec keys")[1] == fresh.split("## Spec keys")[1], (
+        "docs/reference.md is stale: python -m harness.reference"
+    )
+    parser = _parser()
+    for name, sub in reference._subcommands(parser).items():
+        assert f"### harness {name}" in page
+        for action in sub._actions:
+            for option in action.option_strings:
+                assert option in page.split(f"### harness {name}")[1].split("###")[0], option
