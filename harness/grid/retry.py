@@ -34,5 +34,5 @@ def _ray_lost(exc: BaseException) -> bool:
     ray = sys.modules.get("ray")  # imported by the Ray executor: never by this check
     if ray is None:
         return False
-    kinds = tuple(getattr(ray.exceptions, name) for name in RAY_LOST)
-    return isinstance(exc, kinds)
+    found = (getattr(ray.exceptions, name, None) for name in RAY_LOST)  # some are not in every Ray
+    return isinstance(exc, tuple(k for k in found if isinstance(k, type)))
