@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import importlib
+import sys
 from pathlib import Path
 
 import pytest
@@ -64,3 +66,61 @@ def test_cifake_cycle_on_real_files(tmp_path, monkeypatch) -> None:
     assert strongest["baseline"] < clean["baseline"]
     report = (out / "report.md").read_text()
     assert "FAKE" in report and "REAL" in report and "robust_cnn" in report
+
+
+# ---------------------------------------------------------------- the speed benchmark's judging
+
+
+def _speed_timing():
+    """benchmarks/speed_timing.py (a script's sibling module, not part of the package)."""
+    sys.path.insert(0, str(Path(__file__).parents[1] / "benchmarks"))
+    try:
+        return importlib.import_module("speed_timing")
+    finally:
+        sys.path.pop(0)
+
+
+@pytest.mark.parametrize(
+    ("ours", "target", "verdict"),
+    [
+        ([1.00, 1.02, 0.98, 1.04, 1.01], "<= 1.05", "met"),  # all of it at or under
+        ([1.05, 1.05, 1.05], "<= 1.05", "met"),  # on the target counts as on its side
+        ([1.06, 1.10, 1.20, 1.08, 1.07], "<= 1.05", "missed"),  # all of it over
+        ([0.98, 1.02, 1.10, 1.00, 1.01], "<= 1.05", "undecided"),  # straddles: one run over
+        ([3.2, 3.5, 3.1, 4.0, 3.3], ">= 3", "met"),
+        ([2.0, 2.4, 2.9, 2.2, 2.1], ">= 3", "missed"),
+        ([3.19, 1.84, 2.7, 2.6, 2.55], ">= 2.5", "undecided"),  # a PGD sweep that swung
+    ],
+)
+def test_speed_judge_met_only_when_the_whole_spread_is_on_one_side(ours, target, verdict) -> None:
+    timing = _speed_timing()
+    reference = [2.0, 4.0, 1.0, 3.0, 5.0][: len(ours)]
+    judged = timing.judge([r * t for r, t in zip(ours, reference, strict=True)], reference, target)
+    assert judged.verdict.startswith(verdict)
+    assert judged.ratios == pytest.approx(ours)  # each repeat's own ratio, not best of each side
+    assert judged.median == pytest.approx(sorted(ours)[len(ours) // 2])
+    assert (judged.low, judged.high) == pytest.approx((min(ours), max(ours)))
+
+
+def test_speed_judge_pairs_timings_by_repeat_and_refuses_mismatches() -> None:
+    timing = _speed_timing()
+    # best-of on each side would give 1 / 1 = 1.0; per-repeat ratios are 2 and 0.5
+    judged = timing.judge([1.0, 4.0], [0.5, 8.0], "<= 1.05")
+    assert judged.ratios == (2.0, 0.5) and judged.verdict == timing.UNDECIDED
+    with pytest.raises(ValueError):
+        timing.judge([1.0], [1.0, 2.0], "<= 1")
+    with pytest.raises(ValueError):
+        timing.judge([], [], "<= 1")
+    with pytest.raises(ValueError):
+        timing.judge([1.0], [1.0], "< 1")
+
+
+def test_speed_interleaved_times_both_clocks_in_alternating_order() -> None:
+    timing = _speed_timing()
+    order: list[str] = []
+    t = timing.interleaved({"a": lambda: order.append("a") or 1, "b": lambda: order.append("b")}, 3)
+    assert order == ["a", "b", "b", "a", "a", "b"]
+    assert t["a"].result == 1 and t["b"].result is None
+    for name in "ab":
+        assert set(t[name].seconds) == {"cpu", "wall"}
+        assert all(len(v) == 3 and min(v) >= 0 for v in t[name].seconds.values())
