@@ -12,7 +12,7 @@ import torch
 from harness.architectures import ARCHITECTURES, wrap
 from harness.estimator import build_classifier
 
-# /work/shared/data when the repo is /work/main: real datasets, staged read-only.
+# ../shared/data beside the checkout: real datasets, staged read-only.
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
