@@ -22,9 +22,11 @@ USER_TEXT = [REPO / "README.md", *sorted(DOCS.glob("*.md"))]
 # checkout sits in, the home folder), a user's home or a test's temporary path, measurement
 # logistics and issue or session numbers
 OWN = [p for p in (REPO.parent, Path.home()) if p != Path(p.anchor)]  # "/" would match any path
-MACHINE = "|".join(re.escape(f"{p.as_posix()}/") for p in OWN)
 NOT_FOR_USERS = re.compile(
-    MACHINE + r"|/home/\w|/tmp/pytest|load average|\bissues? #?\d+|\bsession \d+|#\d{2,}\b",
+    "|".join(
+        [*(re.escape(f"{p.as_posix()}/") for p in OWN), r"/home/\w", "/tmp/pytest", "load average"]
+        + [r"\bissues? #?\d+", r"\bsession \d+", r"#\d{2,}\b"]
+    ),
     re.IGNORECASE,
 )
 
