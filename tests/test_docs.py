@@ -22,12 +22,16 @@ USER_TEXT = [REPO / "README.md", *sorted(DOCS.glob("*.md"))]
 # checkout sits in, the home folder), a user's home or a test's temporary path, measurement
 # logistics and issue or session numbers
 OWN = [p for p in (REPO.parent, Path.home()) if p != Path(p.anchor)]  # "/" would match any path
+LOGISTICS = (
+    r"/home/\w",
+    "/tmp/pytest",
+    "load average",
+    r"\bissues? #?\d+",
+    r"\bsession \d+",
+    r"#\d{2,}\b",
+)
 NOT_FOR_USERS = re.compile(
-    "|".join(
-        [*(re.escape(f"{p.as_posix()}/") for p in OWN), r"/home/\w", "/tmp/pytest", "load average"]
-        + [r"\bissues? #?\d+", r"\bsession \d+", r"#\d{2,}\b"]
-    ),
-    re.IGNORECASE,
+    "|".join([*(re.escape(f"{p.as_posix()}/") for p in OWN), *LOGISTICS]), re.IGNORECASE
 )
 
 
