@@ -157,14 +157,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         except OSError as exc:  # a path argument no file system can hold, wherever it is used
             if exc.errno != errno.ENAMETOOLONG:
                 raise
+            from harness.spec.loader import shorten
+
             print(
-                f"error: {_cut(str(exc.filename))}: name too long ({exc.strerror})", file=sys.stderr
+                f"error: {shorten(str(exc.filename))}: name too long ({exc.strerror})",
+                file=sys.stderr,
             )
             return 2
-
-
-def _cut(text: str, n: int = 60) -> str:
-    return text if len(text) <= n else f"{text[: n - 3]}..."
 
 
 # what a rerun of an interrupted run picks up (the weights cache is per finished model)

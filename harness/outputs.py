@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import HarnessError
+from harness.spec.loader import shorten
 
 MARKER = "harness_report"  # run.json key: {"kind": "run", "files": [the names it wrote]}
 COMPARISON_MARK = "comparison.json"  # harness.compare's mark: {MARKER: {"kind", "files"}}
@@ -86,19 +87,15 @@ def _check_lengths(p: Path, path: str | Path, field: str) -> None:
         if size > limit:
             room = "" if limit == name_max else ", less room for a temporary name beside it"
             raise HarnessError(
-                f"{field}: {_cut(str(path))}: the name {_cut(part)} is {size} bytes long; "
+                f"{field}: {shorten(str(path), 40)}: the name {shorten(part, 40)} is {size} bytes long; "
                 f"expected at most {limit} bytes (the file system allows {name_max}{room})"
             )
     size = len(os.fsencode(str(p)))
     if size > path_max - NAME_ROOM:
         raise HarnessError(
-            f"{field}: {_cut(str(path))} is {size} bytes long; expected a path of at most "
+            f"{field}: {shorten(str(path), 40)} is {size} bytes long; expected a path of at most "
             f"{path_max - NAME_ROOM} bytes"
         )
-
-
-def _cut(text: str, n: int = 40) -> str:
-    return text if len(text) <= n else f"{text[: n - 3]}..."
 
 
 def _limit(folder: Path, name: str, default: int) -> int:

@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from harness.spec.checks import FRACTION_TEXT
+
 WIDTH = "100"  # argparse wraps help text to $COLUMNS: fixed, so the page is the same everywhere
 PAGE = Path("docs") / "reference.md"
 FRACTION = "a fraction such as 8/255"
@@ -74,10 +76,10 @@ def _accepts(prop: dict[str, Any]) -> str:
         seen = [s for s in dict.fromkeys(_accepts(a) for a in prop["anyOf"]) if s]
         text = " or ".join(s for s in seen if s != FRACTION)
         return f"{text} (a fraction such as 8/255 too)" if FRACTION in seen else text
+    if prop == FRACTION_TEXT:
+        return FRACTION
     kind = prop.get("type", "")
     kind = " or ".join(kind) if isinstance(kind, list) else kind
-    if kind == "string" and "pattern" in prop and "/" in prop["pattern"]:
-        return FRACTION
     if kind == "array":
         return f"list of {_accepts(prop.get('items', {})) or 'values'}"
     if kind == "object":

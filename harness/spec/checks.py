@@ -27,7 +27,7 @@ _FRACTION = re.compile(r"^\s*[-+]?\d+(\.\d*)?\s*/\s*\d+(\.\d*)?\s*$")
 
 
 # what a JSON Schema says a number of a spec may be: a number, or a fraction such as "8/255"
-FRACTION_TEXT = {"type": "string", "pattern": r"^\s*[-+]?\d+(\.\d*)?\s*/\s*\d+(\.\d*)?\s*$"}
+FRACTION_TEXT = {"type": "string", "pattern": _FRACTION.pattern}
 
 
 def described(check: Check, schema: dict[str, Any] | Callable[[], dict[str, Any]]) -> Check:

@@ -157,5 +157,9 @@ def read_mapping(path: Path, budget: Budget | None = None) -> dict[str, Any]:
 
 def show(value: Any, limit: int = 60) -> str:
     """``repr(value)`` cut to ``limit`` characters, so an error stays one readable line."""
-    text = repr(value)
+    return shorten(repr(value), limit)
+
+
+def shorten(text: str, limit: int = 60) -> str:
+    """``text`` cut to ``limit`` characters, ending in "..." when cut."""
     return text if len(text) <= limit else f"{text[: limit - 3]}..."
