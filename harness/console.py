@@ -30,18 +30,14 @@ def set_level(level: int) -> None:
     logging.getLogger("harness").setLevel(logging.INFO if level >= VERBOSE else logging.WARNING)
 
 
-def level() -> int:
-    return _level
-
-
 def bar(iterable: Iterable[T] | None = None, **options: Any) -> tqdm:
     """A tqdm bar over ``iterable`` (tqdm's options: desc, unit, total, ...), drawn only on a
     terminal and not with ``-q``; otherwise the iterable passes through untouched."""
     options.setdefault("leave", False)
-    return tqdm(iterable, disable=not drawn(), dynamic_ncols=True, **options)
+    return tqdm(iterable, disable=not _drawn(), dynamic_ncols=True, **options)
 
 
-def drawn() -> bool:
+def _drawn() -> bool:
     """Whether bars are drawn: stderr is a terminal and the level is not QUIET."""
     return _level >= NORMAL and _isatty(sys.stderr)
 

@@ -55,11 +55,8 @@ def wilson(k: int, n: int, z: float = Z95) -> Interval:
     """``k`` successes of ``n`` with its Wilson score interval ([0, 1] when n is 0)."""
     if n <= 0:
         return Interval(math.nan, 0.0, 1.0)
-    p = k / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    low, high = max(0.0, centre - half), min(1.0, centre + half)
-    return Interval(p, 0.0 if k == 0 else low, 1.0 if k == n else high)
+    i = _wilson_at(k / n, n, z)
+    return Interval(i.value, 0.0 if k == 0 else i.low, 1.0 if k == n else i.high)
 
 
 def share(fraction: float, n: int) -> Interval:
