@@ -52,7 +52,6 @@ def _models(base_model: Any) -> Check:
         return out
 
     def schema() -> dict[str, Any]:
-
         section = json_schema(ModelSpec)
         section["properties"] = {"label": {"type": "string"}, **section["properties"]}
         entry = {"anyOf": [{"type": "string", "minLength": 1}, section]}
@@ -93,9 +92,10 @@ class GridSpec:
 
 def grid(base_model: Any) -> Check:
     """The check of ``grid:`` in a spec whose raw ``model:`` section is ``base_model``."""
-    check = lambda raw, where: parse(GridSpec, raw, where, {"models": _models(base_model)})  # noqa: E731
-    check.schema = lambda: json_schema(GridSpec)  # type: ignore[attr-defined]
-    return check
+    return described(
+        lambda raw, where: parse(GridSpec, raw, where, {"models": _models(base_model)}),
+        lambda: json_schema(GridSpec),
+    )
 
 
 def _grid_model(raw: Any, base_model: Any, where: str) -> GridModel:

@@ -20,6 +20,7 @@ from harness.spec.checks import (
     all_positive,
     boolean,
     choice,
+    described,
     epsilon,
     floats,
     fraction,
@@ -205,7 +206,7 @@ def model_section(raw: Any, where: str) -> ModelSpec:
     return parse(ModelSpec, r, where)
 
 
-model_section.schema = lambda: json_schema(ModelSpec)  # type: ignore[attr-defined]
+described(model_section, lambda: json_schema(ModelSpec))
 
 
 @dataclass(frozen=True)
