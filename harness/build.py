@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import inspect
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -49,7 +50,16 @@ class ModelRecipe:
         import torch
 
         model = self.make(tuple(batch.shape[1:]), num_classes).eval()
-        out = _forward(model, batch, self)
+        shape = ", ".join(map(str, batch.shape[1:]))
+        out = _forward(
+            model,
+            batch,
+            lambda why: (
+                f"{self.field}: {self.name} rejects a batch of shape "
+                f"{tuple(batch.shape)} from the dataset ({why}); expected a network taking "
+                f"(N, C, H, W) = (N, {shape})"
+            ),
+        )
         expected = (len(batch), num_classes)
         got = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
         if got != expected:
@@ -146,17 +156,13 @@ def check_outputs(model: nn.Module, batch: np.ndarray, field: str, what: str) ->
     NaN or inf logits, refused in one line before any work rather than reported as FAILs."""
     import torch
 
-    from harness import device
-
     was_training = model.training
-    x = torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32)).to(device.of(model))
     try:
-        with torch.no_grad():
-            out = model.eval()(x)
-    except (Exception, SystemExit) as exc:  # the user's forward: anything can happen
-        raise HarnessError(
-            f"{field}: {what} rejects a batch of the test set ({_short(exc)})"
-        ) from None
+        out = _forward(
+            model.eval(),
+            batch,
+            lambda why: f"{field}: {what} rejects a batch of the test set ({why})",
+        )
     finally:
         model.train(was_training)
     if isinstance(out, torch.Tensor) and not bool(torch.isfinite(out).all()):
@@ -167,19 +173,19 @@ def check_outputs(model: nn.Module, batch: np.ndarray, field: str, what: str) ->
         )
 
 
-def _forward(model: nn.Module, batch: np.ndarray, rec: ModelRecipe) -> object:
-    """``model(batch)`` without gradients; an exception is a one-line error naming the network."""
+def _forward(model: nn.Module, batch: np.ndarray, failure: Callable[[str], str]) -> object:
+    """``model(batch)`` without gradients, on the model's device; whatever the forward raises
+    is one line, ``failure`` of the exception's short text."""
     import torch
 
+    from harness import device
+
+    x = torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32)).to(device.of(model))
     try:
         with torch.no_grad():
-            return model(torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32)))
+            return model(x)
     except (Exception, SystemExit) as exc:  # the user's forward: anything can happen
-        raise HarnessError(
-            f"{rec.field}: {rec.name} rejects a batch of shape {tuple(batch.shape)} from the "
-            f"dataset ({_short(exc)}); expected a network taking (N, C, H, W) = "
-            f"(N, {', '.join(map(str, batch.shape[1:]))})"
-        ) from None
+        raise HarnessError(failure(_short(exc))) from None
 
 
 def _short(exc: BaseException) -> str:
