@@ -26,10 +26,14 @@ def requires_shared(name: str) -> Path:
 
 @pytest.fixture(scope="session", autouse=True)
 def _isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """Decoded-dataset caches go to a temporary folder, never into <repo>/data/.cache."""
+    """Decoded-dataset caches go to a temporary folder, never into <repo>/data/.cache; the
+    shipped specs (which name no root) read the staged data as a user's $HARNESS_DATA would."""
     path = tmp_path_factory.mktemp("harness-cache")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("HARNESS_CACHE", str(path))
+        mp.delenv("HARNESS_DATA", raising=False)
+        if SHARED_DATA.is_dir():
+            mp.setenv("HARNESS_DATA", str(SHARED_DATA))
         yield path
 
 

@@ -123,6 +123,7 @@ def test_default_root_is_under_the_working_directorys_data(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("HARNESS_HOME", raising=False)
+    monkeypatch.delenv("HARNESS_DATA", raising=False)
     monkeypatch.chdir(tmp_path)  # not beside the package: an installed one is in site-packages
     assert root_path(DataSpec(name="cifake")) == tmp_path.resolve() / "data" / "cifake"
     assert root_path(DataSpec(name="cifake", root="rel/dir")) == tmp_path / "rel" / "dir"
@@ -409,6 +410,7 @@ def test_missing_root(name: str, tmp_path: Path) -> None:
     msg = _one_line(exc)
     assert msg.startswith(f"dataset.root: {missing} does not exist; expected ")
     assert "give the folder with --set dataset.root=PATH" in msg  # how to point the run at it
+    assert "or set HARNESS_DATA to a folder that holds one folder per data set" in msg
 
 
 def test_missing_root_names_the_cifake_layout(tmp_path: Path) -> None:

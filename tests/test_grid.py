@@ -480,3 +480,13 @@ def test_bad_run_options_are_one_line_errors(tmp_path, options: dict, message: s
         run_grid(parse_spec(grid_spec()), tmp_path, **options)
     assert message in str(info.value) and "\n" not in str(info.value)
     assert not (tmp_path / "cells").exists()
+
+
+def test_ray_workers_get_the_drivers_data_folder(tmp_path, monkeypatch) -> None:
+    from harness.grid.executors import _worker_env
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("HARNESS_DATA", raising=False)
+    assert _worker_env() == {"TQDM_DISABLE": "1"}
+    monkeypatch.setenv("HARNESS_DATA", "sets")  # relative: the driver's, as a relative root is
+    assert _worker_env()["HARNESS_DATA"] == str(tmp_path.resolve() / "sets")

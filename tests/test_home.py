@@ -21,6 +21,7 @@ PACKAGE = REPO / "harness"
 def test_everything_written_goes_under_the_working_directory(tmp_path, monkeypatch) -> None:
     monkeypatch.delenv(home.HOME_ENV, raising=False)
     monkeypatch.delenv(paths.CACHE_ENV, raising=False)
+    monkeypatch.delenv(paths.DATA_ENV, raising=False)
     monkeypatch.chdir(tmp_path)
     here = tmp_path.resolve()
     assert runner.default_models_dir() == here / "models"
@@ -33,6 +34,7 @@ def test_everything_written_goes_under_the_working_directory(tmp_path, monkeypat
 
 def test_harness_home_moves_all_of_it(tmp_path, monkeypatch) -> None:
     monkeypatch.delenv(paths.CACHE_ENV, raising=False)
+    monkeypatch.delenv(paths.DATA_ENV, raising=False)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv(home.HOME_ENV, str(tmp_path / "h"))
     h = (tmp_path / "h").resolve()
@@ -51,6 +53,24 @@ def test_a_relative_dataset_root_stays_relative_to_the_working_directory(
     monkeypatch.setenv(home.HOME_ENV, str(tmp_path / "h"))
     root = paths.root_path(DataSpec(name="cifake", root="../shared/data/cifake"))
     assert root == (tmp_path / ".." / "shared" / "data" / "cifake").resolve()
+
+
+def test_harness_data_is_where_a_spec_without_a_root_finds_its_data(tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(home.HOME_ENV, str(tmp_path / "h"))
+    monkeypatch.setenv(paths.DATA_ENV, str(tmp_path / "sets"))
+    assert paths.root_path(DataSpec(name="mnist")) == (tmp_path / "sets" / "mnist").resolve()
+    given = paths.root_path(DataSpec(name="mnist", root="mine"))  # a spec's root still wins
+    assert given == (tmp_path / "mine").resolve()
+    assert paths.cache_dir() != tmp_path / "sets" / ".cache"  # the data folder is never written
+
+
+def test_no_shipped_benchmark_depends_on_a_folder_beside_the_checkout() -> None:
+    for path in sorted((REPO / "benchmarks").rglob("*.yaml")):
+        text = path.read_text()
+        assert "../" not in text and "shared/data" not in text, path.name
+        if path.parent.name == "benchmarks":
+            assert load_spec(path).dataset.root is None, path.name
 
 
 def test_every_shipped_benchmark_resolves_by_name(tmp_path, monkeypatch) -> None:

@@ -1,5 +1,6 @@
-"""Where dataset files live: default roots under ``<home>/data`` (``harness.home``: the working
-directory or ``$HARNESS_HOME``) and the decoded-array cache."""
+"""Where dataset files live: a spec's ``dataset.root``, else ``$HARNESS_DATA/<name>``, else
+``<home>/data/<name>`` (``harness.home``: the working directory or ``$HARNESS_HOME``); and the
+decoded-array cache."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from harness.errors import HarnessError
 from harness.spec import DataSpec
 
 CACHE_ENV = "HARNESS_CACHE"  # overrides the cache folder (default <home>/data/.cache)
+DATA_ENV = "HARNESS_DATA"  # a folder of data sets, one per name: $HARNESS_DATA/<dataset>
 
 
 def cache_dir() -> Path:
@@ -19,9 +21,16 @@ def cache_dir() -> Path:
     return Path(env).expanduser().resolve() if env else home.data_dir() / ".cache"
 
 
+def data_root() -> Path:
+    """The folder of data sets a spec without ``dataset.root`` reads: ``$HARNESS_DATA`` when
+    set (read at call time), else ``<home>/data``."""
+    env = os.environ.get(DATA_ENV)
+    return Path(env).expanduser().resolve() if env else home.data_dir()
+
+
 def root_path(spec: DataSpec) -> Path:
-    """``spec.root`` (relative to the working directory) or ``<home>/data/<name>``."""
-    root = Path(spec.root).expanduser() if spec.root else home.data_dir() / spec.name
+    """``spec.root`` (relative to the working directory) or ``<data_root()>/<name>``."""
+    root = Path(spec.root).expanduser() if spec.root else data_root() / spec.name
     return root.resolve()
 
 
@@ -33,10 +42,11 @@ def require_dir(path: Path, expected: str) -> Path:
     return path
 
 
-# how to point a run at its data (a shipped spec's relative root is read from the working folder)
+# how to point a run at its data (a relative root is read from the working folder)
 WHERE = (
-    "; give the folder with --set dataset.root=PATH (a relative root is read from the working "
-    "folder; the documentation's Data page, docs/data.md, says where each data set comes from)"
+    "; give the folder with --set dataset.root=PATH, or set HARNESS_DATA to a folder that holds "
+    "one folder per data set (the documentation's Data page, docs/data.md, says where each "
+    "data set comes from)"
 )
 
 

@@ -19,10 +19,12 @@ import logging
 import os
 from collections.abc import Callable
 from concurrent.futures import Future
+from pathlib import Path
 from typing import Any
 
 import torch
 
+from harness.datasets.paths import DATA_ENV
 from harness.errors import HarnessError
 from harness.registry import Registry
 
@@ -78,7 +80,7 @@ class RayExecutor:
             ) from None
         self._ray, self.gpus = ray, gpus
         self._remote: dict[Callable[..., Any], Any] = {}
-        env = {"env_vars": {"TQDM_DISABLE": "1"}}  # a worker's progress bars would interleave
+        env = {"env_vars": _worker_env()}
         if address:
             _join(ray, address, env)
         else:
@@ -106,6 +108,16 @@ class RayExecutor:
 
     def close(self) -> None:
         self._ray.shutdown()
+
+
+def _worker_env() -> dict[str, str]:
+    """Environment of every Ray worker: no progress bars (they would interleave), and the
+    driver's $HARNESS_DATA, so that a spec without a root reads the same folder as on the driver
+    (as a relative root is the driver's)."""
+    env = {"TQDM_DISABLE": "1"}
+    if os.environ.get(DATA_ENV):
+        env[DATA_ENV] = str(Path(os.environ[DATA_ENV]).expanduser().resolve())
+    return env
 
 
 # What a cluster started with token authentication (Ray >= 2.52; ``ray start`` turns it on when a
