@@ -88,3 +88,35 @@ def test_the_reference_page_is_what_the_code_generates() -> None:
         for action in sub._actions:
             for option in action.option_strings:
                 assert option in page.split(f"### harness {name}")[1].split("###")[0], option
+
+
+def _row(page: str, check: str) -> str:
+    rows = [line for line in page.splitlines() if line.startswith(f"| `{check}` |")]
+    assert len(rows) == 1, check
+    return rows[0]
+
+
+def test_the_trust_page_has_every_check_with_the_codes_thresholds() -> None:
+    from harness import masking, overfitting, probe_checks, sanity
+
+    page = (DOCS / "trust.md").read_text()
+    assert set(re.findall(r"^\| `(\w+)` \|", page, re.MULTILINE)) == set(sanity.NAMES)
+    for name, tol in [
+        (sanity.ITERATIVE, sanity.ITERATIVE_TOL),
+        (sanity.EFFORT, sanity.EFFORT_TOL),
+        (sanity.BLACK_BOX, sanity.BLACK_BOX_TOL),
+        (sanity.OVERFITTING, overfitting.DROP_TOL),
+    ]:
+        cells = _row(page, name).split(" | ")[-3:]  # PASS, WARN, FAIL
+        assert f"{100 * tol[0]:g} pp" in cells[0] and f"{100 * tol[1]:g} pp" in cells[1], name
+        assert f"{100 * tol[1]:g} pp" in cells[2], name
+    assert f"rises by at most {100 * sanity.MONOTONE_TOL[1]:g} pp" in _row(page, sanity.MONOTONE)
+    assert f"chance + {100 * probe_checks.CHANCE_MARGIN:g} pp" in _row(page, sanity.UNBOUNDED)
+    assert f"{probe_checks.TRAINED_SD:g} binomial SD" in _row(page, sanity.TRAINED)
+    masked = _row(page, sanity.BLACK_BOX_SAMPLES)
+    assert (
+        f"{100 * masking.TOL[0]:g}% of samples" in masked and f"{100 * masking.TOL[1]:g}%" in masked
+    )
+    healthy = _row(page, sanity.GRADIENTS)
+    tol = probe_checks.GRADIENT_TOL
+    assert f"at most {100 * tol[0]:g}%" in healthy and f"at most {100 * tol[1]:g}%" in healthy
