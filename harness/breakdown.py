@@ -15,9 +15,11 @@ import numpy as np
 
 from harness.attacks.autoattack_parts import PartRun
 from harness.masking import broken_first, part_row
-from harness.reading import WORST_CASE  # the spec-level worst case, as in results.csv
 from harness.results import EnsembleBreakdown
-from harness.results.breakdowns import tally
+from harness.results.breakdowns import (
+    WORST_CASE,  # the spec-level worst case
+    tally,
+)
 from harness.sweep import AttackOutcome, PlannedAttack
 
 

@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from harness.reading import WORST_CASE
 from harness.results import EnsembleBreakdown
-from harness.results.breakdowns import tally
-from harness.results.checks import FAIL, PASS, WARN, Check
+from harness.results.breakdowns import WORST_CASE, tally
+from harness.results.checks import PASS, Check
+from harness.results.checks import grade as _grade
 
 if TYPE_CHECKING:
     from harness.sweep import AttackOutcome, PlannedAttack
@@ -33,7 +33,6 @@ NAME = "black_box_breaks_nothing_new"
 # Share of all samples broken only by black-box parts: PASS up to the reference's alpha (its
 # check_square_sr warns beyond 0.2%), WARN up to 1% (robust accuracy overstated by under 1 pp).
 TOL = (0.002, 0.01)
-SLACK = 1e-12
 
 
 def broken_first(broken: Sequence[np.ndarray], already: np.ndarray) -> list[int]:
@@ -100,7 +99,7 @@ def grade(found: Sequence[EnsembleBreakdown]) -> list[Check]:
 def _grade_group(rows: Sequence[EnsembleBreakdown]) -> Check:
     worst = max(rows, key=lambda b: (b.black_box_only / max(b.n_samples, 1), -b.eps))
     share = worst.black_box_only / max(worst.n_samples, 1)
-    status = PASS if share <= TOL[0] + SLACK else WARN if share <= TOL[1] + SLACK else FAIL
+    status = _grade(share, TOL)
     black = "/".join(p.name for p in worst.parts if p.black_box)
     white = "/".join(worst.white_box_parts)
     why = (

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from harness.probe_checks import pct
 from harness.results import FAIL, PASS, WARN, Check, EpochStats
+from harness.results.checks import SLACK
+from harness.results.checks import grade as _grade
 
 NAME = "no_catastrophic_overfitting"
 DROP_TOL = (0.10, 0.20)  # PGD accuracy drop from an earlier epoch: (largest PASS, largest WARN)
-SLACK = 1e-9
 
 
 def _largest_drop(scored: Sequence[EpochStats]) -> tuple[float, EpochStats, EpochStats]:
@@ -33,7 +35,7 @@ def grade(model: str, history: Sequence[EpochStats]) -> list[Check]:
     if not scored:
         return []
     drop, before, after = _largest_drop(scored)
-    status = PASS if drop <= DROP_TOL[0] + SLACK else WARN if drop <= DROP_TOL[1] + SLACK else FAIL
+    status = _grade(drop, DROP_TOL)
     fgsm_fell = (after.fgsm_acc or 0.0) < (before.fgsm_acc or 0.0) - SLACK
     if status == FAIL and fgsm_fell:
         status = WARN  # both fell: training degraded, not the FGSM-only overfitting pattern
@@ -41,10 +43,6 @@ def grade(model: str, history: Sequence[EpochStats]) -> list[Check]:
     if drop <= SLACK:
         return [Check(NAME, status, model, _steady(scored[-1]))]
     return [Check(NAME, status, model, _why(drop, before, after, kept, status))]
-
-
-def pct(v: float | None) -> str:
-    return "n/a" if v is None else f"{100 * v:.1f}%"
 
 
 def _steady(last: EpochStats) -> str:

@@ -11,7 +11,19 @@ from __future__ import annotations
 
 import math
 
-from harness.results.checks import FAIL, PASS, RANDOM_TOL, SEVERITY, SKIP, WARN, Check, ModelProbe
+from harness import formatting
+from harness.results.checks import (
+    FAIL,
+    PASS,
+    RANDOM_TOL,
+    SEVERITY,
+    SKIP,
+    SLACK,
+    WARN,
+    Check,
+    ModelProbe,
+    grade,
+)
 
 TRAINED = "trained_above_chance"
 UNBOUNDED = "unbounded_reaches_chance"
@@ -26,24 +38,16 @@ CHANCE_MARGIN = 0.05  # the unbounded attack may leave chance + 5 pp
 # p = chance) is "not trained": an untrained model is above it with probability ~0.1%.
 TRAINED_SD = 3.0
 STATUS_ORDER = SEVERITY  # SKIP < PASS < WARN < FAIL
-SLACK = 1e-9  # 0.43 - 0.42 is 0.01000000000000001 in floats: not above 1 pp
 
 
-def grade(excess: float, tol: tuple[float, float]) -> str:
-    """PASS up to tol[0], WARN up to tol[1], FAIL beyond."""
-    if excess <= tol[0] + SLACK:
-        return PASS
-    return WARN if excess <= tol[1] + SLACK else FAIL
+def pct(v: float | None) -> str:
+    """A check's reason gives one decimal: 0.123 -> '12.3%'."""
+    return formatting.pct(v, 1)
 
 
-def pct(v: float) -> str:
-    """0.123 -> '12.3%'."""
-    return f"{100 * v:.1f}%"
-
-
-def pp(v: float) -> str:
+def pp(v: float | None) -> str:
     """0.012 -> '+1.2 pp'."""
-    return f"{100 * v:+.1f} pp"
+    return formatting.pp(v, 1)
 
 
 def best_guess(num_classes: int, majority_share: float | None) -> float:

@@ -11,11 +11,12 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from harness import stats
+from harness.formatting import DASH, pct, pp
 from harness.results import Measurement, RunResult
+from harness.results.breakdowns import WORST_CASE
 
+__all__ = ["DASH", "WORST_CASE", "pct", "pp"]  # re-exported: the report sections' vocabulary
 NORMS = {"linf": "L∞", "l2": "L2"}
-DASH = "—"
-WORST_CASE = "worst_case"  # the per-sample worst case ``harness.sweep.sweep`` adds
 TITLES = {WORST_CASE: "worst case over all untargeted attacks (per sample)"}
 PLOT_TITLES = {WORST_CASE: "worst case (per sample)"}  # short enough for a panel title
 Key = tuple[str, str, float, str]  # (model, attack, eps, metric)
@@ -108,11 +109,6 @@ def clean_accuracy(result: RunResult, role: str) -> float:
 # ---------------------------------------------------------------- formatting
 
 
-def pct(v: float | None) -> str:
-    """0.9499 -> '94.99%'."""
-    return DASH if v is None or math.isnan(v) else f"{v:.2%}"
-
-
 def pct_ci(v: float | None, n: int | None) -> str:
     """A proportion of ``n`` with its 95% Wilson interval: 0.8774, 359 -> '87.74% [83.9, 90.7]';
     without ``n`` (an older run) the bare percentage."""
@@ -138,11 +134,6 @@ def denominator(result: RunResult, role: str, metric: str) -> int | None:
         return n
     clean = clean_accuracy(result, role)
     return None if math.isnan(clean) else stats.count(clean, n)
-
-
-def pp(delta: float | None) -> str:
-    """A difference of fractions in percentage points: 0.3663 -> '+36.63 pp'."""
-    return DASH if delta is None or math.isnan(delta) else f"{100 * delta:+.2f} pp"
 
 
 def num(v: Any) -> str:

@@ -47,10 +47,10 @@ from harness.probe_checks import (
     UNBOUNDED,
     probe_checks,
 )
-from harness.probe_checks import grade as _grade
 from harness.probe_checks import pct as _pct
 from harness.probe_checks import pp as _pp
 from harness.results.checks import FAIL, PASS, SKIP, WARN, Check, ModelProbe
+from harness.results.checks import grade as _grade
 
 if TYPE_CHECKING:
     from harness.results import AttackRecord, EnsembleBreakdown, EpochStats, Measurement

@@ -14,6 +14,7 @@ import pytest
 from harness import plots, reading, report
 from harness.errors import HarnessError
 from harness.outputs import MARKER
+from harness.perturbation import magnified
 from harness.report import run as run_report
 from harness.results import (
     CSV_COLUMNS,
@@ -581,10 +582,10 @@ def test_cdf_points_and_magnification() -> None:
     x, y = plots.cdf_points([0.3, float("inf"), 0.1, 0.2])
     np.testing.assert_array_equal(x, [0.0, 0.1, 0.2, 0.3])
     np.testing.assert_array_equal(y, [0.0, 0.25, 0.5, 0.75])  # the not-found sample never counts
-    shown, k = plots.magnified(np.array([[[-0.1, 0.05], [0.0, 0.1]]]))
+    shown, k = magnified(np.array([[[-0.1, 0.05], [0.0, 0.1]]]))
     assert k == pytest.approx(5.0)
     np.testing.assert_allclose(shown, [[[0.0, 0.75], [0.5, 1.0]]])
-    assert plots.magnified(np.zeros((1, 2, 2)))[1] == 0.0
+    assert magnified(np.zeros((1, 2, 2)))[1] == 0.0
 
 
 def test_a_second_grid_of_the_same_pair_gets_its_eps(full) -> None:

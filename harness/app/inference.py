@@ -130,13 +130,6 @@ def predicted(m: AppModel, x: np.ndarray) -> int:
         return int(predict_logits(model, x[None])[0].argmax())
 
 
-def magnified(x_adv: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """The perturbation x_adv - x scaled so its largest |value| is 0.5, around grey 0.5."""
-    delta = x_adv - x
-    peak = float(np.abs(delta).max())
-    return (0.5 + 0.5 * delta / peak if peak > 0 else np.full_like(x, 0.5)).astype(np.float32)
-
-
 def cam_overlay(x: np.ndarray, v: Verdict) -> np.ndarray | None:
     """(H, W, 3) RGB in [0, 1]: the Grad-CAM blended over x; None without a CAM."""
     return None if v.cam is None else overlay(x, v.cam)

@@ -23,6 +23,7 @@ from harness.app.runs import AppRun
 from harness.app.samples import Samples, sample_images
 from harness.app.upload import MAX_MB, UploadError, read_upload, to_input
 from harness.errors import HarnessError
+from harness.perturbation import magnified
 
 DISPLAY_PX = 160  # images are upscaled (nearest neighbour) to about this width for display
 UPLOAD_HINT = (
@@ -293,7 +294,7 @@ def attack_images(
             x if cams[0] is None else cams[0],
             x_adv,
             x_adv if cams[1] is None else cams[1],
-            inference.magnified(x_adv, x),
+            magnified(x_adv - x)[0].astype(np.float32),
         )
     ]
 

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
+from harness.perturbation import magnified
 from harness.plots.camgrid import cam_cells, image_rows, show_cell
 from harness.plots.canvas import CELL, hwc, new_figure, show_image
 from harness.results import (
@@ -236,16 +237,6 @@ def minimal_cdf(probes: Sequence[MinimalPerturbation]) -> Figure:
 
 
 # ---------------------------------------------------------------- adversarial examples
-
-
-def magnified(delta: np.ndarray) -> tuple[np.ndarray, float]:
-    """A perturbation (C, H, W) for display: 0.5 + k * delta in [0, 1], k = 0.5 / max |delta|.
-
-    Returns (the image, k); k = 0 when nothing changed (a flat grey image).
-    """
-    peak = float(np.abs(delta).max(initial=0.0))
-    k = 0.5 / peak if peak > 0 else 0.0
-    return np.clip(0.5 + k * delta, 0.0, 1.0), k
 
 
 def example_grid(grid: ExampleGrid) -> Figure:

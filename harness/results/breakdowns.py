@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+WORST_CASE = "worst_case"  # the per-sample worst case over the spec's attacks (harness.sweep)
+
 
 @dataclass(frozen=True)
 class BreakdownPart:

@@ -17,6 +17,15 @@ SKIP = "SKIP"  # the check could not judge: too few samples for its test to say 
 STATUSES = (PASS, WARN, FAIL, SKIP)  # the order tallies list them in
 SEVERITY = (SKIP, PASS, WARN, FAIL)  # least to most severe
 RANDOM_TOL = 1e-4  # fra31's check_randomized alpha: L2 distance of L2-normalised output rows
+SLACK = 1e-9  # 0.43 - 0.42 is 0.01000000000000001 in floats: not above 1 pp
+
+
+def grade(excess: float, tol: tuple[float, float]) -> str:
+    """The one grading rule of every tolerance band: PASS up to tol[0], WARN up to tol[1], FAIL
+    beyond (each line within SLACK, so that a float just over it is not graded up)."""
+    if excess <= tol[0] + SLACK:
+        return PASS
+    return WARN if excess <= tol[1] + SLACK else FAIL
 
 
 @dataclass(frozen=True)
