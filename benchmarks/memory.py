@@ -92,10 +92,11 @@ def measure(
     import torch
     from torchvision.models import resnet18
 
+    from harness.batching import chunk_size, chunks
     from harness.datasets import load_dataset
     from harness.estimator import build_classifier
     from harness.spec import DataSpec
-    from harness.sweep import chunk_size, chunks, clean_eval
+    from harness.sweep import clean_eval
 
     out, start, cpu = {"peak_mb_start": peak_mb()}, time.perf_counter(), time.process_time()
 

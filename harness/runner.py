@@ -17,34 +17,17 @@ import torch
 from torch import nn
 
 from harness import device, home, oom, provenance, reproducibility
-from harness.cache import CACHE_VERSION
 from harness.corruptions.evaluate import provenance as corruption_provenance
-from harness.evaluate import attack_model, evaluate
+from harness.evaluate import evaluate
 from harness.models import Trained, build_models
-from harness.plan import NAIVE_SUFFIX, Plan, attack_record, naive_attacks, validate
+from harness.plan import Plan, validate
 from harness.prepare import prepare, summary
 from harness.provenance import Timer
 from harness.results import RunResult
 from harness.seeding import seed_everything
 from harness.spec import Spec
 
-__all__ = [  # the names other modules and tests import from here
-    "CACHE_VERSION",
-    "MODELS_DIR",
-    "NAIVE_SUFFIX",
-    "Plan",
-    "Timer",
-    "Trained",
-    "attack_model",
-    "attack_record",
-    "build_models",
-    "default_models_dir",
-    "naive_attacks",
-    "prepare",
-    "run",
-    "seed_everything",
-    "validate",
-]
+__all__ = ["MODELS_DIR", "default_models_dir", "run", "validate"]  # what others import from here
 
 # The weights cache; None: ``<home>/models`` (``harness.home``). Read by ``run`` at call time.
 MODELS_DIR: Path | None = None

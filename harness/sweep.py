@@ -16,7 +16,7 @@ How an attack is swept depends on its ``sweep`` strategy (``AttackDef.sweep``):
   the steps already taken are not thrown away.
 - ``independent``: the naive loop, every clean-correct sample attacked at every eps.
 
-The test set is worked through in chunks of about ``CHUNK_BYTES`` of float32 input (a whole
+The test set is worked through in chunks of about ``harness.batching.CHUNK_BYTES`` of float32 input (a whole
 number of every batch involved), read from the dataset only when their turn comes, and only
 per-sample results are kept: a test set larger than memory is never held. Chunks hold whole
 batches, so each batch sees the same samples as in one pass over the set, and a deterministic
@@ -31,8 +31,7 @@ attacking those images again.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +39,7 @@ import numpy as np
 
 from harness import console, metrics
 from harness.attacks import AttackDef, attack_labels, generate, project
+from harness.batching import chunk_size, chunks
 from harness.datasets.lazy import ImageArray
 from harness.finite import require_finite
 from harness.provenance import timed
@@ -47,23 +47,6 @@ from harness.results import Measurement
 
 if TYPE_CHECKING:
     from art.estimators.classification import PyTorchClassifier
-
-# float32 input per chunk: 64 MiB is 5,461 CIFAR-sized images or 111 at 224 px (then one batch
-# multiple); MNIST's 10,000 test images and every shipped spec's PGD test set fit in one.
-CHUNK_BYTES = 64 * 2**20
-
-
-def chunk_size(sample_shape: Sequence[int], *batch_sizes: int) -> int:
-    """Samples per chunk: a multiple of every batch size, about ``CHUNK_BYTES`` of float32."""
-    unit = math.lcm(*batch_sizes)
-    per_unit = 4 * math.prod(sample_shape) * unit  # bytes of one unit of samples
-    return unit * max(1, CHUNK_BYTES // per_unit)
-
-
-def chunks(n: int, size: int) -> Iterator[slice]:
-    """Consecutive slices of ``range(n)``, ``size`` long (the last shorter); one empty slice
-    when n is 0, so a sweep over nothing still returns arrays of the right shape."""
-    yield from (slice(i, min(i + size, n)) for i in range(0, max(n, 1), size))
 
 
 @dataclass(frozen=True)
@@ -208,11 +191,6 @@ def _kept_images(
         if (pos := np.searchsorted(swept, k)) < len(swept) and swept[pos] == k:
             out[:, j] = adv[:, pos]
     return out
-
-
-# (classifier, planned, x, y, eps_list, batch_size, keep) -> (pred, linf, l2, images): each
-# (E, n), images (E, len(keep), *x) the adversarial images of samples ``keep`` (positions in x)
-Sweeper = Any
 
 
 def _chunked(classifier, planned, x, y, idx, eps_list, batch_size, keep):

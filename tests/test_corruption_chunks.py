@@ -8,7 +8,7 @@ import importlib.util
 import numpy as np
 import pytest
 
-from harness import sweep
+from harness import batching
 from harness.corruptions import generate, store
 from harness.corruptions.evaluate import records, subset_indices
 from harness.corruptions.scales import resolve
@@ -53,8 +53,8 @@ def test_chunked_accuracy_is_the_whole_sets(held_out, one_thread, monkeypatch, t
     monkeypatch.setenv("HARNESS_CACHE", str(tmp_path))
     _, clf, x, y = held_out
     data, rows = dataset(x, y)
-    monkeypatch.setattr(sweep, "CHUNK_BYTES", 2 * BATCH * 4 * 64)
-    assert sweep.chunk_size(data.input_shape, BATCH) == CHUNK < N_IMAGES
+    monkeypatch.setattr(batching, "CHUNK_BYTES", 2 * BATCH * 4 * 64)
+    assert batching.chunk_size(data.input_shape, BATCH) == CHUNK < N_IMAGES
     chunked = records(spec(), data, "baseline", clf)
     assert rows.largest == CHUNK  # the split was read a chunk at a time, never whole
     idx = subset_indices(spec().corruptions, y, spec().seed)
@@ -64,7 +64,7 @@ def test_chunked_accuracy_is_the_whole_sets(held_out, one_thread, monkeypatch, t
         correct = clf.predict(xc, batch_size=BATCH).argmax(1) == y[idx]
         assert (r.n, r.accuracy, r.correct) == (N_IMAGES, np.mean(correct), bits.pack(correct))
     assert np.mean([r.accuracy for r in chunked]) > 0.5  # labels aligned: chance is 1/3
-    monkeypatch.setattr(sweep, "CHUNK_BYTES", 2**26)  # one chunk, and a fresh cache
+    monkeypatch.setattr(batching, "CHUNK_BYTES", 2**26)  # one chunk, and a fresh cache
     monkeypatch.setenv("HARNESS_CACHE", str(tmp_path / "one"))
     assert records(spec(), data, "baseline", clf) == chunked
 

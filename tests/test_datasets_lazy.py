@@ -13,7 +13,7 @@ import pytest
 from bad_inputs import run_args  # tests/ is on sys.path (rootdir conftest)
 from PIL import Image
 
-from harness import prepare, sweep
+from harness import batching, prepare
 from harness.cli import main
 from harness.datasets import folders, load_dataset
 from harness.datasets.lazy import ArrayRows, LazyImages, NpyRows, to_float
@@ -168,10 +168,10 @@ def test_a_chunked_run_on_a_lazy_split_writes_the_eager_runs_bytes(
     (tmp_path / "spec.yaml").write_text(CHUNKED_RUN, encoding="utf-8")
     with monkeypatch.context() as m:
         m.setattr(prepare, "load_dataset", _eager)
-        m.setattr(sweep, "CHUNK_BYTES", 2**40)  # one chunk: the pass over the whole set
+        m.setattr(batching, "CHUNK_BYTES", 2**40)  # one chunk: the pass over the whole set
         assert main(run_args(tmp_path / "eager", tmp_path / "spec.yaml")) == 0
-    monkeypatch.setattr(sweep, "CHUNK_BYTES", 1)  # chunks of one batch: 7 of them
-    assert sweep.chunk_size((1, 8, 8), 32, 32) == 32
+    monkeypatch.setattr(batching, "CHUNK_BYTES", 1)  # chunks of one batch: 7 of them
+    assert batching.chunk_size((1, 8, 8), 32, 32) == 32
     assert main(run_args(tmp_path / "lazy", tmp_path / "spec.yaml")) == 0
     eager = (tmp_path / "eager" / "out" / "results.csv").read_bytes()
     assert (tmp_path / "lazy" / "out" / "results.csv").read_bytes() == eager

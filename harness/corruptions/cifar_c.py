@@ -12,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
+from harness.batching import chunks as slices
 from harness.datasets.lazy import NpyRows, to_float
 from harness.errors import HarnessError
-from harness.sweep import chunks as slices
 from harness.userfiles import check_regular
 
 N_SEVERITIES = 5

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from harness.batching import chunk_size, chunks
 from harness.corruptions import backend, cifar_c, reference, store
 from harness.corruptions.catalog import family
 from harness.corruptions.scales import Scale, resolve
@@ -18,7 +19,6 @@ from harness.results import bits
 from harness.results.corruption import CorruptionAccuracy, CorruptionReference
 from harness.spec import Spec
 from harness.spec.corruption import CorruptionSpec
-from harness.sweep import chunk_size, chunks
 
 if TYPE_CHECKING:
     from art.estimators.classification import PyTorchClassifier

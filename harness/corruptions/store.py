@@ -19,12 +19,12 @@ from pathlib import Path
 import numpy as np
 from numpy.lib import format as npy
 
+from harness.batching import chunks
 from harness.corruptions import backend, generate
 from harness.corruptions.scales import Scale
 from harness.datasets.lazy import ImageArray, LazyImages, stored_rows, to_float
 from harness.datasets.paths import cache_dir
 from harness.io import atomic_path
-from harness.sweep import chunks
 
 logger = logging.getLogger(__name__)
 

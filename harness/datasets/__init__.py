@@ -10,7 +10,13 @@ import dataclasses
 
 import numpy as np
 
-from harness.datasets import cifake, cifar10, digits, imagefolder, torchvision_sets  # registers
+from harness.datasets import (  # noqa: F401 (importing a loader module registers it)
+    cifake,
+    cifar10,
+    digits,
+    imagefolder,
+    torchvision_sets,
+)
 from harness.datasets.base import DATASETS, Dataset, empty_like
 from harness.datasets.lazy import ImageArray, LazyImages, materialize, take
 from harness.datasets.subset import (
@@ -31,7 +37,6 @@ __all__ = [
     "materialize",
     "train_val_split",
 ]
-_LOADER_MODULES = (cifake, cifar10, digits, imagefolder, torchvision_sets)
 
 
 def load_dataset(spec: DataSpec, seed: int, train: bool = True) -> Dataset:

@@ -106,14 +106,6 @@ def read_split(
     return LazyImages(rows), y
 
 
-def read_class_folders(
-    split_dir: Path, class_names: Sequence[str], fmt: ImageFormat, expected: str
-) -> tuple[np.ndarray, np.ndarray]:
-    """x uint8 (N, C, H, W) read whole, y int64 (N,): ``read_split``'s pixels before scaling."""
-    x, y = read_split(split_dir, class_names, fmt, expected)
-    return x.source.read(x.index), y
-
-
 def read_image(path: str | Path, fmt: ImageFormat) -> np.ndarray:
     """One image -> uint8 (H, W, C); unreadable files raise a one-line ``HarnessError``."""
     try:
