@@ -132,8 +132,9 @@ def _attack(out: dict, clf, data, clean, name: str, params: dict, n: int, own: b
     only the clean-correct ones (as the Break phase does); ``own``: with the model's own clean
     predictions, so that all n are attacked."""
     from harness.attacks import ATTACKS
+    from harness.attacks.planned import PlannedAttack
     from harness.spec import AttackSpec
-    from harness.sweep import PlannedAttack, attack_sweep
+    from harness.sweep import attack_sweep
 
     x, y = data.x_test.subset(np.arange(n)), (clean.pred if own else data.y_test)[:n]
     d = ATTACKS.get(name)

@@ -43,10 +43,11 @@ from torch import nn
 
 from harness.architectures import ARCHITECTURES, wrap
 from harness.attacks import ATTACKS
+from harness.attacks.planned import PlannedAttack
 from harness.datasets import load_dataset, materialize
 from harness.io import write_text
 from harness.spec import AttackSpec, DataSpec, TrainSpec
-from harness.sweep import PlannedAttack, attack_sweep, clean_eval
+from harness.sweep import attack_sweep, clean_eval
 from harness.training import TrainData, train_standard
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script: its sibling module

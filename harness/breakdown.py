@@ -14,13 +14,14 @@ from collections.abc import Sequence
 import numpy as np
 
 from harness.attacks.autoattack_parts import PartRun
+from harness.attacks.planned import PlannedAttack
 from harness.masking import broken_first, part_row
 from harness.results import EnsembleBreakdown
 from harness.results.breakdowns import (
     WORST_CASE,  # the spec-level worst case
     tally,
 )
-from harness.sweep import AttackOutcome, PlannedAttack
+from harness.sweep import AttackOutcome
 
 
 def breakdowns(

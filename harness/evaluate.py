@@ -23,6 +23,7 @@ from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
 from harness import pictures
 from harness.attacks.autoattack_parts import recording
+from harness.attacks.planned import PlannedAttack
 from harness.breakdown import breakdowns
 from harness.corruptions import evaluate as corruptions
 from harness.corruptions.cams import corruption_cams
@@ -53,7 +54,7 @@ from harness.results.corruption import CorruptionAccuracy
 from harness.results.flags import CLEAN, SampleFlags, flags
 from harness.sanity import checks
 from harness.spec import Spec
-from harness.sweep import AttackOutcome, CleanEval, PlannedAttack, clean_eval, sweep, worst_case
+from harness.sweep import AttackOutcome, CleanEval, clean_eval, sweep, worst_case
 from harness.weights import analyse
 
 

@@ -27,7 +27,8 @@ from harness.results.checks import PASS, Check
 from harness.results.checks import grade as _grade
 
 if TYPE_CHECKING:
-    from harness.sweep import AttackOutcome, PlannedAttack
+    from harness.attacks.planned import PlannedAttack
+    from harness.sweep import AttackOutcome
 
 NAME = "black_box_breaks_nothing_new"
 # Share of all samples broken only by black-box parts: PASS up to the reference's alpha (its

@@ -16,12 +16,13 @@ import numpy as np
 from art.estimators.classification import PyTorchClassifier
 from torch import nn
 
+from harness.attacks.planned import PlannedAttack
 from harness.datasets import Dataset
 from harness.explain import attention_shift, cam_layer, gradcam_raw, scaled
 from harness.provenance import timed
 from harness.results import AttentionRow, ExampleGrid, GradcamPanel
 from harness.spec import Spec
-from harness.sweep import AttackOutcome, PlannedAttack
+from harness.sweep import AttackOutcome
 
 if TYPE_CHECKING:
     from harness.models import Trained

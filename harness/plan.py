@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from harness import reproducibility, validation, zoo
 from harness.attacks import ATTACKS
+from harness.attacks.planned import PlannedAttack
 from harness.build import recipe
 from harness.corruptions.evaluate import check as check_corruptions
 from harness.defences import DEFENCES
@@ -22,7 +23,6 @@ from harness.results import AttackRecord
 from harness.results.corruption import CorruptionReference
 from harness.spec import AttackSpec, DefenceSpec, Spec
 from harness.spec.checks import needs_hardware
-from harness.sweep import PlannedAttack
 
 NAIVE_SUFFIX = "_naive"
 

@@ -33,12 +33,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from harness import console, metrics
-from harness.attacks import AttackDef, attack_labels, generate, project
+from harness.attacks import attack_labels, generate, project
+from harness.attacks.planned import PlannedAttack
 from harness.batching import chunk_size, chunks
 from harness.datasets.lazy import ImageArray
 from harness.finite import require_finite
@@ -47,31 +48,6 @@ from harness.results import Measurement
 
 if TYPE_CHECKING:
     from art.estimators.classification import PyTorchClassifier
-
-
-@dataclass(frozen=True)
-class PlannedAttack:
-    definition: AttackDef
-    params: dict[str, Any]  # resolved, pixel units
-    label: str = ""  # the spec's label; results are named by it
-    surrogate: PyTorchClassifier | None = (
-        None  # transfer: craft on this model, evaluate on the target
-    )
-
-    @property
-    def name(self) -> str:
-        return self.label or self.definition.name
-
-    @property
-    def targeted(self) -> bool:
-        return bool(self.params.get("targeted", False))
-
-    def craft(
-        self, classifier: PyTorchClassifier, x: np.ndarray, y: np.ndarray, eps: float
-    ) -> np.ndarray:
-        """Adversarial examples against ``classifier`` (crafted on the surrogate for transfer)."""
-        crafter = classifier if self.surrogate is None else self.surrogate
-        return generate(crafter, self.definition, self.params, x, y, eps)
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,8 @@ from harness.results.epsilons import eps_position
 from harness.spec import DefenceSpec, Spec
 
 if TYPE_CHECKING:
+    from harness.attacks.planned import PlannedAttack
     from harness.plan import Plan
-    from harness.sweep import PlannedAttack
 
 
 def check_dataset_fields(spec: Spec) -> None:

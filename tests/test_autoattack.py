@@ -20,11 +20,12 @@ from harness.attacks.autoattack_standard import (
     StandardAutoAttack,
     ranked_others,
 )
+from harness.attacks.planned import PlannedAttack
 from harness.attacks.square_loop import SquareLoop
 from harness.errors import HarnessError
 from harness.estimator import build_classifier
 from harness.spec import AttackSpec
-from harness.sweep import PlannedAttack, attack_sweep, clean_eval
+from harness.sweep import attack_sweep, clean_eval
 
 CHEAP = {"apgd_iter": 10, "fab_iter": 10, "square_queries": 50}
 PARTS = ("APGD-CE", "APGD-T", "Square")

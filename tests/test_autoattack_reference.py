@@ -16,12 +16,13 @@ from harness.attacks import ATTACKS, generate
 from harness.attacks import autoattack_reference as reference
 from harness.attacks.autoattack_parts import recording
 from harness.attacks.fab import fab_targeted, project_linf_box
+from harness.attacks.planned import PlannedAttack
 from harness.breakdown import autoattack_breakdown, worst_case_breakdown
 from harness.errors import HarnessError
 from harness.estimator import build_classifier
 from harness.results import EnsembleBreakdown, RunResult, rundir
 from harness.spec import AttackSpec
-from harness.sweep import AttackOutcome, PlannedAttack, attack_sweep, clean_eval
+from harness.sweep import AttackOutcome, attack_sweep, clean_eval
 
 CHEAP = {"apgd_iter": 10, "fab_iter": 10, "square_queries": 100}
 EPS = 0.1  # digits pixels in [0, 1]

@@ -11,10 +11,11 @@ import torch
 from conftest import SHAPE
 
 from harness.attacks import ATTACKS
+from harness.attacks.planned import PlannedAttack
 from harness.errors import HarnessError
 from harness.estimator import build_classifier
 from harness.finite import require_finite
-from harness.sweep import AttackOutcome, PlannedAttack, attack_sweep, clean_eval
+from harness.sweep import AttackOutcome, attack_sweep, clean_eval
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 EPS = (0.0, 0.1, 0.5)

@@ -11,6 +11,7 @@ from conftest import SHAPE
 from torch import nn
 
 from harness.attacks import ATTACKS
+from harness.attacks.planned import PlannedAttack
 from harness.estimator import build_classifier
 from harness.masking import NAME, broken_first, grade, part_breaks
 from harness.report.leaderboard import Comparison
@@ -29,7 +30,7 @@ from harness.results.breakdowns import tally
 from harness.results.rundir import Run
 from harness.sanity import checks
 from harness.spec import AttackSpec
-from harness.sweep import PlannedAttack, clean_eval, sweep
+from harness.sweep import clean_eval, sweep
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 EPS = (0.0, 0.1, 0.2)

@@ -11,11 +11,12 @@ import pytest
 
 from harness.app.inference import attack_choices
 from harness.attacks import ATTACKS, AttackDef, naive_bases
+from harness.attacks.planned import PlannedAttack
 from harness.attacks.select import black_box, iterative_white_box, names, one_step
 from harness.results import AttackRecord, Measurement
 from harness.sanity import BLACK_BOX, EFFORT, FAIL, ITERATIVE, PASS, checks
 from harness.spec import AttackSpec
-from harness.sweep import PlannedAttack, clean_eval, sweep
+from harness.sweep import clean_eval, sweep
 
 MODULE = "momentum_attack"
 pytestmark = pytest.mark.usefixtures("one_thread")

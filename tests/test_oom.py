@@ -16,13 +16,14 @@ from harness import oom
 from harness.api import benchmark
 from harness.architectures import ARCHITECTURES
 from harness.attacks import ATTACKS
+from harness.attacks.planned import PlannedAttack
 from harness.datasets import load_dataset
 from harness.estimator import build_classifier, predict_logits
 from harness.explain import cam_layer, gradcam, gradcam_raw
 from harness.report import write_report
 from harness.results import BatchFallback, RunResult, rundir
 from harness.spec import AttackSpec, DataSpec, TrainSpec
-from harness.sweep import PlannedAttack, attack_sweep, clean_eval
+from harness.sweep import attack_sweep, clean_eval
 from harness.training import TrainData, evaluate, train_standard
 
 

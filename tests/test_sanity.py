@@ -13,6 +13,7 @@ from torch import nn
 
 from harness.architectures import ARCHITECTURES, wrap
 from harness.attacks import ATTACKS
+from harness.attacks.planned import PlannedAttack
 from harness.estimator import build_classifier
 from harness.model_probe import probe_model
 from harness.report import section_sanity
@@ -34,7 +35,7 @@ from harness.sanity import (
     checks,
 )
 from harness.spec import AttackSpec, parse_spec
-from harness.sweep import PlannedAttack, clean_eval, sweep
+from harness.sweep import clean_eval, sweep
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 EPS = (0.0, 0.05, 0.1, 0.2, 1.0)

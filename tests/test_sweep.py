@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from harness.attacks import ATTACKS
+from harness.attacks.planned import PlannedAttack
 from harness.spec import AttackSpec
-from harness.sweep import AttackOutcome, PlannedAttack, attack_sweep, clean_eval, sweep, worst_case
+from harness.sweep import AttackOutcome, attack_sweep, clean_eval, sweep, worst_case
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 EPS = (0.0, 0.02, 0.05, 0.1, 0.2, 0.3)

@@ -11,9 +11,10 @@ import torch
 
 from harness.architectures import ARCHITECTURES, wrap
 from harness.attacks import ATTACKS
+from harness.attacks.planned import PlannedAttack
 from harness.estimator import build_classifier
 from harness.spec import AttackSpec
-from harness.sweep import PlannedAttack, attack_sweep, clean_eval
+from harness.sweep import attack_sweep, clean_eval
 from tests.conftest import SHAPE, fit_tiny, task
 
 pytestmark = pytest.mark.usefixtures("one_thread")

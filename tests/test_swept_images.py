@@ -9,8 +9,9 @@ import pytest
 
 from harness import pictures
 from harness.attacks import ATTACKS
+from harness.attacks.planned import PlannedAttack
 from harness.spec import AttackSpec
-from harness.sweep import PlannedAttack, attack_sweep, clean_eval
+from harness.sweep import attack_sweep, clean_eval
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 EPS = (0.0, 0.05, 0.1, 0.2)

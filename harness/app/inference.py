@@ -19,6 +19,7 @@ from harness import metrics
 from harness.app.models import AppModel
 from harness.app.runs import AppRun
 from harness.attacks import ATTACKS
+from harness.attacks.planned import PlannedAttack
 from harness.attacks.select import interactive, names
 from harness.cams import overlay
 from harness.corruptions import backend, generate
@@ -28,7 +29,6 @@ from harness.estimator import predict_logits
 from harness.evasion import eps_grid
 from harness.explain import gradcam
 from harness.spec import AttackSpec, EvasionSpec, Spec
-from harness.sweep import PlannedAttack
 
 # harness.attacks seeds numpy's global generator for each attack (PGD's random start): two
 # attacks at once, even on two models, would draw from each other's stream. Taken inside a
