@@ -57,7 +57,8 @@ def adversarial(
     o = swept.get((role, planned.name))
     if o is not None and o.images is not None and list(o.kept) == list(picks) and eps in o.eps:
         return o.images[o.eps.index(eps)]
-    return planned.craft(clf, data.x_test[list(picks)], data.y_test[list(picks)], eps)
+    at = list(picks)
+    return planned.craft(clf, data.x_test[at], data.y_test[at], eps, planned.keys(np.array(at)))
 
 
 def show_eps(spec: Spec) -> float:

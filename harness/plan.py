@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import Any
 
 from harness import reproducibility, validation, zoo
 from harness.attacks import ATTACKS
@@ -38,6 +39,13 @@ class Plan:
     # the spec's named corruption reference, read once here (None: it names none)
     corruption_reference: CorruptionReference | None = None
 
+    def randomness(self) -> dict[str, Any]:
+        """run.json's record of whether the run's attack numbers are independent of how the
+        test set was cut (batch size, chunks, out-of-memory halving, shards): every attack
+        draws nothing or draws per sample (``AttackDef.draws``); else the ones that draw per call."""
+        per_call = [p.name for p in self.attacks + self.naive if not p.per_sample]
+        return {"batching_independent": not per_call, "drawn_per_call": per_call}
+
 
 def validate(spec: Spec) -> Plan:
     """Check every name and parameter in the spec before any data or weights are loaded."""
@@ -48,7 +56,7 @@ def validate(spec: Spec) -> Plan:
         recipe(spec.model)  # unknown architecture / unimportable builder
     if spec.model.zoo:
         zoo.validate(spec.model)  # the zoo, its package, the model's name and checkpoint file
-    planned = [_plan_attack(a, f"attacks[{i}]") for i, a in enumerate(spec.attacks)]
+    planned = [_plan_attack(a, f"attacks[{i}]", spec.seed) for i, a in enumerate(spec.attacks)]
     defences = [_plan_defence(spec, i, d) for i, d in enumerate(spec.defences)]
     validation.check_sources(planned, ["baseline"] + [d.key for d in spec.defences])
     named = check_corruptions(spec)  # the optional extra, or the CIFAR-C folder's files
@@ -71,9 +79,9 @@ def check_device(spec: Spec) -> None:
     reproducibility.check(spec.reproducible, dev, spec.grid is not None)
 
 
-def _plan_attack(a: AttackSpec, where: str) -> PlannedAttack:
+def _plan_attack(a: AttackSpec, where: str, seed: int) -> PlannedAttack:
     definition = ATTACKS.get(a.name, f"{where}.name")
-    return PlannedAttack(definition, definition.resolve(a, where), a.key)
+    return PlannedAttack(definition, definition.resolve(a, where), a.key, seed=seed)
 
 
 def _plan_defence(spec: Spec, i: int, d: DefenceSpec) -> tuple[DefenceSpec, dict]:
@@ -95,7 +103,7 @@ def naive_attacks(planned: list[PlannedAttack]) -> list[PlannedAttack]:
         if p.definition.naive and not p.targeted:  # declared by the attack (attacks.select)
             params = {"source": "baseline", "attack": p.definition.name, "params": p.params}
             spec = AttackSpec("transfer", params, p.name + NAIVE_SUFFIX)
-            out.append(PlannedAttack(transfer, transfer.resolve(spec), spec.key))
+            out.append(PlannedAttack(transfer, transfer.resolve(spec), spec.key, seed=p.seed))
     return out
 
 

@@ -75,7 +75,8 @@ def _run(spec: Spec, plan: Plan, model: nn.Module | None, models_dir: Path | Non
         spec=spec.to_dict(),
         seed=spec.seed,
         data=summary(data, split),
-        provenance=_provenance(spec, timer, started, trained, data.input_shape),
+        provenance=_provenance(spec, timer, started, trained, data.input_shape)
+        | {"randomness": plan.randomness()},
         batch_fallbacks=fallbacks,
         corruption_reference=plan.corruption_reference,
         **fields,

@@ -21,8 +21,11 @@ number of every batch involved), read from the dataset only when their turn come
 per-sample results are kept: a test set larger than memory is never held. Chunks hold whole
 batches, so each batch sees the same samples as in one pass over the set, and a deterministic
 attack (FGSM) gives the same bits however the set is cut. An attack that draws random numbers
-(PGD's random start) draws them per chunk, so on a set larger than one chunk its numbers differ
-from one pass's (not its statistics); every shipped benchmark's attacked set fits in one chunk.
+per sample (PGD's random starts, random targets: ``AttackDef.draws``) draws them from each
+sample's key (its test index, the run's seed, the attack; ``harness.attacks.keyed``), so its
+numbers do not depend on the cut either; one that draws per call (ART's Square, AutoAttack)
+draws per chunk, so on a set larger than one chunk its numbers differ from one pass's (not its
+statistics).
 
 An outcome also keeps the adversarial images of a few test samples named by ``keep`` (the
 pictures' images), so that the example grids and Grad-CAM show what the sweep counted without
@@ -39,6 +42,7 @@ import numpy as np
 
 from harness import console, metrics
 from harness.attacks import attack_labels, generate, project
+from harness.attacks.keyed import SampleKeys
 from harness.attacks.planned import PlannedAttack
 from harness.batching import chunk_size, chunks
 from harness.datasets.lazy import ImageArray
@@ -129,14 +133,15 @@ def attack_sweep(
     a chunk of them at a time (see the module docstring); ``keep``: test indices whose
     adversarial images the outcome keeps (``AttackOutcome.images``)."""
     attacked = clean.correct(y)
-    labels = attack_labels(planned.params, y, classifier.nb_classes)
+    keys = planned.keys(np.arange(len(y)))  # x is the test set: a position is a test index
+    labels = attack_labels(planned.params, y, classifier.nb_classes, keys)
     if planned.targeted:  # a sample already of the target class has nothing to move to
         attacked &= labels != y
     idx = np.flatnonzero(attacked)
     kept = np.asarray(keep, dtype=np.int64)
     swept = np.intersect1d(kept, idx)  # sorted: the order of their positions in idx
-    args = (classifier, planned, x, y, idx, eps_list, batch_size, np.searchsorted(idx, swept))
-    adv_pred, linf, l2, adv = _chunked(*args)
+    job = _Job(classifier, planned, tuple(eps_list), batch_size)
+    adv_pred, linf, l2, adv = _chunked(job, x, y, keys[idx], idx, np.searchsorted(idx, swept))
     n, e = len(y), len(eps_list)
     robust = np.zeros((e, n), bool)
     robust[:, clean.correct(y)] = True  # targeted: untouched samples stay correct
@@ -169,18 +174,37 @@ def _kept_images(
     return out
 
 
-def _chunked(classifier, planned, x, y, idx, eps_list, batch_size, keep):
-    """The attack's sweep over samples ``idx`` of (x, y), chunk by chunk: (pred, linf, l2),
-    each (E, len(idx)), as one sweep over them all would give (module docstring), and the
-    images of positions ``keep`` (sorted) of idx."""
-    sweeper = _SWEEPS[planned.definition.sweep]
-    size = chunk_size(x.shape[1:], batch_size, int(planned.params.get("batch_size", 1)))
+@dataclass(frozen=True)
+class _Job:
+    """One attack's sweep against one model: what every chunk of it shares."""
+
+    classifier: PyTorchClassifier
+    planned: PlannedAttack
+    eps_list: tuple[float, ...]
+    batch_size: int  # of the forward passes that judge the examples
+
+
+@dataclass(frozen=True)
+class _Chunk:
+    """The samples one sweeper call works on: inputs, true labels, their random keys, and the
+    positions (sorted) among them whose adversarial images are kept."""
+
+    x: np.ndarray
+    y: np.ndarray
+    keys: SampleKeys
+    keep: np.ndarray
+
+
+def _chunked(job: _Job, x: ImageArray, y: np.ndarray, keys: SampleKeys, idx, keep):
+    """The attack's sweep over samples ``idx`` of (x, y) (``keys``: theirs), chunk by chunk:
+    (pred, linf, l2), each (E, len(idx)), as one sweep over them all would give (module
+    docstring), and the images of positions ``keep`` (sorted) of idx."""
+    sweeper = _SWEEPS[job.planned.definition.sweep]
+    size = chunk_size(x.shape[1:], job.batch_size, int(job.planned.params.get("batch_size", 1)))
     parts = []
     for s in chunks(len(idx), size):
         local = keep[(keep >= s.start) & (keep < s.stop)] - s.start
-        parts.append(
-            sweeper(classifier, planned, x[idx[s]], y[idx[s]], eps_list, batch_size, local)
-        )
+        parts.append(sweeper(job, _Chunk(x[idx[s]], y[idx[s]], keys[s], local)))
     return tuple(np.concatenate([p[i] for p in parts], axis=1) for i in range(4))
 
 
@@ -194,25 +218,16 @@ def _predict(
     return require_finite(logits, f"{what}: the model's outputs").argmax(1)
 
 
-def _per_eps(
-    classifier,
-    name,
-    x,
-    eps_list,
-    batch_size,
-    make_adv: Callable[[float], np.ndarray],
-    keep,
-    clean=None,
-):
+def _per_eps(job: _Job, x: np.ndarray, make_adv: Callable[[float], np.ndarray], keep, clean=None):
     """Predictions and perturbation norms of ``make_adv(eps)`` for each eps, each (E, n), and
-    the images of positions ``keep``; ``clean``: the predictions at x (eps 0) when known;
-    ``name``: the attack's, for errors."""
+    the images of positions ``keep``; ``clean``: the predictions at x (eps 0) when known."""
     preds, linfs, l2s, kept = [], [], [], []
+    eps_list = job.eps_list
     for eps in eps_list:
         x_adv = x.copy() if eps == 0 else make_adv(eps)
         known = eps == 0 and clean is not None
-        at = f"{name} at eps {eps:g}"
-        preds.append(clean if known else _predict(classifier, x_adv, batch_size, at))
+        at = f"{job.planned.name} at eps {eps:g}"
+        preds.append(clean if known else _predict(job.classifier, x_adv, job.batch_size, at))
         linf, l2 = metrics.perturbation_norms(x, x_adv)
         linfs.append(linf)
         l2s.append(l2)
@@ -226,37 +241,37 @@ def _stacked(kept: list[np.ndarray], x: np.ndarray, keep: np.ndarray) -> np.ndar
     return np.stack(kept) if kept else np.zeros((0, len(keep), *x.shape[1:]), np.float32)
 
 
-def _independent(classifier, planned, x, y, eps_list, batch_size, keep):
+def _independent(job: _Job, c: _Chunk):
     """The naive loop: every sample attacked afresh at every eps (crafted on the surrogate, if any)."""
-    d, params = planned.definition, planned.params
-    crafter = classifier if planned.surrogate is None else planned.surrogate
-    make = lambda e: generate(crafter, d, params, x, y, e)  # noqa: E731
-    return _per_eps(classifier, planned.name, x, eps_list, batch_size, make, keep)
+    make = lambda e: job.planned.craft(job.classifier, c.x, c.y, e, c.keys)  # noqa: E731
+    return _per_eps(job, c.x, make, c.keep)
 
 
-def _one_step(classifier, planned, x, y, eps_list, batch_size, keep):
+def _one_step(job: _Job, c: _Chunk):
     """FGSM-like: one direction per sample, then x + eps * direction clipped to [0, 1] per eps;
     eps 0 is predicted by the forward pass the direction's gradient took."""
-    logits, direction = planned.definition.step(classifier, planned.params, x, y)
+    planned, x = job.planned, c.x
+    logits, direction = planned.definition.step(job.classifier, planned.params, x, c.y, c.keys)
     step = lambda e: np.clip(x + np.float32(e) * direction, 0.0, 1.0)  # noqa: E731
-    clean = logits.argmax(1)
-    return _per_eps(classifier, planned.name, x, eps_list, batch_size, step, keep, clean)
+    return _per_eps(job, x, step, c.keep, logits.argmax(1))
 
 
-def _project_once(classifier, planned, x, y, eps_list, batch_size, keep):
+def _project_once(job: _Job, c: _Chunk):
     """Minimal-perturbation attacks ignore eps until ``EpsBall`` projects: run once, project per eps."""
-    d = planned.definition
+    d, x = job.planned.definition, c.x
     unbounded = 1.0 if d.norm == "linf" else float(np.sqrt(np.prod(x.shape[1:])))  # covers [0, 1]^n
-    x_min = generate(classifier, d, planned.params, x, y, unbounded)
+    x_min = generate(job.classifier, d, job.planned.params, x, c.y, unbounded, c.keys)
     shrink = lambda e: project(x, x_min, e, d.norm)  # noqa: E731
-    return _per_eps(classifier, planned.name, x, eps_list, batch_size, shrink, keep)
+    return _per_eps(job, x, shrink, c.keep)
 
 
-def _nested(classifier, planned, x, y, eps_list, batch_size, keep):
+def _nested(job: _Job, c: _Chunk):
     """Survivors only: a sample broken at eps_i counts as broken at every larger eps. With the
     attack's ``warm_start``, a survivor starts from its iterate at the previous eps (projected
     onto the larger ball) instead of afresh."""
-    labels = attack_labels(planned.params, y, classifier.nb_classes)
+    classifier, planned, x, y, keep = job.classifier, job.planned, c.x, c.y, c.keep
+    eps_list, batch_size = job.eps_list, job.batch_size
+    labels = attack_labels(planned.params, y, classifier.nb_classes, c.keys)
     success = (lambda p, k: p == labels[k]) if planned.targeted else (lambda p, k: p != y[k])
     warm = False  # becomes the attack's warm_start once some eps has been attacked
     best = x.copy()  # the adversarial example kept for each sample so far
@@ -268,7 +283,7 @@ def _nested(classifier, planned, x, y, eps_list, batch_size, keep):
         if eps > 0 and len(k):
             start = {"x_init": project(x[k], best[k], eps, planned.definition.norm)} if warm else {}
             x_adv = generate(
-                classifier, planned.definition, planned.params, x[k], y[k], eps, **start
+                classifier, planned.definition, planned.params, x[k], y[k], eps, c.keys[k], **start
             )
             p = _predict(classifier, x_adv, batch_size, f"{planned.name} at eps {eps:g}")
             best[k], pred[k] = x_adv, p  # a failed attempt is still this eps's example

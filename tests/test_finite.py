@@ -57,8 +57,8 @@ def test_nan_adversarial_examples_stop_the_sweep_instead_of_counting(held_out, s
 def test_a_non_finite_step_direction_stops_a_one_step_sweep(held_out) -> None:
     fgsm = ATTACKS.get("fgsm")
 
-    def direction(clf, params, x, y):
-        logits, step = fgsm.direction(clf, params, x, y)
+    def direction(clf, params, x, y, keys):
+        logits, step = fgsm.direction(clf, params, x, y, keys)
         return logits, np.where(np.arange(step.size).reshape(step.shape) % 7 == 0, np.nan, step)
 
     p = PlannedAttack(dataclasses.replace(fgsm, direction=direction), dict(fgsm.defaults), "f")

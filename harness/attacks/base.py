@@ -10,9 +10,15 @@ Conventions shared by every attack:
 
 - labels: ``generate`` passes the true labels, or the target classes for a targeted attack;
   ``attack_labels`` is the one place that chooses (see there).
-- randomness: ART draws random starts (PGD) and squares (Square) from numpy's *global*
-  generator; ``generate`` seeds it with the attack's ``seed`` parameter for the duration of the
-  call and restores it afterwards, so a result does not depend on what ran before.
+- randomness: an attack declares how it draws (``draws``). "per_sample": every random number
+  it draws for a sample (random starts, restarts, random targets) comes from that sample's own
+  key (``harness.attacks.keyed``: the run's seed, the attack, the sample's test index), which
+  the sweep passes to ``generate`` as ``keys``, so batch size, chunking, out-of-memory halving
+  and sharding cannot change a sample's result. "per_batch": it draws for a whole call (ART's
+  attacks, from numpy's *global* generator, which ``generate`` seeds with the attack's ``seed``
+  parameter for the call and restores afterwards): the same cut gives the same numbers, another
+  cut other ones. "none": it draws nothing. run.json records whether a run's numbers are
+  independent of the cut.
 - minimal-perturbation attacks (C&W, DeepFool) have no eps bound of their own: their factory
   wraps them in ``EpsBall`` (``harness.attacks.eps_ball``), which projects the result onto the eps ball of the attack's norm.
 - capabilities: an attack declares what it is (norm, white- or black-box, iterative, its effort
@@ -43,6 +49,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from harness.attacks.keyed import TARGET_TAG
 from harness.errors import HarnessError
 from harness.finite import require_finite
 from harness.params import Check, expect, is_int, is_number, resolve_params
@@ -52,12 +59,16 @@ from harness.spec import AttackSpec
 if TYPE_CHECKING:
     from art.estimators.classification import PyTorchClassifier
 
+    from harness.attacks.keyed import SampleKeys
+
 # ART types as strings: declaring an attack imports no ART or torch (factories import them)
 Factory = Callable[["PyTorchClassifier", float, dict[str, Any]], Any]  # -> ART EvasionAttack
-# (classifier, params, x, y) -> (logits (n, K) of the forward pass the gradient took at x,
-# the eps-independent step direction (n, C, H, W)) of a one-step attack
+# (classifier, params, x, y, keys) -> (logits (n, K) of the forward pass the gradient took at x,
+# the eps-independent step direction (n, C, H, W)) of a one-step attack; keys: the samples'
+# SampleKeys or None
 Direction = Callable[
-    ["PyTorchClassifier", dict[str, Any], np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]
+    ["PyTorchClassifier", dict[str, Any], np.ndarray, np.ndarray, Any],
+    tuple[np.ndarray, np.ndarray],
 ]
 # (params, num_classes) -> lines saying exactly what runs, for the report (ensembles)
 Composition = Callable[[dict[str, Any], int], list[str]]
@@ -67,6 +78,8 @@ NORM_LABELS = {"linf": "L-inf", "l2": "L2"}
 # what a spec may write for a norm (lower case, without "_" or "-") -> the declared name
 NORM_NAMES = {"linf": "linf", "inf": "linf", "l∞": "linf", "l2": "l2", "2": "l2"}
 BOXES = ("white", "black")
+# how an attack draws random numbers; "base": as the attack it wraps (a transfer's params.attack)
+DRAWS = ("none", "per_sample", "per_batch", "base")
 
 
 @dataclass(frozen=True)
@@ -90,14 +103,20 @@ class AttackDef:
     ensemble: bool = False  # several attacks in turn, per-sample worst case (``composition``)
     effort: tuple[str, ...] = ()  # parameters that only say how hard it tries: more never helps
     naive: bool = False  # the naive attacker may rerun it on the undefended baseline
+    draws: str = "per_batch"  # DRAWS: an attack that does not say is taken to draw per call
 
     def step(
-        self, classifier: PyTorchClassifier, params: dict[str, Any], x: np.ndarray, y: np.ndarray
+        self,
+        classifier: PyTorchClassifier,
+        params: dict[str, Any],
+        x: np.ndarray,
+        y: np.ndarray,
+        keys: SampleKeys | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """A one-step attack's ``direction`` (logits, direction), both checked finite: its
         examples x + eps * direction are made by the caller, not by ``generate``."""
         assert self.direction is not None
-        logits, direction = self.direction(classifier, params, x, y)
+        logits, direction = self.direction(classifier, params, x, y, keys)
         require_finite(logits, f"{self.name}: the model's outputs at the clean images")
         return logits, require_finite(direction, f"{self.name}: the step direction")
 
@@ -159,6 +178,8 @@ def _check_declaration(d: AttackDef) -> None:
         and d.minimal == (d.sweep == "project_once")
         and d.ensemble == (d.composition is not None)
         and set(d.effort) <= set(d.defaults)
+        and d.draws in DRAWS
+        and (d.draws == "base") == d.transfer
     )
     if not ok:
         raise ValueError(f"attack {d.name!r}: contradictory declaration {d}")
@@ -171,38 +192,49 @@ def generate(
     x: np.ndarray,
     y: np.ndarray,
     eps: float,
+    keys: SampleKeys | None = None,
     **start: np.ndarray,
 ) -> np.ndarray:
     """Adversarial examples for x (N, C, H, W) in [0, 1] with true labels y (N,) int64.
 
     ART receives ``attack_labels(params, y, ...)`` (the targets when targeted) and runs with
-    numpy's global generator seeded by ``params["seed"]`` when the attack has one. Returns a new
-    float32 array in [0, 1]; ``x`` is never modified. eps=0 returns an unchanged copy. NaN or
-    inf in the attack's output is one HarnessError line (``harness.finite``), never clipped.
-    ``start``: passed on to the attack's ``generate`` (``x_init``: warm starts, harness.sweep).
+    numpy's global generator seeded by ``params["seed"]`` when the attack has one. ``keys``: the
+    samples' ``SampleKeys`` (the sweep's), handed to an attack object that draws per sample
+    (``takes_keys``) and used for random targets. Returns a new float32 array in [0, 1]; ``x``
+    is never modified. eps=0 returns an unchanged copy. NaN or inf in the attack's output is one
+    HarnessError line (``harness.finite``), never clipped. ``start``: passed on to the attack's
+    ``generate`` (``x_init``: warm starts, harness.sweep).
     """
     if eps == 0 or len(x) == 0:
         return x.copy()
     art_attack = attack_def.make(classifier, float(eps), params)
-    labels = attack_labels(params, y, classifier.nb_classes)
+    labels = attack_labels(params, y, classifier.nb_classes, keys)
+    if keys is not None and getattr(art_attack, "takes_keys", False):
+        start = {**start, "keys": keys}
     with numpy_seed(params.get("seed")):
         x_adv = art_attack.generate(x=x.copy(), y=labels, **start)
     require_finite(x_adv, f"{attack_def.name} at eps {eps:g}: the adversarial examples")
     return np.clip(x_adv.astype(np.float32), 0.0, 1.0)
 
 
-def attack_labels(params: dict[str, Any], y: np.ndarray, num_classes: int) -> np.ndarray:
+def attack_labels(
+    params: dict[str, Any], y: np.ndarray, num_classes: int, keys: SampleKeys | None = None
+) -> np.ndarray:
     """The labels ART receives: the true labels y (N,), or the target classes when targeted.
 
     ``targeted: false`` (every attack without the parameter too): y itself, so ART moves away
     from the true class. ``targeted: true`` with ``target: k``: class k for every sample (samples
     whose true class is k are pushed to stay there). ``target: "random"``: for each sample a class
-    drawn uniformly from the other num_classes - 1, from a numpy Generator seeded by ``seed``, so
-    the same seed gives the same targets and a target never equals the true label.
+    drawn uniformly from the other num_classes - 1, so a target never equals the true label:
+    from the sample's own key when ``keys`` are given (the same target in every chunk, batch and
+    nested round), else from a numpy Generator seeded by ``seed`` over y in order.
     """
     if not params.get("targeted", False):
         return y
     target = params["target"]
+    if target == "random" and keys is not None:
+        shift = 1 + keys.integers(num_classes - 1, TARGET_TAG)
+        return ((y + shift) % num_classes).astype(np.int64)
     if target == "random":
         shift = np.random.default_rng(params["seed"]).integers(1, num_classes, size=len(y))
         return ((y + shift) % num_classes).astype(np.int64)

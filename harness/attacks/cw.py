@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     ),
     sweep="project_once",
     minimal=True,
+    draws="none",  # no random numbers: binary search and gradient steps only
 )
 def cw_l2(classifier: PyTorchClassifier, eps: float, params: dict[str, Any]) -> Any:
     """C&W L2 (Carlini & Wagner 2017, "Towards Evaluating the Robustness of Neural Networks"), L2.
@@ -84,6 +85,7 @@ def cw_l2(classifier: PyTorchClassifier, eps: float, params: dict[str, Any]) -> 
     ),
     sweep="project_once",
     minimal=True,
+    draws="none",  # no random numbers: binary search and gradient steps only
 )
 def cw_linf(classifier: PyTorchClassifier, eps: float, params: dict[str, Any]) -> Any:
     """C&W L-inf (Carlini & Wagner 2017), L-inf: shrinking bound tau with a penalty on |delta| > tau.

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     check=all_of(ints(max_iter=1, nb_grads=1, batch_size=1), numbers(overshoot=0)),
     sweep="project_once",
     minimal=True,
+    draws="none",
 )
 def deepfool(classifier: PyTorchClassifier, eps: float, params: dict[str, Any]) -> Any:
     """DeepFool (Moosavi-Dezfooli et al. 2016, "DeepFool: a simple and accurate method ..."), L2.

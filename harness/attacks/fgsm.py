@@ -12,9 +12,15 @@ from harness.params import all_of, ints
 if TYPE_CHECKING:
     from art.estimators.classification import PyTorchClassifier
 
+    from harness.attacks.keyed import SampleKeys
+
 
 def fgsm_direction(
-    classifier: PyTorchClassifier, params: dict[str, Any], x: np.ndarray, y: np.ndarray
+    classifier: PyTorchClassifier,
+    params: dict[str, Any],
+    x: np.ndarray,
+    y: np.ndarray,
+    keys: SampleKeys | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(logits (n, K) at x, sign(grad_x loss) (n, C, H, W)) per sample, in ART FGSM's own batches;
     the sign is negated when targeted.
@@ -23,11 +29,12 @@ def fgsm_direction(
     to [0, 1] is then exactly ART's ``FastGradientMethod`` output at that eps. The gradient is
     ART's loss gradient, taken with respect to the input only (``batched_input_gradient``); the
     logits are those of the forward pass the gradient needed, so a sweep's eps-0 (clean)
-    predictions cost no forward pass of their own.
+    predictions cost no forward pass of their own. ``keys``: the samples' keys, which pick
+    random targets.
     """
     from harness.attacks.gradient import batched_input_gradient
 
-    labels = attack_labels(params, y, classifier.nb_classes)
+    labels = attack_labels(params, y, classifier.nb_classes, keys)
     sign = -1.0 if params["targeted"] else 1.0
     logits, grad = batched_input_gradient(classifier, x, labels, int(params["batch_size"]))
     return logits, np.sign(grad * sign).astype(np.float32)
@@ -42,6 +49,7 @@ def fgsm_direction(
     direction=fgsm_direction,
     iterative=False,
     naive=True,
+    draws="per_sample",  # one gradient step; random targets come from each sample's key
 )
 def fgsm(classifier: PyTorchClassifier, eps: float, params: dict[str, Any]) -> Any:
     """FGSM (Goodfellow et al. 2015, "Explaining and Harnessing Adversarial Examples"), L-inf.

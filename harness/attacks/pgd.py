@@ -61,6 +61,7 @@ def _pgd(classifier: PyTorchClassifier, eps: float, params: dict[str, Any], norm
     sweep="nested",
     effort=PGD_EFFORT,
     naive=True,
+    draws="per_sample",  # random starts from each sample's key (harness.attacks.keyed)
 )
 def pgd(classifier: PyTorchClassifier, eps: float, params: dict[str, Any]) -> Any:
     """PGD (Madry et al. 2018, "Towards Deep Learning Models Resistant to Adversarial Attacks"), L-inf.
@@ -89,6 +90,7 @@ def pgd(classifier: PyTorchClassifier, eps: float, params: dict[str, Any]) -> An
     check=PGD_CHECK,
     sweep="nested",
     effort=PGD_EFFORT,
+    draws="per_sample",
 )
 def pgd_l2(classifier: PyTorchClassifier, eps: float, params: dict[str, Any]) -> Any:
     """PGD (Madry et al. 2018) in L2: steps along the normalised gradient, projected on the L2 ball.

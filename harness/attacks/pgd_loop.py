@@ -8,7 +8,9 @@ array, checks it and copies it to a tensor; a NaN check syncs every step; and ``
 with two extra forward passes over all inputs only to log a success rate. This loop computes
 ``torch.autograd.grad`` of the estimator's loss with respect to the input alone and does the
 same arithmetic on tensors that stay where the model is, so the iterates are ART's (identical
-without a random start: tests/test_pgd_loop.py); random starts are drawn by ART's own
+without a random start: tests/test_pgd_loop.py). Random starts: given the samples' ``keys`` (the
+sweep's), each sample's start comes from its own key (``harness.attacks.keyed.ball_start``), so
+it does not depend on the batch it sits in; without keys they are drawn by ART's own
 ``random_sphere`` from numpy's global generator, in ART's order.
 
 ``early_stop`` (evaluation only): a sample the model already misclassifies (hits the target,
@@ -29,6 +31,7 @@ from art.utils import check_and_transform_label_format, random_sphere
 
 from harness import device, oom
 from harness.attacks.gradient import eval_mode, loss_gradient
+from harness.attacks.keyed import SampleKeys, ball_start
 
 
 class PGDLoop(EvasionAttack):
@@ -44,6 +47,7 @@ class PGDLoop(EvasionAttack):
         *("norm", "eps", "eps_step", "max_iter", "num_random_init", "batch_size", "early_stop"),
     ]
     _estimator_requirements = ()
+    takes_keys = True  # harness.attacks.generate hands it the samples' SampleKeys
 
     def __init__(
         self,
@@ -65,18 +69,28 @@ class PGDLoop(EvasionAttack):
         self._targeted = bool(targeted)
 
     def generate(
-        self, x: np.ndarray, y: np.ndarray | None = None, x_init: np.ndarray | None = None, **_: Any
+        self,
+        x: np.ndarray,
+        y: np.ndarray | None = None,
+        x_init: np.ndarray | None = None,
+        keys: SampleKeys | None = None,
+        **_: Any,
     ) -> np.ndarray:
         """Adversarial examples (N, C, H, W) float32 for x in [0, 1]; y: labels (indices or
         one-hot; the targets when targeted; None: the model's predictions, as ART).
         ``x_init``: starting points (already inside the eps ball) instead of x or a random start.
+        ``keys``: the samples' random keys (random starts per sample), else numpy's generator.
         """
         labels = self._labels(x, y)
         dev = device.of(self.estimator.model)
         if not len(x):
             return x.astype(np.float32)
-        inputs = [x, labels] if x_init is None else [x, labels, x_init]
-        batch = lambda xb, lb, ib=None: self._batch(xb, lb, ib, dev)  # noqa: E731
+        inputs: list[Any] = [x, labels, np.zeros(len(x)) if x_init is None else x_init]
+        inputs.append(np.zeros(len(x)) if keys is None else keys)
+        given = x_init is not None, keys is not None
+        batch = lambda xb, lb, ib, kb: self._batch(  # noqa: E731
+            xb, lb, ib if given[0] else None, kb if given[1] else None, dev
+        )
         with eval_mode(self.estimator):  # as ART's loss_gradient(training_mode=False)
             # out of memory on an accelerator: that batch again at half the size (harness.oom)
             batches = oom.batches_for(self.estimator, dev)  # gradients share one halving state
@@ -91,21 +105,21 @@ class PGDLoop(EvasionAttack):
         onehot = check_and_transform_label_format(y, nb_classes=self.estimator.nb_classes)
         return np.argmax(onehot, axis=1).astype(np.int64)
 
-    def _batch(self, x, labels, x_init, dev: torch.device) -> np.ndarray:
+    def _batch(self, x, labels, x_init, keys: SampleKeys | None, dev: torch.device) -> np.ndarray:
         """One batch: every start in turn; a later start replaces a sample only where it succeeds."""
         x0 = torch.from_numpy(np.ascontiguousarray(x, np.float32)).to(dev)
         yb = torch.from_numpy(labels).to(dev)
         start = None if x_init is None else torch.from_numpy(x_init.astype(np.float32))
-        adv = self._run(x0, yb, None if start is None else start.to(dev))
-        for _ in range(1, self.num_random_init):
-            again = self._run(x0, yb, None)
+        adv = self._run(x0, yb, self._start(x0, keys, 0) if start is None else start.to(dev))
+        for restart in range(1, self.num_random_init):
+            again = self._run(x0, yb, self._start(x0, keys, restart))
             hit = self._success(again, x0, yb)  # ART's compute_success_array
             adv[hit] = again[hit]
         return adv.cpu().numpy()
 
-    def _run(self, x0: torch.Tensor, y: torch.Tensor, start: torch.Tensor | None) -> torch.Tensor:
-        """``max_iter`` steps from ``start`` (else a random start, else x0), projected each step."""
-        adv = self._start(x0) if start is None else start.clone()
+    def _run(self, x0: torch.Tensor, y: torch.Tensor, start: torch.Tensor) -> torch.Tensor:
+        """``max_iter`` steps from ``start``, projected each step."""
+        adv = start.clone()
         active = torch.arange(len(x0), device=x0.device)  # samples still stepping (early_stop)
         for _ in range(self.max_iter):
             xa, xo, ya = (
@@ -125,12 +139,17 @@ class PGDLoop(EvasionAttack):
                 adv[active] = stepped
         return adv
 
-    def _start(self, x0: torch.Tensor) -> torch.Tensor:
-        """x0, or with random starts a point drawn uniformly in the ball (ART's ``random_sphere``)."""
+    def _start(self, x0: torch.Tensor, keys: SampleKeys | None, restart: int) -> torch.Tensor:
+        """x0, or with random starts a point drawn uniformly in the ball: from each sample's key
+        (restart ``restart`` of its sequence), else ART's ``random_sphere``."""
         if self.num_random_init == 0:
-            return x0.clone()
-        n, m = len(x0), int(np.prod(x0.shape[1:]))
-        noise = random_sphere(n, m, self.eps, self.norm).reshape(x0.shape).astype(np.float32)
+            return x0
+        if keys is not None:
+            norm = "linf" if self.norm == np.inf else "l2"
+            noise = ball_start(keys, self.eps, norm, tuple(x0.shape[1:]), restart)
+        else:
+            n, m = len(x0), int(np.prod(x0.shape[1:]))
+            noise = random_sphere(n, m, self.eps, self.norm).reshape(x0.shape).astype(np.float32)
         return (x0 + torch.from_numpy(noise).to(x0.device)).clamp(0.0, 1.0)
 
     def _gradient(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -1,5 +1,6 @@
 """An attack as the plan resolved it: its definition, its parameters in pixel units, the label
-its results are named by and, for a transfer attack, the surrogate it is crafted on."""
+its results are named by, the run's seed (its samples' random keys) and, for a transfer attack,
+the surrogate it is crafted on."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from harness.attacks import generate
-from harness.attacks.base import AttackDef
+from harness.attacks.base import ATTACKS, AttackDef
+from harness.attacks.keyed import SampleKeys
 
 if TYPE_CHECKING:
     from art.estimators.classification import PyTorchClassifier
@@ -23,6 +25,7 @@ class PlannedAttack:
     surrogate: PyTorchClassifier | None = (
         None  # transfer: craft on this model, evaluate on the target
     )
+    seed: int = 0  # the run's seed: with the attack's name and seed, its samples' random keys
 
     @property
     def name(self) -> str:
@@ -32,9 +35,27 @@ class PlannedAttack:
     def targeted(self) -> bool:
         return bool(self.params.get("targeted", False))
 
+    def keys(self, index: np.ndarray) -> SampleKeys:
+        """The random keys of the samples with test indices ``index`` for this attack."""
+        return SampleKeys.of(self.seed, self.name, int(self.params.get("seed", 0)), index)
+
+    @property
+    def per_sample(self) -> bool:
+        """Whether its numbers are independent of how the samples were cut into batches: it
+        draws nothing, or draws from each sample's key (a transfer: as the attack it wraps)."""
+        d = self.definition
+        if d.draws == "base":
+            d = ATTACKS.get(str(self.params["attack"]))
+        return d.draws in ("none", "per_sample")
+
     def craft(
-        self, classifier: PyTorchClassifier, x: np.ndarray, y: np.ndarray, eps: float
+        self,
+        classifier: PyTorchClassifier,
+        x: np.ndarray,
+        y: np.ndarray,
+        eps: float,
+        keys: SampleKeys | None = None,
     ) -> np.ndarray:
         """Adversarial examples against ``classifier`` (crafted on the surrogate for transfer)."""
         crafter = classifier if self.surrogate is None else self.surrogate
-        return generate(crafter, self.definition, self.params, x, y, eps)
+        return generate(crafter, self.definition, self.params, x, y, eps, keys)

@@ -39,6 +39,7 @@ def _transfer_check(params: dict[str, Any], where: str) -> None:
     check=_transfer_check,
     box="black",  # the evaluated model is only queried; its gradients are never used
     transfer=True,
+    draws="base",  # as the attack it crafts with
 )
 def transfer(classifier: PyTorchClassifier, eps: float, params: dict[str, Any]) -> Any:
     """Transfer attack (Papernot et al. 2016, "Transferability in Machine Learning"), L-inf.
