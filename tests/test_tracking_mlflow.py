@@ -103,8 +103,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """An MLflow server starting on a free loopback port (``Server.wait`` before use)."""
     root = tmp_path_factory.mktemp("mlflow-server")
     port, log = free_port(), root / "server.log"
-    mlflow = Path(sys.executable).with_name("mlflow")
-    command = [str(mlflow), "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+    command = [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1",
+               "--port", str(port), "--workers", "1",
                "--backend-store-uri", f"sqlite:///{root / 'mlflow.db'}",
                "--artifacts-destination", str(root / "artifacts")]  # fmt: skip
     with log.open("w") as sink:

@@ -51,13 +51,17 @@ class Logged:
 
 
 def mlflow_module() -> Any:
-    """``mlflow``, or one line saying how to install it (exit 2)."""
+    """``mlflow``, or one line saying how to install it (exit 2). MLflow's log (INFO by
+    default: a database's tables made, ...) follows the harness's (``-v`` shows both), unless
+    ``MLFLOW_LOGGING_LEVEL`` says otherwise."""
     try:
         import mlflow
     except ImportError:
         raise HarnessError(
             f"tracking.mlflow: the mlflow package is not installed; {INSTALL}"
         ) from None
+    if "MLFLOW_LOGGING_LEVEL" not in os.environ:
+        logging.getLogger("mlflow").setLevel(logging.getLogger("harness").getEffectiveLevel())
     return mlflow
 
 
