@@ -8,12 +8,14 @@ import itertools
 import re
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from harness.cli import main
 from harness.results import Check
+from harness.results.corruption import CorruptionAccuracy
 from harness.spec import load_spec, parse_spec
 from harness.tracking import content
 
@@ -120,7 +122,11 @@ def test_every_csv_figure_gets_its_interval_and_sanity_its_tags(digits_runs) -> 
             assert interval is None and f"{where}/low" not in points
         else:
             assert points[f"{where}/low"] <= m.value <= points[f"{where}/high"]
-    names = sorted(points)
+    corrupted = CorruptionAccuracy("baseline", "gaussian_noise", "noise", 3, 0.5, 100)
+    more = {p.name: p.value for p in content.figures(replace(result, corruptions=[corrupted]))}
+    where = "corruption_accuracy/baseline/gaussian_noise/severity_3"
+    assert more[f"{where}/value"] == 0.5 and more[f"{where}/low"] < 0.5 < more[f"{where}/high"]
+    names = sorted(more)
     assert all(LEGAL.match(n) for n in names)
     assert not any(b.startswith(a + "/") for a, b in itertools.pairwise(names))
     epochs = [p for p in content.epoch_metrics(result) if p.name == "training/baseline/val_acc"]
