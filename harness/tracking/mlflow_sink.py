@@ -71,6 +71,7 @@ def shown(uri: str) -> str:
 
 
 def one_line(exc: BaseException, limit: int = 300) -> str:
+    """An exception as one line of at most ``limit`` characters, its type first."""
     return shorten(" ".join(f"{type(exc).__name__}: {exc}".split()), limit)
 
 
@@ -133,7 +134,7 @@ class MlflowSink:
             _send(client, run_id, content)
             client.log_artifacts(run_id, str(folder), ARTIFACTS)
         except BaseException:
-            with contextlib.suppress(Exception):  # the store may be what failed
+            with contextlib.suppress(Exception), _quick_http():  # the store may be what failed
                 client.set_terminated(run_id, "FAILED")
             raise
         client.set_tag(run_id, REPORT_TAG, content.tags[REPORT_TAG])  # last: complete runs only
@@ -141,9 +142,15 @@ class MlflowSink:
         return Logged(run_id, experiment)
 
     def _experiment(self, client: Any) -> str:
+        """The experiment's id, made when missing (by another run meanwhile: that one)."""
         found = client.get_experiment_by_name(self.settings.experiment)
         if found is None:
-            return client.create_experiment(self.settings.experiment)
+            try:
+                return client.create_experiment(self.settings.experiment)
+            except Exception:
+                found = client.get_experiment_by_name(self.settings.experiment)
+                if found is None:
+                    raise
         if found.lifecycle_stage == "deleted":
             raise TrackingError(f"experiment {self.settings.experiment!r} is deleted")
         return found.experiment_id
