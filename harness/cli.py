@@ -20,6 +20,7 @@ from harness.errors import HarnessError
 if TYPE_CHECKING:
     from harness.plan import Plan
     from harness.spec import Spec
+    from harness.tracking.mlflow_sink import MlflowSink
 
 REGISTRIES = ("datasets", "models", "attacks", "defences")
 LISTS = ("benchmarks", *REGISTRIES)  # ``harness list WHAT``
@@ -219,15 +220,21 @@ def _run(args: argparse.Namespace) -> int:
     plan = _checked(spec, args.overrides)
     if spec.grid is not None:
         return _run_grid(args, spec)
+    from harness.tracking import open_sink
+
+    sink = open_sink(spec)  # a tracking store that does not answer: one line, nothing run
     run_id = time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + f"-seed{spec.seed}"
     out = Path(args.out) if args.out else home.reports_dir() / spec.name / run_id
     outputs.report_location(out)  # before its lock file is made beside it
     with lock.hold(out):  # a second run on this --out is refused now, not after its benchmark
-        return _run_report(args, spec, plan, out)
+        return _run_report(args, spec, plan, out, sink)
 
 
-def _run_report(args: argparse.Namespace, spec: Spec, plan: Plan, out: Path) -> int:
-    """``harness run`` of a spec without a grid, holding ``out``'s lock."""
+def _run_report(
+    args: argparse.Namespace, spec: Spec, plan: Plan, out: Path, sink: MlflowSink | None
+) -> int:
+    """``harness run`` of a spec without a grid, holding ``out``'s lock; the report is
+    written, then logged to the tracking store (``sink``, when the spec has one)."""
     from harness import outputs, runner
     from harness.report import write_report
     from harness.verdict import summary_lines
@@ -238,7 +245,7 @@ def _run_report(args: argparse.Namespace, spec: Spec, plan: Plan, out: Path) -> 
     if target.done:
         print(f"report: {out} already holds the finished report of this spec; nothing to do "
               "(--overwrite runs it again)")  # fmt: skip
-        return 0
+        return _track(sink, out)
     result = runner.run(spec, models_dir=models_dir, plan=plan)
     try:
         write_report(result, out, replace=target.replace)
@@ -247,6 +254,25 @@ def _run_report(args: argparse.Namespace, spec: Spec, plan: Plan, out: Path) -> 
     total = result.provenance["timings_seconds"]["total"]
     print(f"report: {out}  ({total:.1f}s)")
     print("\n".join(summary_lines(result)))
+    return _track(sink, out)
+
+
+def _track(sink: MlflowSink | None, out: Path) -> int:
+    """Log the written report ``out`` to the tracking store. A failure keeps the report: one
+    warning line and exit 1 (the run is not where the spec asked for it); ``--out`` with the
+    same folder logs it later without running anything again."""
+    if sink is None:
+        return 0
+    from harness.tracking.mlflow_sink import TrackingError, shown
+
+    try:
+        logged = sink.log(out)
+    except TrackingError as exc:
+        print(f"warning: tracking: the report {out} is written but was not logged to "
+              f"{shown(sink.settings.uri)} ({exc}); harness run with --out {out} logs it "
+              "without running again", file=sys.stderr)  # fmt: skip
+        return 1
+    print(sink.describe(logged))
     return 0
 
 

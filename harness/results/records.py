@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from harness import stats
 from harness.results.analyses import (
     AttackConfusion,
     AttentionRow,
@@ -238,17 +239,25 @@ class RunResult:
         perturbation sizes and where ``n`` is unknown)."""
         import pandas as pd
 
-        from harness import stats
-        from harness.reading import denominator
-
         rows = []
         for m in self.measurements:
-            n = None if m.metric.startswith("mean_") else denominator(self, m.model, m.metric)
-            i = stats.share(m.value, n) if n else None
+            n, i = self.count_of(m), self.interval(m)
             low, high = (None, None) if i is None else (i.low, i.high)
             rows.append((m.model, m.attack, m.eps, m.metric, m.value, n, low, high))
         columns = [*CSV_COLUMNS, "n", "low", "high"]
         return pd.DataFrame(rows, columns=columns).astype({"n": "Int64"})
+
+    def count_of(self, m: Measurement) -> int | None:
+        """The images the fraction ``m`` is counted over: all test images for accuracies, the
+        clean-correct ones for success rates; None for perturbation sizes and where unknown."""
+        from harness.reading import denominator  # reading reads results: imported late
+
+        return None if m.metric.startswith("mean_") else denominator(self, m.model, m.metric)
+
+    def interval(self, m: Measurement) -> stats.Interval | None:
+        """``m``'s value with its 95% Wilson interval; None where ``count_of`` is None."""
+        n = self.count_of(m)
+        return stats.share(m.value, n) if n else None
 
     def report(self, folder: str | Path) -> Path:
         """Write the report folder (report.md, report.html, results.csv, run.json, figures)."""

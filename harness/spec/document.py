@@ -53,6 +53,7 @@ from harness.spec.sections import (
     model_section,
 )
 from harness.spec.sizes import MAX_EPSILONS, MAX_GRID_CELLS, at_most
+from harness.spec.tracking import TrackingSpec
 
 SPEC_VERSION = 1
 DEFAULT_EPS = (0.0, 0.05, 0.1, 0.2)
@@ -139,12 +140,15 @@ class Spec:
     corruptions: CorruptionSpec | None = setting(
         None, optional(nested(CorruptionSpec)), recipe=True
     )
+    # where the finished run is also logged (``harness.tracking``); where it goes, not what it
+    # is: left out of hashes, keys and run.json's spec
+    tracking: TrackingSpec | None = setting(None, optional(nested(TrackingSpec)))
     # the files ``source`` includes, in reading order (where it came from, not what it is)
     includes: tuple[str, ...] = setting((), key=False, provenance=True)
 
     def to_dict(self) -> dict[str, Any]:
         d = plain(self)  # asdict, less sparse fields at their defaults (newer optional ones)
-        d.pop("source"), d.pop("includes")
+        d.pop("source"), d.pop("includes"), d.pop("tracking")
         # Where it runs, at the defaults, is left out: run.json's spec reads as before (the
         # device a run resolved to is in its provenance).
         if d["device"] == "auto":
@@ -165,6 +169,7 @@ class Spec:
         """``to_dict`` without recipe fields at their defaults: what hashes and keys are made of."""
         d = identity(self)
         d.pop("source"), d.pop("includes"), d.pop("reference"), d.pop("device", None)
+        d.pop("tracking")
         return d
 
     def digest(self) -> str:
@@ -173,8 +178,13 @@ class Spec:
 
     def cross_check(self, where: str) -> None:
         """The grid's size is bounded; each reference row names a model, attack and epsilon of
-        this spec."""
+        this spec; a grid is not tracked (its cells are runs of their own)."""
         self._check_grid_size()
+        if self.grid is not None and self.tracking is not None:
+            raise HarnessError(
+                "tracking: a grid's cells are not logged to a tracking store; leave tracking "
+                "out of a grid spec (a single run's spec takes it)"
+            )
         rows = self.reference.rows if self.reference else ()
         models = ["baseline", *(d.key for d in self.defences)]
         attacks = ["none", *(a.key for a in self.attacks)]
