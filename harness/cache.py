@@ -61,7 +61,7 @@ def cached(
         "seed": spec.seed,
         "n_train": len(split.x_train),
         # CPU kernels reduce in a thread-count-dependent order: 1 and 2 threads train different
-        # weights (seed 000's CNN differs by up to 0.08), so weights are only shared alike.
+        # weights (the CIFAKE study's CNN differs by up to 0.08), so weights are only shared alike.
         "threads": torch.get_num_threads(),
         "v": CACHE_VERSION,
     }

@@ -34,7 +34,7 @@ def overlay(image: np.ndarray, cam: np.ndarray, alpha: float = 0.4) -> np.ndarra
     """Blend a jet-coloured heatmap over an image: (1 - alpha) * image + alpha * heatmap.
 
     image: (C, H, W) in [0, 1], C = 1 or 3; cam: (H, W) in [0, 1].
-    Returns (H, W, 3) float32 RGB in [0, 1]. alpha=0.4 is seed 000's 60/40 blend.
+    Returns (H, W, 3) float32 RGB in [0, 1]. alpha=0.4 is the CIFAKE study's 60/40 blend.
     """
     if image.ndim != 3 or image.shape[0] not in (1, 3):
         raise ValueError(f"overlay: expected image (C, H, W) with C = 1 or 3, got {image.shape}")

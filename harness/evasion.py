@@ -1,4 +1,4 @@
-"""Seed 000's single-image evasion: the smallest FGSM epsilon in a fine grid that flips a prediction."""
+"""Single-image evasion (after the CIFAKE study): the smallest FGSM epsilon in a fine grid that flips a prediction."""
 
 from __future__ import annotations
 

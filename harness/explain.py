@@ -11,7 +11,7 @@ For 8x8 digits the last conv layer is 4x4 (``small_cnn``) or 2x2 (three pooled b
 upsample to smooth 8x8 maps. A 1x1 (or otherwise constant) map carries no spatial information
 and comes out as all zeros.
 
-That scaling hides how *strong* a map is: a nearly blank map (seed 000: "adversarial attention
+That scaling hides how *strong* a map is: a nearly blank map (the CIFAKE study: "adversarial attention
 becomes nearly blank") is stretched to peak at 1 like any other. ``gradcam_raw`` returns the
 unscaled map, ReLU(sum_k w_k A_k) at the layer's own resolution, and ``attention_shift`` uses it
 to measure CAM mass (mean raw value) on clean vs adversarial inputs.

@@ -107,7 +107,7 @@ def plan(probes: Sequence[AttackSpec], section: str = "probes") -> list[PlannedP
     return planned
 
 
-# ---------------------------------------------------------------- noise (seed 003)
+# ---------------------------------------------------------------- noise
 
 
 @probe(
@@ -126,7 +126,7 @@ def noise(
     params: dict[str, Any],
     model_name: str,
 ) -> NoiseProbe:
-    """Noise overconfidence (seed 003, after Nguyen et al. 2015, "Deep Neural Networks are Easily Fooled").
+    """Noise overconfidence (after Nguyen et al. 2015, "Deep Neural Networks are Easily Fooled").
 
     Feeds ``n_images`` images of i.i.d. uniform noise in [0, 1] (the model's input shape) and
     counts those whose max softmax probability is >= ``threshold``: a calibrated model should

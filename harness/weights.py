@@ -1,4 +1,4 @@
-"""Weight analysis (seed 003): weight/bias histograms across epochs, spectral norms, and the
+"""Weight analysis: weight/bias histograms across epochs, spectral norms, and the
 heavy-tailed ESD power-law exponent alpha of WeightWatcher (Martin & Mahoney 2019, 2021).
 
 The ESD and its fit are ``harness.esd``'s. Where WeightWatcher (the optional extra ``esd``) is

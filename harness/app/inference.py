@@ -2,7 +2,7 @@
 
 Arrays in, arrays out; no Streamlit here. Images are (C, H, W) float32 in [0, 1]. An image has
 no true label in the app, so attacks push away from the model's own clean prediction, and "flip"
-means the prediction changes (as seed 000's single-image evasion, ``harness.evasion``).
+means the prediction changes (as the single-image evasion table, ``harness.evasion``).
 
 Every function here may run in several Streamlit script threads at once on the same cached
 model: each holds the model's lock (``AppModel.exclusive``) for its whole computation.

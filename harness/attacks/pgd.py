@@ -13,8 +13,8 @@ if TYPE_CHECKING:
     from art.estimators.classification import PyTorchClassifier
 
 PGD_DEFAULTS = {
-    "steps": 30,  # seed 004
-    "step_size": None,  # None: eps / 4 (seed 004)
+    "steps": 30,  # as Gisserot, Kunsch and Sykes
+    "step_size": None,  # None: eps / 4 (as they did)
     "random_start": True,
     "restarts": 1,
     "batch_size": 256,

@@ -1,7 +1,7 @@
 """The PGD that ART's Madry and TRADES trainers run on every batch, on the harness's own loop.
 
 ART's trainers call ART's ``ProjectedGradientDescentPyTorch`` once per training batch. Profiled
-on seed 000's CNN (Madry, PGD-3, batch 64, 1 thread): four fifths of an epoch went to that
+on the CIFAKE study's CNN (Madry, PGD-3, batch 64, 1 thread): four fifths of an epoch went to that
 attack, and of it: ``loss_gradient`` back-propagating into every weight when only the input's
 gradient is used, two extra forward passes per call only to log a success rate, and the numpy
 round trip of eps per step. ``harness.attacks.pgd_loop.PGDLoop`` does ART's arithmetic without

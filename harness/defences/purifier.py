@@ -1,4 +1,4 @@
-"""Seed 002's defence: an autoencoder (or VAE) trained on clean images, placed before the baseline.
+"""The purifier study's defence: an autoencoder (or VAE) trained on clean images, placed before the baseline.
 
 The purifier maps an input to its reconstruction; small adversarial perturbations are meant to
 be projected back onto the clean-image manifold before the classifier sees them. The harness
@@ -60,7 +60,7 @@ def _kind(params: dict[str, Any], where: str) -> None:
     wraps_baseline=True,
 )
 def purifier(job: HardenJob, ae: nn.Module) -> list[EpochStats]:
-    """Autoencoder purifier in front of the baseline (seed 002); ``kind`` ae or vae.
+    """Autoencoder purifier in front of the baseline (after the purifier study); ``kind`` ae or vae.
 
     Trained on clean training images only (denoising: inputs get Gaussian noise of std ``noise``,
     clipped to [0, 1], the target is the clean image), MSE reconstruction loss (+ ``beta`` x KL

@@ -1,4 +1,4 @@
-"""Seed 003's spectrally normalized variant of any registered architecture.
+"""The noise-and-spectra study's spectrally normalized variant of any registered architecture.
 
 Every Conv2d and Linear of the network gets PyTorch's spectral-norm parametrization (Miyato et
 al. 2018): its weight, reshaped to a matrix, is divided by its largest singular value, estimated
@@ -38,7 +38,7 @@ def normalized(job: HardenJob) -> nn.Module:
     module=normalized,
 )
 def spectral_norm(job: HardenJob, model: nn.Module) -> list[EpochStats]:
-    """Spectral normalization of every conv and linear layer (Miyato et al. 2018; seed 003).
+    """Spectral normalization of every conv and linear layer (Miyato et al. 2018; as the noise-and-spectra study).
 
     The spec's architecture with each weight divided by its spectral norm (``power_iterations``
     of power iteration per training step), trained like the baseline (Adam, cross-entropy).

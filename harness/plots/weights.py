@@ -1,4 +1,4 @@
-"""Figures of the weight analysis (seed 003): histograms per epoch, ESD panels."""
+"""Figures of the weight analysis (after the noise-and-spectra study): histograms per epoch, ESD panels."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from harness.results import (
     WeightAnalysis,
 )
 
-# ---------------------------------------------------------------- weight analysis (seed 003)
+# ---------------------------------------------------------------- weight analysis (after the noise-and-spectra study)
 
 
 def weight_histograms(analysis: WeightAnalysis, title: str) -> Figure:

@@ -1,6 +1,6 @@
-"""The records of a run's analyses beyond the sweep: seed 000's evasion table, the Grad-CAM
+"""The records of a run's analyses beyond the sweep: the evasion table, the Grad-CAM
 panel and attention shift, the noise and minimal-perturbation probes, adversarial example grids,
-randomized smoothing's certificates and seed 003's weight analysis. Plain data, no torch."""
+randomized smoothing's certificates and the weight analysis. Plain data, no torch."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from harness.results.epsilons import eps_position
 
 @dataclass
 class WeightAnalysis:
-    """Seed 003's weight analysis of one model (see ``harness.weights``); plain JSON data.
+    """The weight analysis of one model (see ``harness.weights``); plain JSON data.
 
     ``layers``: one dict per Conv2d/Linear: name, kind, shape, spectral_norm (Conv2d: of the weight
     reshaped to (out, in*kh*kw)), operator_norm (Conv2d, when the input size was known), alpha,
@@ -30,7 +30,7 @@ class WeightAnalysis:
 
 @dataclass(frozen=True)
 class EvasionRow:
-    """Seed 000's single-image evasion: smallest FGSM eps in a grid that flips the prediction."""
+    """The single-image evasion: smallest FGSM eps in a grid that flips the prediction."""
 
     model: str
     index: int  # index into the test subset
@@ -60,7 +60,7 @@ class GradcamPanel:
 
 @dataclass(frozen=True)
 class NoiseProbe:
-    """Seed 003's overconfidence probe: uniform-noise images the model is sure about."""
+    """The overconfidence probe: uniform-noise images the model is sure about."""
 
     model: str
     n_images: int

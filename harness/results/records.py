@@ -175,7 +175,7 @@ class ModelResult:
     weights: str = ""  # path of the weights file
     gradcam_layer: str = ""  # name of the layer Grad-CAM used
     defence: DefenceRecord | None = None  # the defence that produced it; None: the baseline
-    weight_analysis: WeightAnalysis | None = None  # seed 003: histograms, norms, ESD alpha
+    weight_analysis: WeightAnalysis | None = None  # histograms, norms, ESD alpha
 
 
 @dataclass(frozen=True)

@@ -46,9 +46,9 @@ KEEPS = ("last", "best")
 
 @dataclass(frozen=True)
 class TrainSpec:
-    """Optimiser settings for one training phase (seed 000: Adam 1e-3, batch 64, 5 epochs).
+    """Optimiser settings for one training phase (the CIFAKE study's: Adam 1e-3, batch 64, 5 epochs).
 
-    The recipe fields after ``lr`` default to seed 000's plain recipe (Adam, constant lr, no
+    The recipe fields after ``lr`` default to the CIFAKE study's plain recipe (Adam, constant lr, no
     augmentation, the last epoch kept); at their defaults they are left out of ``repr`` and of
     ``Spec.identity``, so weights-cache keys and spec hashes of older specs do not change.
     """
@@ -211,7 +211,7 @@ described(model_section, lambda: json_schema(ModelSpec))
 
 @dataclass(frozen=True)
 class EvasionSpec:
-    """Seed 000's single-image evasion: smallest eps in a fine grid that flips a prediction."""
+    """The single-image evasion table (after the CIFAKE study): smallest eps in a fine grid that flips a prediction."""
 
     n_images: int = setting(5, integer(0, MAX_EVASION_IMAGES))
     eps_max: float = setting(0.1, epsilon)
@@ -269,7 +269,7 @@ def _fit(value: Any, where: str) -> str:
 
 @dataclass(frozen=True)
 class WeightsSpec:
-    """Seed 003's weight analysis of each trained network (``harness.weights``). ``fit``: the
+    """The weight analysis of each trained network (after the noise-and-spectra study) (``harness.weights``). ``fit``: the
     harness's own fit of WeightWatcher's method (the default: equal to WeightWatcher's within
     1e-12, tests/test_esd_weightwatcher.py) or WeightWatcher itself, which takes every SVD again
     (about five times the harness's time on a ResNet-18)."""
@@ -300,7 +300,7 @@ def _rows(value: Any, where: str) -> tuple[ReferenceRow, ...]:
 
 @dataclass(frozen=True)
 class Reference:
-    """Published figures a report shows side by side with its own (e.g. seed 001's table)."""
+    """Published figures a report shows side by side with its own (e.g. a paper's table)."""
 
     source: str = setting(check=string)
     rows: tuple[ReferenceRow, ...] = setting((), _rows)

@@ -1,4 +1,4 @@
-"""``## Weight analysis (seed 003)``: per layer spectral norms and the ESD's power-law α, the
+"""``## Weight analysis``: per layer spectral norms and the ESD's power-law α, the
 per-epoch weight histograms and the ESD panels; the words are ``templates/weights.md.j2``."""
 
 from __future__ import annotations
