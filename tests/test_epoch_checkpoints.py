@@ -8,6 +8,7 @@ which needs a child process. Tiny small_cnn models on the embedded digits, one t
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import signal
@@ -228,31 +229,56 @@ def forkserver() -> Iterator[Any]:
         yield ctx
 
 
+def _start(ctx: Any, root: Path, log: str, pause: str = "") -> Any:
+    """``harness run spec.yaml`` in ``root``, paused at ``pause`` if given."""
+    argv = ["run", "spec.yaml", "--out", str(root / "out"), "--models-dir", "models"]
+    env = {TEST_PAUSE: pause, TEST_PAUSE + "_DIR": str(root)}
+    (root / "spec.yaml").write_text(yaml.safe_dump(_spec(PLAIN)), encoding="utf-8")
+    proc = ctx.Process(target=_child, args=(argv, str(root), env, str(root / log)))
+    proc.start()
+    return proc
+
+
+def _finished(ctx: Any, root: Path, log: str) -> dict[str, Any]:
+    """A whole run in ``root``: its run.json, results.csv bytes and cached weights."""
+    proc = _start(ctx, root, log)
+    proc.join(300)
+    assert proc.exitcode == 0, (root / log).read_text(encoding="utf-8")
+    (weights,) = (root / "models").rglob("*.pt")
+    return {
+        "run": json.loads((root / "out" / "run.json").read_text(encoding="utf-8")),
+        "csv": (root / "out" / "results.csv").read_bytes(),
+        "weights": torch.load(weights, weights_only=True),
+        "log": (root / log).read_text(encoding="utf-8"),
+    }
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(forkserver: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    return _finished(forkserver, tmp_path_factory.mktemp("uninterrupted"), "log.txt")
+
+
 def _signalled(ctx: Any, root: Path, sig: signal.Signals, epoch: int) -> tuple[int, str]:
     """``harness run`` paused at the start of the baseline's ``epoch``, then sent ``sig``."""
     phase = f"train-baseline-epoch-{epoch}"
-    argv = ["run", "spec.yaml", "--out", str(root / "out"), "--models-dir", "models"]
-    env = {TEST_PAUSE: phase, TEST_PAUSE + "_DIR": str(root)}
-    log = root / f"{sig.name}.txt"
-    proc = ctx.Process(target=_child, args=(argv, str(root), env, str(log)))
-    proc.start()
+    proc = _start(ctx, root, "stopped.txt", phase)
     marker = root / f"{phase}.paused"
     for _ in range(1800):
         if marker.exists() or not proc.is_alive():
             break
         proc.join(0.1)
-    assert marker.exists(), log.read_text(encoding="utf-8")
+    assert marker.exists(), (root / "stopped.txt").read_text(encoding="utf-8")
     marker.unlink()
     os.kill(proc.pid, sig)
     proc.join(60)
-    return proc.exitcode, log.read_text(encoding="utf-8", errors="replace")
+    return proc.exitcode, (root / "stopped.txt").read_text(encoding="utf-8", errors="replace")
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=lambda s: s.name)
-def test_a_signalled_run_says_what_resumes_and_resumes_there(sig, forkserver, tmp_path) -> None:
-    raw = _spec(PLAIN)
-    (tmp_path / "spec.yaml").write_text(yaml.safe_dump(raw), encoding="utf-8")
+def test_a_signalled_run_says_what_resumes_and_resumes_there(
+    sig: signal.Signals, forkserver: Any, uninterrupted: dict[str, Any], tmp_path: Path
+) -> None:
     code, log = _signalled(forkserver, tmp_path, sig, 3)
     if sig == signal.SIGTERM:
         assert code == 128 + sig
@@ -262,7 +288,12 @@ def test_a_signalled_run_says_what_resumes_and_resumes_there(sig, forkserver, tm
     else:
         assert code == -signal.SIGKILL
     assert len(_checkpoints(tmp_path / "models")) == 1
-    (rerun,) = _build(raw, tmp_path / "models")
-    (reference,) = _build(raw, tmp_path / "reference")
-    assert rerun.resumed_at == 3
-    _same_weights(rerun.model, reference.model)
+    rerun = _finished(forkserver, tmp_path, "rerun.txt")
+    assert "baseline: resumed at epoch 3/4" in rerun["log"]
+    assert "baseline epoch 2/4" not in rerun["log"]
+    assert rerun["run"]["models"][0]["resumed_at"] == 3
+    assert "resumed_at" not in uninterrupted["run"]["models"][0]
+    assert rerun["csv"] == uninterrupted["csv"]
+    ours, theirs = rerun["weights"], uninterrupted["weights"]
+    assert list(ours) == list(theirs) and all(torch.equal(ours[k], theirs[k]) for k in ours)
+    assert not _checkpoints(tmp_path / "models")
