@@ -41,6 +41,7 @@ import torch
 from torch import nn
 
 from harness import console, device
+from harness.errors import HarnessError
 from harness.io import atomic_path, pause_for_test
 from harness.results import EpochStats
 
@@ -157,7 +158,14 @@ class Loop:
         state = self._read() if s is not None and s.path.is_file() else None
         if s is None or state is None:
             return 1, []
-        self._load(state)
+        try:
+            self._load(state)
+        except (RuntimeError, KeyError, TypeError, ValueError) as exc:  # loaded halfway: stop
+            detail = " ".join(str(exc).split())[:200]
+            raise HarnessError(
+                f"{s.path}: this training checkpoint does not fit its training ({detail}); "
+                "delete it to train from the first epoch"
+            ) from None
         s.saved, s.resumed_at = state["epoch"], state["epoch"] + 1
         console.line(f"{self.desc}: resumed at epoch {s.resumed_at}/{self.epochs} from {s.path}")
         return s.resumed_at, [EpochStats(**e) for e in state["history"]]

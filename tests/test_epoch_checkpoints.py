@@ -24,6 +24,7 @@ import yaml
 
 from harness import console, epoch_checkpoints
 from harness.cli import CACHED, main
+from harness.errors import HarnessError
 from harness.io import TEST_PAUSE
 from harness.models import Trained, build_models
 from harness.plan import validate
@@ -154,6 +155,27 @@ def test_a_checkpoint_of_another_seed_is_never_resumed(tmp_path: Path, monkeypat
     (reference,) = _build(_spec(PLAIN, seed=0), tmp_path / "reference")
     assert rerun.resumed_at is None
     _same_weights(rerun.model, reference.model)
+
+
+def test_a_damaged_checkpoint_is_trained_over(tmp_path: Path, monkeypatch, caplog) -> None:
+    models = tmp_path / "models"
+    _stopped(_spec(PLAIN), models, "baseline", 3, monkeypatch)
+    (path,) = _checkpoints(models)
+    path.write_bytes(path.read_bytes()[:1000])  # a file cut short, e.g. by a full disk
+    (rerun,) = _build(_spec(PLAIN), models)
+    assert rerun.resumed_at is None and len(rerun.history) == 4
+    assert "unreadable" in caplog.text and not _checkpoints(models)
+
+
+def test_a_checkpoint_that_does_not_fit_is_one_line(tmp_path: Path, monkeypatch) -> None:
+    models = tmp_path / "models"
+    _stopped(_spec(PLAIN), models, "baseline", 3, monkeypatch)
+    (path,) = _checkpoints(models)
+    state = torch.load(path, weights_only=True)
+    state["model"].pop(next(iter(state["model"])))  # its own key, another network's weights
+    torch.save(state, path)
+    with pytest.raises(HarnessError, match=r"does not fit its training \(.*\); delete it"):
+        _build(_spec(PLAIN), models)
 
 
 def test_auto_leaves_a_short_training_without_checkpoints(tmp_path: Path, monkeypatch) -> None:
