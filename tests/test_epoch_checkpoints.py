@@ -144,6 +144,23 @@ def test_adversarial_training_resumes_at_the_stopped_epoch(tmp_path: Path, monke
     _resumed_equals_uninterrupted(raw, tmp_path, "adversarial_training", desc, 2, monkeypatch)
 
 
+PGD = {"eps": 0.1, "step_size": 0.05, "steps": 2}
+OTHER_TRAINERS = {  # name: (defence, its table's name)
+    "madry_pgd": ({"name": "madry_pgd"} | PGD, "madry pgd"),  # ART's trainer, harness's PGD
+    "trades": ({"name": "trades"} | PGD, "trades"),
+    "fast_fgsm": ({"name": "fast_fgsm", "eps": 0.1}, "fast fgsm"),  # a numpy Generator
+    "purifier": ({"name": "purifier"}, "purifier"),  # the harness's own loop
+    "randomized_smoothing": ({"name": "randomized_smoothing"}, "randomized smoothing"),
+}
+
+
+@pytest.mark.parametrize("name", OTHER_TRAINERS)
+def test_every_trainer_resumes_at_the_stopped_epoch(name: str, tmp_path: Path, monkeypatch) -> None:
+    defence, desc = OTHER_TRAINERS[name]
+    raw = _spec({"epochs": 1}, defence=defence)
+    _resumed_equals_uninterrupted(raw, tmp_path, name, desc, 2, monkeypatch)
+
+
 def test_a_checkpoint_of_another_seed_is_never_resumed(tmp_path: Path, monkeypatch) -> None:
     models = tmp_path / "models"
     _stopped(_spec(PLAIN, seed=0), models, "baseline", 2, monkeypatch)
