@@ -3,12 +3,15 @@
 A cached file is named by the hash of everything that determines its weights (the model's
 recipe and training, the data, the seed, the thread count, ``CACHE_VERSION``), so specs that
 build the same model share it. A file that fails its SHA-256 or finiteness check is retrained.
+A training stopped midway resumes from its last epoch checkpoint, named by the same hash
+(``harness.epoch_checkpoints``), deleted once the weights are cached.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,6 +22,7 @@ from harness.spec import Spec, stable_hash
 if TYPE_CHECKING:
     from torch import nn
 
+    from harness.epoch_checkpoints import Session
     from harness.training import Snapshot, TrainData
     from harness.weights import WeightRecorder
 
@@ -39,6 +43,7 @@ class Fitted:
     weights: str  # path of the cached weights file
     recorder: WeightRecorder  # per-epoch weight histograms
     sha256: str  # of the weights file
+    resumed_at: int | None = None  # the epoch training resumed at from a checkpoint
 
 
 def cached(
@@ -49,11 +54,15 @@ def cached(
     role: str,
     make: Callable[[], nn.Module],
     fit: Fit,
+    checkpoints: str | bool = False,
 ) -> Fitted:
-    """Train ``make()`` with ``fit`` unless weights for exactly this key, data and seed are cached."""
+    """Train ``make()`` with ``fit`` unless weights for exactly this key, data and seed are cached.
+
+    ``checkpoints``: the training's ``train.checkpoints`` (auto, True, False): whether it
+    writes epoch checkpoints and resumes from one (``harness.epoch_checkpoints``)."""
     import torch
 
-    from harness import device
+    from harness import device, epoch_checkpoints
 
     dev = device.resolve(spec.device)
     full_key = key | {
@@ -76,27 +85,42 @@ def cached(
     torch.manual_seed(spec.seed)  # same initial weights for the same seed
     model = make().to(dev)  # initialised on the host from the seed: the same start everywhere
     if (reused := reuse(path, digest, model)) is not None:
+        epoch_checkpoints.discard(epoch_checkpoints.path_for(path))  # one left by a kill
         return reused
-    return _train(spec, model, fit, path, {"key": digest, "inputs": full_key})
+    session = epoch_checkpoints.session(epoch_checkpoints.path_for(path), digest, role, checkpoints)
+    return _train(spec, model, fit, path, {"key": digest, "inputs": full_key}, session)
 
 
-def _train(spec: Spec, model: nn.Module, fit: Fit, path: Path, meta: dict[str, Any]) -> Fitted:
-    """Train ``model`` from the seed, then save it with its history under ``path``."""
-    from harness import checkpoints
+def _train(
+    spec: Spec,
+    model: nn.Module,
+    fit: Fit,
+    path: Path,
+    meta: dict[str, Any],
+    session: AbstractContextManager[Session],
+) -> Fitted:
+    """Train ``model`` from the seed (or its checkpoint in ``session``), then save it with its
+    history under ``path``."""
+    from harness import checkpoints, epoch_checkpoints
     from harness.seeding import seed_everything
     from harness.weights import WeightRecorder
 
     seed_everything(spec.seed)
     recorder = WeightRecorder()
     recorder(0, model)  # the initial weights, then one snapshot per epoch
-    history = fit(model, recorder)
-    model.eval()
-    meta = meta | {
-        "history": [dataclasses.asdict(h) for h in history],
-        "weight_epochs": recorder.epochs,
-    }
-    sha = checkpoints.save(model, path, meta)
-    return Fitted(model, history, "trained", str(path), recorder, sha)
+    with session as s:
+        epoch_checkpoints.track("weight_histograms", recorder)
+        history = fit(model, recorder)
+        model.eval()
+        meta = meta | {
+            "history": [dataclasses.asdict(h) for h in history],
+            "weight_epochs": recorder.epochs,
+        }
+        if s.resumed_at is not None:
+            meta["resumed_at"] = s.resumed_at
+        sha = checkpoints.save(model, path, meta)  # inside: a stop here still says what resumes
+    epoch_checkpoints.discard(s.path)
+    return Fitted(model, history, "trained", str(path), recorder, sha, s.resumed_at)
 
 
 def reuse(path: Path, digest: str, model: nn.Module) -> Fitted | None:

@@ -154,7 +154,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"error: {exc}", file=sys.stderr)
             return exc.exit_code
         except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (``Interrupted``)
-            return _interrupted(args, getattr(exc, "signum", signal.SIGINT))
+            return _interrupted(args, getattr(exc, "signum", signal.SIGINT), exc)
         except OSError as exc:  # a path argument no file system can hold, wherever it is used
             if exc.errno != errno.ENAMETOOLONG:
                 raise
@@ -167,15 +167,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
 
 
-# what a rerun of an interrupted run picks up (the weights cache is per finished model)
-RESUME = (
-    "finished models are cached and a rerun reuses them (a model stopped mid-training starts over)"
-)
+# what a rerun of an interrupted run picks up: the weights cache holds every finished model, and
+# a training with an epoch checkpoint resumes from it (``harness.epoch_checkpoints``)
+CACHED = "finished models are cached and a rerun reuses them"
+RESUME = f"{CACHED} (a model stopped mid-training starts over)"
 
 
-def _interrupted(args: argparse.Namespace, signum: int) -> int:
+def _interrupted(args: argparse.Namespace, signum: int, exc: BaseException) -> int:
     """One line, and the shell's code for death by a signal (128 + its number)."""
-    rest = f"; {RESUME}" if args.command == "run" else ""
+    resumes = getattr(exc, "resumes", None)  # "training of <model> resumes at epoch k"
+    rest = f"; {resumes}; {CACHED}" if resumes else f"; {RESUME}"
+    rest = rest if args.command == "run" else ""
     print(f"error: interrupted ({signal.Signals(signum).name}){rest}", file=sys.stderr)
     return 128 + signum
 

@@ -273,6 +273,7 @@ def summary(ctx: Context, s: Subject) -> list[ModelResult]:
             if ctx.spec.weights.enabled
             else None,
             defence=t.defence,
+            resumed_at=t.resumed_at,
         )
     ]
 

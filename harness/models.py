@@ -52,6 +52,7 @@ class Trained:
     randomized: bool = False  # ``model`` is random by design (randomized smoothing)
     certify: Callable[[np.ndarray, np.ndarray], CertifiedCurve] | None = None
     sha256: str = ""  # of the weights file read or written, recorded in the run's provenance
+    resumed_at: int | None = None  # trained now, resumed at this epoch from a checkpoint
 
 
 def build_models(
@@ -107,9 +108,9 @@ def _baseline(
     key = {"role": "baseline", "recipe": [rec.name, rec.mean, rec.std], "train": spec.model.train}
     make = lambda: rec.make(data.input_shape, data.num_classes)  # noqa: E731
     fit = _train_baseline(spec, split)
-    return _trained(
-        "baseline", rec.name, cache.cached(spec, split, key, models_dir, "baseline", make, fit)
-    )
+    every = spec.model.train.checkpoints
+    fitted = cache.cached(spec, split, key, models_dir, "baseline", make, fit, every)
+    return _trained("baseline", rec.name, fitted)
 
 
 def _given(spec: Spec, data: Dataset, model: nn.Module, models_dir: Path) -> Trained:
@@ -168,7 +169,15 @@ def _train_baseline(spec: Spec, split: TrainData) -> cache.Fit:
 
 def _trained(role: str, name: str, f: cache.Fitted) -> Trained:
     return Trained(
-        role, name, f.model, f.history, f.training, f.weights, recorder=f.recorder, sha256=f.sha256
+        role,
+        name,
+        f.model,
+        f.history,
+        f.training,
+        f.weights,
+        recorder=f.recorder,
+        sha256=f.sha256,
+        resumed_at=f.resumed_at,
     )
 
 
@@ -231,7 +240,9 @@ def _fit_defence(
 
     key = {"defence": d.name, "params": job.params, "recipe": recipe_key, "train": job.train}
     make = lambda: definition.module(job)  # noqa: E731
-    t = _trained(d.key, name, cache.cached(spec, split, key, models_dir, d.name, make, harden))
+    every = job.train.checkpoints
+    fitted = cache.cached(spec, split, key, models_dir, d.name, make, harden, every)
+    t = _trained(d.key, name, fitted)
     t.core, t.model = t.model, definition.assemble(job, t.model)
     if definition.certify is not None:
         certify, core = definition.certify, t.core

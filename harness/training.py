@@ -15,13 +15,14 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 from torch.optim.lr_scheduler import CosineAnnealingLR, LRScheduler, OneCycleLR, StepLR
 
-from harness import console, device, oom
+from harness import console, device, epoch_checkpoints, oom
 from harness.modes import evaluating
 from harness.results import EpochStats
 from harness.spec import TrainSpec
@@ -75,6 +76,7 @@ def run_epochs(
     snapshot: Snapshot | None = None,
     measured: nn.Module | None = None,
     keep: str = "last",
+    state: dict[str, Any] | None = None,
 ) -> list[EpochStats]:
     """Call ``fit_epoch(epoch)`` ``epochs`` times, measuring the model after each epoch.
 
@@ -86,15 +88,25 @@ def run_epochs(
 
     ``keep``: "last", or "best": the model ends with the weights of its epoch of highest
     validation accuracy (the first of equals), marked ``kept`` in the history.
+
+    ``state``: the trainer's own state besides the model (optimizer, lr schedule, its
+    generators), by name, saved with each epoch's checkpoint (``harness.epoch_checkpoints``)
+    so that a stopped training resumes where it stopped; None: the loop is not checkpointed.
     """
-    history = _measured_epochs(model, data, epochs, fit_epoch, desc, snapshot, measured, keep)
+    history = _measured_epochs(
+        model, data, epochs, fit_epoch, desc, snapshot, measured, keep, state
+    )
     model.eval()
     return history
 
 
-def _measured_epochs(model, data, epochs, fit_epoch, desc, snapshot, measured, keep):
-    history, best = [], _Best(model) if keep == "best" else None
-    for epoch in console.bar(range(1, epochs + 1), desc=desc, unit="epoch"):
+def _measured_epochs(model, data, epochs, fit_epoch, desc, snapshot, measured, keep, state):
+    best = _Best(model) if keep == "best" else None
+    parts = None if state is None else {**state, "best": best}
+    saved = epoch_checkpoints.loop(model, parts, epochs, len(data.x_train), desc)
+    first, history = saved.resume()
+    for epoch in console.bar(range(first, epochs + 1), desc=desc, unit="epoch"):
+        saved.begin(epoch)
         start = time.perf_counter()
         fit_epoch(epoch)
         seconds = time.perf_counter() - start
@@ -110,6 +122,7 @@ def _measured_epochs(model, data, epochs, fit_epoch, desc, snapshot, measured, k
             f"{desc} epoch {epoch}/{epochs}: train loss {train_loss:.4f} acc {train_acc:.2%}"
             f" | val loss {val_loss:.4f} acc {val_acc:.2%} | {seconds:.1f}s"
         )
+        saved.save(epoch, history)
     return best.restore(history) if best is not None and history else history
 
 
@@ -128,6 +141,12 @@ class _Best:
         """Load the kept weights; the history with that epoch marked."""
         self.model.load_state_dict(self.state)
         return [dataclasses.replace(e, kept=e.epoch == self.epoch) for e in history]
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"epoch": self.epoch, "acc": self.acc, "state": self.state}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.epoch, self.acc, self.state = state["epoch"], state["acc"], state["state"]
 
 
 # ---------------------------------------------------------------- recipe pieces
@@ -201,7 +220,8 @@ def train_standard(
     batches = range(0, len(data.x_train), train.batch_size)
     schedule = make_schedule(optimizer, train, len(batches))
     generator = torch.Generator().manual_seed(seed)
-    augment = _augmenter(train, seed)
+    augmenting = torch.Generator().manual_seed(seed + 1)
+    augment = _augmenter(train, augmenting)
     x, y = torch.from_numpy(data.x_train), torch.from_numpy(data.y_train)
     dev = device.of(model)  # batches are drawn and augmented on the host, then moved
     steps = oom.batches_for(model, dev)  # out of memory: the batch's gradient in parts
@@ -220,12 +240,21 @@ def train_standard(
             if schedule is not None:
                 schedule.step()
 
-    return run_epochs(model, data, train.epochs, fit_epoch, desc, snapshot, keep=train.keep)
+    state = {
+        "optimizer": optimizer,
+        "schedule": schedule,
+        "order": generator,
+        "augment": augmenting,
+    }
+    return run_epochs(
+        model, data, train.epochs, fit_epoch, desc, snapshot, keep=train.keep, state=state
+    )
 
 
-def _augmenter(train: TrainSpec, seed: int) -> Callable[[torch.Tensor], torch.Tensor]:
-    """The batch transform of ``train.augment``, drawing from its own generator (seed + 1)."""
+def _augmenter(
+    train: TrainSpec, generator: torch.Generator
+) -> Callable[[torch.Tensor], torch.Tensor]:
+    """The batch transform of ``train.augment``, drawing from its own ``generator`` (seed + 1)."""
     if train.augment == "none":
         return lambda xb: xb
-    generator = torch.Generator().manual_seed(seed + 1)
     return lambda xb: crop_flip(xb, generator)

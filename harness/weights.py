@@ -119,6 +119,13 @@ class WeightRecorder:
         hist = {n: h for n, h in histograms(model, self.bins).items() if n in kept}
         self.epochs.append({"epoch": int(epoch), "layers": compact(hist)})
 
+    def state_dict(self) -> dict[str, Any]:
+        """The histograms so far (plain lists), for a training checkpoint."""
+        return {"epochs": self.epochs}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.epochs = list(state["epochs"])
+
 
 # ---------------------------------------------------------------- spectral norms
 

@@ -242,8 +242,8 @@ def test_the_spec_itself_refuses_typos_with_the_same_line_as_before() -> None:
         parse_spec({"model": {"train": {"epoch": 3}}})
     assert str(info.value) == (
         "model.train.epoch: unknown field; expected one of: epochs, batch_size, lr, optimizer, "
-        "momentum, nesterov, weight_decay, schedule, step_size, gamma, pct_start, augment, keep "
-        "(did you mean 'epochs'?)"
+        "momentum, nesterov, weight_decay, schedule, step_size, gamma, pct_start, augment, keep, "
+        "checkpoints (did you mean 'epochs'?)"
     )
 
 

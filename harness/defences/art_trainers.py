@@ -74,9 +74,17 @@ def fit_epochs(job: HardenJob, model: nn.Module, trainer: Any, desc: str) -> lis
         if schedule is not None:
             schedule.step()
 
+    state = {"optimizer": trainer.get_classifier().optimizer, "schedule": schedule}
     return run_epochs(
-        model, job.data, job.train.epochs, fit_epoch, desc, job.snapshot, keep=job.train.keep
-    )
+        model,
+        job.data,
+        job.train.epochs,
+        fit_epoch,
+        desc,
+        job.snapshot,
+        keep=job.train.keep,
+        state=state,
+    )  # ART draws from the global generators only: a checkpoint saves those
 
 
 # ---------------------------------------------------------------- trainer factories
@@ -165,4 +173,5 @@ def fast_fgsm_epochs(job: HardenJob, model: nn.Module) -> list[EpochStats]:
             lr = cyclic_lr(epoch - 1 + (b + 1) / n_batches, epochs, lr_max)
             trainer._batch_process(x[idx], y[idx], lr)  # ART's FBF step (random start, 1.25 eps)
 
-    return run_epochs(model, job.data, epochs, fit_epoch, "fast fgsm", job.snapshot)
+    state = {"optimizer": trainer.get_classifier().optimizer, "order": rng}
+    return run_epochs(model, job.data, epochs, fit_epoch, "fast fgsm", job.snapshot, state=state)

@@ -24,6 +24,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from harness import epoch_checkpoints
 from harness.defences.base import HardenJob
 from harness.modes import evaluating
 from harness.results import EpochStats
@@ -82,6 +83,13 @@ class Watch:
         if self.keep == "best_pgd" and pgd > self.best[0]:
             self.best = (pgd, epoch, copy.deepcopy(model.state_dict()))
 
+    def state_dict(self) -> dict[str, Any]:
+        """The epochs' accuracies and the best PGD epoch's weights, for a training checkpoint."""
+        return {"scores": self.scores, "best": self.best}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.scores, self.best = dict(state["scores"]), tuple(state["best"])
+
     def finish(self, model: nn.Module, history: list[EpochStats]) -> list[EpochStats]:
         """The history with each epoch's accuracies; with ``best_pgd``, that epoch's weights."""
         out = [
@@ -104,6 +112,7 @@ def watch(
     """Run ``fit(job)`` with PGD/FGSM accuracy measured after every epoch at the defence's eps
     (before the job's own snapshot), then apply ``keep`` ("last" or "best_pgd")."""
     w = Watch(job, model, float(job.params["eps"]), job.params.get("keep", "last"))
+    epoch_checkpoints.track("overfitting_watch", w)
     inner = job.snapshot
 
     def snapshot(epoch: int, m: nn.Module) -> None:

@@ -95,6 +95,7 @@ def purifier(job: HardenJob, ae: nn.Module) -> list[EpochStats]:
             optimizer.step()
 
     pipeline = purified(ae, job.baseline)
+    state = {"optimizer": optimizer, "order": generator}
     return run_epochs(
-        ae, job.data, train.epochs, fit_epoch, "purifier", job.snapshot, measured=pipeline
+        ae, job.data, train.epochs, fit_epoch, "purifier", job.snapshot, pipeline, state=state
     )

@@ -166,5 +166,11 @@ def randomized_smoothing(job: HardenJob, base: nn.Module) -> list[EpochStats]:
         estimator.fit(x, y, batch_size=job.train.batch_size, nb_epochs=1)
 
     return run_epochs(
-        base, job.data, job.train.epochs, fit_epoch, "randomized smoothing", job.snapshot
+        base,
+        job.data,
+        job.train.epochs,
+        fit_epoch,
+        "randomized smoothing",
+        job.snapshot,
+        state={"optimizer": estimator.optimizer},  # ART's noise: the global generators
     )

@@ -176,6 +176,9 @@ class ModelResult:
     gradcam_layer: str = ""  # name of the layer Grad-CAM used
     defence: DefenceRecord | None = None  # the defence that produced it; None: the baseline
     weight_analysis: WeightAnalysis | None = None  # histograms, norms, ESD alpha
+    # trained now, resumed at this epoch from an epoch checkpoint (None: not resumed; run.json
+    # leaves it out then)
+    resumed_at: int | None = None
 
 
 @dataclass(frozen=True)
@@ -280,7 +283,11 @@ class RunResult:
         }
         if d["corruption_reference"] is None:
             d.pop("corruption_reference")  # run.json without one reads as before
-        return _plain(d)
+        out = _plain(d)
+        for m in out["models"]:
+            if m["resumed_at"] is None:
+                m.pop("resumed_at")  # a training not resumed: run.json reads as before
+        return out
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> RunResult:

@@ -33,6 +33,7 @@ def setting(
     absent: Any = None,
     provenance: bool = False,
     sparse: bool = False,
+    logistics: bool = False,
 ) -> Any:
     """A spec field: its default (or ``factory``) and the ``check`` a YAML value goes through.
 
@@ -46,9 +47,11 @@ def setting(
         and ``repr``.
     sparse: also left out of ``plain`` (a spec's ``to_dict``) at its default: an optional field
         added later, so run.json of a spec without it reads as before.
+    logistics: how the work is carried out, not what it computes (``train.checkpoints``): left
+        out of ``repr``, keys and hashes whatever its value.
     """
     meta = {"check": check, "recipe": recipe, "not_null": not_null, "key": key, "rest": rest}
-    meta["absent"], meta["sparse"] = absent, sparse
+    meta["absent"], meta["sparse"], meta["logistics"] = absent, sparse, logistics
     shown = not provenance
     if factory is not None:
         return dataclasses.field(default_factory=factory, compare=shown, repr=shown, metadata=meta)
@@ -176,11 +179,13 @@ def _join(where: str, key: Any) -> str:
 
 
 def shown_fields(obj: Any) -> dict[str, Any]:
-    """A dataclass's fields, without recipe fields at their default values."""
+    """A dataclass's fields, without recipe fields at their default values and without
+    logistics fields."""
     return {
         f.name: getattr(obj, f.name)
         for f in dataclasses.fields(obj)
         if not (f.metadata.get("recipe") and getattr(obj, f.name) == f.default)
+        and not f.metadata.get("logistics")
     }
 
 

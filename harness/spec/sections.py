@@ -42,6 +42,17 @@ OPTIMIZERS = ("adam", "sgd")
 SCHEDULES = ("none", "step", "cosine", "onecycle")
 AUGMENTS = ("none", "crop_flip")
 KEEPS = ("last", "best")
+CHECKPOINTS = ("auto", True, False)  # train.checkpoints (harness.epoch_checkpoints)
+
+
+def _checkpoints(value: Any, where: str) -> str | bool:
+    """``auto`` or a boolean (YAML's on/off read as booleans too)."""
+    if value == "auto" or isinstance(value, bool):
+        return value
+    raise HarnessError(f"{where}: expected auto, true or false, got {value!r}")
+
+
+described(_checkpoints, {"anyOf": [{"const": "auto"}, {"type": "boolean"}]})
 
 
 @dataclass(frozen=True)
@@ -66,6 +77,9 @@ class TrainSpec:
     pct_start: float = setting(0.3, fraction(0.01, 0.99), recipe=True)  # onecycle: warm-up share
     augment: str = setting("none", choice(AUGMENTS), recipe=True)
     keep: str = setting("last", choice(KEEPS), recipe=True)  # last | best (validation accuracy)
+    # per-epoch checkpoints a stopped training resumes from (harness.epoch_checkpoints): auto
+    # (when training is expected to take minutes), true, false. Changes no weight: not in keys
+    checkpoints: str | bool = setting("auto", _checkpoints, sparse=True, logistics=True)
 
     def __repr__(self) -> str:
         shown = shown_fields(self)
