@@ -42,7 +42,7 @@ from torch import nn
 
 from harness import console, device
 from harness.errors import HarnessError
-from harness.io import atomic_path, pause_for_test
+from harness.io import atomic_path
 from harness.results import EpochStats
 
 log = logging.getLogger(__name__)
@@ -169,11 +169,6 @@ class Loop:
         s.saved, s.resumed_at = state["epoch"], state["epoch"] + 1
         console.line(f"{self.desc}: resumed at epoch {s.resumed_at}/{self.epochs} from {s.path}")
         return s.resumed_at, [EpochStats(**e) for e in state["history"]]
-
-    def begin(self, epoch: int) -> None:
-        """Test hook: ``HARNESS_TEST_PAUSE=train-<role>-epoch-<k>`` pauses at epoch k's start."""
-        if self.session is not None:
-            pause_for_test(f"train-{self.session.role}-epoch-{epoch}")
 
     def save(self, epoch: int, history: list[EpochStats]) -> None:
         """Write the state after ``epoch`` (not after the last: the weights are cached next)."""

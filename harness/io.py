@@ -13,7 +13,6 @@ import os
 import re
 import shutil
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,7 +22,6 @@ log = logging.getLogger(__name__)
 
 # ``tempfile.mkstemp``/``mkdtemp`` add 8 characters from [a-z0-9_] between prefix and suffix
 _TEMPORARY = re.compile(r"^\..+\.(?P<pid>\d+)-[a-z0-9_]{8}\.tmp$")
-TEST_PAUSE = "HARNESS_TEST_PAUSE"  # test hook, see ``pause_for_test``
 
 
 def _prefix(path: Path) -> str:
@@ -130,14 +128,3 @@ def _move_in(new: Path, path: Path, replace: bool) -> None:
         os.replace(aside, path)  # put the old folder back
         raise
     shutil.rmtree(aside, ignore_errors=True)
-
-
-def pause_for_test(phase: str) -> None:
-    """Test hook: with ``HARNESS_TEST_PAUSE=<phase>`` the process touches ``<phase>.paused``
-    in ``$HARNESS_TEST_PAUSE_DIR`` (default: the working directory) and sleeps, so a test can
-    signal or kill it at a known point (tests/test_interrupts.py). Does nothing otherwise."""
-    if os.environ.get(TEST_PAUSE) != phase:
-        return
-    folder = Path(os.environ.get(TEST_PAUSE + "_DIR", "."))
-    (folder / f"{phase}.paused").write_text(str(os.getpid()), encoding="utf-8")
-    time.sleep(600)

@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness import reproducibility
-from harness.io import pause_for_test
 from harness.results.timings import Timing
 
 if TYPE_CHECKING:
@@ -127,7 +126,6 @@ class Timer:
 
     @contextmanager
     def phase(self, name: str) -> Iterator[None]:
-        pause_for_test(name)  # a no-op unless a test asks (harness.io.pause_for_test)
         start = time.perf_counter()
         try:
             yield

@@ -106,7 +106,6 @@ def _measured_epochs(model, data, epochs, fit_epoch, desc, snapshot, measured, k
     saved = epoch_checkpoints.loop(model, parts, epochs, len(data.x_train), desc)
     first, history = saved.resume()
     for epoch in console.bar(range(first, epochs + 1), desc=desc, unit="epoch"):
-        saved.begin(epoch)
         start = time.perf_counter()
         fit_epoch(epoch)
         seconds = time.perf_counter() - start

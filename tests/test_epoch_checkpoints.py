@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pausing
 import pytest
 import torch
 import yaml
@@ -25,7 +26,6 @@ import yaml
 from harness import console, epoch_checkpoints
 from harness.cli import CACHED, main
 from harness.errors import HarnessError
-from harness.io import TEST_PAUSE
 from harness.models import Trained, build_models
 from harness.plan import validate
 from harness.prepare import prepare
@@ -250,9 +250,9 @@ def test_run_json_records_the_resumed_epoch() -> None:
 # ---------------------------------------------------------------- a real run, stopped by a signal
 
 
-def _child(argv: list[str], cwd: str, env: dict[str, str], log: str) -> None:
+def _child(argv: list[str], cwd: str, pause: tuple[str, str], log: str) -> None:
     os.chdir(cwd)
-    os.environ.update(env)
+    pausing.install(*pause)
     fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
     os.dup2(fd, 1)
     os.dup2(fd, 2)
@@ -271,9 +271,8 @@ def forkserver() -> Iterator[Any]:
 def _start(ctx: Any, root: Path, log: str, pause: str = "") -> Any:
     """``harness run spec.yaml`` in ``root``, paused at ``pause`` if given."""
     argv = ["run", "spec.yaml", "--out", str(root / "out"), "--models-dir", "models"]
-    env = {TEST_PAUSE: pause, TEST_PAUSE + "_DIR": str(root)}
     (root / "spec.yaml").write_text(yaml.safe_dump(_spec(PLAIN)), encoding="utf-8")
-    proc = ctx.Process(target=_child, args=(argv, str(root), env, str(root / log)))
+    proc = ctx.Process(target=_child, args=(argv, str(root), (pause, str(root)), str(root / log)))
     proc.start()
     return proc
 

@@ -6,7 +6,8 @@ weights it cached, and a rerun gives the same ``results.csv`` bytes as a run nev
 
 Each run is a child process (a signal needs one) forked from a multiprocessing forkserver that
 imported the harness once: a fresh interpreter would spend most of the test importing torch and
-ART. The phase is hit with the test hook ``HARNESS_TEST_PAUSE`` (``harness.io.pause_for_test``).
+ART. The child stops at the phase through ``tests/pausing.py``, which wraps the harness function
+where the phase begins.
 """
 
 from __future__ import annotations
@@ -22,11 +23,11 @@ from multiprocessing.context import BaseContext as Context
 from multiprocessing.process import BaseProcess as Process
 from pathlib import Path
 
+import pausing
 import pytest
 from bad_inputs import TINY_RUN as TINY
 
 from harness.cli import RESUME
-from harness.io import TEST_PAUSE
 
 pytestmark = pytest.mark.slow
 
@@ -50,10 +51,11 @@ CHAINS = {  # phase: build trains the baseline, break attacks, report writes the
 }
 
 
-def _child(argv: list[str], cwd: str, env: dict[str, str], log: str) -> None:
-    """The command line in a child: cwd and env set, stdout and stderr to ``log``."""
+def _child(argv: list[str], cwd: str, pause: tuple[str, str], log: str) -> None:
+    """The command line in a child: cwd set, paused at ``pause`` (phase, marker folder) if
+    given, stdout and stderr to ``log``."""
     os.chdir(cwd)
-    os.environ.update(env)
+    pausing.install(*pause)
     fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
     os.dup2(fd, 1)
     os.dup2(fd, 2)
@@ -85,8 +87,8 @@ class Folder:
 
     def start(self, ctx: Context, pause: str = "", log: str = "log.txt") -> Process:
         argv = ["run", "spec.yaml", "--out", str(self.out), "--models-dir", "models"]
-        env = {TEST_PAUSE: pause, TEST_PAUSE + "_DIR": str(self.root / "pause")}
-        proc = ctx.Process(target=_child, args=(argv, str(self.root), env, str(self.root / log)))
+        at = (pause, str(self.root / "pause"))
+        proc = ctx.Process(target=_child, args=(argv, str(self.root), at, str(self.root / log)))
         proc.start()
         return proc
 

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from harness.errors import HarnessError
-from harness.io import atomic_dir, pause_for_test, write_text
+from harness.io import atomic_dir, write_text
 from harness.outputs import MARKER
 from harness.results.analyses import GradcamPanel
 from harness.results.corruption import csv_rows, is_corruption_row
@@ -54,7 +54,6 @@ def write_run(
     with atomic_dir(out, replace=replace) as tmp:  # the unit of atomicity: plain writes inside
         rows = [*result.measurements, *(Measurement(*r) for r in csv_rows(result.corruptions))]
         _write(tmp / RESULTS_CSV, csv_text(rows))
-        pause_for_test("report")
         _write(tmp / RUN_JSON, render_run_json(result, names))
         if result.gradcam is not None:
             np.savez_compressed(tmp / GRADCAM_NPZ, **gradcam_arrays(result.gradcam))
