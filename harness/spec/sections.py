@@ -39,8 +39,8 @@ from harness.spec.sizes import (
 )
 
 OPTIMIZERS = ("adam", "sgd")
-SCHEDULES = ("none", "step", "cosine", "onecycle")
-AUGMENTS = ("none", "crop_flip")
+SCHEDULES = ("none", "step", "cosine", "onecycle", "triangular")
+AUGMENTS = ("none", "crop_flip", "flip_translate")
 KEEPS = ("last", "best")
 
 
@@ -66,6 +66,18 @@ class TrainSpec:
     pct_start: float = setting(0.3, fraction(0.01, 0.99), recipe=True)  # onecycle: warm-up share
     augment: str = setting("none", choice(AUGMENTS), recipe=True)
     keep: str = setting("last", choice(KEEPS), recipe=True)  # last | best (validation accuracy)
+    # The fast recipes' pieces (harness.fast_training); off by default
+    label_smoothing: float = setting(0.0, fraction(0.0, 0.5), recipe=True)  # share spread out
+    lookahead: int = setting(0, integer(0, 1000), recipe=True)  # steps between syncs; 0: off
+    lookahead_decay: float = setting(0.95**5, fraction(0.0, 0.999), recipe=True)  # at the end
+    whiten: bool = setting(False, boolean, recipe=True)  # fit a patch-whitening first layer
+
+    def cross_check(self, where: str) -> None:
+        if self.lookahead == 0 and self.lookahead_decay != 0.95**5:
+            raise HarnessError(
+                f"{where}.lookahead_decay: only read with lookahead (steps between syncs, "
+                f"e.g. lookahead: 5); add it or leave lookahead_decay out"
+            )
 
     def __repr__(self) -> str:
         shown = shown_fields(self)
