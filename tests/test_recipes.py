@@ -215,7 +215,7 @@ def test_a_bad_recipe_value_is_one_line() -> None:
     with pytest.raises(HarnessError) as info:
         parse_spec({"model": {"train": {"schedule": "cosin"}}})
     assert str(info.value) == (
-        "model.train.schedule: expected one of none, step, cosine, onecycle, "
+        "model.train.schedule: expected one of none, step, cosine, onecycle, triangular, "
         "got 'cosin' (did you mean 'cosine'?)"
     )
 
