@@ -2,7 +2,7 @@
 
 Everything of one setup runs in one process, on the same model and the same test samples, with
 the thread count pinned; only ratios are reported (seconds depend on the machine and its load,
-ratios much less). Setups: CIFAKE with seed 000's CNN (trained briefly; digits and the small CNN
+ratios much less). Setups: CIFAKE with the CIFAKE study's CNN (trained briefly; digits and the small CNN
 when CIFAKE is not staged) and a ResNet-18 (torchvision's, random weights) on CIFAR-10, on the
 CPU and, when present, on CUDA.
 
@@ -55,7 +55,7 @@ from speed_timing import CLOCKS, MISSED, Judged, Timing, interleaved, judge
 from speed_training import training_rows
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"  # staged beside the repo
-# seed 000's epsilons in pixel units (CIFAKE, also used for CIFAR-10); digits: the default benchmark's
+# the CIFAKE study's epsilons in pixel units (CIFAKE, also used for CIFAR-10); digits: the default benchmark's
 FGSM_EPS = {
     "cifake": (0.0025, 0.005, 0.01, 0.015, 0.025, 0.05),
     "digits": (0.05, 0.1, 0.15, 0.2, 0.25, 0.3),
@@ -69,7 +69,7 @@ PGD_FAST = {"early_stop": True, "warm_start": True}
 
 @dataclass
 class Setup:
-    name: str  # e.g. "cifake / seed 000 CNN / cpu"
+    name: str  # e.g. "cifake / spatial_baseline_cnn / cpu"
     eps: str  # key of FGSM_EPS / PGD_EPS
     model: nn.Module
     clf: PyTorchClassifier
@@ -115,7 +115,7 @@ def classifier_on(model: nn.Module, x: np.ndarray, y: np.ndarray, device: str) -
 
 
 def cifake_setup(n: int, data: Path) -> tuple[str, str, nn.Module, np.ndarray, np.ndarray]:
-    """CIFAKE and seed 000's CNN trained 2 epochs (if staged under ``data``), else digits."""
+    """CIFAKE and the CIFAKE study's CNN trained 2 epochs (if staged under ``data``), else digits."""
     root = data / "cifake"
     staged = root.is_dir()
     spec = DataSpec("cifake", str(root), n_train=4000, n_test=n) if staged else DataSpec(n_test=n)
@@ -126,7 +126,7 @@ def cifake_setup(n: int, data: Path) -> tuple[str, str, nn.Module, np.ndarray, n
     x_train = materialize(ds.x_train)  # a lazy split (harness.datasets.lazy) read whole
     split = TrainData(x_train, ds.y_train, x_train[:0], ds.y_train[:0])
     train_standard(model, split, TrainSpec(epochs=2 if staged else 10, batch_size=64, lr=1e-3), 0)
-    label = "cifake / seed 000 CNN" if staged else "digits / small CNN"
+    label = "cifake / spatial_baseline_cnn" if staged else "digits / small CNN"
     x_test = materialize(ds.x_test)
     return label, "cifake" if staged else "digits", model.eval(), x_test, ds.y_test
 

@@ -222,3 +222,11 @@ def cifar_vgg(input_shape: Shape, num_classes: int) -> nn.Module:
         nn.Linear(256, num_classes),
     )
     return nn.Sequential(OrderedDict(features=features, classifier=head))
+
+
+@architecture("cifar10_fast", mean=CIFAR10_MEAN, std=CIFAR10_STD, input_shape=(3, 32, 32))
+def cifar10_fast(input_shape: Shape, num_classes: int) -> nn.Module:
+    """Fast CIFAR-10 net (after airbench94): 2x2 patch whitening, 3 groups of 2x [Conv3x3 + BatchNorm + GELU] with max-pools (64-256-256), max-pool, linear head; pair with whiten: true."""
+    from harness.cifar_fast import build  # torch on use: registering stays torch-free
+
+    return build(input_shape, num_classes)

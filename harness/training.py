@@ -22,7 +22,7 @@ import torch
 from torch import nn
 from torch.optim.lr_scheduler import CosineAnnealingLR, LRScheduler, OneCycleLR, StepLR
 
-from harness import console, device, epoch_checkpoints, oom
+from harness import console, device, epoch_checkpoints, fast_training, oom
 from harness.modes import evaluating
 from harness.results import EpochStats
 from harness.spec import TrainSpec
@@ -171,7 +171,8 @@ def make_schedule(
 
     step: lr x gamma every ``step_size`` epochs; cosine: from lr to 0 over the run (Loshchilov &
     Hutter 2017); onecycle: warm-up to lr over ``pct_start`` of the run, then annealing to
-    lr / 1e4 (Smith & Topin 2019; torch's OneCycleLR, momentum cycled too).
+    lr / 1e4 (Smith & Topin 2019; torch's OneCycleLR, momentum cycled too); triangular: linear
+    up and down (``harness.fast_training.triangular``).
     """
     total = max(train.epochs * steps_per_epoch, 1)
     if train.schedule == "step":
@@ -180,6 +181,8 @@ def make_schedule(
         return CosineAnnealingLR(optimizer, T_max=total)
     if train.schedule == "onecycle":
         return OneCycleLR(optimizer, max_lr=train.lr, total_steps=total, pct_start=train.pct_start)
+    if train.schedule == "triangular":
+        return fast_training.triangular(optimizer, train, total)
     return None
 
 
@@ -214,10 +217,13 @@ def train_standard(
     desc: str = "baseline",
 ) -> list[EpochStats]:
     """Baseline training: cross-entropy on logits, shuffled mini-batches, the spec's recipe
-    (default: seed 000's Adam at a constant lr, no augmentation, the last epoch kept)."""
+    (default: seed 000's Adam at a constant lr, no augmentation, the last epoch kept; the fast
+    recipes' whitening, label smoothing and lookahead: ``harness.fast_training``)."""
+    fast_training.init_from_data(model, data.x_train, train)
     optimizer = make_optimizer(model.parameters(), train)
     batches = range(0, len(data.x_train), train.batch_size)
     schedule = make_schedule(optimizer, train, len(batches))
+    lookahead = fast_training.Lookahead(model, train, train.epochs * len(batches))
     generator = torch.Generator().manual_seed(seed)
     augmenting = torch.Generator().manual_seed(seed + 1)
     augment = _augmenter(train, augmenting)
@@ -226,7 +232,10 @@ def train_standard(
     steps = oom.batches_for(model, dev)  # out of memory: the batch's gradient in parts
 
     def loss(xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
-        return nn.functional.cross_entropy(model(xb.to(dev)), yb.to(dev))
+        logits = model(xb.to(dev))
+        return nn.functional.cross_entropy(
+            logits, yb.to(dev), label_smoothing=train.label_smoothing
+        )
 
     def fit_epoch(epoch: int) -> None:
         model.train()
@@ -238,12 +247,16 @@ def train_standard(
             optimizer.step()
             if schedule is not None:
                 schedule.step()
+            lookahead.after_step()
+        if epoch == train.epochs:
+            lookahead.finish()
 
     state = {
         "optimizer": optimizer,
         "schedule": schedule,
         "order": generator,
         "augment": augmenting,
+        "lookahead": lookahead,
     }
     return run_epochs(
         model, data, train.epochs, fit_epoch, desc, snapshot, keep=train.keep, state=state
@@ -256,4 +269,6 @@ def _augmenter(
     """The batch transform of ``train.augment``, drawing from its own ``generator`` (seed + 1)."""
     if train.augment == "none":
         return lambda xb: xb
+    if train.augment == "flip_translate":
+        return lambda xb: fast_training.flip_translate(xb, generator)
     return lambda xb: crop_flip(xb, generator)

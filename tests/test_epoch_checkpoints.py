@@ -131,6 +131,12 @@ def test_plain_training_resumes_at_the_stopped_epoch(tmp_path: Path, monkeypatch
     _resumed_equals_uninterrupted(raw, tmp_path, "baseline", "baseline", 3, monkeypatch)
 
 
+def test_the_fast_recipe_resumes_with_its_lookahead_weights(tmp_path: Path, monkeypatch) -> None:
+    fast = {"optimizer": "sgd", "lr": 0.05, "schedule": "triangular", "augment": "flip_translate"}
+    raw = _spec(fast | {"label_smoothing": 0.2, "lookahead": 3})
+    _resumed_equals_uninterrupted(raw, tmp_path, "baseline", "baseline", 3, monkeypatch)
+
+
 def test_keep_best_resumes_with_its_best_epoch(tmp_path: Path, monkeypatch) -> None:
     raw = _spec(BEST)
     _resumed_equals_uninterrupted(raw, tmp_path, "baseline", "baseline", 4, monkeypatch)

@@ -20,7 +20,7 @@ from art.defences.trainer import (
 )
 from torch import nn
 
-from harness import console
+from harness import console, fast_training
 from harness.attacks import ATTACKS
 from harness.defences.base import HardenJob
 from harness.defences.inner_pgd import training_pgd
@@ -65,6 +65,8 @@ def fit_epochs(job: HardenJob, model: nn.Module, trainer: Any, desc: str) -> lis
             f"{desc}: train.augment: {job.train.augment!r} is not applied by ART's trainers "
             "(they batch internally); give the defence its own train section with augment: none"
         )
+    fast_training.refuse_in_art(job.train, desc)
+    fast_training.init_from_data(model, job.data.x_train, job.train)
     x, y = job.data.x_train, job.data.y_train
     schedule = make_schedule(trainer.get_classifier().optimizer, job.train, steps_per_epoch=1)
 

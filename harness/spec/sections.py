@@ -39,8 +39,8 @@ from harness.spec.sizes import (
 )
 
 OPTIMIZERS = ("adam", "sgd")
-SCHEDULES = ("none", "step", "cosine", "onecycle")
-AUGMENTS = ("none", "crop_flip")
+SCHEDULES = ("none", "step", "cosine", "onecycle", "triangular")
+AUGMENTS = ("none", "crop_flip", "flip_translate")
 KEEPS = ("last", "best")
 CHECKPOINTS = ("auto", True, False)  # train.checkpoints (harness.epoch_checkpoints)
 
@@ -53,6 +53,7 @@ def _checkpoints(value: Any, where: str) -> str | bool:
 
 
 described(_checkpoints, {"anyOf": [{"const": "auto"}, {"type": "boolean"}]})
+LOOKAHEAD_DECAY = 0.774  # about 0.95 ** 5: hlb-CIFAR10's EMA, 0.95 a step, synced every 5 steps
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,21 @@ class TrainSpec:
     # per-epoch checkpoints a stopped training resumes from (harness.epoch_checkpoints): auto
     # (when training is expected to take minutes), true, false. Changes no weight: not in keys
     checkpoints: str | bool = setting("auto", _checkpoints, sparse=True, logistics=True)
+    # The fast recipes' pieces (harness.fast_training); off by default
+    # (sparse: absent from run.json at their defaults, so older runs' records read the same)
+    label_smoothing: float = setting(0.0, fraction(0.0, 0.5), recipe=True, sparse=True)
+    lookahead: int = setting(0, integer(0, 1000), recipe=True, sparse=True)  # steps; 0: off
+    lookahead_decay: float = setting(
+        LOOKAHEAD_DECAY, fraction(0.0, 0.999), recipe=True, sparse=True
+    )
+    whiten: bool = setting(False, boolean, recipe=True, sparse=True)  # fit the whitening layer
+
+    def cross_check(self, where: str) -> None:
+        if self.lookahead == 0 and self.lookahead_decay != LOOKAHEAD_DECAY:
+            raise HarnessError(
+                f"{where}.lookahead_decay: only read with lookahead (steps between syncs, "
+                f"e.g. lookahead: 5); add it or leave lookahead_decay out"
+            )
 
     def __repr__(self) -> str:
         shown = shown_fields(self)
