@@ -161,3 +161,22 @@ class Autocast(nn.Module):
 def autocast(model: nn.Module, amp: bool) -> nn.Module:
     """``model`` under ``Autocast`` when ``amp``, else itself."""
     return Autocast(model) if amp else model
+
+
+def generator_states() -> dict[str, Any]:
+    """The accelerators' global generator states, by kind, for those in use (an epoch
+    checkpoint keeps them beside torch's own)."""
+    state: dict[str, Any] = {}
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    if torch.backends.mps.is_available():
+        state["mps"] = torch.mps.get_rng_state()
+    return state
+
+
+def set_generator_states(state: dict[str, Any]) -> None:
+    """Restore what ``generator_states`` recorded (kinds absent here are left alone)."""
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+    if "mps" in state and torch.backends.mps.is_available():
+        torch.mps.set_rng_state(state["mps"])

@@ -266,11 +266,7 @@ def global_generators() -> dict[str, Any]:
         | {"has_gauss": int(has_gauss), "gauss": float(gauss)},
         "python": {"version": version, "words": torch.tensor(words), "gauss": gauss_next},
     }
-    if torch.cuda.is_available() and torch.cuda.is_initialized():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    if torch.backends.mps.is_available():
-        state["mps"] = torch.mps.get_rng_state()
-    return state
+    return state | device.generator_states()
 
 
 def set_global_generators(state: dict[str, Any]) -> None:
@@ -280,7 +276,4 @@ def set_global_generators(state: dict[str, Any]) -> None:
     np.random.set_state(("MT19937", keys, n["pos"], n["has_gauss"], n["gauss"]))
     p = state["python"]
     random.setstate((p["version"], tuple(int(w) for w in p["words"].tolist()), p["gauss"]))
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
-    if "mps" in state and torch.backends.mps.is_available():
-        torch.mps.set_rng_state(state["mps"])
+    device.set_generator_states(state)
