@@ -19,6 +19,7 @@ drawn per sample (the reference draws one per batch), from the caller's torch ge
 
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
@@ -43,8 +44,10 @@ def rings(rows: int, cols: int) -> torch.Tensor:
     return out / out.norm()
 
 
+@functools.cache
 def eta(side: int) -> torch.Tensor:
-    """(side, side) the L2 square pattern: rings on the top half, minus rings on the bottom."""
+    """(side, side) the L2 square pattern: rings on the top half, minus rings on the bottom
+    (cached per side: callers must not modify it)."""
     top = side // 2
     out = torch.cat([rings(top, side), -rings(side - top, side)], 0)
     return out / out.norm()
@@ -85,10 +88,12 @@ def candidate(x0: torch.Tensor, best: torch.Tensor, p: float, eps: float, gen: t
     kept = lp_ball.lengths(delta * both, "l2") ** 2  # (m,) the two windows' mass
     scale = (budget.clamp_min(0) / c + kept).sqrt().view(m, 1, 1, 1)
     flip = (torch.rand(m, generator=gen) > 0.5)[:, None, None]  # per sample: transpose eta
-    pattern = torch.where(flip, eta(s).T, eta(s))[:, None].to(x0.device)  # (m, 1, s, s)
+    e = eta(s)
+    pattern = torch.where(flip, e.T, e)[:, None].to(x0.device)  # (m, 1, s, s)
     new = pattern * _signs((m, c), gen).to(x0.device) + old / (_norm_hw(old) + lp_ball.TINY)
     new = new / (_norm_hw(new) + lp_ball.TINY) * scale
-    delta = _write(_write(delta, win2, torch.zeros_like(new)), win1, new)
+    # window 2 emptied, then window 1 holding the new values (the reference's order)
+    delta = delta * ~both + _place(new, win1, h, w) * _mask(m, h, w, win1, x0.device)
     return (x0 + eps * lp_ball.unit(delta, "l2")).clamp(0.0, 1.0)
 
 
@@ -106,17 +111,23 @@ def _window(m: int, s: int, h: int, w: int, gen: torch.Generator, dev) -> tuple:
 
 
 def _read(delta: torch.Tensor, win: tuple) -> torch.Tensor:
+    """(m, c, s, s) each sample's window of delta (m, c, h, w)."""
     rows, cols = win
-    n = torch.arange(len(delta), device=delta.device)[:, None, None]
-    return delta[n, :, rows[:, :, None], cols[:, None, :]].permute(0, 3, 1, 2)  # (m, c, s, s)
+    m, c, _, w = delta.shape
+    s = rows.shape[1]
+    out = delta.gather(2, rows[:, None, :, None].expand(m, c, s, w))
+    return out.gather(3, cols[:, None, None, :].expand(m, c, s, s))
 
 
-def _write(delta: torch.Tensor, win: tuple, values: torch.Tensor) -> torch.Tensor:
+def _place(values: torch.Tensor, win: tuple, h: int, w: int) -> torch.Tensor:
+    """(m, c, h, w) holding each sample's window values (m, c, s, s) at its window; outside
+    it, the nearest edge value (callers mask it away)."""
     rows, cols = win
-    n = torch.arange(len(delta), device=delta.device)[:, None, None]
-    out = delta.clone()
-    out[n, :, rows[:, :, None], cols[:, None, :]] = values.permute(0, 2, 3, 1)
-    return out
+    m, c, s, _ = values.shape
+    at_row = (torch.arange(h, device=values.device) - rows[:, :1]).clamp(0, s - 1)  # (m, h)
+    at_col = (torch.arange(w, device=values.device) - cols[:, :1]).clamp(0, s - 1)  # (m, w)
+    out = values.gather(2, at_row[:, None, :, None].expand(m, c, h, s))
+    return out.gather(3, at_col[:, None, None, :].expand(m, c, h, w))
 
 
 def _mask(m: int, h: int, w: int, win: tuple, dev) -> torch.Tensor:
