@@ -33,7 +33,11 @@ what ran):
   one per batch); both draw from a torch generator seeded from numpy's (``seed``).
 - FAB-T follows the paper's algorithm with the reference's constants; where the box keeps the
   linearised boundary out of reach, it moves every coordinate to its bound (the reference
-  moves them further and clips).
+  moves them further and clips; in L2 it does the same as here).
+- in L2, the reference's targeted APGD scales every sample's step by the first sample's step
+  size (``step_size[0]`` in its ``autopgd_pt.py``); here each sample keeps its own, as in its
+  untargeted APGD.
+- APGD-DLR (``plus``, ``rand``) on a model with fewer than 3 classes runs on cross-entropy.
 
 Here: the declaration (parameters, checks, what runs); the ensemble itself is
 ``harness.attacks.autoattack_standard`` (or ``autoattack_fra31``), imported when one is built.
