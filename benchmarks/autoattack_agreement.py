@@ -33,6 +33,15 @@ near 93% clean):
     cifar10_pgd      dataset.n_train=8000 model.train.epochs=1
                      "defence.train={epochs: 3, batch_size: 64, lr: 0.001}"    # 43.80% clean
     cifar10_fgsm     (the same as cifar10_pgd)                                 # 44.60% clean
+
+and for L2 (the same --models-dir; budgets cut to --budget apgd_iter=20 fab_iter=20
+square_queries=500 where the full ones do not fit):
+
+    mnist_pgd_l2         dataset.n_train=10000 model.train.epochs=1 model.arch=mnist_cnn
+                         "defence.train={epochs: 3, batch_size: 128, lr: 0.001}"  # 96.20% clean
+    cifar10_standard_l2  dataset.n_train=8000 model.train.epochs=3             # 54.10% clean
+    cifar10_pgd_l2       dataset.n_train=8000 model.train.epochs=3
+                         "defence.train={epochs: 1, batch_size: 64, lr: 0.001}"   # 42.40% clean
 """
 
 from __future__ import annotations
