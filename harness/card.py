@@ -18,10 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from harness import stats
+from harness.attacks.select import recorded
 from harness.errors import HarnessError
 from harness.reading import NORMS, WORST_CASE, num, test_images
 from harness.results import DataSummary, Measurement, ModelResult, RunResult
-from harness.verdict import AUTOATTACK, verdict
+from harness.verdict import verdict
 
 CARD_VERSION = 1
 VERSIONS = ("robustness-harness", "adversarial-robustness-toolbox", "torch", "torchvision")
@@ -213,7 +214,7 @@ def _what(result: RunResult, role: str) -> dict[str, Any]:
 
 def _robustbench(result: RunResult, v: Any) -> list[dict[str, Any]]:
     """One RobustBench-style record per model of a run that ran AutoAttack (else [])."""
-    runs = [a for a in result.attacks if a.attack == AUTOATTACK and not a.naive_of]
+    runs = [a for a in result.attacks if _reported(a) and not a.naive_of]
     if not runs or v.eps is None:
         return []
     name = runs[0].name
@@ -238,6 +239,13 @@ def _robustbench(result: RunResult, v: Any) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+def _reported(record: Any) -> bool:
+    """An attack whose number RobustBench reports: a declared ensemble (AutoAttack, L-inf or
+    L2), chosen by its declaration, not by name."""
+    d = recorded(record)
+    return d is not None and d.ensemble
 
 
 def _text(d: dict[str, float] | None) -> str:

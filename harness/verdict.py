@@ -30,8 +30,6 @@ from harness.results.epsilons import eps_position
 from harness.results.flags import CLEAN, find
 from harness.stats import Interval
 
-AUTOATTACK = "autoattack"  # the registered ensemble whose number RobustBench reports
-
 
 @dataclass(frozen=True)
 class ModelVerdict:

@@ -29,6 +29,7 @@ FAST = {
     "cw_linf": {"max_iter": 3, "initial_const": 0.1, "largest_const": 0.5, "decrease_factor": 0.5},
     "square": {"max_queries": 50},
     "autoattack": {"apgd_iter": 5, "fab_iter": 5, "square_queries": 50},
+    "autoattack_l2": {"apgd_iter": 5, "fab_iter": 5, "square_queries": 50},
 }
 
 
@@ -269,7 +270,7 @@ def test_every_attack_docstring_follows_the_template(name: str) -> None:
 def test_capabilities_select_what_the_name_sets_used_to() -> None:
     """The selections that replaced hard-coded names pick the same registered attacks."""
     assert names(one_step) == ("fgsm",)
-    assert names(iterative_white_box) == ("autoattack", "pgd", "pgd_l2")
+    assert names(iterative_white_box) == ("autoattack", "autoattack_l2", "pgd", "pgd_l2")
     assert names(black_box) == ("square", "transfer")
     assert naive_bases() == ("fgsm", "pgd")
     assert names(interactive) == ("fgsm", "pgd")

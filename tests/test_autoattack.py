@@ -188,7 +188,7 @@ def test_nested_sweep_over_eps(held_out) -> None:
 
 @pytest.mark.parametrize(
     ("overrides", "field"),
-    [({"version": "plus"}, "version"), ({"n_target_classes": 0}, "n_target_classes")],
+    [({"version": "fast"}, "version"), ({"n_target_classes": 0}, "n_target_classes")],
 )
 def test_bad_parameters_are_refused(overrides: dict, field: str) -> None:
     with pytest.raises(HarnessError, match=rf"^attacks\[0\]\.{field}: expected "):
@@ -196,6 +196,17 @@ def test_bad_parameters_are_refused(overrides: dict, field: str) -> None:
 
 
 # ---------------------------------------------------------------- composition record
+
+
+@pytest.mark.parametrize("name", ["autoattack", "autoattack_l2"])
+def test_the_plus_version_is_accepted_and_described_part_by_part(name: str) -> None:
+    d = ATTACKS.get(name)
+    p = d.resolve(AttackSpec(name, {"version": "plus"}), "attacks[0]")
+    lines = d.composition(p, 10)
+    assert [line.split(" (")[0] for line in lines] == [
+        "APGD-CE", "APGD-DLR", "FAB", "Square", "APGD-T DLR", "FAB-T",
+    ]  # fmt: skip
+    assert "5 restarts" in lines[0] and "5 restarts" in lines[2]
 
 
 def test_describe_records_fab_t_as_the_harness_own_and_why() -> None:

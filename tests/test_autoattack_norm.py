@@ -1,5 +1,6 @@
-"""AutoAttack is L-inf only here: an L2 AutoAttack is refused in one line, never run as L-inf;
-a spec may name an attack's declared norm."""
+"""AutoAttack's norms: ``autoattack`` is L-inf and ``autoattack_l2`` L2, each refusing the other's
+norm in one line (never running in the wrong one) and naming the attack that has it; L1 is
+refused in one line; a spec may name an attack's declared norm."""
 
 from __future__ import annotations
 
@@ -17,9 +18,12 @@ ROOT = Path(__file__).parents[1]
 
 @pytest.mark.parametrize("implementation", ["art", "reference"])
 @pytest.mark.parametrize("norm", ["l2", "L2", "2"])
-def test_an_l2_norm_is_refused_saying_l2_is_not_implemented(implementation: str, norm) -> None:
+def test_an_l2_norm_on_autoattack_is_refused_naming_autoattack_l2(
+    implementation: str, norm
+) -> None:
     """``norm: l2`` cannot fall through to the L-inf ensemble: one line names the field, says
-    L2 is not implemented for AutoAttack and lists the attacks declared L2 (by capability)."""
+    the attack is L-inf only and lists the attacks declared L2 (by capability), the L2
+    ensemble among them."""
     d = ATTACKS.get("autoattack")
     spec = AttackSpec("autoattack", {"implementation": implementation, "norm": norm})
     with pytest.raises(HarnessError) as err:
@@ -27,7 +31,7 @@ def test_an_l2_norm_is_refused_saying_l2_is_not_implemented(implementation: str,
     message = str(err.value)
     assert message.startswith("attacks[0].norm: autoattack is implemented for L-inf only; L2 is")
     l2 = sorted(n for n in ATTACKS.names() if ATTACKS.get(n).norm == "l2")
-    assert message.endswith(f"(attacks with L2: {', '.join(l2)})") and "pgd_l2" in l2
+    assert message.endswith(f"(attacks with L2: {', '.join(l2)})") and "autoattack_l2" in l2
     assert len(message.splitlines()) == 1
 
 
@@ -51,11 +55,40 @@ def test_an_l2_attack_accepts_l2_and_refuses_linf() -> None:
         d.resolve(AttackSpec("pgd_l2", {"norm": "linf"}))
 
 
-def test_the_only_autoattack_is_declared_linf() -> None:
-    """The report and run.json give each attack's declared norm: no ensemble claims L2."""
-    assert ATTACKS.get("autoattack").norm == "linf"
-    ensembles = [ATTACKS.get(n) for n in ATTACKS.names() if ATTACKS.get(n).ensemble]
-    assert [d.name for d in ensembles if d.norm != "linf"] == []
+def test_each_autoattack_declares_its_norm_and_the_same_parameters() -> None:
+    """The report and run.json give each attack's declared norm."""
+    linf, l2 = ATTACKS.get("autoattack"), ATTACKS.get("autoattack_l2")
+    assert (linf.norm, l2.norm) == ("linf", "l2")
+    assert linf.defaults == l2.defaults and linf.effort == l2.effort
+    ensembles = {n for n in ATTACKS.names() if ATTACKS.get(n).ensemble}
+    assert ensembles == {"autoattack", "autoattack_l2"}
+
+
+def test_the_l2_autoattack_accepts_l2_and_refuses_linf() -> None:
+    d = ATTACKS.get("autoattack_l2")
+    assert d.resolve(AttackSpec("autoattack_l2", {"norm": "L2"})) == d.resolve(
+        AttackSpec("autoattack_l2")
+    )
+    with pytest.raises(HarnessError, match=r"autoattack_l2 is implemented for L2 only; L-inf .*"):
+        d.resolve(AttackSpec("autoattack_l2", {"norm": "linf"}))
+
+
+@pytest.mark.parametrize("name", ["autoattack", "autoattack_l2"])
+def test_the_cli_refuses_an_l1_autoattack_with_exit_2(tmp_path, capsys, name: str) -> None:
+    text = (ROOT / "benchmarks" / "digits_fgsm.yaml").read_text()
+    spec = tmp_path / "l1.yaml"
+    spec.write_text(text.replace("  - fgsm\n", f"  - {{name: {name}, norm: l1}}\n", 1))
+    assert main(["validate", str(spec)]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert err.startswith(f"error: {spec}: attacks[0].norm: expected linf or l2, got 'l1'")
+
+
+def test_the_cli_validates_an_l2_autoattack(tmp_path, capsys) -> None:
+    text = (ROOT / "benchmarks" / "digits_fgsm.yaml").read_text()
+    spec = tmp_path / "l2.yaml"
+    spec.write_text(text.replace("  - fgsm\n", "  - {name: autoattack_l2, version: plus}\n", 1))
+    assert main(["validate", str(spec)]) == 0, capsys.readouterr().err
 
 
 def test_the_cli_refuses_an_l2_autoattack_with_exit_2(tmp_path, capsys) -> None:

@@ -66,3 +66,14 @@ def test_an_autoattack_run_gets_robustbench_records(folder) -> None:
         100 * result.value("baseline", "fgsm", 0.15, "robust_accuracy"), 2
     )
     assert card_markdown(result).count("\n| ") == 4  # the header, its rule, two models
+
+
+def test_an_l2_autoattack_run_gets_l2_robustbench_records(folder) -> None:
+    """The records follow the declaration (an ensemble), not a name: the L2 ensemble's run
+    gets records on the L2 threat model."""
+    result = rundir.read_run(folder).result
+    aa = [dataclasses.replace(a, attack="autoattack_l2", norm="l2") for a in result.attacks]
+    record = card(dataclasses.replace(result, attacks=aa))["robustbench"]
+    assert [r["threat_model"] for r in record] == ["L2", "L2"]
+    pgd = [dataclasses.replace(a, attack="pgd_l2", norm="l2") for a in result.attacks]
+    assert card(dataclasses.replace(result, attacks=pgd))["robustbench"] == []

@@ -1,4 +1,4 @@
-"""APGD (Auto-PGD), L-inf, kept on the model's device: AutoAttack's first two parts.
+"""APGD (Auto-PGD), L-inf and L2, kept on the model's device: AutoAttack's gradient parts.
 
 Croce & Hein 2020, "Reliable evaluation of adversarial robustness with an ensemble of diverse
 parameter-free attacks" (arXiv:2003.01690), Algorithm 1, with the reference code's constants
@@ -8,6 +8,14 @@ the step is halved, and the iterate reset to the best one, where fewer than 75% 
 since the last checkpoint raised the loss, or where the best loss stayed put since the last
 checkpoint without a halving there. The start is uniform in the eps cube, rescaled so its
 largest coordinate is eps, as the reference's.
+
+L2 (the reference's rules, ``autopgd_pt.py``): the start is a Gaussian direction of length eps;
+a step moves by the step size along the gradient scaled to unit L2 length (where L-inf takes its
+sign), and both the step and the momentum mix are projected by scaling a perturbation longer than
+eps back onto the sphere, then clipping to [0, 1] (``harness.attacks.lp_ball``). The initial step
+is 2 eps in both norms. The reference's targeted L2 variant scales every sample's step by the
+first sample's step size (``step_size[0]``); here each sample keeps its own, as in its untargeted
+variant and in its later versions.
 
 Cost: one forward and one backward per iteration (``eot_iter`` of each for a randomized model).
 The forward that gives the gradient also gives the loss for the best-iterate bookkeeping and
@@ -35,13 +43,14 @@ from art.attacks.attack import EvasionAttack
 from art.estimators.classification import PyTorchClassifier
 
 from harness import device, oom
+from harness.attacks import lp_ball
 from harness.attacks.gradient import eval_mode
 
 LOSSES = ("ce", "dlr", "dlr_targeted", "ce_targeted")
 MOMENTUM = 0.75  # weight of the new step; 1 - MOMENTUM on the previous move (reference's alpha)
 RHO = 0.75  # a checkpoint halves the step if at most this fraction of steps raised the loss
 FIRST_CHECK, CHECK_DECREASE, CHECK_MIN = 0.22, 0.03, 0.06  # checkpoint spacing, of n_iter
-TINY = 1e-12  # keeps the DLR ratio finite (the reference's)
+TINY = lp_ball.TINY  # keeps the DLR ratio finite (the reference's)
 
 
 def _dlr(z: torch.Tensor, y: torch.Tensor, t: torch.Tensor | None) -> torch.Tensor:
@@ -90,10 +99,12 @@ class _State:
 
 
 class APGDLoop(EvasionAttack):
-    """APGD in L-inf (Croce & Hein 2020) on an ART PyTorch classifier; see the module docstring.
+    """APGD in L-inf or L2 (Croce & Hein 2020) on an ART PyTorch classifier; see the module
+    docstring.
 
     Arguments (pixel units): eps; max_iter (100); loss (one of ``LOSSES``); batch_size;
-    eot_iter (1; > 1 averages that many gradients per step, for randomized models).
+    eot_iter (1; > 1 averages that many gradients per step, for randomized models); norm
+    ("linf" or "l2", eps measured in it over C * H * W).
     ``generate(x, y, target=None)``: y the true labels; target (N,) the target classes for the
     targeted losses. Returns x_adv: per sample the first adversarial iterate (prediction != y)
     if any, else the iterate with the highest loss. Randomness: one torch generator per batch,
@@ -102,7 +113,7 @@ class APGDLoop(EvasionAttack):
 
     attack_params: ClassVar[list[str]] = [
         *EvasionAttack.attack_params,
-        *("eps", "max_iter", "loss", "batch_size", "eot_iter"),
+        *("eps", "max_iter", "loss", "batch_size", "eot_iter", "norm"),
     ]
     _estimator_requirements = ()
 
@@ -115,12 +126,16 @@ class APGDLoop(EvasionAttack):
         loss: str = "ce",
         batch_size: int = 128,
         eot_iter: int = 1,
+        norm: str = "linf",
     ) -> None:
         super().__init__(estimator=estimator)
         if loss not in LOSSES:
             raise ValueError(f"APGD loss {loss!r}; expected one of {', '.join(LOSSES)}")
         self.eps, self.max_iter, self.loss = float(eps), int(max_iter), loss
         self.batch_size, self.eot_iter = int(batch_size), int(eot_iter)
+        if norm not in ("linf", "l2"):
+            raise ValueError(f"APGD norm {norm!r}; expected linf or l2")
+        self.norm = norm
         self._targeted = loss.endswith("_targeted")
 
     def generate(
@@ -173,9 +188,7 @@ class APGDLoop(EvasionAttack):
 
     def _start(self, x0, y, t, gen: torch.Generator) -> _State:
         """The random start (state with loss and gradient still to be evaluated)."""
-        u = 2 * torch.rand(x0.shape, generator=gen) - 1
-        u = u / u.flatten(1).abs().amax(1).clamp_min(TINY).view(-1, 1, 1, 1)
-        x = (x0 + self.eps * u.to(x0.device)).clamp(0.0, 1.0)
+        x = lp_ball.random_start(x0, self.eps, self.norm, gen)
         n, zeros = len(x0), torch.zeros(len(x0), device=x0.device)
         unseen = zeros + np.inf  # the start's own evaluation counts as no rise
         step = torch.full((n, 1, 1, 1), 2 * self.eps, device=x0.device)
@@ -186,12 +199,14 @@ class APGDLoop(EvasionAttack):
         )
 
     def _move(self, s: _State, a: float) -> torch.Tensor:
-        """The next iterate: a sign-gradient step, projected, mixed with the last move."""
-        z = self._project(s.x + s.step * s.grad.sign(), s.x0)
+        """The next iterate: a steepest-ascent step (the gradient's sign in L-inf, the gradient
+        scaled to unit length in L2), projected, mixed with the last move, projected again."""
+        direction = s.grad.sign() if self.norm == "linf" else lp_ball.unit(s.grad, "l2")
+        z = self._project(s.x + s.step * direction, s.x0)
         return self._project(s.x + a * (z - s.x) + (1 - a) * (s.x - s.prev), s.x0)
 
     def _project(self, x: torch.Tensor, x0: torch.Tensor) -> torch.Tensor:
-        return torch.minimum(torch.maximum(x, x0 - self.eps), x0 + self.eps).clamp(0.0, 1.0)
+        return lp_ball.project(x, x0, self.eps, self.norm)
 
     def _settle(self, s: _State, out: torch.Tensor, x: torch.Tensor) -> _State:
         """Evaluate at x (one forward + backward); keep the best iterate; retire the fooled."""

@@ -1,4 +1,4 @@
-"""AutoAttack "standard" (L-inf), as RobustBench runs it, on the harness's own loops.
+"""AutoAttack (L-inf and L2), as RobustBench runs it, on the harness's own loops.
 
 Croce & Hein 2020, "Reliable evaluation of adversarial robustness with an ensemble of diverse
 parameter-free attacks" (https://arxiv.org/abs/2003.01690; reference code fra31/auto-attack).
@@ -33,14 +33,26 @@ what ran):
   one per batch); both draw from a torch generator seeded from numpy's (``seed``).
 - FAB-T follows the paper's algorithm with the reference's constants; where the box keeps the
   linearised boundary out of reach, it moves every coordinate to its bound (the reference
-  moves them further and clips).
+  moves them further and clips; in L2 it does the same as here).
+- in L2, the reference's targeted APGD scales every sample's step by the first sample's step
+  size (``step_size[0]`` in its ``autopgd_pt.py``); here each sample keeps its own, as in its
+  untargeted APGD.
+- APGD-DLR (``plus``, ``rand``) on a model with fewer than 3 classes runs on cross-entropy.
 
 Here: the declaration (parameters, checks, what runs); the ensemble itself is
 ``harness.attacks.autoattack_standard`` (or ``autoattack_fra31``), imported when one is built.
 
 The ``rand`` version (randomized models; chosen automatically by ``harness.evaluate`` when a
 defence declares ``randomized``) runs APGD-CE, then untargeted APGD-DLR, each gradient the mean
-of 20 (EoT), as the reference's ``rand`` version.
+of 20 (EoT), as the reference's ``rand`` version. The ``plus`` version is the reference's
+``set_version("plus")``: APGD-CE, APGD-DLR and untargeted FAB with 5 restarts each, Square,
+then APGD-T and FAB-T.
+
+Two registered attacks, one per threat model, each declaring its norm: ``autoattack`` (L-inf)
+and ``autoattack_l2`` (L2; RobustBench's L2 board: CIFAR-10 at eps 0.5), with the same
+parameters, versions and parts; every part runs in the declared norm (the reference's L2 rules:
+``harness.attacks.apgd_loop``, ``fab``, ``square_l2``). L1 is not implemented: pyautoattack
+0.2.0, the reference installed here, has no L1 APGD either.
 """
 
 from __future__ import annotations
@@ -48,14 +60,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from harness.attacks import autoattack_reference as reference
-from harness.attacks.autoattack_parts import EOT_ITER, n_targets
+from harness.attacks.autoattack_parts import EOT_ITER, PLUS_RESTARTS, n_targets
 from harness.attacks.base import attack
 from harness.params import Check, all_of, expect, ints
 
 if TYPE_CHECKING:
     from art.estimators.classification import PyTorchClassifier
 
-VERSIONS = ("standard", "rand")  # rand: for randomized models (APGD-CE, APGD-DLR with EoT)
+VERSIONS = ("standard", "plus", "rand")  # rand: randomized models (APGD-CE, APGD-DLR, EoT)
 DEFAULTS = {
     "version": "standard",
     "apgd_iter": 100,  # Croce & Hein 2020, standard version
@@ -81,23 +93,41 @@ def describe(params: dict[str, Any], num_classes: int) -> list[str]:
         return reference.describe(params, num_classes)
     if params["version"] == "rand":
         return describe_rand(params, num_classes)
+    iters = params["apgd_iter"]
+    targeted = [_apgd_t(params, num_classes), _fab_t(params, num_classes)]
+    square = f"Square ({params['square_queries']} queries, 1 restart, p_init {SQUARE_P_INIT})"
+    if params["version"] == "plus":
+        r = f"{PLUS_RESTARTS} restarts"
+        dlr = "DLR" if uses_dlr(num_classes) else "CE (the DLR loss needs >= 3 classes)"
+        return [
+            f"APGD-CE ({iters} iter, {r})",
+            f"APGD-DLR ({iters} iter, {r}, loss {dlr})",
+            f"FAB ({params['fab_iter']} iter, {r}, untargeted: the closest class's boundary)",
+            square,
+            *targeted,
+        ]
+    return [f"APGD-CE ({iters} iter, 1 restart)", targeted[0], targeted[1], square]
+
+
+def _apgd_t(params: dict[str, Any], num_classes: int) -> str:
     iters, targets = params["apgd_iter"], n_targets(params, num_classes)
     noun = "target" if targets == 1 else "targets"
     if uses_dlr(num_classes):
-        apgd_t = f"APGD-T DLR ({iters} iter, {targets} {noun}, 1 restart each)"
-    else:
-        apgd_t = (
-            f"APGD-T CE ({iters} iter, {targets} {noun}, 1 restart each): the DLR loss needs "
-            f">= 3 classes and this model has {num_classes}, so targeted cross-entropy "
-            "towards the other class runs instead"
-        )
-    return [
-        f"APGD-CE ({iters} iter, 1 restart)",
-        apgd_t,
+        return f"APGD-T DLR ({iters} iter, {targets} {noun}, 1 restart each)"
+    return (
+        f"APGD-T CE ({iters} iter, {targets} {noun}, 1 restart each): the DLR loss needs "
+        f">= 3 classes and this model has {num_classes}, so targeted cross-entropy "
+        "towards the other class runs instead"
+    )
+
+
+def _fab_t(params: dict[str, Any], num_classes: int) -> str:
+    targets = n_targets(params, num_classes)
+    noun = "target" if targets == 1 else "targets"
+    return (
         f"FAB-T ({params['fab_iter']} iter, {targets} {noun}, 1 restart each; the harness's "
-        "own FAB, ART 1.20.1 has none)",
-        f"Square ({params['square_queries']} queries, 1 restart, p_init {SQUARE_P_INIT})",
-    ]
+        "own FAB, ART 1.20.1 has none)"
+    )
 
 
 def describe_rand(params: dict[str, Any], num_classes: int) -> list[str]:
@@ -125,39 +155,66 @@ CHECK: Check = all_of(
 )
 
 
-@attack(
-    "autoattack",
-    norm="linf",
-    defaults=DEFAULTS,
-    check=CHECK,
-    sweep="nested",
-    composition=describe,
-    ensemble=True,
-    effort=("apgd_iter", "fab_iter", "square_queries"),
-)
+DECLARED: dict[str, Any] = {
+    "defaults": DEFAULTS,
+    "check": CHECK,
+    "sweep": "nested",
+    "composition": describe,
+    "ensemble": True,
+    "effort": ("apgd_iter", "fab_iter", "square_queries"),
+}
+
+
+@attack("autoattack", norm="linf", **DECLARED)
 def autoattack(classifier: PyTorchClassifier, eps: float, params: dict[str, Any]) -> Any:
-    """AutoAttack standard (Croce & Hein 2020, "Reliable evaluation of ... parameter-free attacks"), L-inf.
+    """AutoAttack (Croce & Hein 2020, "Reliable evaluation of ... parameter-free attacks"), L-inf.
 
     APGD-CE, then APGD-T and FAB-T (one run per target class each), then Square, each on the
     samples all earlier runs failed on; a sample keeps the first adversarial example found, so
     robust accuracy is the per-sample worst case. See ``describe`` for what ran.
     Paper: Croce & Hein 2020, arXiv:2003.01690 (reference code fra31/auto-attack).
     Norm: L-inf; eps in pixel units.
-    Arguments: version ("standard", the only one); apgd_iter (100): APGD iterations per run,
-    initial step 2 eps, 1 random start; n_target_classes (9): APGD-T targets, the other classes
-    with the largest clean logits, at most num_classes - 1 (DLR loss for >= 3 classes, targeted
-    cross-entropy for 2), FAB-T uses the same targets; fab_iter (100): FAB-T iterations per
-    target; square_queries (5000, 1 restart, p_init 0.8); batch_size (128); seed (0): random
-    starts and squares come from numpy's global generator, seeded per call by ``generate``;
-    implementation ("art"): "reference" runs fra31/auto-attack's own code (the ``reference``
-    extra, package ``pyautoattack``) with the same budgets.
+    Arguments: version ("standard"; "plus": APGD-CE, APGD-DLR and FAB with 5 restarts, Square,
+    APGD-T, FAB-T; "rand": APGD-CE and APGD-DLR with EoT 20, for randomized models);
+    apgd_iter (100): APGD iterations per run, initial step 2 eps, 1 random start;
+    n_target_classes (9): APGD-T targets, the other classes with the largest clean logits, at
+    most num_classes - 1 (DLR loss for >= 3 classes, targeted cross-entropy for 2), FAB-T uses
+    the same targets; fab_iter (100): FAB iterations per run; square_queries (5000, 1 restart,
+    p_init 0.8); batch_size (128); seed (0): random starts and squares come from numpy's global
+    generator, seeded per call by ``generate``; implementation ("art"): "reference" runs
+    fra31/auto-attack's own code (the ``reference`` extra, package ``pyautoattack``) with the
+    same budgets.
     Input: pixels in [0, 1]; untargeted overall, true labels; samples misclassified clean are
     left as they are.
     """
+    return _build(classifier, eps, params, "linf")
+
+
+@attack("autoattack_l2", norm="l2", **DECLARED)
+def autoattack_l2(classifier: PyTorchClassifier, eps: float, params: dict[str, Any]) -> Any:
+    """AutoAttack (Croce & Hein 2020, "Reliable evaluation of ... parameter-free attacks"), L2.
+
+    The same ensemble, versions and parameters as ``autoattack``, every part in L2 with the
+    reference's L2 rules: APGD steps along the L2-normalised gradient and projects onto the L2
+    ball (Gaussian random start of length eps); FAB-T projects onto the linearised boundary at
+    minimal L2 distance; Square proposes the paper's L2 squares (Algorithm 3).
+    Paper: Croce & Hein 2020, arXiv:2003.01690 (reference code fra31/auto-attack).
+    Norm: L2 over C * H * W; eps in pixel units (RobustBench's CIFAR-10 board: 0.5).
+    Arguments: as ``autoattack``: version ("standard", "plus", "rand"); apgd_iter (100);
+    n_target_classes (9); fab_iter (100); square_queries (5000); batch_size (128); seed (0);
+    implementation ("art"; "reference": fra31's code with norm "L2").
+    Input: pixels in [0, 1]; untargeted overall, true labels; samples misclassified clean are
+    left as they are.
+    """
+    return _build(classifier, eps, params, "l2")
+
+
+def _build(classifier: PyTorchClassifier, eps: float, params: dict[str, Any], norm: str) -> Any:
+    """The ensemble in ``norm``: fra31's code or the harness's loops, imported only now."""
     if params["implementation"] == "reference":
         from harness.attacks.autoattack_fra31 import ReferenceAutoAttack
 
-        return ReferenceAutoAttack(classifier, eps, params)
+        return ReferenceAutoAttack(classifier, eps, params, norm)
     from harness.attacks.autoattack_standard import StandardAutoAttack
 
-    return StandardAutoAttack(classifier, eps, params)
+    return StandardAutoAttack(classifier, eps, params, norm)

@@ -38,11 +38,13 @@ def _zero_gradients(x: torch.Tensor) -> None:
 
 
 class ReferenceAutoAttack(EvasionAttack):
-    """The reference's standard AutoAttack on the harness's model, part by part."""
+    """The reference's AutoAttack (its version, in ``norm``) on the harness's model, part by part."""
 
     _estimator_requirements = ()
 
-    def __init__(self, classifier: PyTorchClassifier, eps: float, params: dict[str, Any]) -> None:
+    def __init__(
+        self, classifier: PyTorchClassifier, eps: float, params: dict[str, Any], norm: str = "linf"
+    ) -> None:
         super().__init__(estimator=classifier)
         k = classifier.nb_classes
         need = (
@@ -53,15 +55,15 @@ class ReferenceAutoAttack(EvasionAttack):
                 f"autoattack.implementation: 'reference' needs a model with >= {need} "
                 f"classes (its targeted DLR loss), this one has {k}; expected implementation: art"
             )
-        self.eps, self.params, self._targeted = eps, params, False
+        self.eps, self.params, self.norm, self._targeted = eps, params, norm, False
         self.parts = reference.describe(params, k)
         self.broken_by = np.zeros(0, dtype=object)  # (N,) part names, set by generate
 
     def _attack(self, model: torch.nn.Module, dev: torch.device) -> Any:
-        """The reference's AutoAttack object with the standard version and these budgets."""
+        """The reference's AutoAttack object with this version, norm and these budgets."""
         p, k = self.params, self.estimator.nb_classes
         aa = _load()(
-            model, norm="Linf", eps=self.eps, seed=int(p["seed"]), verbose=False,
+            model, norm=reference.NORMS[self.norm], eps=self.eps, seed=int(p["seed"]), verbose=False,
             version=p["version"], device=dev,
         )  # fmt: skip
         aa.apgd.n_iter = aa.apgd_targeted.n_iter = int(p["apgd_iter"])

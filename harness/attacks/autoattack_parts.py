@@ -20,6 +20,12 @@ from harness.attacks.base import ATTACKS
 
 PART_NAMES = ("APGD-CE", "APGD-T", "FAB-T", "Square")  # the standard version's order
 RAND_PART_NAMES = ("APGD-CE", "APGD-DLR")  # the rand version's (randomized models), with EoT
+# the plus version's (the reference's set_version("plus")): untargeted parts with 5 restarts
+# (Square 1), then the targeted ones
+PLUS_PART_NAMES = ("APGD-CE", "APGD-DLR", "FAB", "Square", "APGD-T", "FAB-T")
+VERSION_PARTS = {"standard": PART_NAMES, "plus": PLUS_PART_NAMES, "rand": RAND_PART_NAMES}
+PLUS_RESTARTS = 5  # the plus version's restarts of APGD-CE, APGD-DLR and FAB
+BLACK_BOX_PART = "Square"  # the one part that uses only the model's scores
 EOT_ITER = 20  # the rand version's gradient samples per step (Expectation over Transformation)
 
 
@@ -27,7 +33,7 @@ EOT_ITER = 20  # the rand version's gradient samples per step (Expectation over 
 class Part:
     """One attack of an ensemble, as the breakdown names it."""
 
-    name: str  # "APGD-CE", "APGD-T", "FAB-T", "Square"
+    name: str  # "APGD-CE", "APGD-T", "FAB-T", "Square" (plus: also "APGD-DLR", "FAB")
     implementation: (
         str  # "harness" (this package's loops on ART's estimator), "reference" (fra31's)
     )
@@ -36,20 +42,17 @@ class Part:
 
 def part_names(version: str) -> tuple[str, ...]:
     """The parts of a version, in the order they run."""
-    return RAND_PART_NAMES if version == "rand" else PART_NAMES
+    return VERSION_PARTS[version]
 
 
 def parts(implementation: str, version: str = "standard") -> tuple[Part, ...]:
-    """The parts in order, who implements each, and which are black-box (declared)."""
-    if version == "rand":  # two white-box APGD runs
-        return tuple(Part(n, implementation, False) for n in RAND_PART_NAMES)
+    """The parts in order, who implements each, and which are black-box (declared: Square is
+    as black-box as the registered ``square`` attack declares itself)."""
+    # the harness's parts (apgd_loop, fab, square_loop) make one forward per iteration or
+    # query, unlike ART's: "harness", not "art"
+    owner = "reference" if implementation == "reference" else "harness"
     square_black = ATTACKS.get("square").box == "black"
-    if implementation == "reference":
-        owners = ("reference",) * 4
-    else:  # apgd_loop, fab, square_loop: one forward per iteration or query, unlike ART's
-        owners = ("harness",) * 4
-    boxes = (False, False, False, square_black)
-    return tuple(Part(n, o, b) for n, o, b in zip(PART_NAMES, owners, boxes, strict=True))
+    return tuple(Part(n, owner, square_black and n == BLACK_BOX_PART) for n in part_names(version))
 
 
 def n_targets(params: dict[str, Any], num_classes: int) -> int:

@@ -1,4 +1,4 @@
-"""AutoAttack standard as fra31/auto-attack's own code runs it (``implementation: reference``).
+"""AutoAttack as fra31/auto-attack's own code runs it (``implementation: reference``).
 
 Croce & Hein 2020, arXiv:2003.01690; the code is the ``pyautoattack`` package (the harness's
 optional extra ``reference``). It runs on the harness's wrapped model as it is: [0, 1] pixels
@@ -16,6 +16,8 @@ Where the run differs from calling the package by hand, and why:
   4th-largest logit, so a model with fewer than 4 classes is refused.
 - the reference reseeds torch's global generator; it runs inside ``torch.random.fork_rng`` so
   nothing after it sees a changed generator.
+- the norm is the registered attack's (``autoattack``: "Linf", ``autoattack_l2``: "L2"); the
+  reference's versions run the same parts in both.
 
 Here: whether the package is there and what it runs (light, for validation and the report);
 the attack itself is ``harness.attacks.autoattack_fra31``, imported when one is built.
@@ -33,9 +35,11 @@ PACKAGE = "pyautoattack"  # PyPI name; it installs the module ``autoattack``
 EXTRA = "reference"  # pip install "robustness-harness[reference]"
 RUNS = {  # the reference's names of each version's parts, in order
     "standard": ("apgd-ce", "apgd-t", "fab-t", "square"),
+    "plus": ("apgd-ce", "apgd-dlr", "fab", "square", "apgd-t", "fab-t"),  # 5 restarts untargeted
     "rand": ("apgd-ce", "apgd-dlr"),  # its set_version gives APGD eot_iter 20
 }
 MIN_CLASSES = 4  # the reference's targeted DLR loss reads the 4th-largest logit
+NORMS = {"linf": "Linf", "l2": "L2"}  # the harness's norm -> the reference's name
 
 
 def available() -> bool:
@@ -59,9 +63,17 @@ def describe(params: dict[str, Any], num_classes: int) -> list[str]:
     if params["version"] == "rand":
         eot = "EoT 20; rand version: the model is randomized"
         return [f"APGD-CE ({iters} iter, {eot}; {ref})", f"APGD-DLR ({iters} iter, {eot}; {ref})"]
-    return [
-        f"APGD-CE ({iters} iter, 1 restart; {ref})",
+    targeted = [
         f"APGD-T DLR ({iters} iter, {targets} targets, 1 restart each; {ref})",
         f"FAB-T ({params['fab_iter']} iter, {targets} targets, 1 restart each; {ref})",
-        f"Square ({params['square_queries']} queries, 1 restart, p_init 0.8; {ref})",
     ]
+    square = f"Square ({params['square_queries']} queries, 1 restart, p_init 0.8; {ref})"
+    if params["version"] == "plus":
+        return [
+            f"APGD-CE ({iters} iter, 5 restarts; {ref})",
+            f"APGD-DLR ({iters} iter, 5 restarts; {ref})",
+            f"FAB ({params['fab_iter']} iter, 5 restarts, untargeted; {ref})",
+            square,
+            *targeted,
+        ]
+    return [f"APGD-CE ({iters} iter, 1 restart; {ref})", targeted[0], targeted[1], square]

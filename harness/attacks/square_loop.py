@@ -1,4 +1,4 @@
-"""Square Attack, L-inf, kept on the model's device: AutoAttack's black-box part.
+"""Square Attack, L-inf and L2, kept on the model's device: AutoAttack's black-box part.
 
 Andriushchenko, Croce, Flammarion & Hein 2020, "Square Attack: a query-efficient black-box
 adversarial attack via random search" (arXiv:1912.00049), Algorithm 1 (L-inf), untargeted, on
@@ -11,6 +11,9 @@ the margin loss z_y - max_{i != y} z_i of the logits:
 - p starts at ``p_init`` and halves after iterations 10, 50, 200, 500, 1000, 2000, 4000, 6000
   and 8000 (the paper's schedule, not rescaled to the budget, as the reference's AutoAttack
   runs it: ``resc_schedule=False``).
+
+L2 (Algorithm 3): the start and the proposals of ``harness.attacks.square_l2``, on the same
+margin, schedule and acceptance rule.
 
 Cost: the margin of the accepted point is kept, so each query is one forward pass of the
 samples still standing; a sample whose margin is <= 0 (misclassified) stops. The position of
@@ -28,6 +31,7 @@ from art.attacks.attack import EvasionAttack
 from art.estimators.classification import PyTorchClassifier
 
 from harness import device, oom
+from harness.attacks import square_l2
 from harness.attacks.gradient import eval_mode
 
 HALVINGS = (10, 50, 200, 500, 1000, 2000, 4000, 6000, 8000)  # iterations after which p halves
@@ -45,17 +49,17 @@ def margin(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 
 class SquareLoop(EvasionAttack):
-    """Square Attack in L-inf (Andriushchenko et al. 2020); see the module docstring.
+    """Square Attack in L-inf or L2 (Andriushchenko et al. 2020); see the module docstring.
 
-    Arguments (pixel units): eps; max_queries (5000, per sample, the stripes' included);
-    p_init (0.8); batch_size. ``generate(x, y)``: y the true labels. After ``generate``,
+    Arguments (pixel units): eps; max_queries (5000, per sample, the start's included);
+    p_init (0.8); batch_size; norm ("linf" or "l2"). ``generate(x, y)``: y the true labels. After ``generate``,
     ``queries`` (N,) is how many times each sample was scored. Randomness: one torch
     generator per batch, seeded from numpy's global generator.
     """
 
     attack_params: ClassVar[list[str]] = [
         *EvasionAttack.attack_params,
-        *("eps", "max_queries", "p_init", "batch_size"),
+        *("eps", "max_queries", "p_init", "batch_size", "norm"),
     ]
     _estimator_requirements = ()
 
@@ -67,10 +71,14 @@ class SquareLoop(EvasionAttack):
         max_queries: int = 5000,
         p_init: float = 0.8,
         batch_size: int = 128,
+        norm: str = "linf",
     ) -> None:
         super().__init__(estimator=estimator)
         self.eps, self.max_queries, self.p_init = float(eps), int(max_queries), float(p_init)
         self.batch_size = int(batch_size)
+        if norm not in ("linf", "l2"):
+            raise ValueError(f"Square norm {norm!r}; expected linf or l2")
+        self.norm = norm
         self._targeted = False
         self.queries = np.zeros(0, dtype=np.int64)
 
@@ -97,9 +105,8 @@ class SquareLoop(EvasionAttack):
 
     def _run(self, x0: torch.Tensor, y: torch.Tensor, gen: torch.Generator):
         """(x_best (n, C, H, W), queries (n,)) for one batch."""
-        n, c, _, w = x0.shape
-        stripes = self._signs((n, c, 1, w), gen, x0.device)
-        best = (x0 + self.eps * stripes).clamp(0.0, 1.0)
+        n = len(x0)
+        best = self._start(x0, gen)
         best_margin = self._margin(best, y)
         used = torch.ones(n, dtype=torch.int64, device=x0.device)
         for i in range(self.max_queries - 1):
@@ -113,11 +120,21 @@ class SquareLoop(EvasionAttack):
             best[idx[better]], best_margin[idx[better]] = candidate[better], m[better]
         return best, used
 
+    def _start(self, x0: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+        """The first point: vertical stripes of +-eps (L-inf), eta tiles (L2)."""
+        if self.norm == "l2":
+            return square_l2.start(x0, self.eps, gen)
+        n, c, _, w = x0.shape
+        return (x0 + self.eps * self._signs((n, c, 1, w), gen, x0.device)).clamp(0.0, 1.0)
+
     def _margin(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return margin(self.estimator.model(x), y)  # one query: one forward pass
 
     def _candidate(self, x0, best, p: float, gen: torch.Generator) -> torch.Tensor:
-        """best with one random square per sample moved to +-eps around x0, in [0, 1]."""
+        """best with one random square per sample moved to +-eps around x0 (L-inf; L2: the
+        proposal of ``square_l2.candidate``), in [0, 1]."""
+        if self.norm == "l2":
+            return square_l2.candidate(x0, best, p, self.eps, gen)
         m, c, h, w = x0.shape
         side = min(max(round(math.sqrt(p * h * w)), 1), h, w)
         top = torch.randint(0, h - side + 1, (m, 1), generator=gen).to(x0.device)
