@@ -13,6 +13,7 @@ from typing import Any
 
 from harness import reproducibility, validation, zoo
 from harness.attacks import ATTACKS
+from harness.attacks.base import in_norm
 from harness.attacks.planned import PlannedAttack
 from harness.build import recipe
 from harness.corruptions.evaluate import check as check_corruptions
@@ -81,6 +82,8 @@ def check_device(spec: Spec) -> None:
 
 def _plan_attack(a: AttackSpec, where: str, seed: int) -> PlannedAttack:
     definition = ATTACKS.get(a.name, f"{where}.name")
+    if "norm" in a.params:  # one method in another norm: its family's member for that norm
+        definition = in_norm(definition, a.params["norm"])
     return PlannedAttack(definition, definition.resolve(a, where), a.key, seed=seed)
 
 

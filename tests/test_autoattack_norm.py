@@ -1,6 +1,7 @@
 """AutoAttack's norms: ``autoattack`` is L-inf and ``autoattack_l2`` L2, each refusing the other's
 norm in one line (never running in the wrong one) and naming the attack that has it; L1 is
-refused in one line; a spec may name an attack's declared norm."""
+refused in one line; a spec may name an attack's declared norm, and a spec's norm picks the
+member of the attack's family declared for it (``{name: autoattack, norm: l2}``)."""
 
 from __future__ import annotations
 
@@ -91,13 +92,43 @@ def test_the_cli_validates_an_l2_autoattack(tmp_path, capsys) -> None:
     assert main(["validate", str(spec)]) == 0, capsys.readouterr().err
 
 
-def test_the_cli_refuses_an_l2_autoattack_with_exit_2(tmp_path, capsys) -> None:
+def test_the_cli_runs_an_l2_autoattack_and_refuses_an_l2_fgsm_with_exit_2(tmp_path, capsys) -> None:
     text = (ROOT / "benchmarks" / "digits_fgsm.yaml").read_text()
     spec = tmp_path / "l2.yaml"
     spec.write_text(text.replace("  - fgsm\n", "  - {name: autoattack, norm: l2}\n", 1))
+    assert main(["validate", str(spec)]) == 0
+    capsys.readouterr()
+    spec.write_text(text.replace("  - fgsm\n", "  - {name: fgsm, norm: l2}\n", 1))
     assert main(["validate", str(spec)]) == 2
     err = capsys.readouterr().err
     assert "Traceback" not in err and err.startswith(
-        f"error: {spec}: attacks[0].norm: autoattack is implemented"
+        f"error: {spec}: attacks[0].norm: fgsm is implemented"
     )
     assert len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "norm", "runs"),
+    [("autoattack", "l2", "autoattack_l2"), ("pgd", "L2", "pgd_l2"), ("pgd_l2", "linf", "pgd"),
+     ("autoattack_l2", "inf", "autoattack"), ("pgd", "linf", "pgd")],
+)  # fmt: skip
+def test_a_spec_norm_runs_the_family_member_declared_for_it(
+    name: str, norm: str, runs: str
+) -> None:
+    from harness.plan import validate
+    from harness.spec import parse_spec
+
+    spec = parse_spec({"attacks": [{"name": name, "norm": norm, "label": "mine"}], "eps": [0, 0.5]})
+    (planned,) = validate(spec).attacks
+    assert (planned.definition.name, planned.name) == (runs, "mine")
+    assert "norm" not in planned.params  # the declaration records it
+
+
+def test_a_norm_no_family_member_has_is_still_one_line(tmp_path: Path) -> None:
+    from harness.plan import validate
+    from harness.spec import parse_spec
+
+    with pytest.raises(
+        HarnessError, match=r"^attacks\[0\]\.norm: fgsm is implemented for L-inf only"
+    ):
+        validate(parse_spec({"attacks": [{"name": "fgsm", "norm": "l2"}]}))

@@ -190,7 +190,7 @@ def autoattack(classifier: PyTorchClassifier, eps: float, params: dict[str, Any]
     return _build(classifier, eps, params, "linf")
 
 
-@attack("autoattack_l2", norm="l2", **DECLARED)
+@attack("autoattack_l2", norm="l2", family="autoattack", **DECLARED)
 def autoattack_l2(classifier: PyTorchClassifier, eps: float, params: dict[str, Any]) -> Any:
     """AutoAttack (Croce & Hein 2020, "Reliable evaluation of ... parameter-free attacks"), L2.
 

@@ -104,6 +104,9 @@ class AttackDef:
     effort: tuple[str, ...] = ()  # parameters that only say how hard it tries: more never helps
     naive: bool = False  # the naive attacker may rerun it on the undefended baseline
     draws: str = "per_batch"  # DRAWS: an attack that does not say is taken to draw per call
+    # attacks that are one method in different norms share a family (default: the name), so a
+    # spec's `{name: pgd, norm: l2}` runs the family's L2 member (``in_norm``)
+    family: str = ""
 
     def step(
         self,
@@ -143,6 +146,18 @@ class AttackDef:
 
 
 ATTACKS: Registry[AttackDef] = Registry("attack")
+
+
+def in_norm(d: AttackDef, value: Any) -> AttackDef:
+    """The attack of ``d``'s family declared for the norm ``value`` names (``{name: autoattack,
+    norm: l2}`` is ``autoattack_l2``); ``d`` itself when that is its own norm, when the value is
+    not a norm or when no member has it (``resolve`` then says so in one line)."""
+    norm = NORM_NAMES.get(str(value).strip().lower().replace("_", "").replace("-", ""))
+    if norm is None or norm == d.norm:
+        return d
+    family = d.family or d.name
+    members = [ATTACKS.get(n) for n in ATTACKS.names()]
+    return next((m for m in members if (m.family or m.name) == family and m.norm == norm), d)
 
 
 def attack(name: str, *, norm: str, **declared: Any) -> Callable[[Factory], Factory]:

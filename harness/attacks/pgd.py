@@ -91,6 +91,7 @@ def pgd(classifier: PyTorchClassifier, eps: float, params: dict[str, Any]) -> An
     sweep="nested",
     effort=PGD_EFFORT,
     draws="per_sample",
+    family="pgd",
 )
 def pgd_l2(classifier: PyTorchClassifier, eps: float, params: dict[str, Any]) -> Any:
     """PGD (Madry et al. 2018) in L2: steps along the normalised gradient, projected on the L2 ball.
