@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -58,3 +59,16 @@ def install(phase: str, folder: str | Path) -> None:
             pause(f"train-{self.session.role}-epoch-{epoch + 1}")
 
     epoch_checkpoints.Loop.save = saved
+
+
+def child(argv: list[str], cwd: str, pause: tuple[str, str], log: str) -> None:
+    """The command line in a child process: cwd set, paused at ``pause`` (phase, marker
+    folder) if given, stdout and stderr to ``log``."""
+    os.chdir(cwd)
+    install(*pause)
+    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    from harness.cli import main
+
+    sys.exit(main(argv))

@@ -256,15 +256,6 @@ def test_run_json_records_the_resumed_epoch() -> None:
 # ---------------------------------------------------------------- a real run, stopped by a signal
 
 
-def _child(argv: list[str], cwd: str, pause: tuple[str, str], log: str) -> None:
-    os.chdir(cwd)
-    pausing.install(*pause)
-    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
-    os.dup2(fd, 1)
-    os.dup2(fd, 2)
-    sys.exit(main(argv))
-
-
 @pytest.fixture(scope="module")
 def forkserver() -> Iterator[Any]:
     ctx = multiprocessing.get_context("forkserver")
@@ -278,7 +269,9 @@ def _start(ctx: Any, root: Path, log: str, pause: str = "") -> Any:
     """``harness run spec.yaml`` in ``root``, paused at ``pause`` if given."""
     argv = ["run", "spec.yaml", "--out", str(root / "out"), "--models-dir", "models"]
     (root / "spec.yaml").write_text(yaml.safe_dump(_spec(PLAIN)), encoding="utf-8")
-    proc = ctx.Process(target=_child, args=(argv, str(root), (pause, str(root)), str(root / log)))
+    proc = ctx.Process(
+        target=pausing.child, args=(argv, str(root), (pause, str(root)), str(root / log))
+    )
     proc.start()
     return proc
 

@@ -18,13 +18,7 @@ from harness.spec import TrainSpec, parse_spec
 from harness.training import TrainData, make_schedule, train_standard
 from harness.whitening import PatchWhitening, fit_whitening, patches
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # conftest: tiny models, one thread
 
 
 def _fast_model() -> nn.Module:

@@ -51,19 +51,6 @@ CHAINS = {  # phase: build trains the baseline, break attacks, report writes the
 }
 
 
-def _child(argv: list[str], cwd: str, pause: tuple[str, str], log: str) -> None:
-    """The command line in a child: cwd set, paused at ``pause`` (phase, marker folder) if
-    given, stdout and stderr to ``log``."""
-    os.chdir(cwd)
-    pausing.install(*pause)
-    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
-    os.dup2(fd, 1)
-    os.dup2(fd, 2)
-    from harness.cli import main
-
-    sys.exit(main(argv))
-
-
 @pytest.fixture(scope="module")
 def forkserver() -> Iterator[Context]:
     ctx = multiprocessing.get_context("forkserver")
@@ -88,7 +75,9 @@ class Folder:
     def start(self, ctx: Context, pause: str = "", log: str = "log.txt") -> Process:
         argv = ["run", "spec.yaml", "--out", str(self.out), "--models-dir", "models"]
         at = (pause, str(self.root / "pause"))
-        proc = ctx.Process(target=_child, args=(argv, str(self.root), at, str(self.root / log)))
+        proc = ctx.Process(
+            target=pausing.child, args=(argv, str(self.root), at, str(self.root / log))
+        )
         proc.start()
         return proc
 
