@@ -8,7 +8,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from test_autoattack_reference import digits  # noqa: F401  the tiny digits model (fixture)
+from test_autoattack_reference import (  # the tiny digits model (fixture)
+    digits,  # noqa: F401
+    held_out_correct,
+)
 
 from harness.attacks import ATTACKS, generate, numpy_seed
 from harness.attacks import autoattack_reference as reference
@@ -23,12 +26,13 @@ from harness.attacks.autoattack_parts import (
 )
 from harness.attacks.autoattack_standard import ranked_others
 from harness.attacks.fab import fab_targeted, fab_untargeted, project_box
+from harness.attacks.planned import PlannedAttack
 from harness.attacks.square_l2 import eta, rings, side
 from harness.attacks.square_loop import SquareLoop
 from harness.breakdown import autoattack_breakdown
 from harness.masking import grade
 from harness.spec import AttackSpec
-from harness.sweep import PlannedAttack, attack_sweep, clean_eval
+from harness.sweep import attack_sweep, clean_eval
 
 EPS = 0.6  # L2 over the 8 x 8 digits in [0, 1] (an L-inf 0.075 spread over all 64 pixels)
 CHEAP = {"apgd_iter": 10, "fab_iter": 10, "square_queries": 100}
@@ -41,13 +45,7 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 def correct(digits):  # noqa: F811
     """The model, its classifier and 100 held-out digits it classifies correctly."""
     model, clf, _, _ = digits
-    from sklearn.datasets import load_digits
-
-    data = load_digits()
-    x = (data.images / 16.0).astype(np.float32)[1040:1150, None]
-    y = data.target.astype(np.int64)[1040:1150]
-    keep = clf.predict(x).argmax(1) == y
-    return model, clf, x[keep][:100], y[keep][:100]
+    return model, clf, *held_out_correct(clf)
 
 
 def l2(x_adv: np.ndarray, x: np.ndarray) -> np.ndarray:

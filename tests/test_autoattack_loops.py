@@ -6,7 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from test_autoattack_reference import digits  # noqa: F401  the tiny digits model (fixture)
+from test_autoattack_reference import (  # the tiny digits model (fixture)
+    digits,  # noqa: F401
+    held_out_correct,
+)
 
 from harness.attacks import numpy_seed
 from harness.attacks.apgd_loop import APGDLoop
@@ -49,14 +52,7 @@ class Counting(torch.nn.Module):
 def correct(digits):  # noqa: F811
     """A counting classifier and 100 held-out digits the model classifies correctly."""
     model, clf, _, _ = digits
-    from sklearn.datasets import load_digits
-
-    data = load_digits()
-    x = (data.images / 16.0).astype(np.float32)[1040:1150, None]
-    y = data.target.astype(np.int64)[1040:1150]
-    keep = clf.predict(x).argmax(1) == y
-    counting = Counting(model)
-    return model, build_classifier(counting, (1, 8, 8), 10), x[keep][:100], y[keep][:100]
+    return model, build_classifier(Counting(model), (1, 8, 8), 10), *held_out_correct(clf)
 
 
 def robust(clf, x_adv: np.ndarray, y: np.ndarray) -> float:

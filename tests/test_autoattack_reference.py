@@ -54,6 +54,16 @@ def digits():
     return model, build_classifier(model, (1, 8, 8), 10), x[1000:1040], y[1000:1040]
 
 
+def held_out_correct(clf, n: int = 100) -> tuple[np.ndarray, np.ndarray]:
+    """Up to n of the digits after the ``digits`` fixture's (1040 on) that ``clf`` classifies
+    correctly: inputs an attack starts on with every sample clean-correct."""
+    data = load_digits()
+    x = (data.images / 16.0).astype(np.float32)[1040:1150, None]
+    y = data.target.astype(np.int64)[1040:1150]
+    keep = clf.predict(x).argmax(1) == y
+    return x[keep][:n], y[keep][:n]
+
+
 def params(**overrides) -> dict:
     return ATTACKS.get("autoattack").resolve(AttackSpec("autoattack", {**CHEAP, **overrides}))
 
